@@ -1,0 +1,5 @@
+import sys
+
+from sciml.cli import main
+
+sys.exit(main())

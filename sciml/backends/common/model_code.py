@@ -1,0 +1,344 @@
+"""The model half of an emitted module: networks, right-hand sides, the scheme, the loss.
+
+Written once for both backends; what differs (array creation, linear solves, adaptive
+solvers) comes from the backend's `Spelling`.  Each scheme is a few lines of Python that
+read like its update formula, one line per stage.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sympy
+
+from sciml.compiler import ir
+from sciml.compiler import symbols as S
+
+SCHEME_TITLES = {
+    "euler": "forward Euler", "rk4": "classical Runge-Kutta (RK4)",
+    "verlet": "Stormer-Verlet (symplectic, reversible)", "leapfrog": "leapfrog (reversible)",
+    "imex": "IMEX Euler: (I + h L) Y_{j+1} = Y_j + h L Y_j + h f(Y_j)",
+    "dopri5": "adaptive Dormand-Prince 5(4)",
+}
+
+
+@dataclass(frozen=True)
+class Spelling:
+    """How a backend writes the few things that are not plain Python arithmetic."""
+
+    printer: type
+    as_const: str     # .format(value=, like=)
+    eye: str          # .format(n=, like=)
+    stack: str        # .format(items)
+    concat: str       # .format(items)  along the feature axis
+    linear_solve: str  # .format(matrix, rhs)
+    adaptive: str     # template of the dopri5 solve body
+    pieces: dict      # helper function texts by name
+
+
+class ModelWriter:
+    def __init__(self, model: ir.Model, names: dict, spelling: Spelling, source_lines: list):
+        self.m = model
+        self.names = dict(names)
+        self.sp = spelling
+        self.source_lines = source_lines
+        self.helpers: set[str] = set()
+        self.state_names = [names[s.name] for s in model.states]
+        # names of state-at-time values, e.g. Y_T, u_obs
+        self.observed = sorted({a for e in [model.loss] + [r.expr for r in model.reports]
+                                for a in e.atoms(S.StateAt)}, key=str)
+        for atom in self.observed:
+            state = names[str(atom.args[0])]
+            suffix = "T" if atom.args[1].is_number else "obs"
+            self.names[str(atom)] = f"{state}_{suffix}"
+        self.matrix_consts = sorted({str(s) for e in model.equations for s in e.rhs.free_symbols
+                                     if self._const_shape(str(s))}
+                                    | ({model.scheme.option("L")} if model.scheme.kind == "imex" else set()))
+        self.identities = sorted({int(i.args[0]) for e in model.equations for i in e.rhs.atoms(S.IdentityMatrix)}
+                                 | ({model.states[0].shape[0]} if model.scheme.kind == "imex" else set()))
+        self.taken = set(self.names.values())
+        for size in self.identities:
+            self.names[f"I{size}"] = self.fresh(f"I{size}")
+        self.arrays = {c: self.fresh(f"{names[c]}_array") for c in self.matrix_consts}
+
+    def fresh(self, base: str) -> str:
+        """A derived name that no user name (after mapping) already takes."""
+        while base in self.taken:
+            base += "_"
+        self.taken.add(base)
+        return base
+
+    def _const_shape(self, name):
+        c = next((c for c in self.m.constants if c.name == name), None)
+        return c is not None and c.shape != ()
+
+    def code(self, expr, names=None) -> str:
+        printer = self.sp.printer(names or self.names)
+        text = printer.doprint(expr)
+        self.helpers |= printer.helpers
+        return text
+
+    def spec_comment(self, span, indent="    ") -> list[str]:
+        """The spec's own lines for a construct, as comments (sanitized: one comment per line)."""
+        out = []
+        for number in range(span.line, span.end_line + 1):
+            if 1 <= number <= len(self.source_lines):
+                text = "".join(c for c in self.source_lines[number - 1] if c.isprintable()).strip()
+                if text:
+                    out.append(f"{indent}# {text}")
+        return out
+
+    # -- networks ------------------------------------------------------------------------------
+    def networks(self) -> list[str]:
+        lines = []
+        for net in self.m.networks:
+            name = self.names[net.name]
+            args = ", ".join(f"x{k}" for k in range(len(net.inputs)))
+            widths = " -> ".join(str(w) for w in net.widths)
+            lines += [f"def {name}(p, {args}):",
+                      f'    """mlp({widths}, {net.activation})"""']
+            if len(net.inputs) > 1:
+                lines.append("    z = " + self.sp.concat.format(args))
+            else:
+                lines.append("    z = x0")
+            layers = len(net.widths) - 1
+            for layer in range(1, layers + 1):
+                affine = f"p['{name}.W{layer}'] @ z + p['{name}.b{layer}']"
+                if layer < layers:
+                    activated = S.ACTIVATIONS[net.activation](sympy.Symbol("affine"))
+                    lines.append("    z = " + self.code(activated, {"affine": affine}))
+                else:
+                    lines.append(f"    return {affine}")
+            lines += ["", ""]
+        return lines
+
+    # -- right-hand sides -----------------------------------------------------------------
+    def rhs_name(self, eq: ir.Equation) -> str:
+        state = self.names[eq.state]
+        return f"d{state}_dt" if eq.order == 1 else f"d2{state}_dt2"
+
+    def rhs_args(self, eq: ir.Equation) -> list[str]:
+        used = {str(s) for s in eq.rhs.free_symbols}
+        args = [self.names[s.name] for s in self.m.states if s.name in used]
+        args += [self.names[p.name] for p in self.m.parameters if p.name in used]
+        args += [self.names[c] for c in self.matrix_consts if c in used]
+        args += [self.names[f"I{i}"] for i in self.identities
+                 if any(a.args[0] == i for a in eq.rhs.atoms(S.IdentityMatrix))]
+        if eq.rhs.has(S.NetCall):
+            args.append("p")
+        return args
+
+    def rhs_functions(self) -> list[str]:
+        lines = []
+        for eq in self.m.equations:
+            names = {**self.names, **{c: self.names[c] for c in self.matrix_consts}}
+            lines += [f"def {self.rhs_name(eq)}({', '.join(self.rhs_args(eq))}):"]
+            lines += self.spec_comment(eq.span)
+            lines += [f"    return {self.code(eq.rhs, names)}", "", ""]
+        return lines
+
+    def call(self, eq: ir.Equation, values: dict | None = None, step: str = "j") -> str:
+        """The call of eq's right-hand side at step `step`, states replaced by `values`."""
+        per_step = {self.names[p.name] for p in self.m.parameters if p.per_step}
+        self.array_args = {self.names[c]: self.arrays[c] for c in self.matrix_consts}
+        args = []
+        for a in self.rhs_args(eq):
+            if values and a in values:
+                args.append(values[a])
+            elif a in self.array_args:
+                args.append(self.array_args[a])
+            elif a in per_step:
+                args.append(f"{a}[{step}]")
+            else:
+                args.append(a)
+        return f"{self.rhs_name(eq)}({', '.join(args)})"
+
+    # -- the scheme ----------------------------------------------------------------------------
+    def solve(self) -> list[str]:
+        """def solve(p, <initial states>): integrate and return the observed values."""
+        m, sp = self.m, self.sp
+        first = self.state_names[0]
+        starts = [f"{n}" for n in self.state_names]
+        if m.order == 2:
+            starts.append(f"dt_{first}")
+        lines = [f"def solve(p, {', '.join(starts)}):",
+                 f'    """{SCHEME_TITLES[m.scheme.kind]}: {m.scheme.steps or "adaptive"} steps on [0, T_END]."""']
+        params = [self.names[p.name] for p in m.parameters
+                  if any(p.name in {str(s) for s in e.rhs.free_symbols} for e in m.equations)]
+        if params:
+            lines.append(f"    {', '.join(params)}{',' if len(params) == 1 else ''} = "
+                         + ", ".join(f"p[{n!r}]" for n in params))
+        for c in self.matrix_consts:
+            lines.append(f"    {self.arrays[c]} = " + sp.as_const.format(value=self.names[c], like=first))
+        for size in self.identities:
+            lines.append(f"    {self.names[f'I{size}']} = " + sp.eye.format(n=size, like=first))
+        observe = [a for a in self.observed if not a.args[1].is_number]
+        if observe and m.scheme.kind != "dopri5":
+            lines.append(f"    trajectory = [{first}] if 0 in OBSERVED_STEPS else []")
+        body = getattr(self, "_scheme_" + m.scheme.kind)()
+        if m.scheme.kind == "dopri5":
+            return lines + body
+        lines += body
+        if observe:
+            lines += ["        if j + 1 in OBSERVED_STEPS:", f"            trajectory.append({first})"]
+        results = []
+        for atom in self.observed:
+            state = self.names[str(atom.args[0])]
+            results.append(state if atom.args[1].is_number else sp.stack.format("trajectory"))
+        lines.append(f"    return {', '.join(results)}")
+        return lines
+
+    def _loop(self, start: int = 0) -> str:
+        return f"    for j in range({start}, N_STEPS):" if start else "    for j in range(N_STEPS):"
+
+    def _scheme_euler(self):
+        eqs = self.m.equations
+        targets = ", ".join(self.names[e.state] for e in eqs)
+        updates = ", ".join(f"{self.names[e.state]} + h * {self.call(e)}" for e in eqs)
+        return [self._loop(), f"        {targets} = {updates}"]
+
+    def _scheme_rk4(self):
+        eqs = self.m.equations
+        states = [self.names[e.state] for e in eqs]
+        single = len(eqs) == 1
+        lines = [self._loop()]
+        stage_names = [[f"k{i}" if single else f"k{i}_{s}" for s in states] for i in range(1, 5)]
+        previous = None
+        for i, (factor, names) in enumerate(zip((None, "h / 2", "h / 2", "h"), stage_names)):
+            values = None
+            if previous is not None:
+                values = {s: f"{s} + {factor} * {k}" for s, k in zip(states, previous)}
+            calls = ", ".join(self.call(e, values) for e in eqs)
+            lines.append(f"        {', '.join(names)} = {calls}")
+            previous = names
+        updates = ", ".join(f"{s} + h / 6 * ({k1} + 2 * {k2} + 2 * {k3} + {k4})"
+                            for s, k1, k2, k3, k4 in zip(states, *stage_names))
+        lines.append(f"        {', '.join(states)} = {updates}")
+        return lines
+
+    def _verlet_pair(self):
+        """(position equation, momentum equation): the momentum is kicked by the position."""
+        first, second = self.m.equations
+        return first, second
+
+    def _scheme_verlet(self):
+        drift, kick = self._verlet_pair()
+        y, z = self.names[drift.state], self.names[kick.state]
+        return [self._loop(),
+                f"        {z} = {z} + h / 2 * {self.call(kick)}",
+                f"        {y} = {y} + h * {self.call(drift)}",
+                f"        {z} = {z} + h / 2 * {self.call(kick)}"]
+
+    def inverse_step(self) -> list[str]:
+        """The exact inverse of one Verlet step (reversibility, seed 002)."""
+        if self.m.scheme.kind != "verlet":
+            return []
+        drift, kick = self._verlet_pair()
+        y, z = self.names[drift.state], self.names[kick.state]
+        params = [self.names[p.name] for p in self.m.parameters
+                  if any(p.name in {str(s) for s in e.rhs.free_symbols} for e in self.m.equations)]
+        lines = [f"def inverse_step(p, j, {y}, {z}):",
+                 f'    """Undo step j of the Verlet scheme: recompute ({y}_j, {z}_j) from ({y}_j+1, {z}_j+1)."""']
+        if params:
+            lines.append(f"    {', '.join(params)}{',' if len(params) == 1 else ''} = "
+                         + ", ".join(f"p[{n!r}]" for n in params))
+        lines += [f"    {z} = {z} - h / 2 * {self.call(kick)}",
+                  f"    {y} = {y} - h * {self.call(drift)}",
+                  f"    {z} = {z} - h / 2 * {self.call(kick)}",
+                  f"    return {y}, {z}", "", ""]
+        return lines
+
+    def _scheme_leapfrog(self):
+        (eq,) = self.m.equations
+        y = self.names[eq.state]
+        return [f"    {y}_previous, {y} = {y}, {y} + h * dt_{y} + h**2 / 2 * {self.call(eq, step='0')}",
+                self._loop(1),
+                f"        {y}_previous, {y} = {y}, 2 * {y} - {y}_previous + h**2 * {self.call(eq)}"]
+
+    def _scheme_imex(self):
+        (eq,) = self.m.equations
+        y = self.names[eq.state]
+        L = self.arrays[self.m.scheme.option("L")]
+        identity = self.names[f"I{self.m.states[0].shape[0]}"]
+        return [f"    implicit = {identity} + h * {L}",
+                self._loop(),
+                f"        {y} = " + self.sp.linear_solve.format("implicit", f"{y} + h * ({L} @ {y}) + h * {self.call(eq)}")]
+
+    def _scheme_dopri5(self):
+        (eq,) = self.m.equations
+        y = self.names[eq.state]
+        results = []
+        for atom in self.observed:
+            results.append(f"{y}_path[-1]" if atom.args[1].is_number else f"{y}_path")
+        scheme = self.m.scheme
+        return self.sp.adaptive.format(
+            y=y, call=self.call(eq), rtol=repr(scheme.option("rtol")), atol=repr(scheme.option("atol")),
+            adjoint=scheme.option("adjoint"), results=", ".join(results)).strip("\n").splitlines()
+
+    # -- loss and reports --------------------------------------------------------------------
+    def _field_names(self, dataset: str, batch: str) -> dict:
+        names = dict(self.names)
+        for d in self.m.datasets:
+            for f in d.fields:
+                if d.name in (dataset, self.m.training_set):
+                    names[f"{d.name}.{f.name}"] = f"{batch}[{f.name!r}]"
+                else:
+                    names[f"{d.name}.{f.name}"] = f"data[{d.name!r}][{f.name!r}]"
+        return names
+
+    def _like(self, names) -> str:
+        for init in self.m.initials:
+            for s in sorted(init.value.free_symbols, key=str):
+                return names[str(s)]
+        if self.m.parameters:
+            return f"p[{self.names[self.m.parameters[0].name]!r}]"
+        return f"p['{self.names[self.m.networks[0].name]}.b1']"
+
+    def _initial_code(self, state, order, names) -> str:
+        init = self.m.initial(state.name, order)
+        if init.value.free_symbols:
+            return self.code(init.value, names)
+        from .numpy_code import number_literal
+        size = state.shape[0] if state.shape else 1
+        self.helpers.add("initial_state")
+        return f"initial_state({number_literal(init.value)}, {size}, {self._like(names)})"
+
+    def _solve_call(self, names) -> str:
+        args = [self._initial_code(s, 0, names) for s in self.m.states]
+        if self.m.order == 2:
+            args.append(self._initial_code(self.m.states[0], 1, names))
+        targets = ", ".join(self.names[str(a)] for a in self.observed)
+        return f"    {targets} = solve(p, {', '.join(args)})"
+
+    def _unpack(self, expr) -> list[str]:
+        used = {str(s) for s in expr.free_symbols} | {str(s) for a in expr.atoms(S.SmoothInTime) for s in a.args}
+        params = [self.names[p.name] for p in self.m.parameters if p.name in used]
+        if not params:
+            return []
+        return [f"    {', '.join(params)}{',' if len(params) == 1 else ''} = "
+                + ", ".join(f"p[{n!r}]" for n in params)]
+
+    def loss(self) -> list[str]:
+        names = self._field_names(self.m.training_set, "batch")
+        lines = ["def loss(p, batch):"]
+        lines += self.spec_comment(self.m.loss_span)
+        lines += self._unpack(self.m.loss)
+        if self.observed:
+            lines.append(self._solve_call(names))
+        lines += [f"    return {self.code(self.m.loss, names)}", "", ""]
+        return lines
+
+    def reports(self) -> list[str]:
+        lines = ["def evaluate_reports(p, data):",
+                 '    """The values on the report line, each on the data set it names."""',
+                 "    values = {}"]
+        for report in self.m.reports:
+            names = self._field_names(report.dataset, "batch")
+            lines += self.spec_comment(report.span)
+            lines += self._unpack(report.expr)
+            if report.dataset:
+                lines.append(f"    batch = data[{report.dataset!r}]")
+            if report.expr.has(S.StateAt):
+                lines.append(self._solve_call(names))
+            lines += [f"    values[{report.label!r}] = {self.code(report.expr, names)}"]
+        lines += ["    return values", "", ""]
+        return lines

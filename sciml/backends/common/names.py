@@ -1,0 +1,42 @@
+"""Map the names of a spec to safe Python identifiers.
+
+A spec may name things `lambda`, `print`, `torch`, `self` or `α`; the emitted module must
+neither break nor change meaning.  Every user name goes through `safe_names`, which keeps a
+name that is already a plain, free identifier and otherwise derives a new one, deterministically.
+"""
+from __future__ import annotations
+
+import builtins
+import keyword
+
+# Names the emitted modules define or import themselves.
+MODULE_NAMES = frozenset("""
+argparse json sys time pathlib np torch jax jnp optax diffrax torchdiffeq
+main train loss loss_and_grad evaluate_reports init_params make_data solve batch_of to_arrays
+configure p batch data h j k1 k2 k3 k4 step rng value grads optimizer opt_state update args
+N_STEPS T_END OBSERVED_STEPS DTYPE DEVICE params reports result eye matrix_of pad mse
+softmax_cross_entropy accuracy smooth_in_time spirals two_moons simulate_ode ode_rhs
+""".split())
+
+
+def _ascii_form(name: str) -> str:
+    if name.isascii():
+        return name
+    return "".join(c if c.isascii() else f"u{ord(c):04x}" for c in name)
+
+
+def safe_names(names, reserved=MODULE_NAMES) -> dict[str, str]:
+    """{user name: identifier}; identifiers are distinct, ASCII, and clash with nothing."""
+    taken = set(reserved)
+    out = {}
+    for name in names:
+        candidate = _ascii_form(name)
+        if (not candidate.isidentifier() or keyword.iskeyword(candidate) or keyword.issoftkeyword(candidate)
+                or hasattr(builtins, candidate) or candidate.startswith("_") or candidate in taken):
+            candidate = candidate.lstrip("_") or "v"
+            candidate = candidate + "_" if candidate[0].isalpha() else "v_" + candidate
+        while candidate in taken or not candidate.isidentifier():
+            candidate += "_"
+        taken.add(candidate)
+        out[name] = candidate
+    return out

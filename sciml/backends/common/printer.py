@@ -1,0 +1,138 @@
+"""The expression printer shared by both backends.
+
+`ArrayPrinterMixin` adds to sympy's TorchPrinter/JaxPrinter the IR's array operations
+(sciml.compiler.symbols).  Symbols print through a name table built from validated
+identifiers, never verbatim; a symbol missing from the table is a compiler bug.  The
+backend subclasses only say how each operation is spelled (`SPELLING`).
+"""
+from __future__ import annotations
+
+import sympy
+from sympy.printing.precedence import PRECEDENCE, precedence
+
+
+class ArrayPrinterMixin:
+    #: operation -> format string; filled in by each backend
+    SPELLING: dict = {}
+
+    def __init__(self, names: dict, settings=None):
+        super().__init__(settings or {})
+        self.names = names
+        self.helpers: set[str] = set()
+
+    # -- leaves ------------------------------------------------------------------------------
+    def _print_Symbol(self, expr):
+        try:
+            return self.names[expr.name]
+        except KeyError:
+            raise KeyError(f"no code name for symbol {expr.name!r}") from None
+
+    def _print_Float(self, expr):
+        return repr(float(expr))
+
+    def _print_Integer(self, expr):
+        return str(int(expr))
+
+    def _print_Rational(self, expr):
+        return f"{int(expr.p)} / {int(expr.q)}"
+
+    def _print_Pi(self, expr):
+        return "np.pi"
+
+    # -- arithmetic --------------------------------------------------------------------------
+    def _print_Pow(self, expr, rational=False):
+        base, exp = expr.args
+        if exp == sympy.S.Half:
+            return self.SPELLING["sqrt"].format(self._print(base))
+        if exp == -1:
+            return "1 / " + self.parenthesize(base, PRECEDENCE["Mul"], strict=True)
+        return "{}**{}".format(self.parenthesize(base, PRECEDENCE["Pow"], strict=True),
+                               self.parenthesize(exp, PRECEDENCE["Pow"], strict=True))
+
+    def _print_MatProduct(self, expr):
+        a, b = expr.args
+        return "{} @ {}".format(self.parenthesize(a, PRECEDENCE["Mul"], strict=True),
+                                self.parenthesize(b, PRECEDENCE["Mul"], strict=True))
+
+    def _print_Transposed(self, expr):
+        return self.parenthesize(expr.args[0], PRECEDENCE["Atom"], strict=True) + ".T"
+
+    # -- named operations ------------------------------------------------------------------
+    def _spelled(self, op, *args):
+        return self.SPELLING[op].format(*(self._print(a) for a in args))
+
+    def _helper(self, name, *args):
+        self.helpers.add(name)
+        return "{}({})".format(name, ", ".join(self._print(a) for a in args))
+
+    def _print_IdentityMatrix(self, expr):
+        return self.names[f"I{int(expr.args[0])}"]
+
+    def _print_NetCall(self, expr):
+        net, *inputs = expr.args
+        return "{}(p, {})".format(self._print(net), ", ".join(self._print(a) for a in inputs))
+
+    def _print_StateAt(self, expr):
+        return self.names[str(expr)]
+
+    def _print_Relu(self, expr):
+        return self._spelled("relu", *expr.args)
+
+    def _print_Sigmoid(self, expr):
+        return self._spelled("sigmoid", *expr.args)
+
+    def _print_Softplus(self, expr):
+        return self._spelled("softplus", *expr.args)
+
+    def _print_SoftmaxOf(self, expr):
+        return self._spelled("softmax", *expr.args)
+
+    def _print_MeanOf(self, expr):
+        return self._spelled("mean", *expr.args)
+
+    def _print_SumOf(self, expr):
+        return self._spelled("sum", *expr.args)
+
+    def _print_FrobeniusNorm(self, expr):
+        return self._spelled("norm", *expr.args)
+
+    def _print_SampleNorm(self, expr):
+        return self._spelled("sample_norm", *expr.args)
+
+    def _print_InnerProduct(self, expr):
+        a, b = expr.args
+        return self.SPELLING["inner"].format(self.parenthesize(a, PRECEDENCE["Mul"]),
+                                             self.parenthesize(b, PRECEDENCE["Mul"]))
+
+    def _print_SoftmaxCrossEntropy(self, expr):
+        return self._helper("softmax_cross_entropy", *expr.args)
+
+    def _print_Accuracy(self, expr):
+        return self._helper("accuracy", *expr.args)
+
+    def _print_MeanSquaredError(self, expr):
+        return self._helper("mse", *expr.args)
+
+    def _print_SmoothInTime(self, expr):
+        return self._helper("smooth_in_time", *expr.args)
+
+    def _print_PadTo(self, expr):
+        return self._helper("pad", *expr.args)
+
+    def _print_MatrixOf(self, expr):
+        rows, cols, *entries = expr.args
+        rows, cols = int(rows), int(cols)
+        text = ", ".join("[" + ", ".join(self._print(entries[r * cols + c]) for c in range(cols)) + "]"
+                         for r in range(rows))
+        self.helpers.add("matrix_of")
+        return f"matrix_of([{text}])"
+
+    def _print_ImmutableDenseMatrix(self, expr):
+        raise KeyError("constant matrices are bound to names before printing")
+
+    def emptyPrinter(self, expr):
+        raise TypeError(f"cannot print {type(expr).__name__} as code")
+
+
+def printer_precedence(expr):
+    return precedence(expr)

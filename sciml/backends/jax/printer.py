@@ -1,0 +1,28 @@
+"""sympy's JaxPrinter, taught the IR's array operations (see common/printer.py)."""
+from __future__ import annotations
+
+from sympy.printing.numpy import JaxPrinter
+
+from sciml.backends.common.printer import ArrayPrinterMixin
+
+
+class JaxCodePrinter(ArrayPrinterMixin, JaxPrinter):
+    SPELLING = {
+        "sqrt": "jnp.sqrt({})",
+        "relu": "jax.nn.relu({})",
+        "sigmoid": "jax.nn.sigmoid({})",
+        "softplus": "jax.nn.softplus({})",
+        "softmax": "jax.nn.softmax({}, axis=0)",
+        "mean": "jnp.mean({})",
+        "sum": "jnp.sum({})",
+        "norm": "jnp.linalg.norm({})",
+        "sample_norm": "jnp.linalg.norm({}, axis=0, keepdims=True)",
+        "inner": "jnp.sum({} * {}, axis=0, keepdims=True)",
+    }
+
+    def __init__(self, names):
+        super().__init__(names, {"strict": True})
+
+    def _module_format(self, fqn, register=True):
+        text = super()._module_format(fqn, register)
+        return "jnp." + text[len("jax.numpy."):] if text.startswith("jax.numpy.") else text

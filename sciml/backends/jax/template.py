@@ -1,0 +1,181 @@
+"""Text of the JAX module that does not depend on the spec (mirror: ../torch/template.py)."""
+
+IMPORTS = ["import argparse", "import json", "import pathlib", "import sys", "import time", "",
+           "import numpy as np", "import jax", "import jax.numpy as jnp", "import optax", "",
+           'jax.config.update("jax_enable_x64", True)  # float64 on request, as in the torch module']
+ADAPTIVE_IMPORT = "import diffrax"
+
+AS_CONST = "jnp.asarray({value}, dtype={like}.dtype)"
+EYE = "jnp.eye({n}, dtype={like}.dtype)"
+STACK = "jnp.stack({})"
+CONCAT = "jnp.concatenate([{}], axis=0)"
+LINEAR_SOLVE = "jnp.linalg.solve({}, {})"
+
+ADAPTIVE = '''
+    times = jnp.asarray(OBSERVED_TIMES if OBSERVED_TIMES[0] == 0 else (0.0,) + OBSERVED_TIMES,
+                        dtype={y}.dtype)
+    adjoint = diffrax.BacksolveAdjoint() if {adjoint} else diffrax.RecursiveCheckpointAdjoint()
+    solution = diffrax.diffeqsolve(diffrax.ODETerm(lambda t, {y}, p: {call}), diffrax.Dopri5(), t0=0.0,
+                                   t1=T_END, dt0=None, y0={y}, args=p, saveat=diffrax.SaveAt(ts=times),
+                                   stepsize_controller=diffrax.PIDController(rtol={rtol}, atol={atol}),
+                                   adjoint=adjoint, max_steps=100000)
+    {y}_path = solution.ys if OBSERVED_TIMES[0] == 0 else solution.ys[1:]
+    return {results}
+'''
+
+PIECES = {
+    "softmax_cross_entropy": '''
+def softmax_cross_entropy(logits, labels):
+    """Mean over samples of -log softmax(logits)[label]; logits are (classes, samples)."""
+    log_p = jax.nn.log_softmax(logits, axis=0)
+    return -jnp.mean(jnp.take_along_axis(log_p, labels[None, :], axis=0))
+''',
+    "accuracy": '''
+def accuracy(logits, labels):
+    """Fraction of samples whose largest logit is the label."""
+    return jnp.mean((jnp.argmax(logits, axis=0) == labels).astype(logits.dtype))
+''',
+    "mse": '''
+def mse(a, b):
+    return jnp.mean((a - b) ** 2)
+''',
+    "smooth_in_time": '''
+def smooth_in_time(*thetas):
+    """h * sum_j |(theta_{j+1} - theta_j) / h|^2 for per-step parameters (axis 0 is the step)."""
+    return sum(jnp.sum((theta[1:] - theta[:-1]) ** 2) for theta in thetas) / h
+''',
+    "pad": '''
+def pad(x, n):
+    """Zero-pad the feature axis (axis 0) of x to length n."""
+    return jnp.concatenate([x, jnp.zeros((n - x.shape[0],) + tuple(x.shape[1:]), dtype=x.dtype)])
+''',
+    "matrix_of": '''
+def matrix_of(rows):
+    """A matrix whose entries are scalar arrays."""
+    return jnp.stack([jnp.stack([jnp.asarray(entry).reshape(()) for entry in row]) for row in rows])
+''',
+    "initial_state": '''
+def initial_state(value, size, like):
+    """A state of `size` features equal to `value` in every sample of the batch `like`."""
+    column = jnp.asarray(np.array(np.broadcast_to(value, (size, 1))), dtype=like.dtype)
+    return jnp.broadcast_to(column, (size, like.shape[-1] if like.ndim > 1 else 1))
+''',
+}
+
+RUNTIME = '''
+
+# ---- training (jax)
+def to_arrays(fields, dtype, device):
+    """numpy fields -> jax arrays; integer fields stay integers."""
+    return {name: jax.device_put(jnp.asarray(value, dtype=jnp.int64 if value.dtype.kind in "iu" else dtype),
+                                 device)
+            for name, value in fields.items()}
+
+
+def sample(fields, sample_names, size, rng):
+    """A mini-batch: the same random samples (last axis) of every per-sample field."""
+    count = next((fields[name].shape[-1] for name in sample_names), 0)
+    if not sample_names or size == 0 or size >= count:
+        return fields
+    index = rng.choice(count, size, replace=False)
+    return {name: value[..., index] if name in sample_names else value for name, value in fields.items()}
+
+
+def evaluation_batch(data):
+    """The fixed batch that the reported loss is measured on: the first samples."""
+    if not TRAIN_SET:
+        return {}
+    fields, names = data[TRAIN_SET], SAMPLE_FIELDS.get(TRAIN_SET, ())
+    size = max((stage[3] for stage in STAGES), default=0)
+    return {name: value[..., :size] if name in names and size else value for name, value in fields.items()}
+
+
+def stages(steps):
+    """The spec's training stages, cut or extended to `steps` steps in all (None: as written)."""
+    if steps is None:
+        return list(STAGES)
+    out, left = [], steps
+    for optimizer, lr, count, batch in STAGES:
+        take = min(count, left)
+        if take:
+            out.append((optimizer, lr, take, batch))
+        left -= take
+    if left:
+        optimizer, lr, _, batch = STAGES[-1]
+        out.append((optimizer, lr, left, batch))
+    return out
+
+
+OPTIMIZERS = {"adam": optax.adam, "sgd": optax.sgd}
+
+
+def train(params, data, steps=None, seed=0, device="cpu", dtype=jnp.float64, log_every=100):
+    """Train from numpy `params`; return (numpy params, loss on the evaluation batch)."""
+    device = jax.devices(device)[0]
+    p = {name: jax.device_put(jnp.asarray(value, dtype=dtype), device) for name, value in params.items()}
+    rng = np.random.default_rng(seed)
+    fields, names = data.get(TRAIN_SET, {}), SAMPLE_FIELDS.get(TRAIN_SET, ())
+    done = 0
+    for optimizer_name, lr, count, batch_size in stages(steps):
+        optimizer = OPTIMIZERS[optimizer_name](lr)
+        opt_state = optimizer.init(p)
+
+        @jax.jit
+        def update(p, opt_state, batch):
+            value, grads = jax.value_and_grad(loss)(p, batch)
+            updates, opt_state = optimizer.update(grads, opt_state, p)
+            return optax.apply_updates(p, updates), opt_state, value
+
+        for _ in range(count):
+            batch = to_arrays(sample(fields, names, batch_size, rng), dtype, device)
+            p, opt_state, value = update(p, opt_state, batch)
+            done += 1
+            if log_every and done % log_every == 0:
+                print(f"step {done:6d}  loss {float(value):.6e}", file=sys.stderr)
+    final = float(loss(p, to_arrays(evaluation_batch(data), dtype, device)))
+    return {name: np.asarray(value) for name, value in p.items()}, final
+
+
+def loss_and_grad(params, batch, dtype=jnp.float64, device="cpu"):
+    """Loss and gradients at numpy `params` on the numpy `batch`, returned as numpy."""
+    device = jax.devices(device)[0]
+    p = {name: jax.device_put(jnp.asarray(value, dtype=dtype), device) for name, value in params.items()}
+    value, grads = jax.value_and_grad(loss)(p, to_arrays(batch, dtype, device))
+    return float(value), {name: np.asarray(g) for name, g in grads.items()}
+
+
+def reports(params, data, dtype=jnp.float64, device="cpu"):
+    device = jax.devices(device)[0]
+    p = {name: jax.device_put(jnp.asarray(value, dtype=dtype), device) for name, value in params.items()}
+    arrays = {name: to_arrays(fields, dtype, device) for name, fields in data.items()}
+    values = evaluate_reports(p, arrays)
+    return {name: np.asarray(value).tolist() for name, value in values.items()}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=f"Train {MODEL} ({BACKEND}).")
+    parser.add_argument("--steps", type=int, default=None, help="training steps (default: the spec's)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    parser.add_argument("--json", action="store_true", help="print one JSON line with the results")
+    parser.add_argument("--out", help="folder to save the trained parameters in")
+    args = parser.parse_args(argv)
+    dtype = {"float32": jnp.float32, "float64": jnp.float64}[args.dtype]
+    data = make_data()
+    start = time.perf_counter()
+    params, final = train(init_params(args.seed), data, args.steps, args.seed, args.device, dtype)
+    result = {"model": MODEL, "backend": BACKEND, "loss": final, "seed": args.seed,
+              "steps": sum(stage[2] for stage in stages(args.steps)), "dtype": args.dtype,
+              "device": args.device, "seconds": round(time.perf_counter() - start, 3),
+              "reports": reports(params, data, dtype, args.device)}
+    if args.out:
+        folder = pathlib.Path(args.out)
+        folder.mkdir(parents=True, exist_ok=True)
+        np.savez(folder / f"{MODEL}_{BACKEND}_params.npz", **params)
+    print(json.dumps(result) if args.json else f"{MODEL}: loss {final:.6e}  reports {result['reports']}")
+
+
+if __name__ == "__main__":
+    main()
+'''

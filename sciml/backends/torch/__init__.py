@@ -1,0 +1,18 @@
+"""The PyTorch backend: `emit(model, source, source_name)` returns the module's text."""
+from __future__ import annotations
+
+from sciml.backends.common.model_code import Spelling
+from sciml.backends.common.module import emit_module
+from sciml.backends.torch import template
+from sciml.backends.torch.printer import TorchCodePrinter
+
+SPELLING = Spelling(printer=TorchCodePrinter, as_const=template.AS_CONST, eye=template.EYE,
+                    stack=template.STACK, concat=template.CONCAT, linear_solve=template.LINEAR_SOLVE,
+                    adaptive=template.ADAPTIVE, pieces=template.PIECES)
+
+
+def emit(model, source: str, source_name: str) -> str:
+    imports = list(template.IMPORTS)
+    if model.scheme.kind == "dopri5":
+        imports.append(template.ADAPTIVE_IMPORT)
+    return emit_module(model, source, source_name, "torch", SPELLING, imports, template.RUNTIME)

@@ -1,0 +1,37 @@
+"""sympy's TorchPrinter, taught the IR's array operations (see common/printer.py)."""
+from __future__ import annotations
+
+import sys
+
+from sciml.backends.common.printer import ArrayPrinterMixin
+
+
+def _torch_printer_class():
+    """Import sympy's TorchPrinter without importing torch (sympy probes for it on import)."""
+    if "sympy.printing.pytorch" in sys.modules or "torch" in sys.modules:
+        from sympy.printing.pytorch import TorchPrinter
+        return TorchPrinter
+    sys.modules["torch"] = None  # makes sympy's optional import fail fast
+    try:
+        from sympy.printing.pytorch import TorchPrinter
+    finally:
+        del sys.modules["torch"]
+    return TorchPrinter
+
+
+class TorchCodePrinter(ArrayPrinterMixin, _torch_printer_class()):
+    SPELLING = {
+        "sqrt": "torch.sqrt({})",
+        "relu": "torch.relu({})",
+        "sigmoid": "torch.sigmoid({})",
+        "softplus": "torch.nn.functional.softplus({})",
+        "softmax": "torch.softmax({}, dim=0)",
+        "mean": "torch.mean({})",
+        "sum": "torch.sum({})",
+        "norm": "torch.linalg.vector_norm({})",
+        "sample_norm": "torch.linalg.vector_norm({}, dim=0, keepdim=True)",
+        "inner": "torch.sum({} * {}, dim=0, keepdim=True)",
+    }
+
+    def __init__(self, names):
+        super().__init__(names, {"torch_version": "2.13.0", "strict": True})

@@ -1,0 +1,178 @@
+"""Text of the torch module that does not depend on the spec (mirror: ../jax/template.py)."""
+
+IMPORTS = ["import argparse", "import json", "import pathlib", "import sys", "import time", "",
+           "import numpy as np", "import torch"]
+ADAPTIVE_IMPORT = "import torchdiffeq"
+
+AS_CONST = "torch.as_tensor({value}, dtype={like}.dtype, device={like}.device)"
+EYE = "torch.eye({n}, dtype={like}.dtype, device={like}.device)"
+STACK = "torch.stack({})"
+CONCAT = "torch.cat([{}], dim=0)"
+LINEAR_SOLVE = "torch.linalg.solve({}, {})"
+
+ADAPTIVE = '''
+    times = torch.as_tensor(OBSERVED_TIMES if OBSERVED_TIMES[0] == 0 else (0.0,) + OBSERVED_TIMES,
+                            dtype={y}.dtype, device={y}.device)
+    odeint = torchdiffeq.odeint_adjoint if {adjoint} else torchdiffeq.odeint
+    extra = dict(adjoint_params=tuple(p.values())) if {adjoint} else dict()
+    {y}_path = odeint(lambda t, {y}: {call}, {y}, times, rtol={rtol}, atol={atol}, method="dopri5", **extra)
+    {y}_path = {y}_path if OBSERVED_TIMES[0] == 0 else {y}_path[1:]
+    return {results}
+'''
+
+PIECES = {
+    "softmax_cross_entropy": '''
+def softmax_cross_entropy(logits, labels):
+    """Mean over samples of -log softmax(logits)[label]; logits are (classes, samples)."""
+    log_p = torch.log_softmax(logits, dim=0)
+    return -torch.mean(torch.take_along_dim(log_p, labels[None, :], dim=0))
+''',
+    "accuracy": '''
+def accuracy(logits, labels):
+    """Fraction of samples whose largest logit is the label."""
+    return torch.mean((torch.argmax(logits, dim=0) == labels).to(logits.dtype))
+''',
+    "mse": '''
+def mse(a, b):
+    return torch.mean((a - b) ** 2)
+''',
+    "smooth_in_time": '''
+def smooth_in_time(*thetas):
+    """h * sum_j |(theta_{j+1} - theta_j) / h|^2 for per-step parameters (axis 0 is the step)."""
+    return sum(torch.sum((theta[1:] - theta[:-1]) ** 2) for theta in thetas) / h
+''',
+    "pad": '''
+def pad(x, n):
+    """Zero-pad the feature axis (axis 0) of x to length n."""
+    return torch.cat([x, torch.zeros((n - x.shape[0],) + tuple(x.shape[1:]), dtype=x.dtype, device=x.device)])
+''',
+    "matrix_of": '''
+def matrix_of(rows):
+    """A matrix whose entries are scalar tensors."""
+    return torch.stack([torch.stack([torch.as_tensor(entry).reshape(()) for entry in row]) for row in rows])
+''',
+    "initial_state": '''
+def initial_state(value, size, like):
+    """A state of `size` features equal to `value` in every sample of the batch `like`."""
+    column = torch.as_tensor(np.array(np.broadcast_to(value, (size, 1))), dtype=like.dtype, device=like.device)
+    return column.expand(size, like.shape[-1] if like.dim() > 1 else 1)
+''',
+}
+
+RUNTIME = '''
+
+# ---- training (torch)
+def to_arrays(fields, dtype, device):
+    """numpy fields -> tensors; integer fields stay integers."""
+    return {name: torch.as_tensor(value, device=device,
+                                  dtype=torch.long if value.dtype.kind in "iu" else dtype)
+            for name, value in fields.items()}
+
+
+def sample(fields, sample_names, size, rng):
+    """A mini-batch: the same random samples (last axis) of every per-sample field."""
+    count = next((fields[name].shape[-1] for name in sample_names), 0)
+    if not sample_names or size == 0 or size >= count:
+        return fields
+    index = rng.choice(count, size, replace=False)
+    return {name: value[..., index] if name in sample_names else value for name, value in fields.items()}
+
+
+def evaluation_batch(data):
+    """The fixed batch that the reported loss is measured on: the first samples."""
+    if not TRAIN_SET:
+        return {}
+    fields, names = data[TRAIN_SET], SAMPLE_FIELDS.get(TRAIN_SET, ())
+    size = max((stage[3] for stage in STAGES), default=0)
+    return {name: value[..., :size] if name in names and size else value for name, value in fields.items()}
+
+
+def stages(steps):
+    """The spec's training stages, cut or extended to `steps` steps in all (None: as written)."""
+    if steps is None:
+        return list(STAGES)
+    out, left = [], steps
+    for optimizer, lr, count, batch in STAGES:
+        take = min(count, left)
+        if take:
+            out.append((optimizer, lr, take, batch))
+        left -= take
+    if left:
+        optimizer, lr, _, batch = STAGES[-1]
+        out.append((optimizer, lr, left, batch))
+    return out
+
+
+OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}
+
+
+def train(params, data, steps=None, seed=0, device="cpu", dtype=torch.float64, log_every=100):
+    """Train from numpy `params`; return (numpy params, loss on the evaluation batch)."""
+    p = {name: torch.tensor(value, dtype=dtype, device=device, requires_grad=True)
+         for name, value in params.items()}
+    rng = np.random.default_rng(seed)
+    fields, names = data.get(TRAIN_SET, {}), SAMPLE_FIELDS.get(TRAIN_SET, ())
+    done = 0
+    for optimizer_name, lr, count, batch_size in stages(steps):
+        optimizer = OPTIMIZERS[optimizer_name](list(p.values()), lr=lr)
+        for _ in range(count):
+            batch = to_arrays(sample(fields, names, batch_size, rng), dtype, device)
+            optimizer.zero_grad()
+            value = loss(p, batch)
+            value.backward()
+            optimizer.step()
+            done += 1
+            if log_every and done % log_every == 0:
+                print(f"step {done:6d}  loss {value.item():.6e}", file=sys.stderr)
+    with torch.no_grad():
+        final = loss(p, to_arrays(evaluation_batch(data), dtype, device)).item()
+    return {name: value.detach().cpu().numpy() for name, value in p.items()}, final
+
+
+def loss_and_grad(params, batch, dtype=torch.float64, device="cpu"):
+    """Loss and gradients at numpy `params` on the numpy `batch`, returned as numpy."""
+    p = {name: torch.tensor(value, dtype=dtype, device=device, requires_grad=True)
+         for name, value in params.items()}
+    value = loss(p, to_arrays(batch, dtype, device))
+    grads = torch.autograd.grad(value, list(p.values()), allow_unused=True)
+    return value.item(), {name: (np.zeros_like(params[name]) if g is None else g.detach().cpu().numpy())
+                          for name, g in zip(p, grads)}
+
+
+def reports(params, data, dtype=torch.float64, device="cpu"):
+    p = {name: torch.as_tensor(value, dtype=dtype, device=device) for name, value in params.items()}
+    arrays = {name: to_arrays(fields, dtype, device) for name, fields in data.items()}
+    with torch.no_grad():
+        values = evaluate_reports(p, arrays)
+    return {name: np.asarray(value.detach().cpu()).tolist() if hasattr(value, "detach") else value
+            for name, value in values.items()}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=f"Train {MODEL} ({BACKEND}).")
+    parser.add_argument("--steps", type=int, default=None, help="training steps (default: the spec's)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+    parser.add_argument("--json", action="store_true", help="print one JSON line with the results")
+    parser.add_argument("--out", help="folder to save the trained parameters in")
+    args = parser.parse_args(argv)
+    torch.manual_seed(args.seed)
+    dtype = {"float32": torch.float32, "float64": torch.float64}[args.dtype]
+    data = make_data()
+    start = time.perf_counter()
+    params, final = train(init_params(args.seed), data, args.steps, args.seed, args.device, dtype)
+    result = {"model": MODEL, "backend": BACKEND, "loss": final, "seed": args.seed,
+              "steps": sum(stage[2] for stage in stages(args.steps)), "dtype": args.dtype,
+              "device": args.device, "seconds": round(time.perf_counter() - start, 3),
+              "reports": reports(params, data, dtype, args.device)}
+    if args.out:
+        folder = pathlib.Path(args.out)
+        folder.mkdir(parents=True, exist_ok=True)
+        np.savez(folder / f"{MODEL}_{BACKEND}_params.npz", **params)
+    print(json.dumps(result) if args.json else f"{MODEL}: loss {final:.6e}  reports {result['reports']}")
+
+
+if __name__ == "__main__":
+    main()
+'''

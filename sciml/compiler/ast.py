@@ -1,0 +1,271 @@
+"""The syntax tree of a .sciml spec: what was written, with a span on every node.
+
+Nodes are frozen; spans do not take part in equality, so two specs that differ only in
+layout have equal trees.  The parser (`sciml.grammar.parse`) is the only producer.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .diagnostics import Span
+
+_node = dataclass(frozen=True, slots=True, kw_only=True)
+
+
+def _span():
+    return field(default=Span.unknown(), compare=False, repr=False)
+
+
+# ---- expressions -------------------------------------------------------------------------
+
+@_node
+class Number:
+    text: str
+    span: Span = _span()
+
+
+@_node
+class Name:
+    id: str
+    span: Span = _span()
+
+
+@_node
+class BinOp:
+    op: str  # one of + - * / ^
+    left: "Expr"
+    right: "Expr"
+    span: Span = _span()
+
+
+@_node
+class Neg:
+    operand: "Expr"
+    span: Span = _span()
+
+
+@_node
+class Transpose:
+    operand: "Expr"
+    span: Span = _span()
+
+
+@_node
+class Norm:
+    operand: "Expr"
+    span: Span = _span()
+
+
+@_node
+class Attribute:
+    base: "Expr"
+    name: str
+    span: Span = _span()
+
+
+@_node
+class Index:
+    base: "Expr"
+    indices: tuple
+    span: Span = _span()
+
+
+@_node
+class ListLiteral:
+    items: tuple
+    span: Span = _span()
+
+
+@_node
+class Arrows:
+    """`a -> b -> c`, the layer widths of a network."""
+
+    items: tuple
+    span: Span = _span()
+
+
+@_node
+class Keyword:
+    """`name = value` inside a call."""
+
+    name: str
+    value: "Expr"
+    span: Span = _span()
+
+
+@_node
+class Equation:
+    lhs: "Expr"
+    rhs: "Expr"
+    span: Span = _span()
+
+
+@_node
+class Call:
+    func: str
+    args: tuple  # positional expressions, Equations and Keywords, in written order
+    span: Span = _span()
+    func_span: Span = _span()
+
+    @property
+    def positional(self) -> tuple:
+        return tuple(a for a in self.args if not isinstance(a, Keyword))
+
+    @property
+    def keywords(self) -> tuple:
+        return tuple(a for a in self.args if isinstance(a, Keyword))
+
+
+@_node
+class CallOfCall:
+    """`dt(Y)(0)`: a derivative evaluated at a time."""
+
+    inner: Call
+    args: tuple
+    span: Span = _span()
+
+
+@_node
+class SectionRef:
+    """`initial` or `boundary` used as an argument, as in `fit(initial)`."""
+
+    section: str
+    span: Span = _span()
+
+
+Expr = (Number, Name, BinOp, Neg, Transpose, Norm, Attribute, Index, ListLiteral, Arrows,
+        Call, CallOfCall, SectionRef)
+
+
+# ---- statements --------------------------------------------------------------------------
+
+@_node
+class ModelStmt:
+    name: str
+    span: Span = _span()
+
+
+@_node
+class Binding:
+    name: str
+    value: "Expr"
+    span: Span = _span()
+
+
+@_node
+class ConstStmt:
+    bindings: tuple
+    span: Span = _span()
+
+
+@_node
+class Interval:
+    name: str
+    low: "Expr"
+    high: "Expr"
+    span: Span = _span()
+
+
+@_node
+class DomainStmt:
+    intervals: tuple
+    span: Span = _span()
+
+
+@_node
+class DataStmt:
+    name: str
+    kind: str  # "generate" or "load"
+    call: Call | None = None
+    path: str = ""
+    span: Span = _span()
+
+
+@_node
+class TypeExpr:
+    base: str
+    dims: tuple
+    span: Span = _span()
+
+
+@_node
+class Declaration:
+    name: str
+    time_dependent: str | None  # the variable in `K(t)`, or None
+    type: TypeExpr
+    init_draw: Call | None = None
+    init_value: "Expr | None" = None
+    span: Span = _span()
+
+
+@_node
+class StateStmt:
+    declarations: tuple
+    span: Span = _span()
+
+
+@_node
+class ParamStmt:
+    declarations: tuple
+    span: Span = _span()
+
+
+@_node
+class NetHead:
+    name: str
+    inputs: tuple
+    span: Span = _span()
+
+
+@_node
+class NetStmt:
+    heads: tuple
+    body: Call
+    span: Span = _span()
+
+
+@_node
+class EquationStmt:
+    kind: str  # ode pde sde initial boundary
+    equations: tuple
+    span: Span = _span()
+
+
+@_node
+class SchemeStmt:
+    call: Call
+    span: Span = _span()
+
+
+@_node
+class LossStmt:
+    expr: "Expr"
+    span: Span = _span()
+
+
+@_node
+class TrainStmt:
+    stages: tuple
+    span: Span = _span()
+
+
+@_node
+class ReportStmt:
+    items: tuple
+    span: Span = _span()
+
+
+@_node
+class FlowStmt:
+    name: str
+    index: str
+    low: "Expr"
+    high: "Expr"
+    body: tuple
+    span: Span = _span()
+
+
+@_node
+class Spec:
+    statements: tuple
+    span: Span = _span()

@@ -1,0 +1,368 @@
+"""Lower syntax-tree expressions to sympy, checking names and shapes on the way.
+
+A lowered expression is a `Typed`: the sympy expression, its per-sample shape, and whether
+it is batched (depends on a state or on mini-batched data).  Shapes follow the maths:
+`*` is the matrix product when its left factor is a matrix and elementwise otherwise.
+No user text is ever handed to sympy's parser: numbers come from the NUMBER token, names
+become `sympy.Symbol`s, and every operator is built explicitly.
+"""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+import sympy
+
+from . import ast
+from . import symbols as S
+from .diagnostics import DiagnosticSink, Span, SpecError
+
+
+@dataclass(frozen=True, slots=True)
+class Typed:
+    expr: sympy.Basic
+    shape: tuple
+    batched: bool = False
+
+    @property
+    def is_scalar(self) -> bool:
+        return self.shape == () or self.shape == (1,)
+
+
+class Unsupported(Exception):
+    """A construct that the language has but this compiler does not generate yet."""
+
+    def __init__(self, what: str, span: Span, help: str = ""):
+        super().__init__(what)
+        self.what, self.span, self.help = what, span, help
+
+
+def number(text: str) -> sympy.Number:
+    """The value of a NUMBER token (digits, optional fraction, optional exponent)."""
+    if text.isdigit():
+        return sympy.Integer(int(text))
+    return sympy.Float(float(text))
+
+
+def fmt_shape(shape) -> str:
+    return "scalar" if shape in ((), (1,)) else "R[" + ", ".join(str(d) for d in shape) + "]"
+
+
+# what a name can be, as the scope sees it
+@dataclass(frozen=True, slots=True)
+class Entry:
+    kind: str  # const state param net data time builtin
+    shape: tuple = ()
+    batched: bool = False
+    node: object = None
+
+
+FUNCTIONS = sorted(set(S.ELEMENTWISE) | {
+    "softmax", "cross_entropy", "mse", "mean", "sum", "dot", "pad", "smooth_in_time", "accuracy",
+    "dt", "dx", "dy", "lap", "grad", "div", "linspace", "normal", "fit", "nll", "elbo"})
+NOT_YET = {
+    "dx": "spatial derivatives (PDEs)", "dy": "spatial derivatives (PDEs)",
+    "lap": "the Laplacian (PDEs)", "grad": "gradients of networks", "div": "the divergence (PDEs)",
+    "fit": "initial/boundary fits (PINNs)", "nll": "likelihood losses (flows)",
+    "elbo": "the ELBO (VAEs)",
+}
+
+
+class ExpressionLowering:
+    """Turns `ast` expressions into `Typed` sympy expressions against a scope of names."""
+
+    def __init__(self, scope: dict, sink: DiagnosticSink, networks: dict):
+        self.scope = scope
+        self.sink = sink
+        self.networks = networks
+
+    # -- entry point -------------------------------------------------------------------------
+    def lower(self, node) -> Typed:
+        method = getattr(self, "_" + type(node).__name__)
+        return method(node)
+
+    def fail(self, code, message, span, help=""):
+        self.sink.error(code, message, span, help)
+        raise SpecError(self.sink.items)
+
+    # -- atoms -------------------------------------------------------------------------------
+    def _Number(self, node):
+        return Typed(number(node.text), ())
+
+    def _Name(self, node):
+        entry = self.scope.get(node.id)
+        if node.id == "pi" and entry is None:
+            return Typed(sympy.pi, ())
+        if node.id == "I" and entry is None:
+            return Typed(S.IdentityMatrix(0), (0, 0))  # its size comes from the term it is added to
+        if node.id == "t" and entry is None:
+            raise Unsupported("explicit dependence on time t", node.span,
+                              "per-step parameters, declared as K(t), are supported")
+        if entry is None:
+            close = difflib.get_close_matches(node.id, list(self.scope), n=1)
+            self.fail("E101", f"unknown name '{node.id}'", node.span,
+                      f"did you mean '{close[0]}'?" if close else
+                      "declare it with const, state, param, net or data")
+        if entry.kind == "net":
+            self.fail("E104", f"network '{node.id}' is used without arguments", node.span,
+                      f"call it: {node.id}({', '.join(entry.node.inputs)})")
+        if entry.kind == "data":
+            self.fail("E106", f"data set '{node.id}' is used without a field", node.span,
+                      "write e.g. " + node.id + "." + entry.node.fields[0].name)
+        return Typed(sympy.Symbol(node.id), entry.shape, entry.batched)
+
+    def _Attribute(self, node):
+        if not isinstance(node.base, ast.Name) or self.scope.get(node.base.id, Entry("")).kind != "data":
+            self.fail("E106", "only data sets have fields (as in train.x)", node.span,
+                      "for an inner product write dot(a, b)")
+        dataset = self.scope[node.base.id].node
+        field = dataset.field(node.name)
+        if field is None:
+            names = ", ".join(f.name for f in dataset.fields)
+            self.fail("E105", f"data set '{dataset.name}' has no field '{node.name}'", node.span,
+                      f"its fields are: {names}")
+        return Typed(sympy.Symbol(f"{dataset.name}.{field.name}"), field.shape, dataset.batched)
+
+    def _ListLiteral(self, node):
+        if all(isinstance(item, ast.ListLiteral) for item in node.items):
+            entries = [[self.lower(x) for x in item.items] for item in node.items]
+            widths = {len(r) for r in entries}
+            if len(widths) != 1:
+                self.fail("E211", "the rows of this matrix have different lengths", node.span)
+            flat = [e for r in entries for e in r]
+            if any(e.shape not in ((), (1,)) or e.batched for e in flat):
+                self.fail("E211", "matrix entries must be scalars", node.span)
+            values = [e.expr for r in entries for e in r]
+            n_rows, n_cols = len(entries), widths.pop()
+            if all(v.is_number for v in values):
+                return Typed(sympy.ImmutableMatrix(n_rows, n_cols, values), (n_rows, n_cols))
+            return Typed(S.MatrixOf(n_rows, n_cols, *values), (n_rows, n_cols))
+        rows = [self.lower(item) for item in node.items]
+        if any(r.shape not in ((), (1,)) or r.batched for r in rows):
+            self.fail("E211", "vector entries must be scalars", node.span)
+        values = [r.expr for r in rows]
+        if not all(v.is_number for v in values):
+            raise Unsupported("vectors built from parameters", node.span,
+                              "declare the vector as a param")
+        return Typed(sympy.ImmutableMatrix(len(values), 1, values), (len(values),))
+
+    # -- operators ---------------------------------------------------------------------------
+    def _Neg(self, node):
+        x = self.lower(node.operand)
+        return Typed(-x.expr, x.shape, x.batched)
+
+    def _Transpose(self, node):
+        x = self.lower(node.operand)
+        if len(x.shape) != 2:
+            self.fail("E210", f"only matrices can be transposed; this is {fmt_shape(x.shape)}",
+                      node.span, "for an inner product of vectors write dot(a, b)")
+        return Typed(S.Transposed(x.expr), (x.shape[1], x.shape[0]), x.batched)
+
+    def _Norm(self, node):
+        x = self.lower(node.operand)
+        if x.batched:
+            return Typed(S.SampleNorm(x.expr), (), True)
+        return Typed(S.FrobeniusNorm(x.expr), (), False)
+
+    def _BinOp(self, node):
+        left, right = self.lower(node.left), self.lower(node.right)
+        batched = left.batched or right.batched
+        if node.op in "+-":
+            shape = self._identity_shape(node, left, right)
+            if shape is not None:
+                left, right = self._fill_identity(left, shape), self._fill_identity(right, shape)
+            shape = self._broadcast(node, left, right, "add" if node.op == "+" else "subtract")
+            expr = left.expr + right.expr if node.op == "+" else left.expr - right.expr
+            return Typed(expr, shape, batched)
+        if node.op == "*":
+            if len(left.shape) == 2 and len(right.shape) in (1, 2) and not self._scalar(right):
+                if left.shape[1] != right.shape[0]:
+                    self.fail("E202", f"matrix product of {fmt_shape(left.shape)} and "
+                              f"{fmt_shape(right.shape)}: inner dimensions {left.shape[1]} and "
+                              f"{right.shape[0]} differ", node.span,
+                              "check the shapes in the param and state declarations")
+                shape = (left.shape[0],) + tuple(right.shape[1:])
+                return Typed(S.MatProduct(left.expr, right.expr), shape, batched)
+            if len(right.shape) == 2 and not self._scalar(left) and len(left.shape) == 1:
+                self.fail("E202", f"a vector ({fmt_shape(left.shape)}) times a matrix "
+                          f"({fmt_shape(right.shape)})", node.span,
+                          "vectors are columns: write the matrix first, or transpose it")
+            shape = self._broadcast(node, left, right, "multiply")
+            return Typed(left.expr * right.expr, shape, batched)
+        if node.op == "/":
+            if not self._scalar(right) and right.shape != left.shape:
+                self.fail("E212", f"division by {fmt_shape(right.shape)}: the divisor must be a "
+                          "scalar or have the same shape", node.span)
+            shape = left.shape if not self._scalar(left) else right.shape
+            return Typed(left.expr / right.expr, shape, batched)
+        # power
+        if not self._scalar(right) or right.batched:
+            self.fail("E209", "the exponent must be a scalar", node.right.span)
+        if len(left.shape) == 2:
+            self.fail("E209", f"power of a matrix ({fmt_shape(left.shape)})", node.span,
+                      "powers act elementwise on vectors; write A * A for a matrix product")
+        return Typed(left.expr ** right.expr, left.shape, batched)
+
+    @staticmethod
+    def _scalar(x: Typed) -> bool:
+        return x.shape in ((), (1,))
+
+    def _identity_shape(self, node, left, right):
+        for mine, other in ((left, right), (right, left)):
+            if mine.expr.has(S.IdentityMatrix) and len(other.shape) == 2:
+                return other.shape
+        return None
+
+    def _fill_identity(self, x: Typed, shape):
+        if not x.expr.has(S.IdentityMatrix):
+            return x
+        if shape[0] != shape[1]:
+            self.fail("E202", f"the identity I is square but the other term is {fmt_shape(shape)}",
+                      Span.unknown())
+        expr = x.expr.replace(lambda e: isinstance(e, S.IdentityMatrix) and e.args[0] == 0,
+                              lambda e: S.IdentityMatrix(shape[0]))
+        return Typed(expr, shape, x.batched)
+
+    def _broadcast(self, node, left, right, verb):
+        if self._scalar(left):
+            return right.shape
+        if self._scalar(right) or left.shape == right.shape:
+            return left.shape
+        self.fail("E201", f"cannot {verb} {fmt_shape(left.shape)} and {fmt_shape(right.shape)}",
+                  node.span, "both sides need the same shape (or one of them a scalar)")
+
+    # -- calls -------------------------------------------------------------------------------
+    def _Call(self, node):
+        entry = self.scope.get(node.func)
+        if entry is not None and entry.kind == "net":
+            return self._network_call(node, entry.node)
+        if entry is not None and entry.kind == "state":
+            return self._state_at(node, entry)
+        if entry is not None and entry.kind in ("param", "const", "data"):
+            self.fail("E107", f"'{node.func}' is a {entry.kind}, not a function", node.func_span)
+        method = getattr(self, "_call_" + node.func, None)
+        if method is not None:
+            return method(node)
+        if node.func in S.ELEMENTWISE:
+            (x,) = self._positional(node, 1)
+            return Typed(S.ELEMENTWISE[node.func](x.expr), x.shape, x.batched)
+        if node.func in NOT_YET:
+            raise Unsupported(NOT_YET[node.func], node.span)
+        close = difflib.get_close_matches(node.func, FUNCTIONS + list(self.networks), n=1)
+        self.fail("E103", f"unknown function '{node.func}'", node.func_span,
+                  f"did you mean '{close[0]}'?" if close else "see docs/language.md for the functions")
+
+    def _positional(self, node, count, keywords=()):
+        for kw in node.keywords:
+            if kw.name not in keywords:
+                self.fail("E206", f"{node.func}() takes no argument '{kw.name}'", kw.span)
+        args = node.positional
+        if len(args) != count:
+            self.fail("E206", f"{node.func}() takes {count} argument{'s' if count != 1 else ''}, "
+                      f"got {len(args)}", node.span)
+        return [self.lower(a) for a in args]
+
+    def _network_call(self, node, net):
+        if len(node.positional) != len(net.inputs) or node.keywords:
+            self.fail("E206", f"network '{net.name}' takes {len(net.inputs)} input(s) "
+                      f"({', '.join(net.inputs)}), got {len(node.args)}", node.span)
+        inputs = [self.lower(a) for a in node.positional]
+        size = sum(1 if self._scalar(x) else x.shape[0] for x in inputs)
+        if any(len(x.shape) > 1 for x in inputs) or size != net.widths[0]:
+            got = " + ".join(fmt_shape(x.shape) for x in inputs)
+            self.fail("E205", f"network '{net.name}' expects {net.widths[0]} input features, "
+                      f"got {got}", node.span, f"its first width is {net.widths[0]}")
+        return Typed(S.NetCall(sympy.Symbol(net.name), *(x.expr for x in inputs)),
+                     (net.widths[-1],), any(x.batched for x in inputs))
+
+    def _state_at(self, node, entry):
+        (time,) = self._positional(node, 1)
+        if time.batched or not self._scalar(time) and len(time.shape) != 1:
+            self.fail("E213", f"{node.func}(...) needs a time or a vector of times", node.span)
+        shape = entry.shape if self._scalar(time) else (time.shape[0],) + entry.shape
+        value = time.expr.xreplace({sympy.Symbol(name): e.node.value for name, e in self.scope.items()
+                                    if e.kind == "const"})
+        return Typed(S.StateAt(sympy.Symbol(node.func), value if value.is_number else time.expr),
+                     shape, True)
+
+    def _const_value(self, expr):
+        return expr.xreplace({sympy.Symbol(name): e.node.value for name, e in self.scope.items()
+                              if e.kind == "const"})
+
+    def _call_softmax(self, node):
+        (x,) = self._positional(node, 1)
+        return Typed(S.SoftmaxOf(x.expr), x.shape, x.batched)
+
+    def _call_cross_entropy(self, node):
+        probabilities, labels = self._positional(node, 2)
+        if not isinstance(probabilities.expr, S.SoftmaxOf):
+            self.fail("E214", "cross_entropy expects softmax(...) as its first argument",
+                      node.positional[0].span, "write cross_entropy(softmax(W * Y(T) + mu), labels)")
+        return Typed(S.SoftmaxCrossEntropy(probabilities.expr.args[0], labels.expr), ())
+
+    def _call_accuracy(self, node):
+        logits, labels = self._positional(node, 2)
+        inner = logits.expr.args[0] if isinstance(logits.expr, S.SoftmaxOf) else logits.expr
+        return Typed(S.Accuracy(inner, labels.expr), ())
+
+    def _call_mse(self, node):
+        a, b = self._positional(node, 2)
+        if a.shape != b.shape:
+            self.fail("E201", f"mse of {fmt_shape(a.shape)} and {fmt_shape(b.shape)}", node.span,
+                      "both arguments need the same shape")
+        return Typed(S.MeanSquaredError(a.expr, b.expr), ())
+
+    def _call_mean(self, node):
+        (x,) = self._positional(node, 1)
+        return Typed(S.MeanOf(x.expr), ())
+
+    def _call_sum(self, node):
+        (x,) = self._positional(node, 1)
+        return Typed(S.SumOf(x.expr), ())
+
+    def _call_dot(self, node):
+        a, b = self._positional(node, 2)
+        if a.shape != b.shape or len(a.shape) != 1:
+            self.fail("E201", f"dot of {fmt_shape(a.shape)} and {fmt_shape(b.shape)}", node.span,
+                      "dot takes two vectors of the same length")
+        return Typed(S.InnerProduct(a.expr, b.expr), (), a.batched or b.batched)
+
+    def _call_pad(self, node):
+        x, n = self._positional(node, 2)
+        n = Typed(self._const_value(n.expr), n.shape)
+        if not n.expr.is_Integer or len(x.shape) != 1 or x.shape[0] > int(n.expr):
+            self.fail("E215", "pad(x, n) needs a vector x of length at most the integer n", node.span)
+        return Typed(S.PadTo(x.expr, n.expr), (int(n.expr),), x.batched)
+
+    def _call_smooth_in_time(self, node):
+        if node.keywords or not node.positional:
+            self.fail("E206", "smooth_in_time takes one or more per-step parameters", node.span)
+        for arg in node.positional:
+            entry = self.scope.get(arg.id) if isinstance(arg, ast.Name) else None
+            if entry is None or entry.kind != "param" or not entry.node.per_step:
+                self.fail("E216", "smooth_in_time takes parameters declared per step, as K(t)",
+                          arg.span)
+        return Typed(S.SmoothInTime(*(sympy.Symbol(a.id) for a in node.positional)), ())
+
+    def _call_dt(self, node):
+        self.fail("E217", "dt(...) may appear only on the left of an ode equation", node.span,
+                  "write: ode dt(Y) = ...")
+
+    # -- forms valid elsewhere only ------------------------------------------------------------
+    def _Index(self, node):
+        raise Unsupported("indexing", node.span)
+
+    def _Arrows(self, node):
+        self.fail("E218", "'->' lists layer widths and belongs inside mlp(...)", node.span)
+
+    def _CallOfCall(self, node):
+        self.fail("E217", "a derivative at a time belongs in an initial condition", node.span)
+
+    def _SectionRef(self, node):
+        raise Unsupported(f"fit({node.section}) losses (PINNs)", node.span)
+
+    def _Keyword(self, node):
+        self.fail("E206", f"unexpected keyword argument '{node.name}'", node.span)
+
+    def _Equation(self, node):
+        self.fail("E219", "an equation cannot stand inside an expression", node.span)

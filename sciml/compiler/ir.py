@@ -1,0 +1,189 @@
+"""The typed IR of a model: names resolved, shapes known, maths as sympy expressions.
+
+Every node is frozen and carries the span of the source it came from (ignored by equality).
+Shapes are per sample: a state `Y : R[n]` has shape (n,) and is *batched* (the batch axis is
+implicit and laid out last, so a batch of states is an n-by-B matrix and `K * Y` is `K @ Y`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import sympy
+
+from .diagnostics import Span
+
+_node = dataclass(frozen=True, slots=True, kw_only=True)
+
+
+def _span():
+    return field(default=Span.unknown(), compare=False, repr=False)
+
+
+@_node
+class Constant:
+    name: str
+    value: sympy.Basic  # a number or an ImmutableMatrix of numbers
+    span: Span = _span()
+
+    @property
+    def shape(self) -> tuple:
+        return tuple(self.value.shape) if isinstance(self.value, sympy.MatrixBase) else ()
+
+
+@_node
+class DataField:
+    name: str
+    shape: tuple  # per sample
+    integer: bool = False
+
+
+@_node
+class DataSet:
+    """A data set drawn in the emitted module with numpy (identical in every backend).
+
+    generator: 'spirals', 'two_moons', 'ode', 'load'.  `options` are (name, value) pairs of
+    plain Python numbers and tuples; for 'ode', `rhs` is the right-hand side of the known ODE.
+    batched: samples are the last axis and training draws mini-batches over it.
+    """
+
+    name: str
+    generator: str
+    options: tuple
+    fields: tuple
+    batched: bool
+    state: str = ""
+    rhs: sympy.Basic | None = None
+    span: Span = _span()
+
+    def field(self, name: str) -> DataField | None:
+        return next((f for f in self.fields if f.name == name), None)
+
+    def option(self, name: str, default=None):
+        return dict(self.options).get(name, default)
+
+
+@_node
+class State:
+    name: str
+    shape: tuple
+    span: Span = _span()
+
+
+@_node
+class Init:
+    """How a parameter starts: 'normal' (mean, std), 'zeros', or 'value' (a sympy number/matrix)."""
+
+    kind: str
+    mean: float = 0.0
+    std: float = 0.0
+    value: sympy.Basic | None = None
+
+
+@_node
+class Parameter:
+    name: str
+    shape: tuple
+    per_step: bool
+    init: Init
+    span: Span = _span()
+
+
+@_node
+class Network:
+    """A multilayer perceptron; per_step networks have one set of weights per time step."""
+
+    name: str
+    inputs: tuple
+    widths: tuple
+    activation: str
+    per_step: bool = False
+    span: Span = _span()
+
+
+@_node
+class Equation:
+    """d^order(state)/dt^order = rhs."""
+
+    state: str
+    order: int
+    rhs: sympy.Basic
+    span: Span = _span()
+
+
+@_node
+class InitialCondition:
+    """d^order(state)/dt^order at t = 0 equals value."""
+
+    state: str
+    order: int
+    value: sympy.Basic
+    span: Span = _span()
+
+
+@_node
+class Scheme:
+    """A time integrator: kind in SCHEMES, `steps` steps of size t_end/steps (fixed grid)."""
+
+    kind: str
+    steps: int
+    t_end: float
+    options: tuple = ()
+    span: Span = _span()
+
+    def option(self, name: str, default=None):
+        return dict(self.options).get(name, default)
+
+
+SCHEMES = ("euler", "rk4", "verlet", "leapfrog", "imex", "dopri5")
+
+
+@_node
+class TrainStage:
+    optimizer: str
+    lr: float
+    steps: int
+    batch: int
+    span: Span = _span()
+
+
+@_node
+class Report:
+    label: str
+    expr: sympy.Basic
+    dataset: str  # the data set it is evaluated on ('' if none)
+    span: Span = _span()
+
+
+@_node
+class Model:
+    name: str
+    constants: tuple
+    datasets: tuple
+    states: tuple
+    parameters: tuple
+    networks: tuple
+    equations: tuple
+    initials: tuple
+    scheme: Scheme
+    loss: sympy.Basic
+    loss_span: Span
+    training: tuple
+    reports: tuple
+    training_set: str  # the data set the loss reads (mini-batched), '' if none
+    span: Span = _span()
+
+    def state(self, name):
+        return next(s for s in self.states if s.name == name)
+
+    def equation(self, state):
+        return next(e for e in self.equations if e.state == state)
+
+    def initial(self, state, order=0):
+        return next((i for i in self.initials if i.state == state and i.order == order), None)
+
+    def dataset(self, name):
+        return next((d for d in self.datasets if d.name == name), None)
+
+    @property
+    def order(self) -> int:
+        return max(e.order for e in self.equations)

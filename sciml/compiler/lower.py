@@ -1,0 +1,403 @@
+"""Lower a syntax tree to the IR `Model`: resolve names, evaluate constants, check shapes,
+and check that the model is complete (one equation and initial condition per state, a scheme
+that fits the equations, a scalar loss, a training plan).
+
+All errors of a statement are collected; a statement with an error is skipped so that later
+statements still get checked against the rest.
+"""
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+
+import sympy
+
+from . import ast, ir
+from . import symbols as S
+from .diagnostics import DiagnosticSink, Span, SpecError
+from .expressions import Entry, ExpressionLowering, Typed, Unsupported, fmt_shape
+from .datasets import lower_dataset
+
+RESERVED = {"pi": "the constant pi", "I": "the identity matrix", "t": "time", "dt": "the time derivative"}
+OPTIMIZERS = ("adam", "sgd")
+
+
+class _Lowering:
+    def __init__(self, spec: ast.Spec, spec_dir: Path):
+        self.spec = spec
+        self.spec_dir = spec_dir
+        self.sink = DiagnosticSink()
+        self.scope: dict[str, Entry] = {}
+        self.networks: dict[str, ir.Network] = {}
+        self.exprs = ExpressionLowering(self.scope, self.sink, self.networks)
+        self.model_name = None
+        self.constants, self.datasets, self.states, self.parameters = [], [], [], []
+        self.equations, self.initials, self.reports, self.training = [], [], [], []
+        self.scheme = None
+        self.loss = None
+        self.unsupported: list = []
+
+    # -- driver -------------------------------------------------------------------------------
+    def run(self) -> ir.Model:
+        statements = self.spec.statements
+        if not statements or not isinstance(statements[0], ast.ModelStmt):
+            span = statements[0].span if statements else Span.unknown()
+            self.sink.error("E301", "a spec starts with `model NAME`", span,
+                            "add a first line such as: model my_model")
+        # Declarations first (in written order), then the statements that use them.
+        order = (ast.ModelStmt, ast.ConstStmt, ast.DomainStmt, ast.DataStmt, ast.StateStmt,
+                 ast.ParamStmt, ast.NetStmt, ast.FlowStmt, ast.EquationStmt, ast.SchemeStmt,
+                 ast.LossStmt, ast.TrainStmt, ast.ReportStmt)
+        for kind in order:
+            for statement in statements:
+                if isinstance(statement, kind):
+                    self._guarded(statement)
+        self.sink.raise_if_errors()
+        if self.unsupported:
+            raise SpecError(self.unsupported)
+        self._check_complete()
+        self.sink.raise_if_errors()
+        return self._model()
+
+    def _guarded(self, statement):
+        try:
+            getattr(self, "_" + type(statement).__name__)(statement)
+        except SpecError:
+            pass  # already recorded in the sink
+        except Unsupported as exc:
+            self.unsupported.append(_unsupported(exc.what, exc.span, exc.help))
+
+    def fail(self, code, message, span, help=""):
+        self.sink.error(code, message, span, help)
+        raise SpecError(self.sink.items)
+
+    def lower(self, node) -> Typed:
+        return self.exprs.lower(node)
+
+    def declare(self, name: str, entry: Entry, span: Span):
+        if name in self.scope:
+            self.fail("E102", f"'{name}' is declared twice", span, "every name is declared once")
+        if name in RESERVED:
+            self.fail("E108", f"'{name}' is reserved for {RESERVED[name]}", span, "choose another name")
+        self.scope[name] = entry
+
+    def constant_value(self, node, what: str) -> sympy.Basic:
+        value = self.lower(node)
+        if value.expr.free_symbols:
+            names = {str(s) for s in value.expr.free_symbols}
+            if all(self.scope.get(n, Entry("")).kind == "const" for n in names):
+                subs = {sympy.Symbol(c.name): c.value for c in self.constants}
+                return value.expr.xreplace(subs)
+            self.fail("E211", f"{what} must be a number known at compile time", node.span,
+                      "use numbers and constants only")
+        if isinstance(value.expr, sympy.MatrixBase) or value.expr.is_number:
+            return value.expr
+        self.fail("E211", f"{what} must be a number known at compile time", node.span)
+
+    def integer(self, node, what: str, minimum: int = 1) -> int:
+        value = self.constant_value(node, what)
+        if not (getattr(value, "is_number", False) and value == int(value) and int(value) >= minimum):
+            self.fail("E203", f"{what} must be an integer >= {minimum}", node.span)
+        return int(value)
+
+    def real(self, node, what: str) -> float:
+        value = self.constant_value(node, what)
+        if not getattr(value, "is_number", False) or not value.is_real:
+            self.fail("E211", f"{what} must be a real number", node.span)
+        return float(value)
+
+    # -- declarations ---------------------------------------------------------------------------
+    def _ModelStmt(self, st):
+        if self.model_name is not None:
+            self.fail("E301", "a spec has one `model` line", st.span)
+        self.model_name = st.name
+
+    def _ConstStmt(self, st):
+        for binding in st.bindings:
+            try:
+                value = self.constant_value(binding.value, f"constant '{binding.name}'")
+                constant = ir.Constant(name=binding.name, value=value, span=binding.span)
+                self.declare(binding.name, Entry("const", constant.shape, node=constant), binding.span)
+                self.constants.append(constant)
+            except SpecError:
+                pass
+
+    def _DomainStmt(self, st):
+        raise Unsupported("spatial domains (PDEs)", st.span)
+
+    def _FlowStmt(self, st):
+        raise Unsupported("coupling-layer flows", st.span)
+
+    def _DataStmt(self, st):
+        dataset = lower_dataset(st, self)
+        self.declare(st.name, Entry("data", node=dataset), st.span)
+        self.datasets.append(dataset)
+
+    def shape_of(self, type_: ast.TypeExpr) -> tuple:
+        if type_.base != "R":
+            self.fail("E204", f"unknown type '{type_.base}'", type_.span,
+                      "types are R (a real scalar), R[n] (a vector) or R[m, n] (a matrix)")
+        if len(type_.dims) > 2:
+            self.fail("E204", "arrays of more than two dimensions are not supported", type_.span)
+        return tuple(self.integer(d, "a dimension") for d in type_.dims)
+
+    def _StateStmt(self, st):
+        for decl in st.declarations:
+            try:
+                if decl.time_dependent or decl.init_draw or decl.init_value is not None:
+                    self.fail("E220", f"state '{decl.name}' takes its start from an initial line",
+                              decl.span, f"write: initial {decl.name}(0) = ...")
+                shape = self.shape_of(decl.type)
+                if len(shape) > 1:
+                    self.fail("E204", "a state is a scalar or a vector", decl.type.span)
+                state = ir.State(name=decl.name, shape=shape, span=decl.span)
+                self.declare(decl.name, Entry("state", shape, True, state), decl.span)
+                self.states.append(state)
+            except SpecError:
+                pass
+
+    def _ParamStmt(self, st):
+        for decl in st.declarations:
+            try:
+                shape = self.shape_of(decl.type)
+                init = self._init(decl, shape)
+                param = ir.Parameter(name=decl.name, shape=shape, per_step=decl.time_dependent is not None,
+                                     init=init, span=decl.span)
+                if decl.time_dependent not in (None, "t"):
+                    self.fail("E221", f"a per-step parameter depends on t, not '{decl.time_dependent}'",
+                              decl.span, f"write {decl.name}(t)")
+                self.declare(decl.name, Entry("param", shape, node=param), decl.span)
+                self.parameters.append(param)
+            except SpecError:
+                pass
+
+    def _init(self, decl, shape) -> ir.Init:
+        if decl.init_value is not None:
+            value = self.constant_value(decl.init_value, "an initial value")
+            value_shape = tuple(value.shape) if isinstance(value, sympy.MatrixBase) else ()
+            if value_shape not in ((), _column(shape)):
+                self.fail("E207", f"initial value of shape {fmt_shape(value_shape)} for a "
+                          f"{fmt_shape(shape)} parameter", decl.init_value.span)
+            return ir.Init(kind="value", value=value)
+        if decl.init_draw is not None:
+            call = decl.init_draw
+            if call.func != "normal" or len(call.positional) != 2 or call.keywords:
+                self.fail("E222", "parameters are drawn from normal(mean, std)", call.span)
+            mean, std = (self.real(a, "a normal() argument") for a in call.positional)
+            if std < 0:
+                self.fail("E222", "the standard deviation must be >= 0", call.positional[1].span)
+            return ir.Init(kind="normal", mean=mean, std=std)
+        if len(shape) == 2:
+            return ir.Init(kind="normal", std=float(1 / sympy.sqrt(shape[1])))
+        return ir.Init(kind="zeros")
+
+    def _NetStmt(self, st):
+        body = st.body
+        if body.func != "mlp":
+            raise Unsupported(f"networks of kind '{body.func}' (only mlp)", body.func_span)
+        args = body.positional
+        if len(args) != 2 or not isinstance(args[0], ast.Arrows) or not isinstance(args[1], ast.Name):
+            self.fail("E223", "write a network as mlp(in -> hidden -> ... -> out, activation)",
+                      body.span)
+        widths = tuple(self.integer(w, "a layer width") for w in args[0].items)
+        activation = args[1].id
+        if activation not in S.ACTIVATIONS:
+            self.fail("E224", f"unknown activation '{activation}'", args[1].span,
+                      "activations: " + ", ".join(sorted(S.ACTIVATIONS)))
+        per_step = False
+        for kw in body.keywords:
+            if kw.name != "per_step" or not isinstance(kw.value, ast.Name) or kw.value.id not in ("true", "false"):
+                self.fail("E223", f"mlp() option '{kw.name}' is not known", kw.span,
+                          "the option is per_step = true")
+            per_step = kw.value.id == "true"
+        if per_step:
+            raise Unsupported("per-step networks", kw.span)
+        for head in st.heads:
+            net = ir.Network(name=head.name, inputs=head.inputs, widths=widths, activation=activation,
+                             per_step=per_step, span=head.span)
+            self.declare(head.name, Entry("net", node=net), head.span)
+            self.networks[head.name] = net
+
+    # -- the model ------------------------------------------------------------------------------
+    def _EquationStmt(self, st):
+        if st.kind in ("pde", "sde", "boundary"):
+            what = {"pde": "PDE equations", "sde": "SDE equations", "boundary": "boundary conditions"}
+            raise Unsupported(what[st.kind], st.span)
+        for equation in st.equations:
+            try:
+                (self._ode if st.kind == "ode" else self._initial)(equation)
+            except SpecError:
+                pass
+
+    def _ode(self, eq):
+        state, order = _derivative_of(eq.lhs)
+        if state is None:
+            self.fail("E302", "the left side of an ode is dt(state) or dt(dt(state))", eq.lhs.span)
+        entry = self.scope.get(state)
+        if entry is None or entry.kind != "state":
+            self.fail("E303", f"'{state}' is not a state", eq.lhs.span, f"declare it: state {state} : R[n]")
+        if any(e.state == state for e in self.equations):
+            self.fail("E304", f"state '{state}' has two equations", eq.span, "keep one of them")
+        rhs = self.lower(eq.rhs)
+        if rhs.shape != entry.shape and not (rhs.shape in ((), (1,)) and entry.shape in ((), (1,))):
+            self.fail("E207", f"dt({state}) is {fmt_shape(entry.shape)} but the right side is "
+                      f"{fmt_shape(rhs.shape)}", eq.rhs.span)
+        if rhs.expr.has(S.StateAt):
+            self.fail("E217", "an ode right side cannot evaluate a state at a time", eq.rhs.span)
+        self.equations.append(ir.Equation(state=state, order=order, rhs=rhs.expr, span=eq.span))
+
+    def _initial(self, eq):
+        lhs = eq.lhs
+        order = 0
+        if isinstance(lhs, ast.CallOfCall):
+            state, order = _derivative_of(lhs.inner)
+            time_args = lhs.args
+        elif isinstance(lhs, ast.Call):
+            state, time_args = lhs.func, lhs.args
+        else:
+            state = None
+        if state is None or self.scope.get(state, Entry("")).kind != "state":
+            self.fail("E305", "an initial condition reads: initial Y(0) = value", eq.lhs.span)
+        if len(time_args) != 1 or self.constant_value(time_args[0], "the initial time") != 0:
+            self.fail("E306", "initial conditions are given at t = 0", eq.lhs.span)
+        if any(i.state == state and i.order == order for i in self.initials):
+            self.fail("E304", f"'{state}' has two initial conditions", eq.span)
+        value = self.lower(eq.rhs)
+        shape = self.scope[state].shape
+        if value.shape != shape and value.shape not in ((), (1,)):
+            self.fail("E207", f"{state}(0) is {fmt_shape(shape)} but the value is "
+                      f"{fmt_shape(value.shape)}", eq.rhs.span)
+        self.initials.append(ir.InitialCondition(state=state, order=order, value=value.expr, span=eq.span))
+
+    def _SchemeStmt(self, st):
+        if self.scheme is not None:
+            self.fail("E310", "a spec has one scheme", st.span)
+        call = st.call
+        if call.func not in ir.SCHEMES:
+            if call.func in ("euler_maruyama", "milstein", "collocation", "method_of_lines", "monte_carlo"):
+                raise Unsupported(f"the {call.func} scheme", call.func_span)
+            close = difflib.get_close_matches(call.func, ir.SCHEMES, n=1)
+            self.fail("E401", f"unknown scheme '{call.func}'", call.func_span,
+                      f"did you mean '{close[0]}'?" if close else "schemes: " + ", ".join(ir.SCHEMES))
+        from .schemes import lower_scheme
+        self.scheme = lower_scheme(call, self)
+
+    def _LossStmt(self, st):
+        if self.loss is not None:
+            self.fail("E310", "a spec has one loss (add terms with +)", st.span)
+        loss = self.lower(st.expr)
+        if loss.shape not in ((), (1,)) or loss.batched:
+            what = "per sample" if loss.batched else fmt_shape(loss.shape)
+            self.fail("E208", f"the loss must be one number, but this is {what}", st.expr.span,
+                      "reduce it with mean(...), sum(...) or mse(...)")
+        self.loss = (loss.expr, st.span)
+
+    def _TrainStmt(self, st):
+        if self.training:
+            self.fail("E310", "a spec has one train line (chain stages with then)", st.span)
+        for stage in st.stages:
+            if stage.func == "lbfgs":
+                raise Unsupported("the lbfgs optimizer", stage.func_span)
+            if stage.func not in OPTIMIZERS:
+                self.fail("E501", f"unknown optimizer '{stage.func}'", stage.func_span,
+                          "optimizers: " + ", ".join(OPTIMIZERS))
+            options = {"lr": 1e-3, "steps": 1000, "batch": 0}
+            for kw in stage.keywords:
+                if kw.name not in options:
+                    self.fail("E502", f"{stage.func}() has no option '{kw.name}'", kw.span,
+                              "options: lr, steps, batch")
+                options[kw.name] = (self.real(kw.value, "lr") if kw.name == "lr"
+                                    else self.integer(kw.value, kw.name, 0 if kw.name == "batch" else 1))
+            if stage.positional:
+                self.fail("E502", "optimizer options are named, as adam(lr = 1e-3, steps = 1000)",
+                          stage.positional[0].span)
+            self.training.append(ir.TrainStage(optimizer=stage.func, span=stage.span, **options))
+
+    def _ReportStmt(self, st):
+        for item in st.items:
+            value = self.lower(item)
+            if value.shape not in ((), (1,)) and not isinstance(item, ast.Name):
+                self.fail("E208", "a report is a number or a parameter", item.span)
+            datasets = sorted({str(s).split(".")[0] for s in value.expr.free_symbols if "." in str(s)})
+            label = _label(item)
+            self.reports.append(ir.Report(label=label, expr=value.expr,
+                                          dataset=datasets[0] if datasets else "", span=item.span))
+
+    # -- completeness -----------------------------------------------------------------------
+    def _check_complete(self):
+        end = Span(len(self.spec.statements) and self.spec.statements[-1].span.end_line or 1, 1, 1, 2)
+        end = Span(end.line, 1, end.line, 2)
+        for state in self.states:
+            if not any(e.state == state.name for e in self.equations):
+                self.sink.error("E307", f"state '{state.name}' has no equation", state.span,
+                                f"add: ode dt({state.name}) = ...")
+                continue
+            order = next(e.order for e in self.equations if e.state == state.name)
+            for k in range(order):
+                if not any(i.state == state.name and i.order == k for i in self.initials):
+                    what = f"{state.name}(0)" if k == 0 else f"dt({state.name})(0)"
+                    self.sink.error("E308", f"state '{state.name}' needs an initial value {what}",
+                                    state.span, f"add: initial {what} = ...")
+        if not self.states:
+            self.sink.error("E309", "the model has no state", end, "declare one: state Y : R[n]")
+        if self.scheme is None:
+            self.sink.error("E309", "the spec has no scheme", end, "add e.g.: scheme rk4(steps = 20, T = 1)")
+        if self.loss is None:
+            self.sink.error("E309", "the spec has no loss", end, "add e.g.: loss mse(Y(T), train.y)")
+        if not self.training:
+            self.sink.error("E309", "the spec has no train line", end,
+                            "add e.g.: train adam(lr = 1e-3, steps = 1000)")
+        if self.scheme is not None and not self.sink.has_errors:
+            from .schemes import check_scheme_fits
+            check_scheme_fits(self)
+
+    def _model(self) -> ir.Model:
+        loss_expr, loss_span = self.loss
+        names = {str(s).split(".")[0] for s in loss_expr.free_symbols if "." in str(s)}
+        for i in self.initials:
+            names |= {str(s).split(".")[0] for s in i.value.free_symbols if "." in str(s)}
+        read = sorted(names)
+        if len(read) > 1:
+            self.fail("E503", "the loss reads more than one data set: " + ", ".join(read), loss_span,
+                      "train on one data set; evaluate the others on the report line")
+        training_set = read[0] if read else ""
+        return ir.Model(
+            name=self.model_name, constants=tuple(self.constants), datasets=tuple(self.datasets),
+            states=tuple(self.states), parameters=tuple(self.parameters),
+            networks=tuple(self.networks.values()), equations=tuple(self.equations),
+            initials=tuple(self.initials), scheme=self.scheme, loss=loss_expr, loss_span=loss_span,
+            training=tuple(self.training), reports=tuple(self.reports), training_set=training_set,
+            span=self.spec.span)
+
+
+def _column(shape):
+    return (shape[0], 1) if len(shape) == 1 else shape
+
+
+def _label(node) -> str:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Call):
+        return node.func
+    return "report"
+
+
+def _derivative_of(node):
+    """('Y', 1) for dt(Y), ('Y', 2) for dt(dt(Y)); (None, 0) otherwise."""
+    order = 0
+    while isinstance(node, ast.Call) and node.func == "dt" and len(node.args) == 1:
+        node, order = node.args[0], order + 1
+    if order and isinstance(node, ast.Name):
+        return node.id, order
+    return None, 0
+
+
+def _unsupported(what, span, help=""):
+    from .diagnostics import error
+    return error("E901", f"{what} {'are' if what.endswith('s') else 'is'} not supported yet", span,
+                 help or "this construct parses; code generation for it is planned (see README)")
+
+
+def lower(spec: ast.Spec, spec_dir: Path) -> ir.Model:
+    """Return the IR of `spec`; raise `SpecError` with every error found."""
+    return _Lowering(spec, spec_dir).run()

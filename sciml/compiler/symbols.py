@@ -1,0 +1,144 @@
+"""The sympy vocabulary of the IR: array operations that sympy has no node for.
+
+Symbols of a spec are plain `sympy.Symbol`s named as the user wrote them; backends map every
+name to a safe identifier when printing.  The classes below are unevaluated functions, so the
+maths stays a sympy tree that printers and the analysis can walk, and no user text is parsed.
+"""
+from __future__ import annotations
+
+import sympy
+from sympy.printing.precedence import PRECEDENCE
+
+
+class ArrayOp(sympy.Function):
+    """Base of the IR's array operations: never evaluated, never simplified away."""
+
+    @classmethod
+    def eval(cls, *args):
+        return None
+
+
+class MatProduct(ArrayOp):
+    """Matrix product A x (x a column, or a batch of columns)."""
+
+    nargs = 2
+    precedence = PRECEDENCE["Mul"] - 1  # printed in parentheses inside * and /
+
+
+class Transposed(ArrayOp):
+    nargs = 1
+
+
+class IdentityMatrix(ArrayOp):
+    """The n-by-n identity; the argument is n."""
+
+    nargs = 1
+
+
+class MatrixOf(ArrayOp):
+    """A matrix literal whose entries are scalar expressions: MatrixOf(rows, cols, *entries)."""
+
+
+class NetCall(ArrayOp):
+    """NetCall(name, *inputs): evaluate network `name`; several inputs are stacked."""
+
+
+class StateAt(ArrayOp):
+    """StateAt(state, time): the state at a final time, or at every observation time."""
+
+    nargs = 2
+
+
+class Relu(ArrayOp):
+    nargs = 1
+
+
+class Sigmoid(ArrayOp):
+    nargs = 1
+
+
+class Softplus(ArrayOp):
+    nargs = 1
+
+
+class SoftmaxOf(ArrayOp):
+    """Softmax over the feature axis."""
+
+    nargs = 1
+
+
+class SoftmaxCrossEntropy(ArrayOp):
+    """Mean over samples of -log softmax(logits)[label]."""
+
+    nargs = 2
+
+
+class Accuracy(ArrayOp):
+    """Fraction of samples whose largest logit is the label."""
+
+    nargs = 2
+
+
+class MeanSquaredError(ArrayOp):
+    nargs = 2
+
+
+class MeanOf(ArrayOp):
+    nargs = 1
+
+
+class SumOf(ArrayOp):
+    """Sum of all entries."""
+
+    nargs = 1
+
+
+class FrobeniusNorm(ArrayOp):
+    """Euclidean (Frobenius) norm of a whole array."""
+
+    nargs = 1
+
+
+class SampleNorm(ArrayOp):
+    """Euclidean norm of each sample (over the feature axis)."""
+
+    nargs = 1
+
+
+class InnerProduct(ArrayOp):
+    """Inner product over the feature axis."""
+
+    nargs = 2
+
+
+class PadTo(ArrayOp):
+    """Pad(x, n): zero-pad the feature axis of x to length n."""
+
+    nargs = 2
+
+
+class SmoothInTime(ArrayOp):
+    """Sum over steps j of |theta_{j+1} - theta_j|^2 / h for per-step parameters theta."""
+
+
+ACTIVATIONS = {
+    "tanh": sympy.tanh,
+    "sigmoid": Sigmoid,
+    "relu": Relu,
+    "softplus": Softplus,
+    "sin": sympy.sin,
+}
+
+ELEMENTWISE = {
+    "exp": sympy.exp,
+    "log": sympy.log,
+    "sin": sympy.sin,
+    "cos": sympy.cos,
+    "tan": sympy.tan,
+    "tanh": sympy.tanh,
+    "sqrt": sympy.sqrt,
+    "abs": sympy.Abs,
+    "sigmoid": Sigmoid,
+    "relu": Relu,
+    "softplus": Softplus,
+}

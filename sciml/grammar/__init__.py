@@ -1,0 +1,239 @@
+"""Parse .sciml text into the syntax tree of `sciml.compiler.ast`.
+
+The Lark grammar (`sciml.lark`, LALR(1), positions on) is loaded once per process.  Syntax
+errors become `SpecError`s with a span and a message naming what was expected.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import lark
+from lark import Transformer, v_args
+
+from sciml.compiler import ast
+from sciml.compiler.diagnostics import Span, SpecError, error
+
+GRAMMAR = Path(__file__).with_name("sciml.lark")
+
+# How tokens are named in messages.
+_TOKEN_WORDS = {
+    "NAME": "a name", "NUMBER": "a number", "STRING": "a quoted file name",
+    "LPAR": "'('", "RPAR": "')'", "LSQB": "'['", "RSQB": "']'", "LBRACE": "'{'", "RBRACE": "'}'",
+    "COMMA": "','", "COLON": "':'", "SEMICOLON": "';'", "EQUAL": "'='", "PLUS": "'+'", "MINUS": "'-'",
+    "STAR": "'*'", "SLASH": "'/'", "POW": "'^'", "VBAR": "'|'", "DOT": "'.'", "TILDE": "'~'",
+    "TRANSPOSE": "'^T'", "$END": "the end of the file",
+}
+_STATEMENT_KEYWORDS = ("model", "const", "domain", "data", "state", "param", "net", "ode", "pde",
+                       "sde", "initial", "boundary", "scheme", "loss", "train", "report", "flow")
+
+
+@lru_cache(maxsize=1)
+def parser() -> lark.Lark:
+    return lark.Lark.open(str(GRAMMAR), parser="lalr", propagate_positions=True,
+                          maybe_placeholders=False)
+
+
+def parse(source: str) -> ast.Spec:
+    """Return the syntax tree of `source`; raise `SpecError` on a syntax error."""
+    try:
+        tree = parser().parse(source)
+    except lark.UnexpectedInput as exc:
+        raise SpecError([_syntax_diagnostic(exc, source)]) from None
+    return _ToAst().transform(tree)
+
+
+def _describe(token_type: str, parser_obj: lark.Lark) -> str:
+    if token_type in _TOKEN_WORDS:
+        return _TOKEN_WORDS[token_type]
+    for terminal in parser_obj.terminals:
+        if terminal.name == token_type and terminal.pattern.type == "str":
+            return f"'{terminal.pattern.value}'"
+    return token_type.lower()
+
+
+def _syntax_diagnostic(exc: lark.UnexpectedInput, source: str):
+    p = parser()
+    line = getattr(exc, "line", 1) or 1
+    column = getattr(exc, "column", 1) or 1
+    if isinstance(exc, lark.UnexpectedCharacters):
+        char = source[exc.pos_in_stream] if exc.pos_in_stream < len(source) else ""
+        return error("E001", f"unexpected character {char!r}", Span(line, column, line, column + 1),
+                     help="names are letters, digits and '_'; operators are + - * / ^ ^T |x| and '.'")
+    token = exc.token
+    expected = sorted({_describe(t, p) for t in exc.expected if not t.startswith("__")})
+    keywords = [e for e in expected if e.strip("'") in _STATEMENT_KEYWORDS]
+    others = [e for e in expected if e not in keywords]
+    hint = ", ".join(others[:8]) + (" or a new statement" if keywords else "")
+    if token.type == "$END":
+        last = source.rstrip().splitlines() or [""]
+        line, column = max(1, len(last)), len(last[-1]) + 1 if last else 1
+        return error("E003", "the spec ends in the middle of a statement",
+                     Span(line, max(1, column - 1), line, column), help=f"expected {hint}")
+    text = str(token)
+    end_column = column + max(1, len(text))
+    what = f"keyword '{text}'" if text in _STATEMENT_KEYWORDS else repr(text)
+    return error("E002", f"unexpected {what}", Span(line, column, line, end_column),
+                 help=f"expected {hint}" if hint else "")
+
+
+def _span(meta) -> Span:
+    if getattr(meta, "empty", True):
+        return Span.unknown()
+    return Span(meta.line, meta.column, meta.end_line, meta.end_column)
+
+
+def _tok_span(token) -> Span:
+    return Span(token.line, token.column, token.end_line, token.end_column)
+
+
+@v_args(meta=True)
+class _ToAst(Transformer):
+    """Parse tree → `ast` nodes.  One method per grammar rule or alias."""
+
+    # expressions
+    def number(self, meta, c):
+        return ast.Number(text=str(c[0]), span=_span(meta))
+
+    def name(self, meta, c):
+        return ast.Name(id=str(c[0]), span=_span(meta))
+
+    def _bin(op):
+        def method(self, meta, c):
+            return ast.BinOp(op=op, left=c[0], right=c[1], span=_span(meta))
+        return method
+
+    add, sub, mul, div = _bin("+"), _bin("-"), _bin("*"), _bin("/")
+
+    def pow(self, meta, c):
+        return ast.BinOp(op="^", left=c[0], right=c[2], span=_span(meta))
+
+    def neg(self, meta, c):
+        return ast.Neg(operand=c[0], span=_span(meta))
+
+    def transpose(self, meta, c):
+        return ast.Transpose(operand=c[0], span=_span(meta))
+
+    def attribute(self, meta, c):
+        return ast.Attribute(base=c[0], name=str(c[1]), span=_span(meta))
+
+    def index(self, meta, c):
+        return ast.Index(base=c[0], indices=tuple(c[1:]), span=_span(meta))
+
+    def norm(self, meta, c):
+        return ast.Norm(operand=c[0], span=_span(meta))
+
+    def list(self, meta, c):
+        return ast.ListLiteral(items=tuple(c), span=_span(meta))
+
+    def arrows(self, meta, c):
+        return ast.Arrows(items=tuple(c), span=_span(meta))
+
+    def initial_ref(self, meta, c):
+        return ast.SectionRef(section="initial", span=_span(meta))
+
+    def boundary_ref(self, meta, c):
+        return ast.SectionRef(section="boundary", span=_span(meta))
+
+    def keyword_or_equation(self, meta, c):
+        lhs, rhs = c
+        if isinstance(lhs, ast.Name):
+            return ast.Keyword(name=lhs.id, value=rhs, span=_span(meta))
+        return ast.Equation(lhs=lhs, rhs=rhs, span=_span(meta))
+
+    def call(self, meta, c):
+        return ast.Call(func=str(c[0]), args=tuple(c[1:]), span=_span(meta), func_span=_tok_span(c[0]))
+
+    def call_of_call(self, meta, c):
+        return ast.CallOfCall(inner=c[0], args=tuple(c[1:]), span=_span(meta))
+
+    def equation(self, meta, c):
+        return ast.Equation(lhs=c[0], rhs=c[1], span=_span(meta))
+
+    # statements
+    def start(self, meta, c):
+        return ast.Spec(statements=tuple(c), span=_span(meta))
+
+    def model_stmt(self, meta, c):
+        return ast.ModelStmt(name=str(c[0]), span=_span(meta))
+
+    def binding(self, meta, c):
+        return ast.Binding(name=str(c[0]), value=c[1], span=_span(meta))
+
+    def const_stmt(self, meta, c):
+        return ast.ConstStmt(bindings=tuple(c), span=_span(meta))
+
+    def interval(self, meta, c):
+        return ast.Interval(name=str(c[0]), low=c[1], high=c[2], span=_span(meta))
+
+    def domain_stmt(self, meta, c):
+        return ast.DomainStmt(intervals=tuple(c), span=_span(meta))
+
+    def generate(self, meta, c):
+        return ("generate", c[0])
+
+    def load(self, meta, c):
+        return ("load", str(c[0])[1:-1])
+
+    def data_stmt(self, meta, c):
+        kind, value = c[1]
+        if kind == "generate":
+            return ast.DataStmt(name=str(c[0]), kind=kind, call=value, span=_span(meta))
+        return ast.DataStmt(name=str(c[0]), kind=kind, path=value, span=_span(meta))
+
+    def time_dependence(self, meta, c):
+        return str(c[0])
+
+    def type(self, meta, c):
+        return ast.TypeExpr(base=str(c[0]), dims=tuple(c[1:]), span=_span(meta))
+
+    def init_draw(self, meta, c):
+        return ("draw", c[0])
+
+    def init_value(self, meta, c):
+        return ("value", c[0])
+
+    def declaration(self, meta, c):
+        name, rest = str(c[0]), list(c[1:])
+        time_dependent = rest.pop(0) if rest and isinstance(rest[0], str) else None
+        type_ = rest.pop(0)
+        draw = value = None
+        if rest:
+            kind, payload = rest[0]
+            draw, value = (payload, None) if kind == "draw" else (None, payload)
+        return ast.Declaration(name=name, time_dependent=time_dependent, type=type_, init_draw=draw,
+                               init_value=value, span=_span(meta))
+
+    def state_stmt(self, meta, c):
+        return ast.StateStmt(declarations=tuple(c), span=_span(meta))
+
+    def param_stmt(self, meta, c):
+        return ast.ParamStmt(declarations=tuple(c), span=_span(meta))
+
+    def net_head(self, meta, c):
+        return ast.NetHead(name=str(c[0]), inputs=tuple(str(x) for x in c[1:]), span=_span(meta))
+
+    def net_stmt(self, meta, c):
+        return ast.NetStmt(heads=tuple(c[:-1]), body=c[-1], span=_span(meta))
+
+    def equation_kind(self, meta, c):
+        return str(c[0])
+
+    def equation_stmt(self, meta, c):
+        return ast.EquationStmt(kind=c[0], equations=tuple(c[1:]), span=_span(meta))
+
+    def scheme_stmt(self, meta, c):
+        return ast.SchemeStmt(call=c[0], span=_span(meta))
+
+    def loss_stmt(self, meta, c):
+        return ast.LossStmt(expr=c[0], span=_span(meta))
+
+    def train_stmt(self, meta, c):
+        return ast.TrainStmt(stages=tuple(c), span=_span(meta))
+
+    def report_stmt(self, meta, c):
+        return ast.ReportStmt(items=tuple(c), span=_span(meta))
+
+    def flow_stmt(self, meta, c):
+        return ast.FlowStmt(name=str(c[0]), index=str(c[1]), low=c[2], high=c[3], body=tuple(c[4:]),
+                            span=_span(meta))
