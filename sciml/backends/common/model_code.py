@@ -165,7 +165,7 @@ class ModelWriter:
         params = [self.names[p.name] for p in m.parameters
                   if any(p.name in {str(s) for s in e.rhs.free_symbols} for e in m.equations)]
         if params:
-            lines.append(f"    {', '.join(params)}{',' if len(params) == 1 else ''} = "
+            lines.append(f"    {', '.join(params)} = "
                          + ", ".join(f"p[{n!r}]" for n in params))
         for c in self.matrix_consts:
             lines.append(f"    {self.arrays[c]} = " + sp.as_const.format(value=self.names[c], like=first))
@@ -239,7 +239,7 @@ class ModelWriter:
         lines = [f"def inverse_step(p, j, {y}, {z}):",
                  f'    """Undo step j of the Verlet scheme: recompute ({y}_j, {z}_j) from ({y}_j+1, {z}_j+1)."""']
         if params:
-            lines.append(f"    {', '.join(params)}{',' if len(params) == 1 else ''} = "
+            lines.append(f"    {', '.join(params)} = "
                          + ", ".join(f"p[{n!r}]" for n in params))
         lines += [f"    {z} = {z} - h / 2 * {self.call(kick)}",
                   f"    {y} = {y} - h * {self.call(drift)}",
@@ -314,7 +314,7 @@ class ModelWriter:
         params = [self.names[p.name] for p in self.m.parameters if p.name in used]
         if not params:
             return []
-        return [f"    {', '.join(params)}{',' if len(params) == 1 else ''} = "
+        return [f"    {', '.join(params)} = "
                 + ", ".join(f"p[{n!r}]" for n in params)]
 
     def loss(self) -> list[str]:

@@ -1,0 +1,105 @@
+"""Convergence order of every fixed-step scheme, in float64, on ODEs with exact solutions
+(after diffrax's test_ode_order): h = T / 2^k, fit the slope of log error against log h."""
+import numpy as np
+import pytest
+
+from helpers import load_module
+from sciml.compiler.pipeline import compile_spec
+
+LINEAR = """
+model order_{scheme}
+const A = [[-0.5, 1.0], [-1.0, -0.5]], L = [[1.0, -0.5], [-0.5, 1.0]], steps = {steps}, T = 1.0
+state Y : R[2]
+param c : R = 1.0
+ode dt(Y) = c * (A * Y)
+initial Y(0) = [1.0, 0.5]
+scheme {scheme}(steps, T{extra})
+loss sum(Y(T)^2)
+train adam(lr = 1e-3, steps = 1)
+"""
+OSCILLATOR = """
+model order_verlet
+const steps = {steps}, T = 1.0
+state Y : R[1], Z : R[1]
+param c : R = 1.0
+ode dt(Y) = c * Z
+ode dt(Z) = -c * Y
+initial Y(0) = [1.0], Z(0) = [0.0]
+scheme verlet(steps, T)
+loss sum(Y(T)^2) + sum(Z(T)^2)
+train adam(lr = 1e-3, steps = 1)
+"""
+SECOND_ORDER = """
+model order_leapfrog
+const steps = {steps}, T = 1.0
+state Y : R[1]
+param c : R = 1.0
+ode dt(dt(Y)) = -c * Y
+initial Y(0) = [1.0], dt(Y)(0) = [0.0]
+scheme leapfrog(steps, T)
+loss sum(Y(T)^2)
+train adam(lr = 1e-3, steps = 1)
+"""
+
+
+def linear_exact():
+    A = np.array([[-0.5, 1.0], [-1.0, -0.5]])
+    values, vectors = np.linalg.eig(A)
+    return (vectors @ np.diag(np.exp(values)) @ np.linalg.solve(vectors, [1.0, 0.5])).real
+
+
+CASES = {
+    "euler": (LINEAR, "", 1, lambda out: out[:, 0], linear_exact),
+    "rk4": (LINEAR, "", 4, lambda out: out[:, 0], linear_exact),
+    "imex": (LINEAR, ", L = L", 1, lambda out: out[:, 0], linear_exact),
+    "verlet": (OSCILLATOR, "", 2, lambda out: np.array([out[0][0, 0], out[1][0, 0]]),
+               lambda: np.array([np.cos(1.0), -np.sin(1.0)])),
+    "leapfrog": (SECOND_ORDER, "", 2, lambda out: out[:, 0], lambda: np.array([np.cos(1.0)])),
+}
+
+
+def final_state(scheme, template, extra, steps, tmp_path, backend="torch"):
+    text = compile_spec(template.format(scheme=scheme, steps=steps, extra=extra), "order.sciml", backend)
+    module = load_module(text, f"order_{scheme}_{steps}_{backend}", tmp_path)
+    if backend == "torch":
+        import torch
+        p = {k: torch.tensor(v, dtype=torch.float64) for k, v in module.init_params(0).items()}
+        as_numpy = lambda x: x.detach().numpy()
+    else:
+        import jax.numpy as jnp
+        p = {k: jnp.asarray(v, dtype=jnp.float64) for k, v in module.init_params(0).items()}
+        as_numpy = np.asarray
+    like = p["c"]
+    if scheme == "verlet":
+        out = module.solve(p, module.initial_state(np.array([[1.0]]), 1, like),
+                           module.initial_state(np.array([[0.0]]), 1, like))
+        return tuple(as_numpy(x) for x in out)
+    starts = [module.initial_state(np.array([[1.0], [0.5]]) if scheme != "leapfrog" else np.array([[1.0]]),
+                                   2 if scheme != "leapfrog" else 1, like)]
+    if scheme == "leapfrog":
+        starts.append(module.initial_state(np.array([[0.0]]), 1, like))
+    return as_numpy(module.solve(p, *starts))
+
+
+@pytest.mark.parametrize("scheme", sorted(CASES))
+def test_observed_order_matches_the_scheme(scheme, tmp_path):
+    template, extra, order, pick, exact = CASES[scheme]
+    hs, errors = [], []
+    for k in range(3, 10):
+        steps = 2 ** k
+        error = np.max(np.abs(pick(final_state(scheme, template, extra, steps, tmp_path)) - exact()))
+        if error < 2.0 ** -28:
+            break
+        hs.append(1.0 / steps)
+        errors.append(error)
+    assert len(hs) >= 3, f"too few points above the float64 floor: {errors}"
+    slope = np.polyfit(np.log2(hs), np.log2(errors), 1)[0]
+    assert abs(slope - order) < 0.2, f"{scheme}: observed order {slope:.3f}, expected {order}"
+
+
+@pytest.mark.parametrize("scheme", ["rk4", "verlet"])
+def test_jax_module_integrates_to_the_same_numbers(scheme, tmp_path):
+    template, extra, _, pick, _ = CASES[scheme]
+    a = pick(final_state(scheme, template, extra, 16, tmp_path, "torch"))
+    b = pick(final_state(scheme, template, extra, 16, tmp_path, "jax"))
+    np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-15)
