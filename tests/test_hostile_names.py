@@ -1,0 +1,35 @@
+"""Hostile identifiers compile to code that runs and gives the same loss as plain names."""
+import numpy as np
+import pytest
+
+from helpers import load_module
+from sciml.compiler.pipeline import compile_spec
+
+SPEC = """
+model hostile
+const {n} = 2, {steps} = 4, T = 1.0
+data {train} = generate spirals(samples = 64, seed = 0)
+state {Y} : R[{n}]
+param {K}(t) : R[{n}, {n}], {b}(t) : R[{n}]
+param {W} : R[2, {n}], {mu} : R[2]
+ode     dt({Y}) = tanh({K} * {Y} + {b})
+initial {Y}(0) = {train}.x
+scheme  rk4({steps}, T)
+loss    cross_entropy(softmax({W} * {Y}(T) + {mu}), {train}.label)
+train   adam(lr = 1e-2, steps = 2, batch = 0)
+"""
+PLAIN = dict(n="n", steps="steps", train="train", Y="Y", K="K", b="b", W="W", mu="mu")
+HOSTILE = dict(n="lambda", steps="import", train="self", Y="torch", K="jnp", b="print",
+               W="__import__", mu="\u0430")  # the last is a Cyrillic a
+
+
+@pytest.mark.parametrize("backend", ["torch", "jax"])
+def test_hostile_names_give_the_same_loss(backend, tmp_path):
+    losses = []
+    for label, names in (("plain", PLAIN), ("hostile", HOSTILE)):
+        text = compile_spec(SPEC.format(**names), "hostile.sciml", backend)
+        module = load_module(text, f"{label}_{backend}", tmp_path)
+        params = module.init_params(0)
+        batch = module.evaluation_batch(module.make_data())
+        losses.append(module.loss_and_grad(params, batch)[0])
+    assert np.isfinite(losses[0]) and losses[0] == losses[1]
