@@ -8,7 +8,7 @@ backend subclasses only say how each operation is spelled (`SPELLING`).
 from __future__ import annotations
 
 import sympy
-from sympy.printing.precedence import PRECEDENCE, precedence
+from sympy.printing.precedence import PRECEDENCE
 
 
 class ArrayPrinterMixin:
@@ -133,6 +133,3 @@ class ArrayPrinterMixin:
     def emptyPrinter(self, expr):
         raise TypeError(f"cannot print {type(expr).__name__} as code")
 
-
-def printer_precedence(expr):
-    return precedence(expr)
