@@ -14,7 +14,8 @@ import traceback
 from pathlib import Path
 
 from sciml import __version__
-from sciml.compiler.diagnostics import SpecError, render_json, render_text
+from sciml.compiler.diagnostics import (SpecError, count_text, render_json, render_text,
+                                        with_severity)
 
 BUG_REPORT = "this is a bug in sciml; please report it with the spec that triggered it"
 
@@ -25,24 +26,44 @@ def _read(path: str) -> str:
     return Path(path).read_text(encoding="utf-8")
 
 
-def _report(exc: SpecError, path: str, source: str, fmt: str) -> None:
+def _report(exc: SpecError, path: str, source: str, fmt: str, notes: bool = True) -> None:
+    """The diagnostics of a spec that has errors (with its warnings, and notes unless left out)."""
     shown = "<stdin>" if path == "-" else path
+    diagnostics = [d for d in exc.diagnostics if notes or d.severity != "note"]
     if fmt == "json":
-        print(render_json(exc.diagnostics, shown))
+        print(render_json(diagnostics, shown))
     else:
-        print("\n".join(render_text(d, shown, source) for d in exc.diagnostics), file=sys.stderr)
-        errors = sum(d.severity == "error" for d in exc.diagnostics)
-        print(f"{errors} error{'s' if errors != 1 else ''} in {shown}", file=sys.stderr)
+        print("\n".join(render_text(d, shown, source) for d in diagnostics), file=sys.stderr)
+        errors = sum(d.severity == "error" for d in diagnostics)
+        rest = count_text(diagnostics, ("warning", "note"))
+        print(f"{errors} error{'s' if errors != 1 else ''} in {shown}" + (f" ({rest})" if rest else ""),
+              file=sys.stderr)
+
+
+def _strict(findings, strict: bool) -> tuple:
+    """--strict: every warning is an error."""
+    if not strict:
+        return tuple(findings)
+    return tuple(with_severity(d, "error") if d.severity == "warning" else d for d in findings)
 
 
 def cmd_compile(args) -> int:
-    from sciml.compiler.pipeline import compile_spec, dump_stage
+    from sciml.compiler.pipeline import dump_stage, emit, front_end
 
     source = _read(args.spec)
     if args.dump:
         text = dump_stage(source, args.spec, args.dump)
     else:
-        text = compile_spec(source, args.spec, args.backend)
+        _, model, findings = front_end(source, args.spec, allow_unstable=args.allow_unstable)
+        findings = _strict(findings, args.strict)
+        if any(d.severity == "error" for d in findings):
+            raise SpecError(findings)
+        if args.format == "text":      # warnings on standard error, as compilers do; notes: check
+            for d in findings:
+                if d.severity == "warning":
+                    print(render_text(d, "<stdin>" if args.spec == "-" else args.spec, source),
+                          file=sys.stderr)
+        text = emit(model, source, args.spec, args.backend)
     if args.output in (None, "-"):
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
     else:
@@ -51,15 +72,22 @@ def cmd_compile(args) -> int:
 
 
 def cmd_check(args) -> int:
+    """Every finding (errors, warnings, notes), then a last line: `PATH: ok` or `N errors in PATH`."""
     from sciml.compiler.pipeline import front_end
-    from sciml.compiler.diagnostics import render_json
 
     source = _read(args.spec)
-    front_end(source, args.spec)
+    shown = "<stdin>" if args.spec == "-" else args.spec
+    _, _, findings = front_end(source, args.spec, allow_unstable=args.allow_unstable)
+    findings = _strict(findings, args.strict)
+    if any(d.severity == "error" for d in findings):
+        raise SpecError(findings)
     if args.format == "json":
-        print(render_json((), "<stdin>" if args.spec == "-" else args.spec))
+        print(render_json(findings, shown))
     else:
-        print(f"{args.spec}: ok", file=sys.stderr)
+        for d in findings:
+            print(render_text(d, shown, source), file=sys.stderr)
+        counts = count_text(findings)
+        print(f"{shown}: ok" + (f" ({counts})" if counts else ""), file=sys.stderr)
     return 0
 
 
@@ -67,7 +95,7 @@ def cmd_run(args) -> int:
     from sciml.compiler.pipeline import compile_spec
 
     source = _read(args.spec)
-    text = compile_spec(source, args.spec, args.backend)
+    text = compile_spec(source, args.spec, args.backend, allow_unstable=args.allow_unstable)
     with tempfile.TemporaryDirectory(prefix="sciml-run-") as tmp:
         module = Path(tmp) / "model.py"
         module.write_text(text, encoding="utf-8")
@@ -93,11 +121,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", help="output file (default: standard output)")
     p.add_argument("--dump", choices=("ast", "ir"), help="print a stage of the compiler instead")
     p.add_argument("--format", choices=("text", "json"), default="text", help="diagnostics format")
+    _analysis_options(p)
     p.set_defaults(run=cmd_compile)
 
-    p = sub.add_parser("check", help="check a spec without writing code")
+    p = sub.add_parser("check", help="check a spec without writing code; print every finding")
     p.add_argument("spec")
     p.add_argument("--format", choices=("text", "json"), default="text")
+    _analysis_options(p)
     p.set_defaults(run=cmd_check)
 
     p = sub.add_parser("run", help="compile to a temporary module and train")
@@ -110,8 +140,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.add_argument("--out")
     p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--allow-unstable", action="store_true",
+                   help="compile a scheme that is unstable on the model (A201 becomes a warning)")
     p.set_defaults(run=cmd_run)
     return parser
+
+
+def _analysis_options(p) -> None:
+    p.add_argument("--allow-unstable", action="store_true",
+                   help="accept a scheme that is unstable on the model (A201 becomes a warning)")
+    p.add_argument("--strict", action="store_true", help="treat every warning as an error")
 
 
 def main(argv=None) -> int:
@@ -130,7 +168,7 @@ def main(argv=None) -> int:
     try:
         return args.run(args)
     except SpecError as exc:
-        _report(exc, args.spec, source, args.format)
+        _report(exc, args.spec, source, args.format, notes=args.command == "check")
         return 1
     except KeyboardInterrupt:
         return 2

@@ -23,7 +23,6 @@ if str(ROOT) not in sys.path:
 from sciml.cli import main  # noqa: E402
 
 SPECS = sorted(BAD.glob("*.sciml"))
-CRASHES = sorted((BAD / "crashes").glob("*.sciml"))
 REGENERATE = "python tests/bad/regenerate.py"
 CODE = re.compile(r"^\S+:\d+:\d+: error\[(E\d{3})\]: ", re.MULTILINE)
 
@@ -102,11 +101,3 @@ def test_regenerate_matches_the_real_command_line():
     agree with it (spot check on one spec, since each subprocess imports sympy)."""
     spec = BAD / "E202_matvec_mismatch.sciml"
     assert regenerate.check_output(spec).encode("utf-8") == spec.with_suffix(".expected").read_bytes()
-
-
-@pytest.mark.parametrize("spec", CRASHES, ids=lambda p: p.stem)
-@pytest.mark.xfail(strict=True, reason="known compiler crash (see the first line of the spec); once "
-                   "fixed, move the spec up to tests/bad/ with an E-code name and run regenerate.py")
-def test_known_crash_is_fixed(spec, capsys, monkeypatch):
-    actual, _ = run_check(spec, capsys, monkeypatch)
-    assert "internal error" not in actual and actual.endswith("exit: 1\n"), actual

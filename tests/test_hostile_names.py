@@ -21,15 +21,17 @@ train   adam(lr = 1e-2, steps = 2, batch = 0)
 PLAIN = dict(n="n", steps="steps", train="train", Y="Y", K="K", b="b", W="W", mu="mu")
 HOSTILE = dict(n="lambda", steps="import", train="self", Y="torch", K="jnp", b="print",
                W="__import__", mu="\u0430")  # the last is a Cyrillic a
+# names shaped like the ones the emitted code derives (stage slopes, rhs functions, results)
+DERIVED = dict(n="k1", steps="h", train="batch", Y="q", K="k1_q", b="dq_dt", W="q_T", mu="trajectory")
 
 
 @pytest.mark.parametrize("backend", ["torch", "jax"])
 def test_hostile_names_give_the_same_loss(backend, tmp_path):
     losses = []
-    for label, names in (("plain", PLAIN), ("hostile", HOSTILE)):
+    for label, names in (("plain", PLAIN), ("hostile", HOSTILE), ("derived", DERIVED)):
         text = compile_spec(SPEC.format(**names), "hostile.sciml", backend)
         module = load_module(text, f"{label}_{backend}", tmp_path)
         params = module.init_params(0)
         batch = module.evaluation_batch(module.make_data())
         losses.append(module.loss_and_grad(params, batch)[0])
-    assert np.isfinite(losses[0]) and losses[0] == losses[1]
+    assert np.isfinite(losses[0]) and losses[0] == losses[1] == losses[2]

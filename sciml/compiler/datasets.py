@@ -16,7 +16,7 @@ TOY_SETS = {
     "two_moons": "two interleaved half circles in the plane, labels 0/1",
 }
 GENERATORS = tuple(TOY_SETS) + ("ode",)
-PLANNED = ("peaks", "digits", "ou_paths", "normal", "gaussian_mixture", "checkerboard")
+PLANNED = ("peaks", "digits", "ou_paths", "normal", "gaussian_mixture", "checkerboard", "field", "pde")
 
 
 def lower_dataset(st: ast.DataStmt, lowering) -> ir.DataSet:
@@ -60,39 +60,43 @@ def _toy(st, call, lowering) -> ir.DataSet:
 
 
 def _ode(st, call, lowering) -> ir.DataSet:
+    """ode(dt(u) = ..., u(0) = ..., t = ...), or a system: one dt(.) and one start per state."""
     equations = [a for a in call.args if isinstance(a, ast.Equation)]
     plain = [a for a in call.args if not isinstance(a, (ast.Equation, ast.Keyword))]
-    if len(equations) != 2 or plain:
-        lowering.fail("E505", "ode() takes an equation and an initial value: "
+    derivatives = [e for e in equations if isinstance(e.lhs, ast.Call) and e.lhs.func == "dt"]
+    starts = [e for e in equations if e not in derivatives]
+    if not derivatives or len(starts) > len(derivatives) or plain:
+        lowering.fail("E505", "ode() takes equations and their initial values: "
                       "ode(dt(u) = ..., u(0) = [...], t = linspace(0, 1, 11))", call.span)
-    equation, initial = equations
-    lhs = equation.lhs
-    if not (isinstance(lhs, ast.Call) and lhs.func == "dt" and len(lhs.args) == 1
-            and isinstance(lhs.args[0], ast.Name)):
-        lowering.fail("E505", "the equation of ode() reads dt(u) = ...", lhs.span)
-    state = lhs.args[0].id
-    if not (isinstance(initial.lhs, ast.Call) and initial.lhs.func == state):
-        lowering.fail("E505", f"the initial value of ode() reads {state}(0) = ...", initial.lhs.span)
-    # initial value: a list of numbers (one trajectory) or normal(mean, std, size) per sample
-    init = initial.rhs
-    samples = 0
-    if isinstance(init, ast.Call) and init.func == "normal":
-        if len(init.positional) != 3:
-            lowering.fail("E505", "random initial values read normal(mean, std, size)", init.span)
-        mean, std = (lowering.real(a, "normal()") for a in init.positional[:2])
-        size = lowering.integer(init.positional[2], "the state size")
-        start = ("normal", mean, std)
-        shape = (size,)
-    else:
-        value = lowering.constant_value(init, "the initial value")
-        if isinstance(value, sympy.MatrixBase):
-            shape, start = (value.shape[0],), ("value",) + tuple(float(v) for v in value)
-        else:
-            shape, start = (), ("value", float(value))
-    options = {"start": start}
+    states = []
+    for equation in derivatives:
+        lhs = equation.lhs
+        if not (len(lhs.args) == 1 and isinstance(lhs.args[0], ast.Name)):
+            lowering.fail("E505", "the equation of ode() reads dt(u) = ...", lhs.span)
+        if lhs.args[0].id in states:
+            lowering.fail("E505", f"dt({lhs.args[0].id}) is given twice", lhs.span)
+        states.append(lhs.args[0].id)
+    initial_of = {}
+    for initial in starts:
+        if not (isinstance(initial.lhs, ast.Call) and initial.lhs.func in states
+                and initial.lhs.func not in initial_of):
+            lowering.fail("E505", f"the initial values of ode() read {states[0]}(0) = ..., one per state",
+                          initial.lhs.span)
+        initial_of[initial.lhs.func] = initial.rhs
+    missing = [state for state in states if state not in initial_of]
+    if missing:
+        lowering.fail("E505", f"ode() has no initial value for {', '.join(missing)}", call.span,
+                      f"add {missing[0]}(0) = [...]")
+    # initial values: a list of numbers (one trajectory) or normal(mean, std, size) per sample
+    shapes, start = {}, []
+    for state in states:
+        shapes[state], first = _ode_start(initial_of[state], lowering)
+        start.append(first)
+    options = {"start": tuple(start)}
+    samples, times_node = 0, None
     for kw in call.keywords:
         if kw.name == "t":
-            options["times"] = _times(kw.value, lowering)
+            options["times"], times_node = _times(kw.value, lowering), kw.value
         elif kw.name == "samples":
             samples = lowering.integer(kw.value, "samples")
         elif kw.name == "seed":
@@ -108,40 +112,86 @@ def _ode(st, call, lowering) -> ir.DataSet:
                           "options: t, samples, seed, steps, method")
     if "times" not in options:
         lowering.fail("E505", "ode() needs the observation times t = linspace(...) or t = T", call.span)
-    if start[0] == "normal" and not samples:
-        lowering.fail("E505", "random initial values need samples = N", init.span)
+    if any(first[0] == "normal" for first in start) and not samples:
+        random = next(initial_of[s] for s, first in zip(states, start) if first[0] == "normal")
+        lowering.fail("E505", "random initial values need samples = N", random.span)
     options.setdefault("seed", 0)
     options.setdefault("method", "rk4")
     options.setdefault("steps", 100 * max(1, len(options["times"]) - 1))
+    _check_on_grid(options["times"], options["steps"], times_node, lowering)
     options["samples"] = samples or 1
-    # the right-hand side, with the state as a local name
-    if state in lowering.scope:
-        lowering.fail("E102", f"'{state}' is already declared; the ode() state is local", lhs.span)
-    lowering.scope[state] = Entry("state", shape, True)
+    # the right-hand sides, with the states as local names
+    for equation, state in zip(derivatives, states):
+        if state in lowering.scope:
+            lowering.fail("E102", f"'{state}' is already declared; the ode() state is local",
+                          equation.lhs.span)
+    for state in states:
+        lowering.scope[state] = Entry("state", shapes[state], True)
     try:
-        rhs = lowering.lower(equation.rhs)
+        rhs = [lowering.lower(equation.rhs) for equation in derivatives]
     finally:
-        del lowering.scope[state]
-    if rhs.shape != shape:
-        lowering.fail("E207", f"dt({state}) is {fmt_shape(shape)} but the right side is "
-                      f"{fmt_shape(rhs.shape)}", equation.rhs.span)
+        for state in states:
+            del lowering.scope[state]
+    for equation, state, side in zip(derivatives, states, rhs):
+        if side.shape != shapes[state]:
+            lowering.fail("E207", f"dt({state}) is {fmt_shape(shapes[state])} but the right side is "
+                          f"{fmt_shape(side.shape)}", equation.rhs.span)
     times = options["times"]
-    fields = (ir.DataField(name="t", shape=(len(times),)),
-              ir.DataField(name=state + "0", shape=shape),
-              ir.DataField(name=state, shape=((len(times),) + shape) if len(times) > 1 else shape))
+    fields = [ir.DataField(name="t", shape=(len(times),))]
+    for state in states:
+        shape = shapes[state]
+        fields += [ir.DataField(name=state + "0", shape=shape),
+                   ir.DataField(name=state, shape=((len(times),) + shape) if len(times) > 1 else shape)]
     return ir.DataSet(name=st.name, generator="ode", options=tuple(sorted(options.items())),
-                      fields=fields, batched=bool(samples), state=state, rhs=rhs.expr, span=st.span)
+                      fields=tuple(fields), batched=bool(samples), states=tuple(states),
+                      rhs=tuple(side.expr for side in rhs), span=st.span)
+
+
+def _ode_start(init, lowering) -> tuple:
+    """(shape, start) of one initial value: ('normal', mean, std) or ('value', numbers...)."""
+    if isinstance(init, ast.Call) and init.func == "normal":
+        if len(init.positional) != 3:
+            lowering.fail("E505", "random initial values read normal(mean, std, size)", init.span)
+        mean, std = (lowering.real(a, "normal()") for a in init.positional[:2])
+        size = lowering.integer(init.positional[2], "the state size")
+        return (size,), ("normal", mean, std)
+    value = lowering.constant_value(init, "the initial value")
+    if isinstance(value, sympy.MatrixBase):
+        return (value.shape[0],), ("value",) + tuple(float(v) for v in value)
+    return (), ("value", float(value))
 
 
 def _times(node, lowering) -> tuple:
+    """The observation times: increasing, from t >= 0 (the ode starts at t = 0)."""
     if isinstance(node, ast.Call) and node.func == "linspace":
         if len(node.positional) != 3 or node.keywords:
             lowering.fail("E505", "linspace(start, stop, count)", node.span)
         a, b = (lowering.real(x, "linspace()") for x in node.positional[:2])
         count = lowering.integer(node.positional[2], "the number of times", 2)
+        if a < 0:
+            lowering.fail("E508", f"observation times start at t = {a:g}, before the ode starts",
+                          node.positional[0].span, "the ode starts at t = 0: write linspace(0, ...)")
+        if b <= a:
+            lowering.fail("E508", f"observation times must increase, but linspace runs from t = {a:g} "
+                          f"to t = {b:g}", node.span, "write linspace(start, stop, count) with stop > start")
         return tuple(float(v) for v in (sympy.Float(a) + (sympy.Float(b) - a) * sympy.Rational(k, count - 1)
                                         for k in range(count)))
-    return (lowering.real(node, "the final time"),)
+    end = lowering.real(node, "the final time")
+    if end <= 0:
+        lowering.fail("E508", f"the observation time must be after the start t = 0, but it is {end:g}",
+                      node.span, "write t = T with T > 0, or t = linspace(0, T, count)")
+    return (end,)
+
+
+def _check_on_grid(times, steps, node, lowering):
+    """The data are simulated with `steps` fixed steps from t = 0 to the last time and recorded
+    when a step lands on an observation time: every time must be on that grid."""
+    h = times[-1] / steps
+    if any(abs(t / h - round(t / h)) > 1e-9 for t in times):
+        lowering.fail("E508", f"observation times are not on the grid of the {steps} steps that "
+                      f"simulate the data (h = {h:g})", node.span,
+                      "start the times at t = 0, or give steps = N so that every time is a "
+                      "multiple of the last time / N")
 
 
 def _load(st, lowering) -> ir.DataSet:
@@ -151,8 +201,8 @@ def _load(st, lowering) -> ir.DataSet:
     if path.suffix != ".npz":
         raise Unsupported(f"data files of type '{path.suffix}' (only .npz)", st.span)
     if not path.is_file():
-        lowering.fail("E506", f"data file '{st.path}' not found (looked in {lowering.spec_dir})", st.span,
-                      "paths are relative to the spec's folder")
+        lowering.fail("E506", f"data file '{st.path}' not found", st.span,
+                      "the path is relative to the folder of the spec")
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {name: (archive[name].shape, archive[name].dtype.kind) for name in sorted(archive.files)}

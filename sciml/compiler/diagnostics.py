@@ -5,6 +5,7 @@ sorted by position (as miniwdl and stanc3 do), so one run reports several mistak
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 
@@ -47,6 +48,31 @@ class Diagnostic:
 def error(code: str, message: str, span: Span, help: str = "", **data) -> Diagnostic:
     return Diagnostic(code=code, severity="error", message=message, span=span, help=help,
                       data=tuple(sorted(data.items())))
+
+
+def finding(code: str, severity: str, message: str, span: Span, help: str = "", **data) -> Diagnostic:
+    """A diagnostic of any severity (the analysis: notes, warnings and errors); `data` values are
+    plain JSON values (strings, numbers, booleans, None)."""
+    return Diagnostic(code=code, severity=severity, message=message, span=span, help=help,
+                      data=tuple(sorted(data.items())))
+
+
+def with_severity(diagnostic: Diagnostic, severity: str) -> Diagnostic:
+    return dataclasses.replace(diagnostic, severity=severity)
+
+
+def by_position(diagnostics) -> tuple:
+    return tuple(sorted(diagnostics, key=lambda d: (d.span.line, d.span.column, d.code)))
+
+
+def count_text(diagnostics, severities=SEVERITIES) -> str:
+    """'1 error', '2 warnings, 3 notes' (severities with a zero count left out)."""
+    parts = []
+    for severity in severities:
+        k = sum(d.severity == severity for d in diagnostics)
+        if k:
+            parts.append(f"{k} {severity}{'s' if k != 1 else ''}")
+    return ", ".join(parts)
 
 
 class SpecError(Exception):

@@ -62,7 +62,7 @@ FUNCTIONS = sorted(set(S.ELEMENTWISE) | {
     "dt", "dx", "dy", "lap", "grad", "div", "linspace", "normal", "fit", "nll", "elbo"})
 NOT_YET = {
     "dx": "spatial derivatives (PDEs)", "dy": "spatial derivatives (PDEs)",
-    "lap": "the Laplacian (PDEs)", "grad": "gradients of networks", "div": "the divergence (PDEs)",
+    "lap": "the Laplacian (PDEs)", "div": "the divergence (PDEs)",
     "fit": "initial/boundary fits (PINNs)", "nll": "likelihood losses (flows)",
     "elbo": "the ELBO (VAEs)",
 }
@@ -75,6 +75,13 @@ class ExpressionLowering:
         self.scope = scope
         self.sink = sink
         self.networks = networks
+        self.failed: set[str] = set()  # names whose declaration was rejected (already reported)
+        self.state_at_spans: dict = {}  # StateAt -> where it is first written
+
+    def skip_if_failed(self, name):
+        """A use of a name whose declaration was rejected: skip it without a follow-on error."""
+        if name in self.failed and name not in self.scope:
+            raise SpecError(self.sink.items)
 
     # -- entry point -------------------------------------------------------------------------
     def lower(self, node) -> Typed:
@@ -99,6 +106,7 @@ class ExpressionLowering:
             raise Unsupported("explicit dependence on time t", node.span,
                               "per-step parameters, declared as K(t), are supported")
         if entry is None:
+            self.skip_if_failed(node.id)
             close = difflib.get_close_matches(node.id, list(self.scope), n=1)
             self.fail("E101", f"unknown name '{node.id}'", node.span,
                       f"did you mean '{close[0]}'?" if close else
@@ -112,6 +120,8 @@ class ExpressionLowering:
         return Typed(sympy.Symbol(node.id), entry.shape, entry.batched)
 
     def _Attribute(self, node):
+        if isinstance(node.base, ast.Name):
+            self.skip_if_failed(node.base.id)
         if not isinstance(node.base, ast.Name) or self.scope.get(node.base.id, Entry("")).kind != "data":
             self.fail("E106", "only data sets have fields (as in train.x)", node.span,
                       "for an inner product write dot(a, b)")
@@ -121,7 +131,8 @@ class ExpressionLowering:
             names = ", ".join(f.name for f in dataset.fields)
             self.fail("E105", f"data set '{dataset.name}' has no field '{node.name}'", node.span,
                       f"its fields are: {names}")
-        return Typed(sympy.Symbol(f"{dataset.name}.{field.name}"), field.shape, dataset.batched)
+        per_sample = dataset.batched and not (dataset.generator == "ode" and field.name == "t")
+        return Typed(sympy.Symbol(f"{dataset.name}.{field.name}"), field.shape, per_sample)
 
     def _ListLiteral(self, node):
         if all(isinstance(item, ast.ListLiteral) for item in node.items):
@@ -167,10 +178,12 @@ class ExpressionLowering:
     def _BinOp(self, node):
         left, right = self.lower(node.left), self.lower(node.right)
         batched = left.batched or right.batched
+        if node.op in "+-*" and isinstance(left.expr, sympy.MatrixBase) != isinstance(right.expr, sympy.MatrixBase):
+            return self._mix_constant(node, left, right)
         if node.op in "+-":
             shape = self._identity_shape(node, left, right)
             if shape is not None:
-                left, right = self._fill_identity(left, shape), self._fill_identity(right, shape)
+                left, right = (self._fill_identity(x, shape, node.span) for x in (left, right))
             shape = self._broadcast(node, left, right, "add" if node.op == "+" else "subtract")
             expr = left.expr + right.expr if node.op == "+" else left.expr - right.expr
             return Typed(expr, shape, batched)
@@ -188,20 +201,43 @@ class ExpressionLowering:
                           f"({fmt_shape(right.shape)})", node.span,
                           "vectors are columns: write the matrix first, or transpose it")
             shape = self._broadcast(node, left, right, "multiply")
+            if isinstance(left.expr, sympy.MatrixBase) and isinstance(right.expr, sympy.MatrixBase):
+                return Typed(left.expr.multiply_elementwise(right.expr), shape, batched)
             return Typed(left.expr * right.expr, shape, batched)
         if node.op == "/":
             if not self._scalar(right) and right.shape != left.shape:
                 self.fail("E212", f"division by {fmt_shape(right.shape)}: the divisor must be a "
                           "scalar or have the same shape", node.span)
+            if isinstance(right.expr, sympy.MatrixBase) or right.expr.is_zero:
+                self.fail("E212", "division by zero" if right.expr.is_zero else "division by a "
+                          "written-out vector", node.right.span, "divide by a nonzero scalar")
             shape = left.shape if not self._scalar(left) else right.shape
             return Typed(left.expr / right.expr, shape, batched)
         # power
-        if not self._scalar(right) or right.batched:
+        if not self._scalar(right) or right.batched or isinstance(right.expr, sympy.MatrixBase):
             self.fail("E209", "the exponent must be a scalar", node.right.span)
         if len(left.shape) == 2:
             self.fail("E209", f"power of a matrix ({fmt_shape(left.shape)})", node.span,
                       "powers act elementwise on vectors; write A * A for a matrix product")
-        return Typed(left.expr ** right.expr, left.shape, batched)
+        if isinstance(left.expr, sympy.MatrixBase):  # a constant vector, elementwise
+            value = left.expr.applyfunc(lambda entry: entry ** right.expr)
+        else:
+            value = left.expr ** right.expr
+        if value.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
+            self.fail("E209", "this power is not a finite number", node.span)
+        return Typed(value, left.shape, batched)
+
+    @staticmethod
+    def _mix_constant(node, left: Typed, right: Typed) -> Typed:
+        """A constant vector or matrix written out, combined with a number (folded entry by
+        entry) or with anything else (not supported yet: sympy would expand it wrongly)."""
+        matrix, other = (left, right) if isinstance(left.expr, sympy.MatrixBase) else (right, left)
+        if not other.expr.is_number:
+            raise Unsupported("sums and products of written-out vectors with states or parameters",
+                              node.span, "declare the vector as a const and use its name")
+        value = {"+": lambda e: e + other.expr, "*": lambda e: e * other.expr,
+                 "-": (lambda e: e - other.expr) if matrix is left else (lambda e: other.expr - e)}[node.op]
+        return Typed(matrix.expr.applyfunc(value), matrix.shape, matrix.batched)
 
     @staticmethod
     def _scalar(x: Typed) -> bool:
@@ -213,12 +249,12 @@ class ExpressionLowering:
                 return other.shape
         return None
 
-    def _fill_identity(self, x: Typed, shape):
+    def _fill_identity(self, x: Typed, shape, span):
         if not x.expr.has(S.IdentityMatrix):
             return x
         if shape[0] != shape[1]:
             self.fail("E202", f"the identity I is square but the other term is {fmt_shape(shape)}",
-                      Span.unknown())
+                      span, "I + A needs a square matrix A")
         expr = x.expr.replace(lambda e: isinstance(e, S.IdentityMatrix) and e.args[0] == 0,
                               lambda e: S.IdentityMatrix(shape[0]))
         return Typed(expr, shape, x.batched)
@@ -240,12 +276,17 @@ class ExpressionLowering:
             return self._state_at(node, entry)
         if entry is not None and entry.kind in ("param", "const", "data"):
             self.fail("E107", f"'{node.func}' is a {entry.kind}, not a function", node.func_span)
+        if entry is None:
+            self.skip_if_failed(node.func)
         method = getattr(self, "_call_" + node.func, None)
         if method is not None:
             return method(node)
         if node.func in S.ELEMENTWISE:
             (x,) = self._positional(node, 1)
-            return Typed(S.ELEMENTWISE[node.func](x.expr), x.shape, x.batched)
+            value = S.ELEMENTWISE[node.func](x.expr)
+            if value.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
+                self.fail("E209", f"{node.func}(...) of this value is not a finite number", node.span)
+            return Typed(value, x.shape, x.batched)
         if node.func in NOT_YET:
             raise Unsupported(NOT_YET[node.func], node.span)
         close = difflib.get_close_matches(node.func, FUNCTIONS + list(self.networks), n=1)
@@ -276,14 +317,27 @@ class ExpressionLowering:
                      (net.widths[-1],), any(x.batched for x in inputs))
 
     def _state_at(self, node, entry):
+        """Y(T): the state at a time known at compile time; Y(obs.t): at a data set's times."""
         (time,) = self._positional(node, 1)
-        if time.batched or not self._scalar(time) and len(time.shape) != 1:
-            self.fail("E213", f"{node.func}(...) needs a time or a vector of times", node.span)
-        shape = entry.shape if self._scalar(time) else (time.shape[0],) + entry.shape
-        value = time.expr.xreplace({sympy.Symbol(name): e.node.value for name, e in self.scope.items()
-                                    if e.kind == "const"})
-        return Typed(S.StateAt(sympy.Symbol(node.func), value if value.is_number else time.expr),
-                     shape, True)
+        value = self._const_value(time.expr)
+        if value.is_number and value.is_real:
+            at = Typed(S.StateAt(sympy.Symbol(node.func), value), entry.shape, True)
+        elif self._data_times(time):
+            shape = entry.shape if self._scalar(time) else time.shape + entry.shape
+            at = Typed(S.StateAt(sympy.Symbol(node.func), time.expr), shape, True)
+        else:
+            self.fail("E213", f"{node.func}(...) is taken at a number known at compile time or at "
+                      "the times of a data set", node.span, f"write {node.func}(T) for the final "
+                      f"state, or {node.func}(obs.t) with obs = generate ode(..., t = linspace(...))")
+        self.state_at_spans.setdefault(at.expr, node.span)
+        return at
+
+    def _data_times(self, time: Typed) -> bool:
+        """Whether `time` is the field t (the times, shared by all samples) of generate ode(...)."""
+        name = str(time.expr) if isinstance(time.expr, sympy.Symbol) else ""
+        entry = self.scope.get(name.split(".")[0]) if name.endswith(".t") else None
+        return (entry is not None and entry.kind == "data" and entry.node.generator == "ode"
+                and not time.batched)
 
     def _const_value(self, expr):
         return expr.xreplace({sympy.Symbol(name): e.node.value for name, e in self.scope.items()
@@ -338,11 +392,44 @@ class ExpressionLowering:
         if node.keywords or not node.positional:
             self.fail("E206", "smooth_in_time takes one or more per-step parameters", node.span)
         for arg in node.positional:
+            if isinstance(arg, ast.Name):
+                self.skip_if_failed(arg.id)
             entry = self.scope.get(arg.id) if isinstance(arg, ast.Name) else None
             if entry is None or entry.kind != "param" or not entry.node.per_step:
                 self.fail("E216", "smooth_in_time takes parameters declared per step, as K(t)",
                           arg.span)
         return Typed(S.SmoothInTime(*(sympy.Symbol(a.id) for a in node.positional)), ())
+
+    def _call_grad(self, node):
+        """grad(N, x): the gradient of a scalar network N of one input, evaluated at x."""
+        first = node.positional[0] if node.positional else None
+        entry = self.scope.get(first.id) if isinstance(first, ast.Name) else None
+        if entry is None or entry.kind != "net" or len(node.positional) != 2:
+            raise Unsupported("spatial gradients (PDEs)", node.span,
+                              "grad(N, x) of a network N of one input is supported")
+        net = entry.node
+        if node.keywords:
+            self.fail("E206", f"grad() takes no argument '{node.keywords[0].name}'", node.keywords[0].span)
+        if len(net.inputs) != 1 or net.widths[-1] != 1:
+            self.fail("E240", f"grad({net.name}, x) needs a network of one input with one output; "
+                      f"'{net.name}' has {len(net.inputs)} input(s) and {net.widths[-1]} output(s)",
+                      node.span, f"declare it as: net {net.name}(x) = mlp({net.widths[0]} -> ... -> 1, ...)")
+        x = self.lower(node.positional[1])
+        size = 1 if self._scalar(x) else x.shape[0]
+        if len(x.shape) > 1 or size != net.widths[0]:
+            self.fail("E205", f"network '{net.name}' expects {net.widths[0]} input features, "
+                      f"got {fmt_shape(x.shape)}", node.positional[1].span)
+        return Typed(S.NetGrad(sympy.Symbol(net.name), x.expr), (net.widths[0],), x.batched)
+
+    def _call_linspace(self, node):
+        self.fail("E103", "linspace(...) may appear only as the times of a generated data set, "
+                  "in generate ode(..., t = linspace(start, stop, count))", node.func_span,
+                  "generate the data set, then use its times: Y(obs.t)")
+
+    def _call_normal(self, node):
+        self.fail("E103", "normal(...) may appear only after '~' in a param declaration or as the "
+                  "initial value in generate ode(...)", node.func_span,
+                  "write e.g. param K : R[n, n] ~ normal(0, 0.1)")
 
     def _call_dt(self, node):
         self.fail("E217", "dt(...) may appear only on the left of an ode equation", node.span,

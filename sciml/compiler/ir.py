@@ -42,7 +42,7 @@ class DataSet:
     """A data set drawn in the emitted module with numpy (identical in every backend).
 
     generator: 'spirals', 'two_moons', 'ode', 'load'.  `options` are (name, value) pairs of
-    plain Python numbers and tuples; for 'ode', `rhs` is the right-hand side of the known ODE.
+    plain Python numbers and tuples; for 'ode', `rhs` holds the right-hand sides of the known ODE.
     batched: samples are the last axis and training draws mini-batches over it.
     """
 
@@ -51,8 +51,8 @@ class DataSet:
     options: tuple
     fields: tuple
     batched: bool
-    state: str = ""
-    rhs: sympy.Basic | None = None
+    states: tuple = ()   # 'ode': the names of the simulated states, local to the data set
+    rhs: tuple = ()      # 'ode': their right-hand sides (sympy)
     span: Span = _span()
 
     def field(self, name: str) -> DataField | None:

@@ -3,11 +3,15 @@ and check that the model is complete (one equation and initial condition per sta
 that fits the equations, a scalar loss, a training plan).
 
 All errors of a statement are collected; a statement with an error is skipped so that later
-statements still get checked against the rest.
+statements still get checked against the rest.  A name whose declaration failed is marked, and
+its uses are skipped silently (no follow-on "unknown name").  Constructs that are not supported
+yet (E901) are reported together with the real errors.
 """
 from __future__ import annotations
 
+import dataclasses
 import difflib
+from contextlib import contextmanager
 from pathlib import Path
 
 import sympy
@@ -21,6 +25,14 @@ from .datasets import lower_dataset
 RESERVED = {"pi": "the constant pi", "I": "the identity matrix", "t": "time", "dt": "the time derivative"}
 OPTIMIZERS = ("adam", "sgd")
 PLANNED_SCHEMES = ("euler_maruyama", "milstein", "collocation", "method_of_lines", "monte_carlo")
+PLANNED_NET_OPTIONS = ("bayes",)
+# Declarations first (in written order), then the statements that use them.
+ORDER = (ast.ModelStmt, ast.ConstStmt, ast.DomainStmt, ast.DataStmt, ast.StateStmt, ast.ParamStmt,
+         ast.NetStmt, ast.FlowStmt, ast.EquationStmt, ast.SchemeStmt, ast.LossStmt, ast.TrainStmt,
+         ast.ReportStmt)
+# What a spec of a planned family (PDE, SDE, flow) is checked for: the statements whose meaning
+# does not depend on that family (the others use functions and names of the family).
+FAMILY_INDEPENDENT = (ast.ModelStmt, ast.ConstStmt, ast.DataStmt, ast.StateStmt, ast.TrainStmt)
 
 
 class _Lowering:
@@ -45,25 +57,22 @@ class _Lowering:
             span = statements[0].span if statements else Span.unknown()
             self.sink.error("E301", "a spec starts with `model NAME`", span,
                             "add a first line such as: model my_model")
-        self._refuse_planned_families()
-        # Declarations first (in written order), then the statements that use them.
-        order = (ast.ModelStmt, ast.ConstStmt, ast.DomainStmt, ast.DataStmt, ast.StateStmt,
-                 ast.ParamStmt, ast.NetStmt, ast.FlowStmt, ast.EquationStmt, ast.SchemeStmt,
-                 ast.LossStmt, ast.TrainStmt, ast.ReportStmt)
-        for kind in order:
+        planned = self._planned_family_constructs()
+        self.unsupported.extend(planned)
+        for kind in FAMILY_INDEPENDENT if planned else ORDER:
             for statement in statements:
                 if isinstance(statement, kind):
                     self._guarded(statement)
-        if self.unsupported:  # later errors may only be echoes of the missing support
-            raise SpecError(self.unsupported)
-        self.sink.raise_if_errors()
+        if self.unsupported or self.sink.has_errors:  # E901 alongside the real errors, by position
+            raise SpecError(self.unsupported + self.sink.items)
         self._check_complete()
         self.sink.raise_if_errors()
         return self._model()
 
-    def _refuse_planned_families(self):
-        """PDE, SDE, flow and likelihood specs parse today but generate no code yet: say so at
-        the constructs that need the missing support, and report nothing that follows from them."""
+    def _planned_family_constructs(self) -> list:
+        """PDE, SDE, flow and likelihood specs parse today but generate no code yet: E901 at the
+        constructs that need the missing support (the rest of such a spec is checked only where
+        it cannot depend on them, see FAMILY_INDEPENDENT)."""
         found = []
         for st in self.spec.statements:
             if isinstance(st, ast.DomainStmt):
@@ -75,20 +84,28 @@ class _Lowering:
                 found.append(_unsupported(what[st.kind], st.span))
             elif isinstance(st, ast.SchemeStmt) and st.call.func in PLANNED_SCHEMES:
                 found.append(_unsupported(f"the {st.call.func} scheme", st.call.func_span))
-            elif isinstance(st, ast.NetStmt) and st.body.keywords and st.body.func == "mlp" \
-                    and any(k.name not in ("per_step",) for k in st.body.keywords):
-                found.append(_unsupported("network options " + ", ".join(
-                    k.name for k in st.body.keywords), st.body.span))
-        if found:
-            raise SpecError(found)
+            elif isinstance(st, ast.NetStmt) and st.body.func == "mlp":
+                found += [_unsupported(f"the mlp() option '{k.name}'", k.span)
+                          for k in st.body.keywords if k.name in PLANNED_NET_OPTIONS]
+        return found
 
     def _guarded(self, statement):
-        try:
+        with self._checking(*_declared_names(statement)):
             getattr(self, "_" + type(statement).__name__)(statement)
+
+    @contextmanager
+    def _checking(self, *names):
+        """Check one statement, declaration or equation.  Its errors are already in the sink (or,
+        for E901, are kept here); the names it declares are marked failed, so that their uses
+        are skipped instead of reported again as unknown names."""
+        try:
+            yield
+            return
         except SpecError:
-            pass  # already recorded in the sink
+            pass
         except Unsupported as exc:
             self.unsupported.append(_unsupported(exc.what, exc.span, exc.help))
+        self.exprs.failed.update(n for n in names if n not in self.scope and n not in RESERVED)
 
     def fail(self, code, message, span, help=""):
         self.sink.error(code, message, span, help)
@@ -104,27 +121,46 @@ class _Lowering:
             self.fail("E108", f"'{name}' is reserved for {RESERVED[name]}", span, "choose another name")
         self.scope[name] = entry
 
-    def constant_value(self, node, what: str) -> sympy.Basic:
+    def compile_time(self, node, what: str) -> Typed:
+        """The value of `node`, which must be known at compile time, with its shape."""
         value = self.lower(node)
         if value.expr.free_symbols:
             names = {str(s) for s in value.expr.free_symbols}
             if all(self.scope.get(n, Entry("")).kind == "const" for n in names):
                 subs = {sympy.Symbol(c.name): c.value for c in self.constants}
-                return value.expr.xreplace(subs)
+                arrays = [n for n in names if isinstance(subs.get(sympy.Symbol(n)), sympy.MatrixBase)]
+                if arrays and not isinstance(value.expr, sympy.Symbol):
+                    self.fail("E211", f"{what} is computed from the vector or matrix constant "
+                              f"'{sorted(arrays)[0]}'", node.span,
+                              "write vector and matrix constants out: const v2 = [0, 1]")
+                return Typed(value.expr.xreplace(subs), value.shape)
             self.fail("E211", f"{what} must be a number known at compile time", node.span,
                       "use numbers and constants only")
         if isinstance(value.expr, sympy.MatrixBase) or value.expr.is_number:
-            return value.expr
+            return value
         self.fail("E211", f"{what} must be a number known at compile time", node.span)
 
+    def constant(self, node, what: str) -> Typed:
+        """A compile-time value whose entries are finite real numbers, with its shape."""
+        value = self.compile_time(node, what)
+        if value.expr.has(sympy.I, sympy.oo, -sympy.oo, sympy.zoo, sympy.nan):
+            self.fail("E211", f"{what} must be finite and real", node.span,
+                      "complex and infinite values (as sqrt(-1) or 1e400) have no place in a model")
+        return value
+
+    def constant_value(self, node, what: str) -> sympy.Basic:
+        return self.constant(node, what).expr
+
     def integer(self, node, what: str, minimum: int = 1) -> int:
-        value = self.constant_value(node, what)
-        if not (getattr(value, "is_number", False) and value == int(value) and int(value) >= minimum):
-            self.fail("E203", f"{what} must be an integer >= {minimum}", node.span)
+        value = self.compile_time(node, what).expr
+        if not (getattr(value, "is_number", False) and value.is_real and value == int(value)
+                and int(value) >= minimum):
+            self.fail("E203", f"{what} must be an integer >= {minimum}", node.span,
+                      "write a whole number, such as 4, or a constant that holds one")
         return int(value)
 
     def real(self, node, what: str) -> float:
-        value = self.constant_value(node, what)
+        value = self.compile_time(node, what).expr
         if not getattr(value, "is_number", False) or not value.is_real:
             self.fail("E211", f"{what} must be a real number", node.span)
         return float(value)
@@ -137,13 +173,12 @@ class _Lowering:
 
     def _ConstStmt(self, st):
         for binding in st.bindings:
-            try:
-                value = self.constant_value(binding.value, f"constant '{binding.name}'")
-                constant = ir.Constant(name=binding.name, value=value, span=binding.span)
-                self.declare(binding.name, Entry("const", constant.shape, node=constant), binding.span)
+            with self._checking(binding.name):
+                value = self.constant(binding.value, f"constant '{binding.name}'")
+                constant = ir.Constant(name=binding.name, value=value.expr, span=binding.span)
+                # the shape as written: [1, 2] is a vector R[2], a column as states are
+                self.declare(binding.name, Entry("const", value.shape, node=constant), binding.span)
                 self.constants.append(constant)
-            except SpecError:
-                pass
 
     def _DomainStmt(self, st):
         raise Unsupported("spatial domains (PDEs)", st.span)
@@ -166,7 +201,7 @@ class _Lowering:
 
     def _StateStmt(self, st):
         for decl in st.declarations:
-            try:
+            with self._checking(decl.name):
                 if decl.time_dependent or decl.init_draw or decl.init_value is not None:
                     self.fail("E220", f"state '{decl.name}' takes its start from an initial line",
                               decl.span, f"write: initial {decl.name}(0) = ...")
@@ -176,12 +211,10 @@ class _Lowering:
                 state = ir.State(name=decl.name, shape=shape, span=decl.span)
                 self.declare(decl.name, Entry("state", shape, True, state), decl.span)
                 self.states.append(state)
-            except SpecError:
-                pass
 
     def _ParamStmt(self, st):
         for decl in st.declarations:
-            try:
+            with self._checking(decl.name):
                 shape = self.shape_of(decl.type)
                 init = self._init(decl, shape)
                 param = ir.Parameter(name=decl.name, shape=shape, per_step=decl.time_dependent is not None,
@@ -191,8 +224,6 @@ class _Lowering:
                               decl.span, f"write {decl.name}(t)")
                 self.declare(decl.name, Entry("param", shape, node=param), decl.span)
                 self.parameters.append(param)
-            except SpecError:
-                pass
 
     def _init(self, decl, shape) -> ir.Init:
         if decl.init_value is not None:
@@ -229,9 +260,12 @@ class _Lowering:
                       "activations: " + ", ".join(sorted(S.ACTIVATIONS)))
         per_step = False
         for kw in body.keywords:
-            if kw.name != "per_step" or not isinstance(kw.value, ast.Name) or kw.value.id not in ("true", "false"):
-                self.fail("E223", f"mlp() option '{kw.name}' is not known", kw.span,
-                          "the option is per_step = true")
+            if kw.name != "per_step":
+                self.fail("E223", f"mlp() has no option '{kw.name}'", kw.span,
+                          "the one option is per_step = true (one network per time step)")
+            if not isinstance(kw.value, ast.Name) or kw.value.id not in ("true", "false"):
+                self.fail("E223", "per_step is true or false", kw.value.span,
+                          "write per_step = true for one network per time step")
             per_step = kw.value.id == "true"
         if per_step:
             raise Unsupported("per-step networks", kw.span)
@@ -247,15 +281,14 @@ class _Lowering:
             what = {"pde": "PDE equations", "sde": "SDE equations", "boundary": "boundary conditions"}
             raise Unsupported(what[st.kind], st.span)
         for equation in st.equations:
-            try:
+            with self._checking():
                 (self._ode if st.kind == "ode" else self._initial)(equation)
-            except SpecError:
-                pass
 
     def _ode(self, eq):
         state, order = _derivative_of(eq.lhs)
         if state is None:
             self.fail("E302", "the left side of an ode is dt(state) or dt(dt(state))", eq.lhs.span)
+        self.exprs.skip_if_failed(state)
         entry = self.scope.get(state)
         if entry is None or entry.kind != "state":
             self.fail("E303", f"'{state}' is not a state", eq.lhs.span, f"declare it: state {state} : R[n]")
@@ -267,6 +300,11 @@ class _Lowering:
                       f"{fmt_shape(rhs.shape)}", eq.rhs.span)
         if rhs.expr.has(S.StateAt):
             self.fail("E217", "an ode right side cannot evaluate a state at a time", eq.rhs.span)
+        data = next(_data_fields(eq.rhs, self.scope), None)
+        if data is not None:
+            self.fail("E217", f"an ode right side cannot read data ({_dotted(data)})", data.span,
+                      "a right side depends on states, parameters, networks, constants and t only; "
+                      "data enter through the initial values and the loss")
         self.equations.append(ir.Equation(state=state, order=order, rhs=rhs.expr, span=eq.span))
 
     def _initial(self, eq):
@@ -279,6 +317,7 @@ class _Lowering:
             state, time_args = lhs.func, lhs.args
         else:
             state = None
+        self.exprs.skip_if_failed(state)
         if state is None or self.scope.get(state, Entry("")).kind != "state":
             self.fail("E305", "an initial condition reads: initial Y(0) = value", eq.lhs.span)
         if len(time_args) != 1 or self.constant_value(time_args[0], "the initial time") != 0:
@@ -331,6 +370,9 @@ class _Lowering:
                               "options: lr, steps, batch")
                 options[kw.name] = (self.real(kw.value, "lr") if kw.name == "lr"
                                     else self.integer(kw.value, kw.name, 0 if kw.name == "batch" else 1))
+                if kw.name == "lr" and options["lr"] <= 0:
+                    self.fail("E507", f"the learning rate must be positive, but lr = {options['lr']:g}",
+                              kw.value.span, "typical values lie between 1e-4 and 1e-1")
             if stage.positional:
                 self.fail("E502", "optimizer options are named, as adam(lr = 1e-3, steps = 1000)",
                           stage.positional[0].span)
@@ -348,17 +390,25 @@ class _Lowering:
 
     # -- completeness -----------------------------------------------------------------------
     def _check_complete(self):
-        end = Span(len(self.spec.statements) and self.spec.statements[-1].span.end_line or 1, 1, 1, 2)
-        end = Span(end.line, 1, end.line, 2)
+        # what is missing is missing from the model: point at its `model` line
+        end = next((st.span for st in self.spec.statements if isinstance(st, ast.ModelStmt)),
+                   Span(1, 1, 1, 2))
         for state in self.states:
             if not any(e.state == state.name for e in self.equations):
                 self.sink.error("E307", f"state '{state.name}' has no equation", state.span,
                                 f"add: ode dt({state.name}) = ...")
                 continue
             order = next(e.order for e in self.equations if e.state == state.name)
+            for initial in self.initials:
+                if initial.state == state.name and initial.order >= order:
+                    takes = " and ".join(_at_zero(state.name, k) for k in range(order))
+                    self.sink.error("E311", f"an initial value for {_at_zero(state.name, initial.order)}"
+                                    f", but the equation of '{state.name}' is of order {order}",
+                                    initial.span, f"an equation of order {order} starts from {takes} "
+                                    "only; remove this initial value")
             for k in range(order):
                 if not any(i.state == state.name and i.order == k for i in self.initials):
-                    what = f"{state.name}(0)" if k == 0 else f"dt({state.name})(0)"
+                    what = _at_zero(state.name, k)
                     self.sink.error("E308", f"state '{state.name}' needs an initial value {what}",
                                     state.span, f"add: initial {what} = ...")
         if not self.states:
@@ -405,6 +455,37 @@ def _label(node) -> str:
     return "report"
 
 
+def _at_zero(state: str, order: int) -> str:
+    """Y(0), dt(Y)(0), dt(dt(Y))(0)."""
+    return "dt(" * order + state + ")" * order + "(0)"
+
+
+def _declared_names(statement) -> tuple:
+    """The names a statement declares as a whole (declarations in lists are checked one by one)."""
+    if isinstance(statement, ast.DataStmt):
+        return (statement.name,)
+    if isinstance(statement, ast.NetStmt):
+        return tuple(head.name for head in statement.heads)
+    return ()
+
+
+def _data_fields(node, scope):
+    """The `data.field` nodes in an expression tree, in written order."""
+    if isinstance(node, ast.Attribute) and isinstance(node.base, ast.Name) \
+            and scope.get(node.base.id, Entry("")).kind == "data":
+        yield node
+        return
+    for field in dataclasses.fields(node):
+        value = getattr(node, field.name)
+        for child in value if isinstance(value, tuple) else (value,):
+            if dataclasses.is_dataclass(child) and not isinstance(child, Span):
+                yield from _data_fields(child, scope)
+
+
+def _dotted(node) -> str:
+    return f"{node.base.id}.{node.name}"
+
+
 def _derivative_of(node):
     """('Y', 1) for dt(Y), ('Y', 2) for dt(dt(Y)); (None, 0) otherwise."""
     order = 0
@@ -417,7 +498,8 @@ def _derivative_of(node):
 
 def _unsupported(what, span, help=""):
     from .diagnostics import error
-    return error("E901", f"{what} {'are' if what.endswith('s') else 'is'} not supported yet", span,
+    plural = what.split(" (")[0].endswith("s")  # "spatial domains (PDEs)" are, "the divergence (PDEs)" is
+    return error("E901", f"{what} {'are' if plural else 'is'} not supported yet", span,
                  help or "this construct parses; code generation for it is planned (see README)")
 
 

@@ -55,9 +55,6 @@ def lower_scheme(call: ast.Call, lowering) -> ir.Scheme:
         if memory is not None and not (isinstance(memory, ast.Name) and memory.id in ("store", "recompute")):
             lowering.fail("E402", "memory is store or recompute", memory.span)
         options["memory"] = memory.id if memory is not None else "store"
-        if options["memory"] == "recompute":
-            from .expressions import Unsupported
-            raise Unsupported("training without stored activations (memory = recompute)", memory.span)
     if call.func == "imex":
         if "L" not in given:
             lowering.fail("E405", "imex() needs the stiff linear operator L", call.span,
@@ -76,6 +73,8 @@ def _flag(node, lowering, name, default):
 
 
 def _imex_operator(node, lowering) -> str:
+    if isinstance(node, ast.Name):
+        lowering.exprs.skip_if_failed(node.id)
     if not isinstance(node, ast.Name) or lowering.scope.get(node.id) is None \
             or lowering.scope[node.id].kind != "const":
         lowering.fail("E405", "L must name a constant matrix", node.span,
@@ -86,10 +85,12 @@ def _imex_operator(node, lowering) -> str:
     if value != value.T:
         lowering.fail("E405", "L must be symmetric", node.span,
                       "IMEX treats L Y implicitly; (I + h L) is then invertible for every h > 0")
-    eigenvalues = [complex(v) for v in value.evalf().eigenvals(multiple=True)]
-    if min(e.real for e in eigenvalues) < -1e-12:
+    import numpy as np  # a symmetric eigenvalue problem in floating point: any size, any scale
+    matrix = np.array(value.tolist(), dtype=float)
+    smallest = np.linalg.eigvalsh(matrix).min()
+    if smallest < -1e-12 * max(1.0, np.abs(matrix).max()):
         lowering.fail("E405", "L must be positive semi-definite", node.span,
-                      f"its smallest eigenvalue is {min(e.real for e in eigenvalues):.3g}")
+                      f"its smallest eigenvalue is {smallest:.3g}")
     return node.id
 
 
@@ -116,6 +117,22 @@ def check_scheme_fits(lowering):
                 sink.error("E405", f"L is {fmt_shape(L.shape)} but state '{state.name}' is "
                            f"{fmt_shape(state.shape)}", scheme.span)
     _check_times(lowering)
+    _check_recompute(lowering)
+
+
+def _check_recompute(lowering):
+    """memory = recompute keeps only the final states: nothing may be observed on the way."""
+    scheme = lowering.scheme
+    if scheme.kind != "verlet" or scheme.option("memory") != "recompute":
+        return
+    for expr in [lowering.loss[0]] + [r.expr for r in lowering.reports]:
+        for at in expr.atoms(S.StateAt):
+            if not at.args[1].is_number:
+                lowering.sink.error(
+                    "E407", "memory = recompute keeps only the states at T, but the loss observes "
+                    f"{at.args[0]} at data times", scheme.span,
+                    "observe the states at T only, or use memory = store")
+                return
 
 
 def _check_separable(lowering):
@@ -135,27 +152,32 @@ def _check_separable(lowering):
 
 
 def _check_times(lowering):
+    """A state is asked for at the final time T, or at observation times in [0, T] (on the grid
+    of a fixed-step scheme).  Errors point at where the state is asked for."""
     scheme, sink = lowering.scheme, lowering.sink
-    exprs = [lowering.loss[0]] + [r.expr for r in lowering.reports]
-    for expr in exprs:
-        for at in expr.atoms(S.StateAt):
-            time = at.args[1]
-            if time.is_number:
-                if abs(float(time) - scheme.t_end) > 1e-12 * max(1.0, scheme.t_end):
-                    sink.error("E406", f"{at.args[0]}({float(time):g}) is asked for, but the scheme "
-                               f"ends at T = {scheme.t_end:g}", lowering.loss[1],
-                               f"write {at.args[0]}(T) or observe at data times")
-                continue
-            dataset = lowering.scope[str(time).split(".")[0]].node
-            times = dataset.option("times", ())
-            if times and abs(times[0]) > 1e-12:
-                sink.error("E406", "observation times start at t = 0", lowering.loss[1])
-            if times and times[-1] > scheme.t_end * (1 + 1e-12):
-                sink.error("E406", f"observations run to t = {times[-1]:g}, past the scheme's "
-                           f"T = {scheme.t_end:g}", lowering.loss[1])
-            if scheme.kind in FIXED_STEP:
-                h = scheme.t_end / scheme.steps
-                if any(abs(t / h - round(t / h)) > 1e-9 for t in times):
-                    sink.error("E406", f"observation times are not on the grid of step h = {h:g}",
-                               scheme.span, "choose steps so that every observation time is a "
-                               "multiple of T/steps, or use dopri5")
+    asked = []
+    for expr in [lowering.loss[0]] + [r.expr for r in lowering.reports]:
+        asked += [a for a in sorted(expr.atoms(S.StateAt), key=sympy.default_sort_key) if a not in asked]
+    off_grid = set()
+    for at in asked:
+        state, time = at.args
+        span = lowering.exprs.state_at_spans.get(at, lowering.loss[1])
+        if time.is_number:
+            if abs(float(time) - scheme.t_end) > 1e-12 * max(1.0, scheme.t_end):
+                sink.error("E406", f"{state}({float(time):g}) is asked for, but the scheme "
+                           f"ends at T = {scheme.t_end:g}", span,
+                           f"write {state}(T) or observe at data times")
+            continue
+        dataset = lowering.scope[str(time).split(".")[0]].node  # Y(obs.t), see _state_at
+        times = dataset.option("times", ())
+        if times and times[-1] > scheme.t_end * (1 + 1e-12):
+            sink.error("E406", f"observations run to t = {times[-1]:g}, past the scheme's "
+                       f"T = {scheme.t_end:g}", span,
+                       f"observe at times up to T, or run the scheme to T = {times[-1]:g}")
+        elif scheme.kind in FIXED_STEP and dataset.name not in off_grid:
+            h = scheme.t_end / scheme.steps
+            if any(abs(t / h - round(t / h)) > 1e-9 for t in times):
+                off_grid.add(dataset.name)
+                sink.error("E406", f"observation times are not on the grid of step h = {h:g}",
+                           scheme.span, "choose steps so that every observation time is a "
+                           "multiple of T/steps, or use dopri5")

@@ -43,22 +43,43 @@ class NetCall(ArrayOp):
     """NetCall(name, *inputs): evaluate network `name`; several inputs are stacked."""
 
 
+class NetGrad(ArrayOp):
+    """NetGrad(name, x): the gradient of the scalar network `name` at x, sample by sample."""
+
+    nargs = 2
+
+
 class StateAt(ArrayOp):
     """StateAt(state, time): the state at a final time, or at every observation time."""
 
     nargs = 2
 
 
+class Step(ArrayOp):
+    """The Heaviside step, 0 at and below zero: the derivative of relu."""
+
+    nargs = 1
+
+
 class Relu(ArrayOp):
     nargs = 1
+
+    def fdiff(self, argindex=1):
+        return Step(self.args[0])
 
 
 class Sigmoid(ArrayOp):
     nargs = 1
 
+    def fdiff(self, argindex=1):
+        return Sigmoid(self.args[0]) * (1 - Sigmoid(self.args[0]))
+
 
 class Softplus(ArrayOp):
     nargs = 1
+
+    def fdiff(self, argindex=1):
+        return Sigmoid(self.args[0])
 
 
 class SoftmaxOf(ArrayOp):

@@ -135,6 +135,12 @@ class _ToAst(Transformer):
     def boundary_ref(self, meta, c):
         return ast.SectionRef(section="boundary", span=_span(meta))
 
+    def initial_keyword(self, meta, c):
+        return ast.Keyword(name="initial", value=c[0], span=_span(meta))
+
+    def boundary_keyword(self, meta, c):
+        return ast.Keyword(name="boundary", value=c[0], span=_span(meta))
+
     def keyword_or_equation(self, meta, c):
         lhs, rhs = c
         if isinstance(lhs, ast.Name):

@@ -5,8 +5,8 @@ Each `tests/bad/NAME.sciml` holds one mistake; `tests/bad/NAME.expected` is exac
 
     python -m sciml check tests/bad/NAME.sciml        (run from the repository root)
 
-prints on standard error, followed by a last line `exit: STATUS`.  The absolute path of the
-repository root, which appears in a few messages (E506 says where it looked for a file), is
+prints on standard error, followed by a last line `exit: STATUS`.  Messages show paths as
+written in the spec; should the absolute path of the repository root appear all the same, it is
 written as <ROOT> so that the files do not depend on where the checkout lives.
 
 Usage (from anywhere):

@@ -59,9 +59,14 @@ def simulate_ode(rhs, start, times, steps, method):
     return np.stack(observed) if len(times) > 1 else observed[-1]
 
 
-def ode_data(name, rhs, start, times, steps, method):
-    """Fields t, <name>0 (start) and <name> (states at the times) of a simulated data set."""
-    return {"t": times, name + "0": start, name: simulate_ode(rhs, start, times, steps, method)}
+def ode_data(names, sizes, rhs, start, times, steps, method):
+    """Fields t, <name>0 (start) and <name> (states at the times) of a simulated data set;
+    the states of a system are stacked on the feature axis while they are integrated."""
+    path, data, first = simulate_ode(rhs, start, times, steps, method), {"t": times}, 0
+    for name, size in zip(names, sizes):
+        data[name + "0"], data[name] = start[first:first + size], path[..., first:first + size, :]
+        first += size
+    return data
 
 
 def ode_rhs_target(Y_):
@@ -72,7 +77,7 @@ def ode_rhs_target(Y_):
 def make_data():
     """Every data set of the spec: {name: {field: array with samples last}}."""
     return {
-        'target': ode_data('Y', ode_rhs_target, np.random.default_rng(0).normal(0.0, 1.0, size=(3, 10)), np.array((10.0,)), 200, 'euler'),
+        'target': ode_data(('Y',), (3,), ode_rhs_target, np.random.default_rng(0).normal(0.0, 1.0, size=(3, 10)), np.array((10.0,)), 200, 'euler'),
     }
 
 

@@ -30,7 +30,7 @@ BACKEND = 'jax'
 N_STEPS = 0
 T_END = 1.5
 h = None  # adaptive
-STAGES = [('adam', 0.01, 2000, 0)]  # (optimizer, learning rate, steps, batch size; 0 = all samples)
+STAGES = [('adam', 0.01, 2000, 0), ('adam', 0.001, 1000, 0)]  # (optimizer, learning rate, steps, batch size; 0 = all samples)
 TRAIN_SET = 'obs'
 SAMPLE_FIELDS = {}
 OBSERVED_STEPS = ()
@@ -61,9 +61,14 @@ def simulate_ode(rhs, start, times, steps, method):
     return np.stack(observed) if len(times) > 1 else observed[-1]
 
 
-def ode_data(name, rhs, start, times, steps, method):
-    """Fields t, <name>0 (start) and <name> (states at the times) of a simulated data set."""
-    return {"t": times, name + "0": start, name: simulate_ode(rhs, start, times, steps, method)}
+def ode_data(names, sizes, rhs, start, times, steps, method):
+    """Fields t, <name>0 (start) and <name> (states at the times) of a simulated data set;
+    the states of a system are stacked on the feature axis while they are integrated."""
+    path, data, first = simulate_ode(rhs, start, times, steps, method), {"t": times}, 0
+    for name, size in zip(names, sizes):
+        data[name + "0"], data[name] = start[first:first + size], path[..., first:first + size, :]
+        first += size
+    return data
 
 
 def ode_rhs_obs(u):
@@ -74,7 +79,7 @@ def ode_rhs_obs(u):
 def make_data():
     """Every data set of the spec: {name: {field: array with samples last}}."""
     return {
-        'obs': ode_data('u', ode_rhs_obs, np.array([[2.0], [0.0]]), np.array((0.0, 0.05, 0.1, 0.15000000000000002, 0.2, 0.25, 0.30000000000000004, 0.35, 0.4, 0.44999999999999996, 0.5, 0.5499999999999999, 0.6000000000000001, 0.65, 0.7, 0.75, 0.8, 0.85, 0.8999999999999999, 0.95, 1.0, 1.0499999999999998, 1.0999999999999999, 1.1500000000000001, 1.2000000000000002, 1.25, 1.3, 1.35, 1.4, 1.45, 1.5)), 3000, 'rk4'),
+        'obs': ode_data(('u',), (2,), ode_rhs_obs, np.array([[2.0], [0.0]]), np.array((0.0, 0.05, 0.1, 0.15000000000000002, 0.2, 0.25, 0.30000000000000004, 0.35, 0.4, 0.44999999999999996, 0.5, 0.5499999999999999, 0.6000000000000001, 0.65, 0.7, 0.75, 0.8, 0.85, 0.8999999999999999, 0.95, 1.0, 1.0499999999999998, 1.0999999999999999, 1.1500000000000001, 1.2000000000000002, 1.25, 1.3, 1.35, 1.4, 1.45, 1.5)), 3000, 'rk4'),
     }
 
 

@@ -32,6 +32,7 @@ class Spelling:
     concat: str       # .format(items)  along the feature axis
     linear_solve: str  # .format(matrix, rhs)
     adaptive: str     # template of the dopri5 solve body
+    reversible: str   # template of the Verlet solve that recomputes activations backwards
     pieces: dict      # helper function texts by name
 
 
@@ -59,6 +60,9 @@ class ModelWriter:
         for size in self.identities:
             self.names[f"I{size}"] = self.fresh(f"I{size}")
         self.arrays = {c: self.fresh(f"{names[c]}_array") for c in self.matrix_consts}
+        self.gradients = sorted({str(g.args[0]) for e in model.equations for g in e.rhs.atoms(S.NetGrad)})
+        for net in self.gradients:
+            self.names[f"grad {net}"] = self.fresh(f"grad_{names[net]}")
 
     def fresh(self, base: str) -> str:
         """A derived name that no user name (after mapping) already takes."""
@@ -109,7 +113,27 @@ class ModelWriter:
                 else:
                     lines.append(f"    return {affine}")
             lines += ["", ""]
+            if net.name in self.gradients:
+                lines += self.network_gradient(net) + ["", ""]
         return lines
+
+    def network_gradient(self, net: ir.Network) -> list[str]:
+        """grad(N, x) of a scalar MLP, backpropagation written out with sympy's derivative of
+        the activation: W1^T (sigma'(a1) * (W2^T (sigma'(a2) * ... W_L^T)))."""
+        name, layers = self.names[net.name], len(net.widths) - 1
+        a = sympy.Symbol("a")
+        sigma = S.ACTIVATIONS[net.activation](a)
+        lines = [f"def {self.names[f'grad {net.name}']}(p, x):",
+                 f'    """The gradient of {name} at each sample (column) of x, backpropagated by hand."""']
+        z = "x"
+        for layer in range(1, layers):
+            lines.append(f"    a{layer} = p['{name}.W{layer}'] @ {z} + p['{name}.b{layer}']")
+            z = self.code(sigma, {"a": f"a{layer}"})
+        lines.append(f"    g = p['{name}.W{layers}'].T")
+        for layer in range(layers - 1, 0, -1):
+            slope = self.code(sigma.diff(a), {"a": f"a{layer}"})
+            lines.append(f"    g = p['{name}.W{layer}'].T @ (g * ({slope}))")
+        return lines + ["    return g"]
 
     # -- right-hand sides -----------------------------------------------------------------
     def rhs_name(self, eq: ir.Equation) -> str:
@@ -123,7 +147,7 @@ class ModelWriter:
         args += [self.names[c] for c in self.matrix_consts if c in used]
         args += [self.names[f"I{i}"] for i in self.identities
                  if any(a.args[0] == i for a in eq.rhs.atoms(S.IdentityMatrix))]
-        if eq.rhs.has(S.NetCall):
+        if eq.rhs.has(S.NetCall, S.NetGrad):
             args.append("p")
         return args
 
@@ -156,6 +180,8 @@ class ModelWriter:
     def solve(self) -> list[str]:
         """def solve(p, <initial states>): integrate and return the observed values."""
         m, sp = self.m, self.sp
+        if self._recompute():
+            return []  # written with the Verlet step, see verlet_steps
         first = self.state_names[0]
         starts = [f"{n}" for n in self.state_names]
         if m.order == 2:
@@ -171,19 +197,21 @@ class ModelWriter:
             lines.append(f"    {self.arrays[c]} = " + sp.as_const.format(value=self.names[c], like=first))
         for size in self.identities:
             lines.append(f"    {self.names[f'I{size}']} = " + sp.eye.format(n=size, like=first))
-        observe = [a for a in self.observed if not a.args[1].is_number]
-        if observe and m.scheme.kind != "dopri5":
-            lines.append(f"    trajectory = [{first}] if 0 in OBSERVED_STEPS else []")
+        paths = sorted({self.names[str(a.args[0])] for a in self.observed if not a.args[1].is_number},
+                       key=self.state_names.index)  # states observed at the data times
+        if m.scheme.kind != "dopri5":
+            lines += [f"    {s}_path = [{s}] if 0 in OBSERVED_STEPS else []" for s in paths]
         body = getattr(self, "_scheme_" + m.scheme.kind)()
         if m.scheme.kind == "dopri5":
             return lines + body
         lines += body
-        if observe:
-            lines += ["        if j + 1 in OBSERVED_STEPS:", f"            trajectory.append({first})"]
+        if paths:
+            lines += ["        if j + 1 in OBSERVED_STEPS:"]
+            lines += [f"            {s}_path.append({s})" for s in paths]
         results = []
         for atom in self.observed:
             state = self.names[str(atom.args[0])]
-            results.append(state if atom.args[1].is_number else sp.stack.format("trajectory"))
+            results.append(state if atom.args[1].is_number else sp.stack.format(f"{state}_path"))
         lines.append(f"    return {', '.join(results)}")
         return lines
 
@@ -228,23 +256,40 @@ class ModelWriter:
                 f"        {y} = {y} + h * {self.call(drift)}",
                 f"        {z} = {z} + h / 2 * {self.call(kick)}"]
 
-    def inverse_step(self) -> list[str]:
-        """The exact inverse of one Verlet step (reversibility, seed 002)."""
+    def _recompute(self) -> bool:
+        return self.m.scheme.kind == "verlet" and self.m.scheme.option("memory") == "recompute"
+
+    def verlet_steps(self) -> list[str]:
+        """One Verlet step and its exact inverse (reversibility, seed 002); with memory =
+        recompute also the solve whose backward pass recomputes the states with the inverse."""
         if self.m.scheme.kind != "verlet":
             return []
         drift, kick = self._verlet_pair()
         y, z = self.names[drift.state], self.names[kick.state]
         params = [self.names[p.name] for p in self.m.parameters
                   if any(p.name in {str(s) for s in e.rhs.free_symbols} for e in self.m.equations)]
-        lines = [f"def inverse_step(p, j, {y}, {z}):",
-                 f'    """Undo step j of the Verlet scheme: recompute ({y}_j, {z}_j) from ({y}_j+1, {z}_j+1)."""']
-        if params:
-            lines.append(f"    {', '.join(params)} = "
-                         + ", ".join(f"p[{n!r}]" for n in params))
-        lines += [f"    {z} = {z} - h / 2 * {self.call(kick)}",
+        unpack = [f"    {', '.join(params)} = " + ", ".join(f"p[{n!r}]" for n in params)] if params else []
+        lines = []
+        if self._recompute():
+            lines += [f"def step(p, j, {y}, {z}):",
+                      f'    """Step j of the Verlet scheme: ({y}_j+1, {z}_j+1) from ({y}_j, {z}_j)."""',
+                      *unpack,
+                      f"    {z} = {z} + h / 2 * {self.call(kick)}",
+                      f"    {y} = {y} + h * {self.call(drift)}",
+                      f"    {z} = {z} + h / 2 * {self.call(kick)}",
+                      f"    return {y}, {z}", "", ""]
+        lines += [f"def inverse_step(p, j, {y}, {z}):",
+                  f'    """Undo step j of the Verlet scheme: recompute ({y}_j, {z}_j) from ({y}_j+1, {z}_j+1)."""',
+                  *unpack,
+                  f"    {z} = {z} - h / 2 * {self.call(kick)}",
                   f"    {y} = {y} - h * {self.call(drift)}",
                   f"    {z} = {z} - h / 2 * {self.call(kick)}",
                   f"    return {y}, {z}", "", ""]
+        if self._recompute():
+            results = ", ".join(self.names[str(a.args[0])] for a in self.observed)
+            lines += self.sp.reversible.format(
+                y=y, z=z, title=SCHEME_TITLES["verlet"], steps=self.m.scheme.steps,
+                results=results).strip("\n").split("\n") + ["", ""]
         return lines
 
     def _scheme_leapfrog(self):
@@ -317,6 +362,22 @@ class ModelWriter:
         return [f"    {', '.join(params)} = "
                 + ", ".join(f"p[{n!r}]" for n in params)]
 
+    def _literals(self, expr, names) -> tuple:
+        """Bind the constant vectors and matrices written in `expr` to names, one line each:
+        (expr with symbols in their place, names, the binding lines)."""
+        from .numpy_code import number_literal
+        lines, replacements, names = [], {}, dict(names)
+        like = self._like(names) if not self.observed else self.names[str(self.observed[0])]
+        for literal in sorted(expr.atoms(sympy.ImmutableMatrix), key=str):
+            symbol = sympy.Symbol(f"literal {number_literal(literal)}")
+            if symbol.name not in self.names:  # one name per distinct value in the module
+                self.names[symbol.name] = self.fresh(f"value{sum(k.startswith('literal ') for k in self.names) + 1}")
+            names[symbol.name] = self.names[symbol.name]
+            replacements[literal] = symbol
+            value = self.sp.as_const.format(value=number_literal(literal), like=like)
+            lines.append(f"    {names[symbol.name]} = {value}")
+        return expr.xreplace(replacements), names, lines
+
     def loss(self) -> list[str]:
         names = self._field_names(self.m.training_set, "batch")
         lines = ["def loss(p, batch):"]
@@ -324,7 +385,8 @@ class ModelWriter:
         lines += self._unpack(self.m.loss)
         if self.observed:
             lines.append(self._solve_call(names))
-        lines += [f"    return {self.code(self.m.loss, names)}", "", ""]
+        expr, names, bindings = self._literals(self.m.loss, names)
+        lines += bindings + [f"    return {self.code(expr, names)}", "", ""]
         return lines
 
     def reports(self) -> list[str]:
@@ -339,6 +401,7 @@ class ModelWriter:
                 lines.append(f"    batch = data[{report.dataset!r}]")
             if report.expr.has(S.StateAt):
                 lines.append(self._solve_call(names))
-            lines += [f"    values[{report.label!r}] = {self.code(report.expr, names)}"]
+            expr, names, bindings = self._literals(report.expr, names)
+            lines += bindings + [f"    values[{report.label!r}] = {self.code(expr, names)}"]
         lines += ["    return values", "", ""]
         return lines

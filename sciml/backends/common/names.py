@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import builtins
 import keyword
+import re
 
 # Names the emitted modules define or import themselves.
 MODULE_NAMES = frozenset("""
@@ -16,7 +17,16 @@ main train loss loss_and_grad evaluate_reports init_params make_data solve batch
 configure p batch data h j k1 k2 k3 k4 step rng value grads optimizer opt_state update args
 N_STEPS T_END OBSERVED_STEPS DTYPE DEVICE params reports result eye matrix_of pad mse
 softmax_cross_entropy accuracy smooth_in_time spirals two_moons simulate_ode ode_rhs
+inverse_step initial_state sample stages evaluation_batch OPTIMIZERS MODEL BACKEND STAGES TRAIN_SET
+SAMPLE_FIELDS OBSERVED_TIMES trajectory implicit times odeint extra z x g a a1 a2 a3 a4
+ReversibleSolve reversible_solve reversible_forward reversible_backward ctx names values inputs
+outputs saved pullback grad_step grad_p grad_values total column like size count index fields
 """.split())
+
+
+# Shapes of the names the emitted code derives from user names (k1_Y, Y_previous, Y_T, I2, ...):
+# a user name of that shape is renamed so that no derived name can shadow it.
+DERIVED = re.compile(r"^(k[1-4]_|dt_|d2?\w*_dt2?$)|_(previous|T|obs|path)$")
 
 
 def _ascii_form(name: str) -> str:
@@ -32,7 +42,8 @@ def safe_names(names, reserved=MODULE_NAMES) -> dict[str, str]:
     for name in names:
         candidate = _ascii_form(name)
         if (not candidate.isidentifier() or keyword.iskeyword(candidate) or keyword.issoftkeyword(candidate)
-                or hasattr(builtins, candidate) or candidate.startswith("_") or candidate in taken):
+                or hasattr(builtins, candidate) or candidate.startswith("_") or candidate in taken
+                or DERIVED.search(candidate)):
             candidate = candidate.lstrip("_") or "v"
             candidate = candidate + "_" if candidate[0].isalpha() else "v_" + candidate
         while candidate in taken or not candidate.isidentifier():

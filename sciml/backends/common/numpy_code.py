@@ -80,9 +80,14 @@ def simulate_ode(rhs, start, times, steps, method):
     return np.stack(observed) if len(times) > 1 else observed[-1]
 
 
-def ode_data(name, rhs, start, times, steps, method):
-    """Fields t, <name>0 (start) and <name> (states at the times) of a simulated data set."""
-    return {"t": times, name + "0": start, name: simulate_ode(rhs, start, times, steps, method)}
+def ode_data(names, sizes, rhs, start, times, steps, method):
+    """Fields t, <name>0 (start) and <name> (states at the times) of a simulated data set;
+    the states of a system are stacked on the feature axis while they are integrated."""
+    path, data, first = simulate_ode(rhs, start, times, steps, method), {"t": times}, 0
+    for name, size in zip(names, sizes):
+        data[name + "0"], data[name] = start[first:first + size], path[..., first:first + size, :]
+        first += size
+    return data
 ''',
 }
 
@@ -121,12 +126,25 @@ def emit_numpy_section(model: ir.Model, names: dict) -> list[str]:
 
 
 def _ode_rhs(d: ir.DataSet, names: dict) -> list[str]:
-    local = safe_names([d.state], reserved=MODULE_NAMES | set(names.values()))[d.state]
-    printer = NumpyCodePrinter({**names, d.state: local})
-    body = printer.doprint(d.rhs)
-    return [f"def ode_rhs_{names[d.name]}({local}):",
-            f'    """The known right-hand side that generates data set {d.name}."""',
-            f"    return {body}"]
+    local = safe_names(d.states, reserved=MODULE_NAMES | set(names.values()) | ({"u"} if len(d.states) > 1 else set()))
+    printer = NumpyCodePrinter({**names, **local})
+    head = [f"def ode_rhs_{names[d.name]}({'u' if len(d.states) > 1 else local[d.states[0]]}):",
+            f'    """The known right-hand side that generates data set {d.name}."""']
+    if len(d.states) == 1:
+        return head + [f"    return {printer.doprint(d.rhs[0])}"]
+    parts, first = [], 0
+    for state in d.states:
+        size = _size(d, state)
+        parts.append(f"u[{first}:{first + size}]")
+        first += size
+    sides = ", ".join(printer.doprint(side) for side in d.rhs)
+    return head + [f"    {', '.join(local[s] for s in d.states)} = {', '.join(parts)}",
+                   f"    return np.concatenate([{sides}])"]
+
+
+def _size(d: ir.DataSet, state: str) -> int:
+    shape = d.field(state + "0").shape
+    return shape[0] if shape else 1
 
 
 def _dataset_call(d: ir.DataSet, names) -> str:
@@ -136,15 +154,17 @@ def _dataset_call(d: ir.DataSet, names) -> str:
     if d.generator == "load":
         return f"load_npz({d.option('path')!r})"
     o = dict(d.options)
-    start = o["start"]
-    size = d.field(d.state + "0").shape
-    if start[0] == "normal":
-        start_code = (f"np.random.default_rng({o['seed']}).normal({start[1]!r}, {start[2]!r}, "
-                      f"size=({size[0]}, {o['samples']}))")
-    else:
-        start_code = f"np.array({[[v] for v in start[1:]]!r})"
+    starts = []
+    for k, (state, start) in enumerate(zip(d.states, o["start"])):
+        if start[0] == "normal":
+            starts.append(f"np.random.default_rng({o['seed'] + k}).normal({start[1]!r}, {start[2]!r}, "
+                          f"size=({_size(d, state)}, {o['samples']}))")
+        else:
+            starts.append(f"np.array({[[v] for v in start[1:]]!r})")
+    start_code = starts[0] if len(starts) == 1 else f"np.concatenate([{', '.join(starts)}])"
     times = "(" + ", ".join(repr(t) for t in o["times"]) + ("," if len(o["times"]) == 1 else "") + ")"
-    return (f"ode_data({d.state!r}, ode_rhs_{names[d.name]}, {start_code}, np.array({times}), "
+    sizes = "(" + ", ".join(str(_size(d, s)) for s in d.states) + ",)"
+    return (f"ode_data({d.states!r}, {sizes}, ode_rhs_{names[d.name]}, {start_code}, np.array({times}), "
             f"{o['steps']}, {o['method']!r})")
 
 

@@ -72,11 +72,18 @@ class ArrayPrinterMixin:
         net, *inputs = expr.args
         return "{}(p, {})".format(self._print(net), ", ".join(self._print(a) for a in inputs))
 
+    def _print_NetGrad(self, expr):
+        net, x = expr.args
+        return "{}(p, {})".format(self.names[f"grad {net}"], self._print(x))
+
     def _print_StateAt(self, expr):
         return self.names[str(expr)]
 
     def _print_Relu(self, expr):
         return self._spelled("relu", *expr.args)
+
+    def _print_Step(self, expr):
+        return self._spelled("step", *expr.args)
 
     def _print_Sigmoid(self, expr):
         return self._spelled("sigmoid", *expr.args)

@@ -10,6 +10,7 @@ class JaxCodePrinter(ArrayPrinterMixin, JaxPrinter):
     SPELLING = {
         "sqrt": "jnp.sqrt({})",
         "relu": "jax.nn.relu({})",
+        "step": "jnp.heaviside({0}, 0.0)",
         "sigmoid": "jax.nn.sigmoid({})",
         "softplus": "jax.nn.softplus({})",
         "softmax": "jax.nn.softmax({}, axis=0)",

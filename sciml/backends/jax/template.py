@@ -23,6 +23,42 @@ ADAPTIVE = '''
     return {results}
 '''
 
+REVERSIBLE = '''
+@jax.custom_vjp
+def reversible_solve(p, {y}, {z}):
+    """Verlet without stored activations (memory = recompute): see reversible_backward."""
+    for j in range(N_STEPS):
+        {y}, {z} = step(p, j, {y}, {z})
+    return {y}, {z}
+
+
+def reversible_forward(p, {y}, {z}):
+    {y}, {z} = reversible_solve(p, {y}, {z})
+    return ({y}, {z}), (p, {y}, {z})
+
+
+def reversible_backward(saved, grads):
+    """Walk the steps in reverse, recomputing each step's input from its output with inverse_step."""
+    p, {y}, {z} = saved
+    grad_{y}, grad_{z} = grads
+    grad_p = jax.tree_util.tree_map(jnp.zeros_like, p)
+    for j in reversed(range(N_STEPS)):
+        {y}, {z} = inverse_step(p, j, {y}, {z})
+        _, pullback = jax.vjp(lambda p, {y}, {z}: step(p, j, {y}, {z}), p, {y}, {z})
+        grad_step, grad_{y}, grad_{z} = pullback((grad_{y}, grad_{z}))
+        grad_p = jax.tree_util.tree_map(jnp.add, grad_p, grad_step)
+    return grad_p, grad_{y}, grad_{z}
+
+
+reversible_solve.defvjp(reversible_forward, reversible_backward)
+
+
+def solve(p, {y}, {z}):
+    """{title}: {steps} steps on [0, T_END], activations recomputed backwards."""
+    {y}, {z} = reversible_solve(p, {y}, {z})
+    return {results}
+'''
+
 PIECES = {
     "softmax_cross_entropy": '''
 def softmax_cross_entropy(logits, labels):

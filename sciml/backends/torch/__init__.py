@@ -8,7 +8,8 @@ from sciml.backends.torch.printer import TorchCodePrinter
 
 SPELLING = Spelling(printer=TorchCodePrinter, as_const=template.AS_CONST, eye=template.EYE,
                     stack=template.STACK, concat=template.CONCAT, linear_solve=template.LINEAR_SOLVE,
-                    adaptive=template.ADAPTIVE, pieces=template.PIECES)
+                    adaptive=template.ADAPTIVE, reversible=template.REVERSIBLE,
+                    pieces=template.PIECES)
 
 
 def emit(model, source: str, source_name: str) -> str:

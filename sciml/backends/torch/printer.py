@@ -23,6 +23,7 @@ class TorchCodePrinter(ArrayPrinterMixin, _torch_printer_class()):
     SPELLING = {
         "sqrt": "torch.sqrt({})",
         "relu": "torch.relu({})",
+        "step": "torch.heaviside({0}, torch.zeros_like({0}))",
         "sigmoid": "torch.sigmoid({})",
         "softplus": "torch.nn.functional.softplus({})",
         "softmax": "torch.softmax({}, dim=0)",

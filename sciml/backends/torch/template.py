@@ -20,6 +20,43 @@ ADAPTIVE = '''
     return {results}
 '''
 
+REVERSIBLE = '''
+class ReversibleSolve(torch.autograd.Function):
+    """Verlet without stored activations (memory = recompute): the backward pass walks the
+    steps in reverse, recomputing each step's input from its output with inverse_step."""
+
+    @staticmethod
+    def forward(ctx, names, {y}, {z}, *values):
+        p = dict(zip(names, values))
+        for j in range(N_STEPS):
+            {y}, {z} = step(p, j, {y}, {z})
+        ctx.names = names
+        ctx.save_for_backward({y}, {z}, *values)
+        return {y}, {z}
+
+    @staticmethod
+    def backward(ctx, grad_{y}, grad_{z}):
+        {y}, {z}, *values = ctx.saved_tensors
+        grad_values = [torch.zeros_like(value) for value in values]
+        for j in reversed(range(N_STEPS)):
+            {y}, {z} = inverse_step(dict(zip(ctx.names, values)), j, {y}, {z})
+            with torch.enable_grad():
+                inputs = [x.detach().requires_grad_() for x in ({y}, {z}, *values)]
+                outputs = step(dict(zip(ctx.names, inputs[2:])), j, inputs[0], inputs[1])
+                grads = torch.autograd.grad(outputs, inputs, (grad_{y}, grad_{z}), allow_unused=True)
+            grads = [torch.zeros_like(x) if g is None else g for x, g in zip(inputs, grads)]
+            grad_{y}, grad_{z} = grads[0], grads[1]
+            grad_values = [total + g for total, g in zip(grad_values, grads[2:])]
+        return (None, grad_{y}, grad_{z}, *grad_values)
+
+
+def solve(p, {y}, {z}):
+    """{title}: {steps} steps on [0, T_END], activations recomputed backwards."""
+    names = tuple(p)
+    {y}, {z} = ReversibleSolve.apply(names, {y}, {z}, *(p[name] for name in names))
+    return {results}
+'''
+
 PIECES = {
     "softmax_cross_entropy": '''
 def softmax_cross_entropy(logits, labels):
