@@ -94,7 +94,11 @@ class ExpressionLowering:
 
     # -- atoms -------------------------------------------------------------------------------
     def _Number(self, node):
-        return Typed(number(node.text), ())
+        value = number(node.text)
+        if not value.is_finite:
+            self.fail("E211", f"{node.text} is too large for a floating-point number", node.span,
+                      "numbers in a model are finite (at most about 1.8e308)")
+        return Typed(value, ())
 
     def _Name(self, node):
         entry = self.scope.get(node.id)
@@ -223,8 +227,8 @@ class ExpressionLowering:
             value = left.expr.applyfunc(lambda entry: entry ** right.expr)
         else:
             value = left.expr ** right.expr
-        if value.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
-            self.fail("E209", "this power is not a finite number", node.span)
+        if value.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo, sympy.I):
+            self.fail("E209", "this power is not a finite real number", node.span)
         return Typed(value, left.shape, batched)
 
     @staticmethod
@@ -284,8 +288,8 @@ class ExpressionLowering:
         if node.func in S.ELEMENTWISE:
             (x,) = self._positional(node, 1)
             value = S.ELEMENTWISE[node.func](x.expr)
-            if value.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo):
-                self.fail("E209", f"{node.func}(...) of this value is not a finite number", node.span)
+            if value.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo, sympy.I):
+                self.fail("E209", f"{node.func}(...) of this value is not a finite real number", node.span)
             return Typed(value, x.shape, x.batched)
         if node.func in NOT_YET:
             raise Unsupported(NOT_YET[node.func], node.span)

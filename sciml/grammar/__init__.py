@@ -30,8 +30,10 @@ _STATEMENT_KEYWORDS = ("model", "const", "domain", "data", "state", "param", "ne
 
 @lru_cache(maxsize=1)
 def parser() -> lark.Lark:
+    # cache=True: the LALR tables are pickled to the temporary folder, keyed by a hash of the
+    # grammar and options, so later runs skip building them (about 0.15 s of each compile)
     return lark.Lark.open(str(GRAMMAR), parser="lalr", propagate_positions=True,
-                          maybe_placeholders=False)
+                          maybe_placeholders=False, cache=True)
 
 
 def parse(source: str) -> ast.Spec:

@@ -198,7 +198,7 @@ def train(params, data, steps=None, seed=0, device="cpu", dtype=jnp.float64, log
     done = 0
     for optimizer_name, lr, count, batch_size in stages(steps):
         optimizer = OPTIMIZERS[optimizer_name](lr)
-        opt_state = optimizer.init(p)
+        opt_state = jax.device_put(optimizer.init(p), device)  # placed like p: one compile, not two
 
         @jax.jit
         def update(p, opt_state, batch):
