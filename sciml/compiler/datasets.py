@@ -5,6 +5,8 @@ so every backend trains on identical numbers and no example needs a download.
 """
 from __future__ import annotations
 
+import math
+
 import sympy
 
 from . import ast, ir
@@ -195,27 +197,76 @@ def _check_on_grid(times, steps, node, lowering):
 
 
 def _load(st, lowering) -> ir.DataSet:
-    import numpy as np
-
+    """A data file beside the spec: .npz (arrays with samples on the first axis) or .csv (a
+    header row; a column `name` is a field, columns `name[0]`, `name[1]`, ... a vector field)."""
     path = (lowering.spec_dir / st.path)
-    if path.suffix != ".npz":
-        raise Unsupported(f"data files of type '{path.suffix}' (only .npz)", st.span)
+    if path.suffix not in (".npz", ".csv"):
+        raise Unsupported(f"data files of type '{path.suffix}' (only .npz and .csv)", st.span)
     if not path.is_file():
         lowering.fail("E506", f"data file '{st.path}' not found", st.span,
                       "the path is relative to the folder of the spec")
+    fields = _npz_fields(path, st, lowering) if path.suffix == ".npz" else _csv_fields(path, st, lowering)
+    for f in fields:
+        if not f.name.isidentifier():
+            lowering.fail("E506", f"'{f.name}' in '{st.path}' is not a valid field name", st.span)
+    return ir.DataSet(name=st.name, generator="load", options=(("path", str(path.resolve())),),
+                      fields=fields, batched=True, span=st.span)
+
+
+def _npz_fields(path, st, lowering) -> tuple:
+    import numpy as np
+
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {name: (archive[name].shape, archive[name].dtype.kind) for name in sorted(archive.files)}
     except Exception as exc:  # a broken file is the user's input, not our crash
         lowering.fail("E506", f"cannot read '{st.path}': {exc}", st.span)
     counts = {shape[0] for shape, _ in arrays.values() if shape}
-    if len(counts) != 1 or any(len(s) == 0 or len(s) > 2 for s, _ in arrays.values()):
+    if len(counts) != 1 or any(len(s) == 0 or len(s) > 2 or s[0] == 0 for s, _ in arrays.values()):
         lowering.fail("E506", f"every array in '{st.path}' needs the same number of samples on its "
                       "first axis (and at most one more axis)", st.span)
-    fields = tuple(ir.DataField(name=name, shape=tuple(shape[1:]), integer=kind in "iu")
-                   for name, (shape, kind) in arrays.items())
-    for f in fields:
-        if not f.name.isidentifier():
-            lowering.fail("E506", f"array name '{f.name}' in '{st.path}' is not a valid field name", st.span)
-    return ir.DataSet(name=st.name, generator="load", options=(("path", str(path.resolve())),),
-                      fields=fields, batched=True, span=st.span)
+    if any(kind not in "iuf" for _, kind in arrays.values()):
+        lowering.fail("E506", f"the arrays in '{st.path}' must hold integers or floats", st.span)
+    return tuple(ir.DataField(name=name, shape=tuple(shape[1:]), integer=kind in "iu")
+                 for name, (shape, kind) in arrays.items())
+
+
+def _csv_fields(path, st, lowering) -> tuple:
+    import csv
+    import re
+
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            rows = [row for row in csv.reader(handle) if row]
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        lowering.fail("E506", f"cannot read '{st.path}': {exc}", st.span)
+    if len(rows) < 2 or any(len(row) != len(rows[0]) for row in rows):
+        lowering.fail("E506", f"'{st.path}' needs a header row and at least one row of data, all "
+                      "of the same length", st.span)
+    columns = {}  # field -> {index or None: column}
+    for column, title in enumerate(rows[0]):
+        match = re.fullmatch(r"\s*(\w+)\s*(?:\[\s*(\d+)\s*\])?\s*", title)
+        if match is None:
+            lowering.fail("E506", f"column title '{title}' in '{st.path}' is not a name or name[k]", st.span)
+        index = int(match.group(2)) if match.group(2) is not None else None
+        entries = columns.setdefault(match.group(1), {})
+        if index in entries or (entries and (index is None) != (None in entries)):
+            lowering.fail("E506", f"column '{title}' in '{st.path}' repeats or mixes name and name[k]",
+                          st.span)
+        entries[index] = column
+    fields = []
+    for name, entries in sorted(columns.items()):
+        if None not in entries and sorted(entries) != list(range(len(entries))):
+            lowering.fail("E506", f"the columns {name}[k] in '{st.path}' must be numbered 0, 1, ...", st.span)
+        values = [row[c].strip() for c in entries.values() for row in rows[1:]]
+        for value in values:
+            try:
+                if not math.isfinite(float(value)):
+                    raise ValueError
+            except ValueError:
+                lowering.fail("E506", f"'{value}' in column {name} of '{st.path}' is not a finite number",
+                              st.span)
+        integer = all(re.fullmatch(r"[+-]?\d+", v) for v in values)
+        fields.append(ir.DataField(name=name, shape=() if None in entries else (len(entries),),
+                                   integer=integer))
+    return tuple(fields)

@@ -40,6 +40,25 @@ def number_literal(value) -> str:
 
 
 GENERATORS = {
+    "load_npz": '''
+def load_npz(path):
+    """The arrays of a .npz file (read where it was at compile time), samples moved last."""
+    with np.load(path, allow_pickle=False) as archive:
+        return {name: np.moveaxis(archive[name], 0, -1) for name in archive.files}
+''',
+    "load_csv": '''
+def load_csv(path, integers):
+    """The columns of a .csv file with a header row (read where it was at compile time): a
+    column `name` is a field, columns `name[0]`, `name[1]`, ... the rows of a vector field."""
+    titles = np.loadtxt(path, delimiter=",", max_rows=1, dtype=str, ndmin=1)
+    table = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
+    data = {}
+    for column, title in enumerate(titles):
+        name, _, index = title.partition("[")
+        data.setdefault(name.strip(), {})[int(index.strip(" ]")) if index else None] = table[:, column]
+    return {name: (columns[None] if None in columns else np.stack([columns[k] for k in sorted(columns)]))
+            .astype(np.int64 if name in integers else float) for name, columns in data.items()}
+''',
     "spirals": '''
 def spirals(samples, seed, noise):
     """Two interleaved spirals in the plane: x is (2, samples), label is (samples,)."""
@@ -92,13 +111,19 @@ def ode_data(names, sizes, rhs, start, times, steps, method):
 }
 
 
+def _generator(d: ir.DataSet) -> str:
+    if d.generator == "load":
+        return "load_csv" if d.option("path").endswith(".csv") else "load_npz"
+    return d.generator
+
+
 def emit_numpy_section(model: ir.Model, names: dict) -> list[str]:
     """Lines for constants, data and initial parameters."""
     lines = ["# ---- constants of the spec"]
     for c in model.constants:
         lines.append(f"{names[c.name]} = {number_literal(c.value)}")
     lines.append("")
-    used = sorted({d.generator for d in model.datasets if d.generator in GENERATORS})
+    used = sorted({_generator(d) for d in model.datasets if _generator(d) in GENERATORS})
     if model.datasets:
         lines.append("# ---- data: drawn with numpy from the spec's seeds, identical in every backend")
         for generator in used:
@@ -152,7 +177,11 @@ def _dataset_call(d: ir.DataSet, names) -> str:
         o = dict(d.options)
         return f"{d.generator}(samples={o['samples']}, seed={o['seed']}, noise={o['noise']!r})"
     if d.generator == "load":
-        return f"load_npz({d.option('path')!r})"
+        path = d.option("path")
+        if path.endswith(".csv"):
+            integers = tuple(f.name for f in d.fields if f.integer)
+            return f"load_csv({path!r}, integers={integers!r})"
+        return f"load_npz({path!r})"
     o = dict(d.options)
     starts = []
     for k, (state, start) in enumerate(zip(d.states, o["start"])):
