@@ -91,6 +91,24 @@ def cmd_check(args) -> int:
     return 0
 
 
+def cmd_latex(args) -> int:
+    """The model, the scheme's update equations and the loss as LaTeX (never imports torch/jax)."""
+    from sciml.compiler.latex import to_latex
+    from sciml.compiler.pipeline import front_end
+
+    source = _read(args.spec)
+    _, model, findings = front_end(source, args.spec, allow_unstable=args.allow_unstable)
+    findings = _strict(findings, args.strict)
+    if any(d.severity == "error" for d in findings):
+        raise SpecError(findings)
+    text = to_latex(model, standalone=args.standalone)
+    if args.output in (None, "-"):
+        sys.stdout.write(text)
+    else:
+        Path(args.output).write_text(text, encoding="utf-8")
+    return 0
+
+
 def cmd_run(args) -> int:
     from sciml.compiler.pipeline import compile_spec
 
@@ -130,6 +148,14 @@ def build_parser() -> argparse.ArgumentParser:
     _analysis_options(p)
     p.set_defaults(run=cmd_check)
 
+    p = sub.add_parser("latex", help="print the model, the scheme and the loss as LaTeX")
+    p.add_argument("spec")
+    p.add_argument("--standalone", action="store_true", help="a complete compilable document")
+    p.add_argument("-o", "--output", help="output file (default: standard output)")
+    p.add_argument("--format", choices=("text", "json"), default="text", help="diagnostics format")
+    _analysis_options(p)
+    p.set_defaults(run=cmd_latex)
+
     p = sub.add_parser("run", help="compile to a temporary module and train")
     p.add_argument("spec")
     p.add_argument("--backend", choices=("torch", "jax"), default="torch")
@@ -168,7 +194,7 @@ def main(argv=None) -> int:
     try:
         return args.run(args)
     except SpecError as exc:
-        _report(exc, args.spec, source, args.format, notes=args.command == "check")
+        _report(exc, args.spec, source, args.format, notes=args.command in ("check", "latex"))
         return 1
     except KeyboardInterrupt:
         return 2

@@ -1,0 +1,300 @@
+"""`sciml latex`: the continuous model, the scheme's update equations and the loss, as LaTeX.
+
+The maths is printed from the IR with a subclass of sympy's `LatexPrinter` that knows the array
+operations of `symbols.py`; names come from the spec (Greek names print as Greek letters).
+Never imports torch or jax; the output depends on the IR only (deterministic).
+"""
+from __future__ import annotations
+
+import sympy
+from sympy.printing.conventions import split_super_sub
+from sympy.printing.latex import LatexPrinter, translate
+from sympy.printing.precedence import PRECEDENCE
+
+from . import ir
+
+_OPERATORS = {"SoftmaxOf": "softmax", "Accuracy": "accuracy", "MeanOf": "mean", "SumOf": "sum",
+              "Softplus": "softplus", "Step": "H"}
+
+
+def _text(name: str) -> str:
+    """Plain text for \\mathrm{}: LaTeX's special characters escaped."""
+    for a, b in (("\\", r"\backslash "), ("_", r"\_"), ("{", r"\{"), ("}", r"\}"), ("#", r"\#"),
+                 ("$", r"\$"), ("%", r"\%"), ("&", r"\&"), ("^", r"\^{}"), ("~", r"\~{}")):
+        name = name.replace(a, b)
+    return name
+
+
+def symbol_latex(name: str, *extra_subscripts: str) -> str:
+    """A spec name as maths: `gamma` -> \\gamma, `K1` -> K_{1}, `train.x` -> \\mathrm{train.x};
+    extra subscripts (a step index) join the name's own: K1 at step j -> K_{1,j}."""
+    if "." in name or not name.replace("_", "").isalnum():
+        base, subs, sups = r"\mathrm{" + _text(name) + "}", [], []
+    else:
+        base, sups, subs = split_super_sub(name)
+        base = translate(base)
+        if len(base) > 1 and not base.startswith("\\"):
+            base = r"\mathrm{" + _text(base) + "}"
+        subs = [translate(s) for s in subs]
+        sups = [translate(s) for s in sups]
+    subs = subs + list(extra_subscripts)
+    out = base
+    if subs:
+        out += "_{" + ",".join(subs) + "}"
+    if sups:
+        out += "^{" + ",".join(sups) + "}"
+    return out
+
+
+class SpecLatexPrinter(LatexPrinter):
+    """sympy's LaTeX printer taught the IR's array functions; `names` overrides symbols."""
+
+    def __init__(self, names=None, t_end=None):
+        super().__init__({"mul_symbol": None, "order": "none", "mat_str": "pmatrix",
+                          "mat_delim": ""})
+        self.names = dict(names or {})
+        self.t_end = t_end
+
+    def _print_Symbol(self, expr, style="plain"):
+        if expr.name in self.names:
+            return self.names[expr.name]
+        return symbol_latex(expr.name)
+
+    def _op(self, name, *args):
+        return r"\operatorname{" + name + r"}\left(" + ", ".join(self._print(a) for a in args) + r"\right)"
+
+    def _print_Function(self, expr, exp=None):
+        name = type(expr).__name__
+        if name in _OPERATORS:
+            out = self._op(_OPERATORS[name], *expr.args)
+        elif isinstance(expr, sympy.core.function.AppliedUndef) or name not in dir(sympy):
+            out = self._op(_text(name), *expr.args)
+        else:
+            return super()._print_Function(expr, exp)
+        return out if exp is None else r"\left(" + out + r"\right)^{" + exp + "}"
+
+    def _print_MatProduct(self, expr):
+        a, b = expr.args
+        if a.could_extract_minus_sign():   # (-A) x printed as - A x
+            return "- " + self._print_MatProduct(type(expr)(-a, b))
+        return self.parenthesize(a, PRECEDENCE["Mul"]) + " " + self.parenthesize(b, PRECEDENCE["Mul"])
+
+    def _print_Transposed(self, expr):
+        return self.parenthesize(expr.args[0], PRECEDENCE["Pow"], strict=True) + r"^{\top}"
+
+    def _print_IdentityMatrix(self, expr):
+        return "I"
+
+    def _print_MatrixOf(self, expr):
+        rows, cols, *entries = expr.args
+        rows, cols = int(rows), int(cols)
+        body = r" \\ ".join(" & ".join(self._print(entries[i * cols + j]) for j in range(cols))
+                            for i in range(rows))
+        return r"\begin{pmatrix} " + body + r" \end{pmatrix}"
+
+    def _print_NetCall(self, expr):
+        name, *inputs = expr.args
+        return (self._print(name) + r"\left(" + ", ".join(self._print(x) for x in inputs) + r"\right)")
+
+    def _print_NetGrad(self, expr):
+        name, x = expr.args
+        return r"\nabla " + self._print(name) + r"\left(" + self._print(x) + r"\right)"
+
+    def _print_StateAt(self, expr):
+        state, time = expr.args
+        if self.t_end is not None and time.is_number and float(time) == float(self.t_end):
+            when = "T"
+        else:
+            when = self._print(time)
+        return self._print(state) + r"\left(" + when + r"\right)"
+
+    def _print_Relu(self, expr):
+        return r"\max\left(0, " + self._print(expr.args[0]) + r"\right)"
+
+    def _print_Sigmoid(self, expr):
+        return r"\sigma\left(" + self._print(expr.args[0]) + r"\right)"
+
+    def _print_SoftmaxCrossEntropy(self, expr):
+        logits, labels = expr.args
+        return (r"\operatorname{CE}\left(\operatorname{softmax}\left(" + self._print(logits)
+                + r"\right), " + self._print(labels) + r"\right)")
+
+    def _print_MeanSquaredError(self, expr):
+        a, b = expr.args
+        return r"\operatorname{MSE}\left(" + self._print(a) + ", " + self._print(b) + r"\right)"
+
+    def _print_FrobeniusNorm(self, expr):
+        return r"\left\|" + self._print(expr.args[0]) + r"\right\|_{F}"
+
+    def _print_SampleNorm(self, expr):
+        return r"\left\|" + self._print(expr.args[0]) + r"\right\|"
+
+    def _print_InnerProduct(self, expr):
+        a, b = expr.args
+        return r"\left\langle " + self._print(a) + ", " + self._print(b) + r"\right\rangle"
+
+    def _print_PadTo(self, expr):
+        x, n = expr.args
+        return r"\operatorname{pad}_{" + self._print(n) + r"}\left(" + self._print(x) + r"\right)"
+
+    def _print_SmoothInTime(self, expr):
+        terms = []
+        for p in expr.args:
+            name = str(p)
+            terms.append(r"\left\|" + symbol_latex(name, "j+1") + " - " + symbol_latex(name, "j")
+                         + r"\right\|^{2}")
+        return r"\sum_{j} \frac{1}{h}\left(" + " + ".join(terms) + r"\right)"
+
+
+class _Writer:
+    def __init__(self, model: ir.Model):
+        self.m = model
+        self.p = SpecLatexPrinter(t_end=model.scheme.t_end)
+        self.per_step = {p.name for p in model.parameters if p.per_step}
+        self.per_step |= {n.name for n in model.networks if n.per_step}
+        self.nets = {n.name for n in model.networks}
+        for n in self.nets:
+            self.p.names[n] = r"\mathrm{" + _text(n) + "}"
+
+    def tex(self, expr, names=None) -> str:
+        saved = dict(self.p.names)
+        self.p.names.update(names or {})
+        try:
+            return self.p.doprint(expr)
+        finally:
+            self.p.names = saved
+
+    def state(self, name, index=None) -> str:
+        return symbol_latex(name, *([index] if index else []))
+
+    def f(self, eq, values=None, step="j") -> str:
+        """The right-hand side of `eq` at step `step`, states replaced by `values` (LaTeX)."""
+        names = {}
+        for s in self.m.states:
+            names[s.name] = (values or {}).get(s.name, self.state(s.name, step))
+        for n in self.per_step:
+            names[n] = (r"\mathrm{" + _text(n) + "}_{" + step + "}") if n in self.nets \
+                else symbol_latex(n, step)
+        return self.tex(eq.rhs, names)
+
+    def plus(self, left: str, factor: str, eq, values=None, step="j", sign="+") -> str:
+        """left + factor * f, with a leading minus of f folded into the sign."""
+        body = self.f(eq, values, step)
+        if isinstance(eq.rhs, sympy.Add):
+            body = r"\left(" + body + r"\right)"
+        elif body.startswith("-"):
+            body, sign = body[1:].lstrip(), "-" if sign == "+" else "+"
+        return f"{left} {sign} {factor} {body}"
+
+    # -- blocks ------------------------------------------------------------------------------
+    def model_lines(self) -> list[str]:
+        lines = []
+        for eq in self.m.equations:
+            y = self.state(eq.state)
+            d = r"\frac{d " + y + "}{dt}" if eq.order == 1 else \
+                r"\frac{d^{" + str(eq.order) + "} " + y + "}{dt^{" + str(eq.order) + "}}"
+            lines.append(f"{d} &= {self.tex(eq.rhs)}")
+        for init in self.m.initials:
+            y = self.state(init.state)
+            lhs = y if init.order == 0 else (r"\dot{" + y + "}" if init.order == 1 else
+                                             r"\frac{d^{" + str(init.order) + "} " + y + "}{dt^{"
+                                             + str(init.order) + "}}")
+            lines.append(f"{lhs}(0) &= {self.tex(init.value)}")
+        return lines
+
+    def scheme_lines(self) -> list[str]:
+        return getattr(self, "_" + self.m.scheme.kind)()
+
+    def _euler(self):
+        return [f"{self.state(e.state, 'j+1')} &= " + self.plus(self.state(e.state, "j"), "h", e)
+                for e in self.m.equations]
+
+    def _rk4(self):
+        eqs = self.m.equations
+        single = len(eqs) == 1
+
+        def k(i, e):
+            return f"k_{{{i}}}" if single else f"k_{{{i}}}^{{{self.state(e.state)}}}"
+
+        lines = []
+        for i, factor in enumerate((None, r"\frac{h}{2}", r"\frac{h}{2}", "h"), start=1):
+            values = None
+            if factor:
+                values = {e.state: r"\left(" + self.state(e.state, "j") + " + " + factor + " "
+                          + k(i - 1, e) + r"\right)" for e in eqs}
+            lines += [f"{k(i, e)} &= {self.f(e, values)}" for e in eqs]
+        for e in eqs:
+            lines.append(f"{self.state(e.state, 'j+1')} &= {self.state(e.state, 'j')} + \\frac{{h}}{{6}}"
+                         f"\\left({k(1, e)} + 2 {k(2, e)} + 2 {k(3, e)} + {k(4, e)}\\right)")
+        return lines
+
+    def _verlet(self):
+        drift, kick = self.m.equations
+        y, z = drift.state, kick.state
+        half = self.state(z, "j+1/2")
+        return [f"{half} &= " + self.plus(self.state(z, "j"), r"\frac{h}{2}", kick),
+                f"{self.state(y, 'j+1')} &= " + self.plus(self.state(y, "j"), "h", drift, {z: half}),
+                f"{self.state(z, 'j+1')} &= " + self.plus(half, r"\frac{h}{2}", kick,
+                                                          {y: self.state(y, "j+1")})]
+
+    def _leapfrog(self):
+        (eq,) = self.m.equations
+        y = eq.state
+        return [f"{self.state(y, '1')} &= " + self.plus(
+                    self.state(y, "0") + r" + h \dot{" + self.state(y) + "}(0)", r"\frac{h^{2}}{2}",
+                    eq, {y: self.state(y, "0")}, step="0"),
+                f"{self.state(y, 'j+1')} &= " + self.plus(
+                    f"2 {self.state(y, 'j')} - {self.state(y, 'j-1')}", "h^{2}", eq)
+                + r", \quad j \ge 1"]
+
+    def _imex(self):
+        (eq,) = self.m.equations
+        yj, L = self.state(eq.state, "j"), symbol_latex(str(self.m.scheme.option("L")))
+        return [rf"\left(I + h {L}\right) {self.state(eq.state, 'j+1')} &= "
+                + self.plus(f"{yj} + h {L} {yj}", "h", eq)]
+
+    def _dopri5(self):
+        s = self.m.scheme
+        words = (r"\text{adaptive Dormand--Prince 5(4) (dopri5) on } [0, T]\text{, rtol } "
+                 + self.tex(sympy.Float(s.option("rtol"))) + r"\text{, atol } "
+                 + self.tex(sympy.Float(s.option("atol"))))
+        grad = (r"\text{gradients by the continuous adjoint equation}" if s.option("adjoint")
+                else r"\text{gradients by backpropagation through the solver steps}")
+        return [r"&" + words, r"&" + grad]
+
+    def grid_line(self) -> str:
+        s = self.m.scheme
+        t_end = self.tex(sympy.Float(s.t_end) if not float(s.t_end).is_integer()
+                         else sympy.Integer(int(s.t_end)))
+        if s.kind == "dopri5":
+            return f"T &= {t_end}"
+        return (rf"h &= \frac{{T}}{{N}}, \quad T = {t_end}, \quad N = {s.steps}, \quad "
+                rf"j = 0, \dots, N - 1")
+
+
+_SCHEME_NAMES = {"euler": "forward Euler", "rk4": "classical Runge--Kutta (RK4)",
+                 "verlet": r"St\"ormer--Verlet (symplectic, reversible)",
+                 "leapfrog": "leapfrog (reversible)", "imex": "IMEX Euler (the linear term implicit)",
+                 "dopri5": "Dormand--Prince (adaptive)"}
+
+
+def _align(lines: list[str]) -> str:
+    return "\\begin{align*}\n" + " \\\\\n".join("  " + line for line in lines) + "\n\\end{align*}\n"
+
+
+def to_latex(model: ir.Model, standalone: bool = False) -> str:
+    """The model's equations, scheme and loss as `align*` environments (a whole document if asked)."""
+    w = _Writer(model)
+    title = _text(model.name)
+    parts = [f"% {title}: the continuous model\n", _align(w.model_lines()),
+             f"% scheme: {_SCHEME_NAMES[model.scheme.kind]}\n",
+             _align([w.grid_line(), *w.scheme_lines()]),
+             "% loss\n", _align([r"\mathcal{L} &= " + w.tex(model.loss)])]
+    body = "".join(parts)
+    if not standalone:
+        return body
+    sections = [f"\\section*{{{title}}}\n", "\\subsection*{Model}\n", parts[1],
+                f"\\subsection*{{Scheme: {_SCHEME_NAMES[model.scheme.kind]}}}\n", parts[3],
+                "\\subsection*{Loss}\n", parts[5]]
+    return ("\\documentclass{article}\n\\usepackage{amsmath}\n\\usepackage{amssymb}\n"
+            "\\begin{document}\n" + "".join(sections) + "\\end{document}\n")
