@@ -47,7 +47,7 @@ def test_every_ode_spec(spec, capsys):
                      r"Y_{j+1} &= Y_{j} + h K_{1,j}^{\top} \tanh{\left(b_{1,j} + K_{1,j} Z_{j+1/2} \right)}",
                      r"Z_{j+1} &= Z_{j+1/2} - \frac{h}{2}", "Verlet"]),
     ("second_order", [r"\frac{d^{2} Y}{dt^{2}} &= - K^{\top}", r"\dot{Y}(0) &= 0",
-                      r"Y_{1} &= Y_{0} + h \dot{Y}(0) + \frac{h^{2}}{2}",
+                      r"Y_{1} &= Y_{0} + h \dot{Y}(0) - \frac{h^{2}}{2} K_{0}^{\top}",
                       r"Y_{j+1} &= 2 Y_{j} - Y_{j-1} - h^{2} K_{j}^{\top}", "leapfrog"]),
     ("imex", [r"\left(I + h L\right) Y_{j+1} &= Y_{j} + h L Y_{j} + h \tanh",
               r"\operatorname{pad}_{4}\left(\mathrm{train.x}\right)"]),

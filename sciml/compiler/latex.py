@@ -75,7 +75,7 @@ class SpecLatexPrinter(LatexPrinter):
 
     def _print_MatProduct(self, expr):
         a, b = expr.args
-        if a.could_extract_minus_sign():   # (-A) x printed as - A x
+        if a.is_Mul and a.args[0].is_number and a.args[0].is_negative:   # (-A) x printed as - A x
             return "- " + self._print_MatProduct(type(expr)(-a, b))
         return self.parenthesize(a, PRECEDENCE["Mul"]) + " " + self.parenthesize(b, PRECEDENCE["Mul"])
 
