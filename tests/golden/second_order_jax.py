@@ -104,6 +104,12 @@ def solve(p, Y, dt_Y):
     return Y
 
 
+def inverse_step(p, j, Y_previous, Y):
+    """Undo leapfrog step j >= 1: (Y_j-1, Y_j) from (Y_j, Y_j+1)."""
+    K, b = p['K'], p['b']
+    return 2 * Y_previous - Y + h**2 * d2Y_dt2(Y_previous, K[j], b[j]), Y_previous
+
+
 def loss(p, batch):
     # loss   cross_entropy(softmax(W * Y(T) + mu), train.label)
     W, mu = p['W'], p['mu']

@@ -262,6 +262,8 @@ class ModelWriter:
     def verlet_steps(self) -> list[str]:
         """One Verlet step and its exact inverse (reversibility, seed 002); with memory =
         recompute also the solve whose backward pass recomputes the states with the inverse."""
+        if self.m.scheme.kind == "leapfrog":
+            return self._leapfrog_inverse()
         if self.m.scheme.kind != "verlet":
             return []
         drift, kick = self._verlet_pair()
@@ -291,6 +293,20 @@ class ModelWriter:
                 y=y, z=z, title=SCHEME_TITLES["verlet"], steps=self.m.scheme.steps,
                 results=results).strip("\n").split("\n") + ["", ""]
         return lines
+
+    def _leapfrog_inverse(self) -> list[str]:
+        """The exact inverse of leapfrog step j >= 1 (reversibility, seed 002): the two-step
+        recursion run backwards, Y_{j-1} = 2 Y_j - Y_{j+1} + h^2 f_j(Y_j)."""
+        (eq,) = self.m.equations
+        y = self.names[eq.state]
+        params = [self.names[p.name] for p in self.m.parameters if p.name in {str(s) for s in eq.rhs.free_symbols}]
+        unpack = [f"    {', '.join(params)} = " + ", ".join(f"p[{n!r}]" for n in params)] if params else []
+        previous = f"{y}_previous"
+        return [f"def inverse_step(p, j, {previous}, {y}):",
+                f'    """Undo leapfrog step j >= 1: ({y}_j-1, {y}_j) from ({y}_j, {y}_j+1)."""',
+                *unpack,
+                f"    return 2 * {previous} - {y} + h**2 * {self.call(eq, {y: previous})}, {previous}",
+                "", ""]
 
     def _scheme_leapfrog(self):
         (eq,) = self.m.equations
