@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import importlib.util
 import itertools
 import os
 import platform
@@ -109,15 +108,10 @@ def time_interleaved(variants, samples, rounds, warmup):
 
 def import_emitted(backend, folder):
     """Compile the benchmark spec with the library pipeline and import the emitted module."""
-    from sciml.compiler.pipeline import compile_spec
+    from sciml.modules import compile_and_import
 
-    text = compile_spec(SPEC.read_text(), str(SPEC), backend)
-    path = Path(folder) / f"node_rk4_{backend}.py"
-    path.write_text(text)
-    spec = importlib.util.spec_from_file_location(f"node_rk4_{backend}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module, path
+    module = compile_and_import(SPEC, backend, folder)
+    return module, Path(folder) / f"node_rk4_{backend}.py"
 
 
 def problem(mod, count):

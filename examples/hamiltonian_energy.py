@@ -15,7 +15,6 @@ it overtakes Verlet's.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import sys
 import tempfile
@@ -26,7 +25,7 @@ import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from sciml.compiler.pipeline import compile_spec  # noqa: E402
+from sciml.modules import compile_and_import  # noqa: E402
 
 SPEC = ROOT / "specs" / "ode" / "hamiltonian_energy.sciml"
 
@@ -35,12 +34,7 @@ def load(source: str, scheme: str, steps: int, folder: Path):
     """The spec compiled with `scheme` and `steps` steps per unit of time."""
     source = source.replace("scheme  verlet(steps, T)", f"scheme  {scheme}(steps, T)")
     source = source.replace("steps = 8", f"steps = {steps}")
-    path = folder / f"hamiltonian_energy_{scheme}_{steps}.py"
-    path.write_text(compile_spec(source, str(SPEC), "torch"))
-    module_spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(module_spec)
-    module_spec.loader.exec_module(module)
-    return module
+    return compile_and_import(SPEC, "torch", folder, source, name=f"hamiltonian_energy_{scheme}_{steps}")
 
 
 def energy_errors(module, p, calls: int) -> np.ndarray:

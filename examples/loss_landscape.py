@@ -11,7 +11,6 @@ the grid values (.npz), then trains from (0.5, 0.5) and draws the optimizer's pa
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import sys
 import tempfile
@@ -22,18 +21,9 @@ import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from sciml.compiler.pipeline import compile_spec  # noqa: E402
+from sciml.modules import compile_and_import  # noqa: E402
 
 SPEC = ROOT / "specs" / "ode" / "loss_landscape.sciml"
-
-
-def load_module(folder: Path):
-    path = folder / "loss_landscape_torch.py"
-    path.write_text(compile_spec(SPEC.read_text(), str(SPEC), "torch"))
-    module_spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(module_spec)
-    module_spec.loader.exec_module(module)
-    return module
 
 
 def landscape(module, axis):
@@ -68,7 +58,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory() as tmp:
-        module = load_module(Path(tmp))
+        module = compile_and_import(SPEC, "torch", tmp)
         axis = np.linspace(-1.0, 3.0, args.grid)
         values = landscape(module, axis)
         path = optimizer_path(module, args.seed, stops=[25, 50, 100, 200, 300])

@@ -15,7 +15,6 @@ with "differentiate-then-discretize" (adaptive Dormand-Prince, continuous adjoin
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import sys
 import tempfile
@@ -25,19 +24,9 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from sciml.compiler.pipeline import compile_spec  # noqa: E402
+from sciml.modules import compile_and_import  # noqa: E402
 
 SPECS = ROOT / "specs" / "ode"
-
-
-def load(name: str, folder: Path, source: str | None = None):
-    spec = SPECS / f"{name}.sciml"
-    path = folder / f"{name}_{len(list(folder.iterdir()))}.py"
-    path.write_text(compile_spec(source or spec.read_text(), str(spec), "torch"))
-    module_spec = importlib.util.spec_from_file_location(path.stem, path)
-    module = importlib.util.module_from_spec(module_spec)
-    module_spec.loader.exec_module(module)
-    return module
 
 
 def relative(a: dict, b: dict) -> float:
@@ -53,10 +42,10 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        fixed = load("node_fit", folder)
-        adjoint = load("node_fit_adjoint", folder)
-        fine = load("node_fit", folder, (SPECS / "node_fit.sciml").read_text().replace("steps = 30", "steps = 3000"))
+        fixed = compile_and_import(SPECS / "node_fit.sciml", "torch", tmp)
+        adjoint = compile_and_import(SPECS / "node_fit_adjoint.sciml", "torch", tmp)
+        fine_source = (SPECS / "node_fit.sciml").read_text().replace("steps = 30", "steps = 3000")
+        fine = compile_and_import(SPECS / "node_fit.sciml", "torch", tmp, fine_source, name="node_fit_fine")
 
         data = fixed.make_data()
         batch = fixed.evaluation_batch(data)

@@ -1,11 +1,10 @@
 """Shared test helpers: compile a spec and import the emitted module."""
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 from sciml.compiler.pipeline import compile_spec
+from sciml.modules import compile_and_import, import_text
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
@@ -20,14 +19,8 @@ def compile_file(spec: Path, backend: str) -> str:
 
 
 def load_module(text: str, name: str, tmp_path: Path):
-    path = tmp_path / f"{name}.py"
-    path.write_text(text)
-    module_spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(module_spec)
-    sys.modules[name] = module
-    module_spec.loader.exec_module(module)
-    return module
+    return import_text(text, name, tmp_path)
 
 
 def compile_and_load(spec: Path, backend: str, tmp_path: Path):
-    return load_module(compile_file(spec, backend), f"{spec.stem}_{backend}", tmp_path)
+    return compile_and_import(spec, backend, tmp_path)

@@ -132,9 +132,10 @@ class ReversibleSolve(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_Y, grad_Z):
         Y, Z, *values = ctx.saved_tensors
+        p = dict(zip(ctx.names, values))
         grad_values = [torch.zeros_like(value) for value in values]
         for j in reversed(range(N_STEPS)):
-            Y, Z = inverse_step(dict(zip(ctx.names, values)), j, Y, Z)
+            Y, Z = inverse_step(p, j, Y, Z)
             with torch.enable_grad():
                 inputs = [x.detach().requires_grad_() for x in (Y, Z, *values)]
                 outputs = step(dict(zip(ctx.names, inputs[2:])), j, inputs[0], inputs[1])

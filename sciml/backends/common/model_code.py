@@ -181,7 +181,7 @@ class ModelWriter:
         """def solve(p, <initial states>): integrate and return the observed values."""
         m, sp = self.m, self.sp
         if self._recompute():
-            return []  # written with the Verlet step, see verlet_steps
+            return []  # written with the Verlet step, see reversible_steps
         first = self.state_names[0]
         starts = [f"{n}" for n in self.state_names]
         if m.order == 2:
@@ -259,9 +259,10 @@ class ModelWriter:
     def _recompute(self) -> bool:
         return self.m.scheme.kind == "verlet" and self.m.scheme.option("memory") == "recompute"
 
-    def verlet_steps(self) -> list[str]:
-        """One Verlet step and its exact inverse (reversibility, seed 002); with memory =
-        recompute also the solve whose backward pass recomputes the states with the inverse."""
+    def reversible_steps(self) -> list[str]:
+        """The inverse step of a reversible scheme (Verlet, leapfrog; seed 002).  Verlet with
+        memory = recompute also gets one forward step and the solve whose backward pass
+        recomputes the states with the inverse."""
         if self.m.scheme.kind == "leapfrog":
             return self._leapfrog_inverse()
         if self.m.scheme.kind != "verlet":

@@ -27,7 +27,7 @@ def emit_module(model: ir.Model, source: str, source_name: str, backend: str, sp
     scheme = model.scheme
     solve = writer.solve()
     model_lines = (writer.networks() + writer.rhs_functions() + solve + (["", ""] if solve else [])
-                   + writer.verlet_steps() + writer.loss() + writer.reports())
+                   + writer.reversible_steps() + writer.loss() + writer.reports())
     helpers = [spelling.pieces[name] for name in sorted(writer.helpers)]
     stages = ", ".join(f"({s.optimizer!r}, {s.lr!r}, {s.steps}, {s.batch})" for s in model.training)
     observed = _observed_steps(model)

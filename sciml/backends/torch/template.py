@@ -37,9 +37,10 @@ class ReversibleSolve(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_{y}, grad_{z}):
         {y}, {z}, *values = ctx.saved_tensors
+        p = dict(zip(ctx.names, values))
         grad_values = [torch.zeros_like(value) for value in values]
         for j in reversed(range(N_STEPS)):
-            {y}, {z} = inverse_step(dict(zip(ctx.names, values)), j, {y}, {z})
+            {y}, {z} = inverse_step(p, j, {y}, {z})
             with torch.enable_grad():
                 inputs = [x.detach().requires_grad_() for x in ({y}, {z}, *values)]
                 outputs = step(dict(zip(ctx.names, inputs[2:])), j, inputs[0], inputs[1])

@@ -1,0 +1,33 @@
+"""Compile a spec and import the emitted module in this process (examples, benchmarks, tests).
+
+The module is written to a file in `folder` (a fresh temporary folder if none) and imported
+from there under `name`, so tracebacks and `inspect` show real source lines.
+"""
+from __future__ import annotations
+
+import importlib.util
+import sys
+import tempfile
+from pathlib import Path
+
+from sciml.compiler.pipeline import compile_spec
+
+
+def import_text(text: str, name: str, folder: Path | str | None = None):
+    """Import emitted module `text` as `name` (written to folder/name.py)."""
+    path = Path(folder or tempfile.mkdtemp(prefix="sciml-")) / f"{name}.py"
+    path.write_text(text, encoding="utf-8")
+    module_spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(module_spec)
+    sys.modules[name] = module
+    module_spec.loader.exec_module(module)
+    return module
+
+
+def compile_and_import(spec: Path | str, backend: str, folder: Path | str | None = None,
+                       source: str | None = None, name: str | None = None):
+    """Compile the spec file `spec` (or `source` in its place, read as if it were there) for
+    `backend` and import the result; `name` defaults to <spec stem>_<backend>."""
+    spec = Path(spec)
+    text = compile_spec(source if source is not None else spec.read_text(encoding="utf-8"), str(spec), backend)
+    return import_text(text, name or f"{spec.stem}_{backend}", folder)
