@@ -15,6 +15,7 @@ returns findings; it never changes the model.  In order:
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import sympy
 
@@ -29,8 +30,14 @@ from .wellposed import findings as wellposedness
 UNSTABLE_CODE = "A201"
 
 
-def analyse(model: ir.Model, *, allow_unstable: bool = False) -> tuple[Diagnostic, ...]:
-    """Every finding about `model`, sorted by position."""
+@dataclass(frozen=True)
+class Analysis:
+    findings: tuple[Diagnostic, ...]      # sorted by position
+    guards: tuple[ir.StabilityGuard, ...]  # bounds a runtime check can evaluate (A202)
+
+
+def analyse(model: ir.Model, *, allow_unstable: bool = False) -> Analysis:
+    """Every finding about `model`, and the step-size bounds that read learned weights."""
     context = _Context(model)
     found: list[Diagnostic] = []
     for s in structures(model):
@@ -38,14 +45,18 @@ def analyse(model: ir.Model, *, allow_unstable: bool = False) -> tuple[Diagnosti
         found.extend(_stability_findings(context, s, allow_unstable))
     found.extend(_implicit_part(model))
     found.extend(wellposedness(model))
-    return by_position(found)
+    return Analysis(by_position(found), tuple(context.guards))
 
 
 class _Context:
-    """The numbers the messages evaluate bounds with: constants, initial values, h."""
+    """The numbers the messages evaluate bounds with: constants, initial values, h; and the
+    runtime guards collected on the way."""
 
     def __init__(self, model: ir.Model):
         self.model = model
+        self.guards: list[ir.StabilityGuard] = []
+        self.scalar_params = {sympy.Symbol(p.name, real=True) for p in model.parameters
+                              if p.shape in ((), (1,))}
         self.scheme = model.scheme
         self.h = model.scheme.t_end / model.scheme.steps if model.scheme.steps else None
         self.constants = {sympy.Symbol(c.name, real=True): c.value for c in model.constants
@@ -138,6 +149,10 @@ def _bounded(ctx: _Context, s: Structure, v, allow_unstable, base) -> Diagnostic
                               f"it needs h {rel} {shown}", help,
                               allow_unstable, dict(data, verdict=UNSTABLE))
     message = f"{name} is stable only for h {rel} {bound_text}{req_text}{qualifier}; here h = {number_text(h)}"
+    guard = _guard(ctx, s, value, v.strict, requires, f"h {rel} {bound_text}{req_text}", scheme.span)
+    if guard is not None:
+        ctx.guards.append(guard)
+        data.update(runtime_check=True)
     help = ""
     limit = _weight_limit(value, h, v.strict)
     per_step = " at every step" if s.weights else ""
@@ -173,7 +188,22 @@ def _bounded(ctx: _Context, s: Structure, v, allow_unstable, base) -> Diagnostic
             message += (f"; at the initial values ({shown}) it holds while {quantity} {rel} "
                         f"{number_text(at_most)}{per_step}")
             help = "training moves the parameters, and the bound with them"
+    if guard is not None:
+        help = (help + "; " if help else "") + "run the emitted module with --check-stability to check the bound during training"
     return finding("A202", "warning", message, scheme.span, help, **data)
+
+
+def _guard(ctx: _Context, s: Structure, bound, strict, requires, text, span):
+    """The runtime check of a bound that reads only spectral norms of weight matrices and
+    scalar parameters (a Hessian on the trajectory, lambda_max(Hess V), cannot be checked)."""
+    norms = dict(s.norms)
+    readable = set(norms) | ctx.scalar_params
+    symbols = bound.free_symbols.union(*(r.free_symbols for r in requires))
+    if not symbols or not symbols <= readable:
+        return None
+    used = tuple((sym, m.rows, m.terms) for sym, m in s.norms if sym in symbols)
+    return ir.StabilityGuard(text=text, bound=bound, strict=strict, requires=tuple(requires),
+                             norms=used, literals=s.literals, span=span)
 
 
 def _steps_needed(t_end: float, limit: float, strict: bool) -> int:

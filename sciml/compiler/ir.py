@@ -155,6 +155,26 @@ class Report:
 
 
 @_node
+class StabilityGuard:
+    """A step-size bound that reads learned weights (finding A202), for the runtime check that
+    `--check-stability` turns on: the scheme is stable while h <= bound (h < bound if strict)
+    and every relation in `requires` holds.
+
+    The bound is a sympy expression in scalar parameters (real symbols named as in the spec)
+    and norm2 symbols; `norms` says what each norm2 is: (symbol, rows, terms), the matrix
+    sum(coefficient * word), a word a tuple of (letter, transposed) and () the identity.  The
+    letters are parameters, matrix constants, or the literals in `literals` (name, value)."""
+
+    text: str
+    bound: sympy.Basic
+    strict: bool
+    requires: tuple
+    norms: tuple
+    literals: tuple
+    span: Span = _span()
+
+
+@_node
 class Model:
     name: str
     constants: tuple
@@ -170,6 +190,7 @@ class Model:
     training: tuple
     reports: tuple
     training_set: str  # the data set the loss reads (mini-batched), '' if none
+    guards: tuple = ()  # StabilityGuards the analysis found (runtime --check-stability)
     span: Span = _span()
 
     def state(self, name):

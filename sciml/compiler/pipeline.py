@@ -11,6 +11,7 @@ and never import torch or jax themselves (only the code they write does).
 """
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from pathlib import Path
 
@@ -32,10 +33,11 @@ def front_end(source: str, path: str, *, allow_unstable: bool = False
     model = lower(spec, _spec_dir(path))                    # syntax tree -> typed IR
     # The analysis reads the typed IR, so it runs only on a spec that lowering accepted: its
     # findings never echo a lowering error.  An unstable scheme is an error (A201) unless allowed.
-    findings = analyse(model, allow_unstable=allow_unstable)  # typed IR -> findings
-    if any(d.severity == "error" for d in findings):
-        raise SpecError(findings)
-    return spec, model, findings
+    analysis = analyse(model, allow_unstable=allow_unstable)  # typed IR -> findings, guards
+    if any(d.severity == "error" for d in analysis.findings):
+        raise SpecError(analysis.findings)
+    # the bounds that read learned weights go with the model: --check-stability evaluates them
+    return spec, dataclasses.replace(model, guards=analysis.guards), analysis.findings
 
 
 def emit(model: ir.Model, source: str, path: str, backend: str) -> str:

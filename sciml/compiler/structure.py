@@ -28,7 +28,7 @@ the polynomials are built from the IR's sympy tree node by node.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import mpmath
 import sympy
@@ -198,6 +198,14 @@ class Reader:
         self.values = {c.name: sympy.ImmutableMatrix(c.value) for c in model.constants
                        if isinstance(c.value, sympy.MatrixBase) and len(c.shape) == 2}
         self.literals: dict[str, sympy.ImmutableMatrix] = {}   # name -> value, for messages
+        self.norms: dict[sympy.Symbol, MatPoly] = {}              # norm2(...) -> its matrix
+
+    def norm(self, m: MatPoly) -> sympy.Expr:
+        """norm2(m), remembered with m so that a runtime check can evaluate it."""
+        symbol = norm_symbol(m)
+        if isinstance(symbol, sympy.Symbol):
+            self.norms[symbol] = m
+        return symbol
 
     # scalars
     def scalar(self, e):
@@ -350,6 +358,8 @@ class Structure:
     hint: str = ""           # the matrix a damping -gamma*I would join, for advice
     weights: tuple = ()      # names of the weights the spectrum's radius depends on
     data: dict = field(default_factory=dict)
+    norms: tuple = ()        # (norm2 symbol, MatPoly) for every norm the spectrum reads
+    literals: tuple = ()     # (letter, value) of the matrix literals those MatPolys name
 
 
 FORMS = {
@@ -387,7 +397,18 @@ def structures(model: ir.Model) -> tuple[Structure, ...]:
             found.append(_unknown(eq, f"it is coupled to {', '.join(sorted(others))}", eq.order))
             continue
         found.append(_single(reader, eq))
-    return tuple(found)
+    return tuple(_with_norms(s, reader) for s in found)
+
+
+def _with_norms(s: Structure, reader: Reader) -> Structure:
+    """Attach the matrices behind the norm2(...) symbols the spectrum reads (for the runtime
+    stability check, which evaluates them with the current weights)."""
+    sp = s.spectrum
+    used = set().union(*(sympy.sympify(x).free_symbols for x in (sp.radius, sp.shift, sp.damping, sp.slope)))
+    norms = tuple((sym, m) for sym, m in sorted(reader.norms.items(), key=lambda kv: kv[0].name) if sym in used)
+    letters = set().union(set(), *(m.letters() for _, m in norms))
+    literals = tuple((n, v) for n, v in sorted(reader.literals.items()) if n in letters)
+    return replace(s, norms=norms, literals=literals)
 
 
 def _lhs(eq) -> str:
@@ -542,7 +563,7 @@ def _first_order(reader: Reader, eq, shift, rest) -> Structure:
                 return _growing(eq, jac, f"J = {jac} is symmetric positive semi-definite: "
                                 "an anti-diffusion (the backward heat equation): perturbations grow",
                                 "flip the sign: -K^T sigma(K Y + b) is the stable, parabolic form")
-            radius = c * sympy.Abs(k) * norm_symbol(t.right) ** 2
+            radius = c * sympy.Abs(k) * reader.norm(t.right) ** 2
             return _parabolic(reader, eq, jac, radius, shift, t.right, t.activation)
         jac = _with_shift(_terms_text(rest), shift)
         return _general(eq, "the weights are learned freely", jac) if not _explicit_ok(reader, t) \
@@ -550,7 +571,7 @@ def _first_order(reader: Reader, eq, shift, rest) -> Structure:
     forms = [_psd_form(t) for t in rest]
     if all(f is not None and _sign(f[0], reader) == -1 for f in forms):
         jac = _with_shift(_terms_text(rest), shift)
-        radius = sum(_slope(t.activation) * sympy.Abs(k) * norm_symbol(r) ** 2
+        radius = sum(_slope(t.activation) * sympy.Abs(k) * reader.norm(r) ** 2
                      for t, (k, r) in zip(rest, forms))
         return _parabolic(reader, eq, jac, radius, shift, None, None)
     return _general(eq, "a sum of layers", _with_shift(_terms_text(rest), shift))
@@ -596,7 +617,7 @@ def _layer(reader, eq, a: MatPoly, activation, c, d, shift) -> Structure:
     symmetric = a + a.T
     if symmetric.is_zero:
         jac = _with_shift(f"{d} {_paren(a.text())}".strip(), shift)
-        omega = c * norm_symbol(a)
+        omega = c * reader.norm(a)
         sign = _sign(shift, reader)
         if sign == 1:
             return _growing(eq, jac, "the shift moves the imaginary eigenvalues to the right",
@@ -619,12 +640,12 @@ def _layer(reader, eq, a: MatPoly, activation, c, d, shift) -> Structure:
         if activation is None:
             total = sympy.expand(k / 2 + shift)
             jac = _with_shift(_paren(a.text()), shift)
-            return _damped(reader, eq, jac, s, -total, Spectrum(IMAGINARY, radius=norm_symbol(s),
+            return _damped(reader, eq, jac, s, -total, Spectrum(IMAGINARY, radius=reader.norm(s),
                                                                    shift=total), per_step, outside=True)
         if shift != 0:
             return _general(eq, "damping both inside and outside sigma", _with_shift(f"{d} ({a.text()})", shift))
         jac = f"{d} ({a.text()})"
-        spectrum = Spectrum(DAMPED, radius=norm_symbol(s), damping=gamma, slope=c)
+        spectrum = Spectrum(DAMPED, radius=reader.norm(s), damping=gamma, slope=c)
         return _damped(reader, eq, jac, s, gamma, spectrum, per_step, outside=False)
     value = a.explicit(reader.values)
     if value is not None:
@@ -791,7 +812,7 @@ def _second_order(reader, eq, shift, rest) -> Structure:
         signs = {_sign(k, reader) for k, _ in forms}
         if signs == {-1} and _sign(shift, reader) in (0, -1):
             jac = _with_shift(_terms_text(rest), shift)
-            omega2 = sum(_slope(t.activation) * sympy.Abs(k) * norm_symbol(r) ** 2
+            omega2 = sum(_slope(t.activation) * sympy.Abs(k) * reader.norm(r) ** 2
                          for t, (k, r) in zip(rest, forms)) - shift
             letters = set().union(*(r.letters() for _, r in forms)) & reader.per_step
             return _oscillation(eq, f"dF/d{eq.state} = {jac} symmetric negative semi-definite",
@@ -851,7 +872,7 @@ def _pair(reader: Reader, first: ir.Equation, second: ir.Equation) -> Structure 
         (k1, r1), (k2, r2) = ft, fb
         if {_sign(k1, reader), _sign(k2, reader)} == {1, -1}:
             radius = sympy.sqrt(_slope(t.activation) * _slope(b.activation) * sympy.Abs(k1 * k2)) \
-                * norm_symbol(r1) * norm_symbol(r2)
+                * reader.norm(r1) * reader.norm(r2)
             meaning = ("both blocks are positive semi-definite, with opposite signs: lambda^2 is an "
                        "eigenvalue of -P Q with P, Q >= 0, so the eigenvalues of J are imaginary "
                        "(seed 002): conservative, reversible dynamics")
@@ -861,7 +882,7 @@ def _pair(reader: Reader, first: ir.Equation, second: ir.Equation) -> Structure 
         a1, a2 = t.right.scale(k_top), b.right.scale(k_bottom)
         q = a2.ratio_to(a1.T)
         if q is not None and _sign(q, reader) == -1:
-            radius = sympy.sqrt(_slope(t.activation) * _slope(b.activation) * sympy.Abs(q)) * norm_symbol(a1)
+            radius = sympy.sqrt(_slope(t.activation) * _slope(b.activation) * sympy.Abs(q)) * reader.norm(a1)
             meaning = (f"the blocks are D1 A and -D2 A^T with A = {a1.text()}: lambda^2 is an "
                        "eigenvalue of -D1 A D2 A^T, which is <= 0, so the eigenvalues of J are "
                        "imaginary (seed 003): conservative, reversible dynamics")

@@ -95,6 +95,39 @@ def init_params(seed):
     }
 
 
+# ---- the runtime stability check (--check-stability): the analysis' bounds, A202
+STABILITY_BOUNDS = ()
+
+
+def check_stability(params):
+    """No step-size bound of this model reads learned weights."""
+    return []
+
+
+class StabilityMonitor:
+    """--check-stability: check_stability() on the weights of every `every`-th training step
+    (and the initial ones); each bound that fails is said on stderr, with the step."""
+
+    def __init__(self, every):
+        self.every, self.checks, self.failures, self.smallest = every, 0, 0, {}
+        if not STABILITY_BOUNDS:
+            print(f"--check-stability: no step-size bound of {MODEL} reads learned weights; "
+                  "nothing to check", file=sys.stderr)
+
+    def __call__(self, step, params):
+        self.checks += 1
+        for text, value, holds in check_stability(params):
+            self.smallest[text] = min(value, self.smallest.get(text, np.inf))
+            if not holds:
+                self.failures += 1
+                print(f"step {step:6d}  stability: {text} fails: h = {h:.6g} but the bound is "
+                      f"{value:.6g}", file=sys.stderr)
+
+    def summary(self):
+        return {"bounds": list(STABILITY_BOUNDS), "checks": self.checks, "failures": self.failures,
+                "smallest_bound": self.smallest}
+
+
 # ---- the model
 
 def mse(a, b):
@@ -205,13 +238,17 @@ def stages(steps):
 OPTIMIZERS = {"adam": optax.adam, "sgd": optax.sgd}
 
 
-def train(params, data, steps=None, seed=0, device="cpu", dtype=jnp.float64, log_every=100):
-    """Train from numpy `params`; return (numpy params, loss on the evaluation batch)."""
+def train(params, data, steps=None, seed=0, device="cpu", dtype=jnp.float64, log_every=100,
+          monitor=None):
+    """Train from numpy `params`; return (numpy params, loss on the evaluation batch).
+    monitor(step, numpy params), if given, sees the weights every monitor.every steps."""
     device = jax.devices(device)[0]
     p = {name: jax.device_put(jnp.asarray(value, dtype=dtype), device) for name, value in params.items()}
     rng = np.random.default_rng(seed)
     fields, names = data.get(TRAIN_SET, {}), SAMPLE_FIELDS.get(TRAIN_SET, ())
     done = 0
+    if monitor is not None:
+        monitor(0, params)
     for optimizer_name, lr, count, batch_size in stages(steps):
         optimizer = OPTIMIZERS[optimizer_name](lr)
         opt_state = jax.device_put(optimizer.init(p), device)  # placed like p: one compile, not two
@@ -226,6 +263,8 @@ def train(params, data, steps=None, seed=0, device="cpu", dtype=jnp.float64, log
             batch = to_arrays(sample(fields, names, batch_size, rng), dtype, device)
             p, opt_state, value = update(p, opt_state, batch)
             done += 1
+            if monitor is not None and done % monitor.every == 0:
+                monitor(done, {name: np.asarray(value) for name, value in p.items()})
             if log_every and done % log_every == 0:
                 print(f"step {done:6d}  loss {float(value):.6e}", file=sys.stderr)
     final = float(loss(p, to_arrays(evaluation_batch(data), dtype, device)))
@@ -256,15 +295,22 @@ def main(argv=None):
     parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     parser.add_argument("--json", action="store_true", help="print one JSON line with the results")
     parser.add_argument("--out", help="folder to save the trained parameters in")
+    parser.add_argument("--check-stability", action="store_true",
+                        help="check the step-size bounds of the analysis with the weights during training")
+    parser.add_argument("--check-every", type=int, default=10, help="training steps between checks")
     args = parser.parse_args(argv)
     dtype = {"float32": jnp.float32, "float64": jnp.float64}[args.dtype]
     data = make_data()
     start = time.perf_counter()
-    params, final = train(init_params(args.seed), data, args.steps, args.seed, args.device, dtype)
+    monitor = StabilityMonitor(args.check_every) if args.check_stability else None
+    params, final = train(init_params(args.seed), data, args.steps, args.seed, args.device, dtype,
+                          monitor=monitor)
     result = {"model": MODEL, "backend": BACKEND, "loss": final, "seed": args.seed,
               "steps": sum(stage[2] for stage in stages(args.steps)), "dtype": args.dtype,
               "device": args.device, "seconds": round(time.perf_counter() - start, 3),
               "reports": reports(params, data, dtype, args.device)}
+    if monitor is not None:
+        result["stability"] = monitor.summary()
     if args.out:
         folder = pathlib.Path(args.out)
         folder.mkdir(parents=True, exist_ok=True)

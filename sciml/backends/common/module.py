@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sciml import __version__
 from sciml.backends.common.model_code import SCHEME_TITLES, ModelWriter, Spelling
+from sciml.backends.common.guard_code import emit_guard_section
 from sciml.backends.common.names import safe_names
 from sciml.backends.common.numpy_code import emit_numpy_section
 from sciml.compiler import ir
@@ -61,6 +62,7 @@ def emit_module(model: ir.Model, source: str, source_name: str, backend: str, sp
         lines.append(f"OBSERVED_TIMES = {_observed_times(model)!r}")
     lines += ["", ""]
     lines += emit_numpy_section(model, names)
+    lines += ["", ""] + emit_guard_section(model, names, source_name)
     lines += ["", "", "# ---- the model", ""]
     lines += helpers_text(helpers)
     lines += model_lines
