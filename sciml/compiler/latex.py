@@ -255,12 +255,12 @@ class _Writer:
 
     def _dopri5(self):
         s = self.m.scheme
-        words = (r"\text{adaptive Dormand--Prince 5(4) (dopri5) on } [0, T]\text{, rtol } "
-                 + self.tex(sympy.Float(s.option("rtol"))) + r"\text{, atol } "
-                 + self.tex(sympy.Float(s.option("atol"))))
+        words = r"\text{adaptive Dormand--Prince 5(4) (dopri5) on } [0, T]"
+        tolerances = (r"\text{rtol } " + self.tex(sympy.Float(s.option("rtol"))) + r",\ \text{atol } "
+                      + self.tex(sympy.Float(s.option("atol"))))
         grad = (r"\text{gradients by the continuous adjoint equation}" if s.option("adjoint")
                 else r"\text{gradients by backpropagation through the solver steps}")
-        return [r"&" + words, r"&" + grad]
+        return [r"&" + words, r"&" + tolerances, r"&" + grad]
 
     def grid_line(self) -> str:
         s = self.m.scheme
@@ -282,6 +282,16 @@ def _align(lines: list[str]) -> str:
     return "\\begin{align*}\n" + " \\\\\n".join("  " + line for line in lines) + "\n\\end{align*}\n"
 
 
+def _loss_lines(w: "_Writer", loss) -> list[str]:
+    """L = first term, then one line per further term (a long loss stays inside the page)."""
+    terms = loss.as_ordered_terms() if isinstance(loss, sympy.Add) else [loss]
+    lines = [r"\mathcal{L} &= " + w.tex(terms[0])]
+    for term in terms[1:]:
+        negative = term.could_extract_minus_sign()
+        lines.append(r"&\quad " + ("- " + w.tex(-term) if negative else "+ " + w.tex(term)))
+    return lines
+
+
 def to_latex(model: ir.Model, standalone: bool = False) -> str:
     """The model's equations, scheme and loss as `align*` environments (a whole document if asked)."""
     w = _Writer(model)
@@ -289,7 +299,7 @@ def to_latex(model: ir.Model, standalone: bool = False) -> str:
     parts = [f"% {title}: the continuous model\n", _align(w.model_lines()),
              f"% scheme: {_SCHEME_NAMES[model.scheme.kind]}\n",
              _align([w.grid_line(), *w.scheme_lines()]),
-             "% loss\n", _align([r"\mathcal{L} &= " + w.tex(model.loss)])]
+             "% loss\n", _align(_loss_lines(w, model.loss))]
     body = "".join(parts)
     if not standalone:
         return body
