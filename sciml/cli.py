@@ -125,6 +125,8 @@ def cmd_run(args) -> int:
             command.append("--json")
         if args.out:
             command += ["--out", args.out]
+        if args.check_stability:
+            command += ["--check-stability", "--check-every", str(args.check_every)]
         return subprocess.call(command)
 
 
@@ -168,6 +170,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("--allow-unstable", action="store_true",
                    help="compile a scheme that is unstable on the model (A201 becomes a warning)")
+    p.add_argument("--check-stability", action="store_true",
+                   help="check the analysis' step-size bounds with the weights during training")
+    p.add_argument("--check-every", type=int, default=10, help="training steps between checks")
     p.set_defaults(run=cmd_run)
     return parser
 

@@ -47,7 +47,7 @@ from sciml.cli import main as cli_main
 from sciml.compiler.diagnostics import Diagnostic, SpecError, render_json, render_text
 from sciml.compiler.pipeline import compile_spec, dump_stage, front_end
 from sciml.grammar import GRAMMAR
-from working_specs import WORKING as WORKING_NAMES
+from working_specs import WORKING_PATHS
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs"
@@ -191,7 +191,7 @@ def _zoo() -> dict[str, str]:
 
 ZOO = _zoo()
 # Specs that generate code: splicing into them reaches the later stages.
-WORKING = [f"ode/{name}.sciml" for name in WORKING_NAMES]
+WORKING = [f"{path}.sciml" for path in WORKING_PATHS]
 
 TOKEN = re.compile(r'#[^\n]*|"[^"\n]*"|[^\W\d]\w*|\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|->|\.\.|\*\*|\^T|\s+|.',
                    re.S)

@@ -6,6 +6,9 @@ emitted `solve` over many steps in float64 and check that the state does what th
        with the damping gamma that A201's help prescribes, it does not.
     2. parabolic forward Euler: bounded for h below 2/norm2(K)^2, growing from near 0 at 3x it.
     3. leapfrog on the second-order model: bounded for h below 2/norm2(K).
+    4. IMEX with the parabolic f: bounded for h below 2/(norm2(K)^2 - 2 lambda_min(L)), growing
+       above it when norm2(K) is along L's eigenvector for lambda_min; and A201 on the undamped
+       antisymmetric f, whose state grows.
 
 Run alone with `pytest tests/test_stability_evidence.py -s` to see the measured ratios.
 """
@@ -175,3 +178,110 @@ def test_second_order_leapfrog_step_bound(tmp_path, factor):
         assert worst < 1.0 / np.sqrt(1.0 - factor ** 2) + 0.1
     else:
         assert worst > 20.0
+
+
+# ---- 4. IMEX with the parabolic f and the periodic Laplacian of specs/ode/imex.sciml (l = 0),
+# and with that Laplacian + I (l = 1).  K = 2 e1 v^T + e2 w^T with v = (1, 1, 1, 1)/2, L's
+# eigenvector for l, and w = (1, -1, 1, -1)/2, its eigenvector for l + 4: norm2(K) = 2 along v,
+# so the bound h <= 2/(norm2(K)^2 - 2 l) is 0.5 (forward Euler's) for l = 0 and 1 for l = 1.
+# K_HIGH puts the norm along w instead, where (I + hL)^-1 damps the step: stable far above the
+# bound, which is a worst case over the directions of K.
+N_IMEX = 4
+IMEX_STEPS = 500
+V_KERNEL = np.ones(N_IMEX) / 2
+W_HIGH = np.array([1.0, -1.0, 1.0, -1.0]) / 2
+E1, E2 = np.eye(N_IMEX)[0], np.eye(N_IMEX)[1]
+K_IMEX = 2 * np.outer(E1, V_KERNEL) + np.outer(E2, W_HIGH)
+K_HIGH = 2 * np.outer(E1, W_HIGH) + np.outer(E2, V_KERNEL)
+Y0_IMEX = 1e-2 * np.random.default_rng(1).standard_normal((N_IMEX, 8))
+
+
+def imex_spec_text(name, steps, T, shift):
+    d = 2 + shift
+    return f"""model {name}
+
+const n = {N_IMEX}, classes = 2, steps = {steps}, T = {float(T)!r}
+const L = [[{d}, -1, 0, -1], [-1, {d}, -1, 0], [0, -1, {d}, -1], [-1, 0, -1, {d}]]
+data train = generate spirals(samples = 20, seed = 0, noise = 0.05)
+
+state Y : R[n]
+param K(t) : R[n, n], b(t) : R[n]
+param W : R[classes, n], mu : R[classes]
+
+ode     dt(Y) = -K^T * tanh(K * Y + b)
+initial Y(0) = pad(train.x, n)
+scheme  imex(steps, T, L = L)
+
+loss   cross_entropy(softmax(W * Y(T) + mu), train.label)
+train  adam(lr = 1e-2, steps = 10, batch = 0)
+"""
+
+
+def imex_params(module, K, steps):
+    p = module.init_params(0)
+    p["K"] = np.broadcast_to(np.asarray(K, dtype=np.float64), (steps, N_IMEX, N_IMEX)).copy()
+    p["b"] = np.zeros((steps, N_IMEX, 1))
+    return {k: torch.as_tensor(v, dtype=torch.float64) for k, v in p.items()}
+
+
+def mode(Y, direction):
+    """The amplitude of the samples' component along a unit direction."""
+    return float(np.linalg.norm(direction @ np.asarray(Y)))
+
+
+@pytest.mark.parametrize("shift", [0, 1])
+@pytest.mark.parametrize("factor", [0.9, 1.2, 3.0])
+def test_imex_parabolic_step_bound(tmp_path, shift, factor):
+    assert float(np.linalg.norm(K_IMEX, 2)) == pytest.approx(2.0)
+    bound = 2.0 / (4.0 - 2 * shift)
+    h = factor * bound
+    name = f"ev_imex_{shift}_{str(factor).replace('.', '_')}"
+    text = imex_spec_text(name, IMEX_STEPS, IMEX_STEPS * h, shift)
+    found = findings(text, name)
+    assert "A103" in found and "A202" in found
+    info = dict(found["A202"].data)
+    assert info["lambda_min_L"] == str(shift)
+    assert (np.linalg.norm(K_IMEX, 2) <= info["weight_limit_value"]) == (factor < 1)
+    mod = build(text, name, tmp_path)
+    y0_imex = torch.as_tensor(Y0_IMEX, dtype=torch.float64)
+    p = imex_params(mod, K_IMEX, IMEX_STEPS)
+    Y_T = mod.solve(p, y0_imex).numpy()
+    r = float(np.linalg.norm(Y_T)) / float(np.linalg.norm(Y0_IMEX))
+    r_v = mode(Y_T, V_KERNEL) / mode(Y0_IMEX, V_KERNEL)      # the mode the bound is about
+    mod.N_STEPS = IMEX_STEPS - 1
+    Y_prev = mod.solve(p, y0_imex).numpy()
+    mod.N_STEPS = IMEX_STEPS
+    flips = bool(np.all(np.sign(V_KERNEL @ Y_prev) != np.sign(V_KERNEL @ Y_T)))
+    Y_high = mod.solve(imex_params(mod, K_HIGH, IMEX_STEPS), y0_imex).numpy()
+    r_w = mode(Y_high, W_HIGH) / mode(Y0_IMEX, W_HIGH)
+    print(f"\nimex, l = {shift}, h = {factor} x {bound:g} = {h:.3g} (forward Euler's bound 0.5): "
+          f"|Y(T)|/|Y(0)| = {r:.3g}, along v {r_v:.3g}" + (f", sign flips each step: {flips}" if factor > 1 else "")
+          + f"; norm2(K) along w instead: along w {r_w:.3g}")
+    assert r_w < 1e-3                      # L damps the w direction: stable even at 3x
+    if factor < 1:
+        assert r < 1.0 and r_v < 1e-3
+    else:
+        assert r > 1.0 and r_v > 20.0 and flips   # grows out of the linear regime, oscillating
+
+
+# IMEX on the undamped antisymmetric form: A201 for every h, and the state grows; K - K^T rotates
+# in the plane of v (L's kernel) and u = (1, 0, -1, 0)/sqrt(2) (L's eigenvalue 2), which
+# (I + hL)^-1 only slows down: |1 + i h mu| with mu = norm2(K - K^T)/sqrt(1 + 2h) at each step.
+U_MID = np.array([1.0, 0.0, -1.0, 0.0]) / np.sqrt(2)
+
+
+def test_imex_antisymmetric_grows(tmp_path):
+    steps, T = 2000, 200.0                      # h = 0.1
+    name = "ev_imex_antisym"
+    text = imex_spec_text(name, steps, T, 0).replace(
+        "-K^T * tanh(K * Y + b)", "tanh((K - K^T) * Y + b)")
+    found = findings(text, name)
+    assert "A101" in found and "A201" in found and "add damping" in found["A201"].help
+    K = 0.5 * (np.outer(V_KERNEL, U_MID) - np.outer(U_MID, V_KERNEL))   # norm2(K - K^T) = 1
+    mod = build(text, name, tmp_path)
+    y0_imex = torch.as_tensor(Y0_IMEX, dtype=torch.float64)
+    r = norm(mod.solve(imex_params(mod, K, steps), y0_imex)) / float(np.linalg.norm(Y0_IMEX))
+    linear = (1 + (0.1 / np.sqrt(1 + 0.2)) ** 2) ** (steps / 2)
+    print(f"\nimex, antisymmetric, h = 0.1: |Y(T)|/|Y(0)| = {r:.3g} (linear regime alone: {linear:.3g} "
+          "for the rotating plane)")
+    assert r > 20.0

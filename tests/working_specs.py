@@ -1,6 +1,9 @@
 """Which zoo specs generate code today; the rest must fail with a clean E901."""
 from helpers import SPECS
 
-WORKING = ["antisym", "classifier", "hamiltonian", "hamiltonian_energy", "hamiltonian_recompute", "imex",
-           "loss_landscape", "node_fit", "node_fit_adjoint", "parabolic", "resnet", "second_order"]
-WORKING_SPECS = [SPECS / "ode" / f"{name}.sciml" for name in WORKING]
+WORKING_PATHS = ["ode/antisym", "ode/classifier", "ode/hamiltonian", "ode/hamiltonian_energy",
+                 "ode/hamiltonian_recompute", "ode/imex", "ode/loss_landscape", "ode/node_fit",
+                 "ode/node_fit_adjoint", "ode/parabolic", "ode/resnet", "ode/second_order",
+                 "likelihood/flow", "likelihood/flow_nice"]
+WORKING = [path.split("/")[1] for path in WORKING_PATHS]
+WORKING_SPECS = [SPECS / f"{path}.sciml" for path in WORKING_PATHS]

@@ -9,7 +9,8 @@ returns findings; it never changes the model.  In order:
    every h (A203), stable at this h with a bound known from constants (A204), stable for h up
    to a bound in the spec's own quantities (A202, warning), no verdict (A205), or unstable
    (A201, an error unless `allow_unstable`, which makes it a warning);
-3. well-posedness (`wellposed.py`): unused parameters and networks, parameters the loss never
+3. coupling layers (`coupling.py`): triangular Jacobians, log-determinants, inverses (A11x);
+4. well-posedness (`wellposed.py`): unused parameters and networks, parameters the loss never
    sees, activations too rough for the scheme's order (A3xx).
 """
 from __future__ import annotations
@@ -23,8 +24,9 @@ from . import ir
 from .diagnostics import Diagnostic, by_position, finding
 from .mathtext import expr_text, number_text
 from .stability import (BOUNDED, DAMPED, GROWING, IMAGINARY, NAMES, RK4_IMAGINARY_LIMIT, STABLE,
-                        UNKNOWN, UNSTABLE, verdict)
+                        UNKNOWN, UNSTABLE, Verdict, verdict)
 from .structure import FORMS, MAX_SLOPE, Structure, _eigenvalues, structures
+from .coupling import flow_findings
 from .wellposed import findings as wellposedness
 
 UNSTABLE_CODE = "A201"
@@ -44,6 +46,7 @@ def analyse(model: ir.Model, *, allow_unstable: bool = False) -> Analysis:
         found.append(_structure_finding(s))
         found.extend(_stability_findings(context, s, allow_unstable))
     found.extend(_implicit_part(model))
+    found.extend(flow_findings(model))
     found.extend(wellposedness(model))
     return Analysis(by_position(found), tuple(context.guards))
 
@@ -58,7 +61,7 @@ class _Context:
         self.scalar_params = {sympy.Symbol(p.name, real=True) for p in model.parameters
                               if p.shape in ((), (1,))}
         self.scheme = model.scheme
-        self.h = model.scheme.t_end / model.scheme.steps if model.scheme.steps else None
+        self.h = model.scheme.t_end / model.scheme.steps if model.scheme and model.scheme.steps else None
         self.constants = {sympy.Symbol(c.name, real=True): c.value for c in model.constants
                           if not isinstance(c.value, sympy.MatrixBase)}
         self.initial = {sympy.Symbol(p.name, real=True): p.init.value for p in model.parameters
@@ -90,12 +93,7 @@ def _stability_findings(ctx: _Context, s: Structure, allow_unstable: bool) -> li
                         scheme.span, "stiff dynamics show up as many small steps, not as growth",
                         verdict=UNKNOWN, **base)]
     if scheme.kind == "imex":
-        if s.spectrum.kind == GROWING:
-            return [_unstable(ctx, s, verdict("euler", s.spectrum), allow_unstable, base)]
-        return [finding("A205", "note", "no verdict for the explicit part f(Y) + L*Y of the IMEX "
-                        f"step: {_lower(s.spectrum.reason) or 'the coupled step is not analysed'}",
-                        scheme.span, "the explicit part is a forward Euler step; its stability "
-                        "depends on f's spectrum together with L's", verdict=UNKNOWN, **base)]
+        return _explicit_part(ctx, s, allow_unstable, base)
     v = verdict(scheme.kind, s.spectrum)
     if v.kind == UNSTABLE:
         return [_unstable(ctx, s, v, allow_unstable, base)]
@@ -114,11 +112,20 @@ def _lower(text: str) -> str:
     return text[:1].lower() + text[1:] if text else text
 
 
+def _bound_text(bound) -> str:
+    """A bound in the spec's notation; Piecewise((b, c), (oo, True)) (IMEX with lambda_min(L) > 0)
+    reads `b (every h where not c)`."""
+    if isinstance(bound, sympy.Piecewise) and len(bound.args) == 2 and bound.args[1] == (sympy.oo, True):
+        (expr, condition), _ = bound.args
+        return f"{expr_text(expr)} (every h where {expr_text(condition.negated)})"
+    return expr_text(bound)
+
+
 def _bounded(ctx: _Context, s: Structure, v, allow_unstable, base) -> Diagnostic:
     scheme, h = ctx.scheme, ctx.h
     name = NAMES[scheme.kind]
     rel = "<" if v.strict else "<="
-    bound_text = expr_text(v.bound)
+    bound_text = _bound_text(v.bound)
     qualifier = "" if v.sharp else " (a sufficient bound)"
     requires = [r.xreplace(ctx.constants) for r in v.requires]
     requires = [r for r in requires if r is not sympy.true]
@@ -174,7 +181,10 @@ def _bounded(ctx: _Context, s: Structure, v, allow_unstable, base) -> Diagnostic
     at_init = value.xreplace(ctx.initial)
     names = sorted((p for p in value.free_symbols if p in ctx.initial), key=lambda p: p.name)
     shown = ", ".join(f"{p} = {expr_text(ctx.initial[p])}" for p in names)
-    if not limit and names and at_init.is_number:
+    if not limit and names and at_init is sympy.oo:
+        message += f"; at the initial values ({shown}) every h is stable"
+        help = "it holds there; training moves the parameters"
+    elif not limit and names and at_init.is_number:
         init = float(at_init)
         holds = h < init if v.strict else h <= init
         message += f"; at the initial values ({shown}) the bound is {number_text(init)}"
@@ -280,6 +290,12 @@ def _remedy(ctx, s: Structure) -> str:
     """What to change: the damping gamma that forward Euler needs at this h, or another scheme."""
     h = ctx.h
     sp = s.spectrum
+    if ctx.scheme.kind == "imex" and sp.kind == IMAGINARY:
+        inside = f" or inside sigma, ({s.hint} - gamma*I)" if s.hint else ""
+        rk4 = f" (stable for h*norm2({s.hint}) <= {expr_text(RK4_IMAGINARY_LIMIT)})" if s.hint else ""
+        return (f"add damping: a term -gamma*{s.states[0]} with gamma > 0{inside}; the explicit part "
+                "is a forward Euler step, which amplifies undamped rotations, and L cannot damp "
+                f"them; or use rk4{rk4}")
     if ctx.scheme.kind == "euler" and sp.kind in (IMAGINARY, DAMPED) and s.hint:
         slope = sp.slope if sp.kind == DAMPED else sympy.S.One
         activation = _activation(s)
@@ -314,11 +330,64 @@ def _activation(s: Structure):
     return None
 
 
-# -- IMEX: the implicit part ------------------------------------------------------------------
+# -- IMEX: the explicit part against L, and the implicit part ------------------------------------
+
+def _explicit_part(ctx: _Context, s: Structure, allow_unstable: bool, base) -> list[Diagnostic]:
+    """IMEX's explicit part: forward Euler preconditioned by (I + h*L)^-1, judged on f's Jacobian
+    together with lambda_min(L) (`stability.imex_verdict`)."""
+    scheme = ctx.scheme
+    smallest = _implicit_smallest(ctx.model)
+    base = dict(base, part="explicit", lambda_min_L=expr_text(smallest))
+    if len(s.states) > 1:
+        v = Verdict(UNKNOWN, reason=f"{' and '.join(s.states)} are coupled, and the IMEX step is "
+                    "analysed for one state")
+    else:
+        v = verdict("imex", s.spectrum, implicit_min=smallest)
+    if v.kind == UNSTABLE:
+        return [_unstable(ctx, s, v, allow_unstable, base)]
+    if v.kind == STABLE:
+        return [finding("A203", "note", f"the explicit part of the IMEX step is stable for every h: "
+                        f"{v.reason}", scheme.span, "the step does not grow in the norm "
+                        "|x|_P = |(I + h*L)^(1/2) x|, whatever h", verdict=STABLE, **base)]
+    if v.kind == UNKNOWN:
+        return [finding("A205", "note", "no verdict for the explicit part f(Y) + L*Y of the IMEX "
+                        f"step: {_lower(v.reason or s.spectrum.reason)}", scheme.span,
+                        "IMEX gets a verdict when f's Jacobian is symmetric negative semi-definite "
+                        "(parabolic: -K^T sigma(K Y + b)) or undamped antisymmetric; see "
+                        "docs/analysis.md", verdict=UNKNOWN, **base)]
+    return [_bounded(ctx, s, v, allow_unstable, base)]
+
+
+def _implicit_smallest(model: ir.Model) -> sympy.Expr:
+    """lambda_min(L), or a number a little below it: exact where L has rational entries and sympy
+    finds a short closed form; else from floating point (relative error ~ 1e-16 norm2(L)/l),
+    lowered by 1e-5 relative and taken as 0 below 1e-6 norm2(L); 0 when L is not found.  0 is
+    always a lower bound (lowering has checked L >= 0), and a lower bound keeps the verdict sound:
+    the IMEX bound only grows with l."""
+    constant = next((c for c in model.constants if c.name == model.scheme.option("L")), None)
+    if constant is None or not isinstance(constant.value, sympy.MatrixBase):
+        return sympy.S.Zero
+    value = sympy.ImmutableMatrix(constant.value)
+    if all(v.is_Rational for v in value):
+        eigen = _eigenvalues(value)
+        if eigen is not None and not any(e.has(sympy.Float) for e in eigen):
+            low = min(eigen, key=lambda e: float(sympy.re(e)))
+            if low.is_real and not low.has(sympy.I) and sympy.count_ops(low) <= 6:
+                return low if low.is_nonnegative else sympy.S.Zero
+    import numpy as np  # a symmetric eigenvalue problem in floating point, as lowering's check
+    matrix = np.array(value.tolist(), dtype=float)
+    if not np.all(np.isfinite(matrix)):
+        return sympy.S.Zero
+    numeric = np.linalg.eigvalsh(matrix)
+    top, low = float(np.abs(numeric).max()), float(numeric.min())
+    if not low > 1e-6 * top:
+        return sympy.S.Zero
+    return sympy.Float(float(f"{low * (1 - 1e-5):.6g}"))
+
 
 def _implicit_part(model: ir.Model) -> list[Diagnostic]:
     scheme = model.scheme
-    if scheme.kind != "imex":
+    if scheme is None or scheme.kind != "imex":
         return []
     name = scheme.option("L")
     constant = next((c for c in model.constants if c.name == name), None)

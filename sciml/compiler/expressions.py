@@ -63,7 +63,7 @@ FUNCTIONS = sorted(set(S.ELEMENTWISE) | {
 NOT_YET = {
     "dx": "spatial derivatives (PDEs)", "dy": "spatial derivatives (PDEs)",
     "lap": "the Laplacian (PDEs)", "div": "the divergence (PDEs)",
-    "fit": "initial/boundary fits (PINNs)", "nll": "likelihood losses (flows)",
+    "fit": "initial/boundary fits (PINNs)",
     "elbo": "the ELBO (VAEs)",
 }
 
@@ -77,6 +77,7 @@ class ExpressionLowering:
         self.networks = networks
         self.failed: set[str] = set()  # names whose declaration was rejected (already reported)
         self.state_at_spans: dict = {}  # StateAt -> where it is first written
+        self.layer_index: str | None = None  # the index j while a flow's lines are lowered
 
     def skip_if_failed(self, name):
         """A use of a name whose declaration was rejected: skip it without a follow-on error."""
@@ -121,6 +122,12 @@ class ExpressionLowering:
         if entry.kind == "data":
             self.fail("E106", f"data set '{node.id}' is used without a field", node.span,
                       "write e.g. " + node.id + "." + entry.node.fields[0].name)
+        if entry.kind == "index":
+            self.fail("E608", f"the layer index '{node.id}' only selects a network's weights",
+                      node.span, f"pass it as a network's first argument: s({node.id}, x1)")
+        if entry.kind == "flow":
+            self.fail("E609", f"flow '{node.id}' is used in a likelihood: nll({node.id}, data.x)",
+                      node.span, f"write nll({node.id}, train.x, latent = normal(0, 1))")
         return Typed(sympy.Symbol(node.id), entry.shape, entry.batched)
 
     def _Attribute(self, node):
@@ -278,7 +285,7 @@ class ExpressionLowering:
             return self._network_call(node, entry.node)
         if entry is not None and entry.kind == "state":
             return self._state_at(node, entry)
-        if entry is not None and entry.kind in ("param", "const", "data"):
+        if entry is not None and entry.kind in ("param", "const", "data", "local", "index", "flow"):
             self.fail("E107", f"'{node.func}' is a {entry.kind}, not a function", node.func_span)
         if entry is None:
             self.skip_if_failed(node.func)
@@ -311,7 +318,14 @@ class ExpressionLowering:
         if len(node.positional) != len(net.inputs) or node.keywords:
             self.fail("E206", f"network '{net.name}' takes {len(net.inputs)} input(s) "
                       f"({', '.join(net.inputs)}), got {len(node.args)}", node.span)
-        inputs = [self.lower(a) for a in node.positional]
+        arguments = node.positional
+        if net.layers:   # one set of weights per coupling layer, picked by the layer index
+            index = arguments[0]
+            if self.layer_index is None or not isinstance(index, ast.Name) or index.id != self.layer_index:
+                self.fail("E608", f"network '{net.name}' has one set of weights per coupling layer: "
+                          f"it is called inside its flow, as {net.name}({net.inputs[0]}, ...)", node.span)
+            arguments = arguments[1:]
+        inputs = [self.lower(a) for a in arguments]
         size = sum(1 if self._scalar(x) else x.shape[0] for x in inputs)
         if any(len(x.shape) > 1 for x in inputs) or size != net.widths[0]:
             got = " + ".join(fmt_shape(x.shape) for x in inputs)
@@ -424,6 +438,34 @@ class ExpressionLowering:
             self.fail("E205", f"network '{net.name}' expects {net.widths[0]} input features, "
                       f"got {fmt_shape(x.shape)}", node.positional[1].span)
         return Typed(S.NetGrad(sympy.Symbol(net.name), x.expr), (net.widths[0],), x.batched)
+
+    def _call_nll(self, node):
+        """nll(g_inv, data.x, latent = normal(mean, std)): the flow's negative log-likelihood."""
+        args = node.positional
+        entry = self.scope.get(args[0].id) if args and isinstance(args[0], ast.Name) else None
+        if len(args) != 2 or entry is None or entry.kind != "flow":
+            if args and isinstance(args[0], ast.Name):
+                self.skip_if_failed(args[0].id)
+            self.fail("E609", "nll takes a flow and the data it maps to the latent space",
+                      node.span, "write nll(g_inv, train.x, latent = normal(0, 1))")
+        flow = entry.node
+        x = self.lower(args[1])
+        if x.shape != (flow.size,):
+            self.fail("E207", f"flow '{flow.name}' maps R[{flow.size}] (two halves of {flow.half}), "
+                      f"but this is {fmt_shape(x.shape)}", args[1].span)
+        mean, std = sympy.S.Zero, sympy.S.One
+        for kw in node.keywords:
+            if kw.name != "latent":
+                self.fail("E206", f"nll() takes no argument '{kw.name}'", kw.span,
+                          "the one option is latent = normal(mean, std)")
+            value = kw.value
+            if not isinstance(value, ast.Call) or value.func != "normal" or len(value.positional) != 2 \
+                    or value.keywords:
+                self.fail("E610", "the latent distribution is normal(mean, std)", value.span)
+            mean, std = (self._const_value(self.lower(a).expr) for a in value.positional)
+            if not (mean.is_number and std.is_number and mean.is_real and std.is_positive):
+                self.fail("E610", "normal(mean, std) takes numbers, std > 0", value.span)
+        return Typed(S.FlowNll(sympy.Symbol(flow.name), x.expr, mean, std), ())
 
     def _call_linspace(self, node):
         self.fail("E103", "linspace(...) may appear only as the times of a generated data set, "

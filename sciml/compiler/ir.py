@@ -90,14 +90,22 @@ class Parameter:
 
 @_node
 class Network:
-    """A multilayer perceptron; per_step networks have one set of weights per time step."""
+    """A multilayer perceptron; per_step networks have one set of weights per time step, and
+    a network of a flow's coupling layers, declared s(j, x1) with j the layer index, one set
+    per layer (`layers` sets, stacked on axis 0 of each weight)."""
 
     name: str
     inputs: tuple
     widths: tuple
     activation: str
     per_step: bool = False
+    layers: int = 0
     span: Span = _span()
+
+    @property
+    def features(self) -> tuple:
+        """The inputs that carry data (a per-layer network's first input is the layer index)."""
+        return self.inputs[1:] if self.layers else self.inputs
 
 
 @_node
@@ -118,6 +126,47 @@ class InitialCondition:
     order: int
     value: sympy.Basic
     span: Span = _span()
+
+
+@_node
+class Coupling:
+    """One line of a coupling layer (Dinh et al.: NICE, RealNVP): `target` (x1 or x2) becomes
+    target * scale + shift, scale and shift functions of the other half only, so the layer's
+    Jacobian is triangular and log|det| = sum log|scale|.  All derived with sympy from `rhs`;
+    NetCalls in them stand for the layer's own network (weights picked by the layer index)."""
+
+    target: str
+    rhs: sympy.Basic          # as written
+    scale: sympy.Basic
+    shift: sympy.Basic
+    log_scale: sympy.Basic    # log|scale|, simplified: s for exp(s), 0 for the additive layer
+    inverse: sympy.Basic      # the target recovered from the output: (target - shift) / scale
+    span: Span = _span()
+
+
+@_node
+class Swap:
+    """swap(x1, x2): the halves trade places (a permutation, |det| = 1)."""
+
+    span: Span = _span()
+
+
+@_node
+class Flow:
+    """An invertible map written as `layers` coupling layers, each the lines `lines` with the
+    layer index `index`; x1 and x2 are the two halves (`half` features each) of its input."""
+
+    name: str
+    index: str
+    first: int          # the index of the first layer as written (for j in 1..8: 1)
+    layers: int
+    half: int
+    lines: tuple
+    span: Span = _span()
+
+    @property
+    def size(self) -> int:
+        return 2 * self.half
 
 
 @_node
@@ -184,12 +233,13 @@ class Model:
     networks: tuple
     equations: tuple
     initials: tuple
-    scheme: Scheme
+    scheme: Scheme | None  # None for a model without states (a flow)
     loss: sympy.Basic
     loss_span: Span
     training: tuple
     reports: tuple
     training_set: str  # the data set the loss reads (mini-batched), '' if none
+    flows: tuple = ()
     guards: tuple = ()  # StabilityGuards the analysis found (runtime --check-stability)
     span: Span = _span()
 
@@ -205,6 +255,9 @@ class Model:
     def dataset(self, name):
         return next((d for d in self.datasets if d.name == name), None)
 
+    def flow(self, name):
+        return next((f for f in self.flows if f.name == name), None)
+
     @property
     def order(self) -> int:
-        return max(e.order for e in self.equations)
+        return max((e.order for e in self.equations), default=0)

@@ -137,6 +137,19 @@ class SpecLatexPrinter(LatexPrinter):
         x, n = expr.args
         return r"\operatorname{pad}_{" + self._print(n) + r"}\left(" + self._print(x) + r"\right)"
 
+    def _print_FlowNll(self, expr):
+        """mean over the samples of 1/2 |(g^-1(x) - mu)/sigma|^2 - log|det dg^-1/dx| + const."""
+        flow, x, mean, std = expr.args
+        g = self._print(flow)
+        z = g + r"\left(" + self._print(x) + r"\right)"
+        if mean != 0:
+            z = z + " - " + self._print(mean)
+        norm = r"\left\|" + (z if std == 1 else r"\frac{" + z + "}{" + self._print(std) + "}") + r"\right\|^{2}"
+        log_det = r"\log\left|\det \frac{\partial " + g + r"}{\partial x}\right|"
+        constant = r"\frac{d}{2} \log 2\pi" + ("" if std == 1 else r" + d \log " + self._print(std))
+        return (r"\operatorname{mean}_{x}\left[\frac{1}{2}" + norm + " - " + log_det + r"\right] + "
+                + constant)
+
     def _print_SmoothInTime(self, expr):
         terms = []
         for p in expr.args:
@@ -149,12 +162,14 @@ class SpecLatexPrinter(LatexPrinter):
 class _Writer:
     def __init__(self, model: ir.Model):
         self.m = model
-        self.p = SpecLatexPrinter(t_end=model.scheme.t_end)
+        self.p = SpecLatexPrinter(t_end=model.scheme.t_end if model.scheme else None)
         self.per_step = {p.name for p in model.parameters if p.per_step}
         self.per_step |= {n.name for n in model.networks if n.per_step}
         self.nets = {n.name for n in model.networks}
         for n in self.nets:
             self.p.names[n] = r"\mathrm{" + _text(n) + "}"
+        for flow in model.flows:
+            self.p.names[flow.name] = flow_symbol(flow.name)
 
     def tex(self, expr, names=None) -> str:
         saved = dict(self.p.names)
@@ -200,6 +215,35 @@ class _Writer:
                                              r"\frac{d^{" + str(init.order) + "} " + y + "}{dt^{"
                                              + str(init.order) + "}}")
             lines.append(f"{lhs}(0) &= {self.tex(init.value)}")
+        return lines
+
+    def flow_lines(self, flow) -> list[str]:
+        """The layers as written, x1 and x2 updated in place (leftarrow), and the log-det."""
+        j = symbol_latex(flow.index)
+        names = {n.name: r"\mathrm{" + _text(n.name) + "}_{" + j + "}" for n in self.m.networks if n.layers}
+        last = flow.first + flow.layers - 1
+        lines = [rf"&\text{{for }} {j} = {flow.first}, \dots, {last}: \quad x = (x_{{1}}, x_{{2}}), "
+                 rf"\ \ell = \log\left|\det \frac{{\partial {flow_symbol(flow.name)}}}{{\partial x}}\right| = 0"]
+        for line in flow.lines:
+            if isinstance(line, ir.Swap):
+                lines.append(r"\left(x_{1}, x_{2}\right) &\leftarrow \left(x_{2}, x_{1}\right)")
+                continue
+            target = symbol_latex(line.target)
+            lines.append(f"{target} &\\leftarrow {self.tex(line.rhs, names)}")
+            if line.log_scale != 0:
+                lines.append(r"\ell &\leftarrow \ell + \textstyle\sum_{k} " +
+                             _parenthesized(self.tex(line.log_scale, names)) + "_{k}")
+        return lines
+
+    def inverse_lines(self, flow) -> list[str]:
+        j = symbol_latex(flow.index)
+        names = {n.name: r"\mathrm{" + _text(n.name) + "}_{" + j + "}" for n in self.m.networks if n.layers}
+        lines = [rf"&\text{{for }} {j} = {flow.first + flow.layers - 1}, \dots, {flow.first}:"]
+        for line in reversed(flow.lines):
+            if isinstance(line, ir.Swap):
+                lines.append(r"\left(x_{1}, x_{2}\right) &\leftarrow \left(x_{2}, x_{1}\right)")
+            else:
+                lines.append(f"{symbol_latex(line.target)} &\\leftarrow {self.tex(line.inverse, names)}")
         return lines
 
     def scheme_lines(self) -> list[str]:
@@ -282,6 +326,18 @@ def _align(lines: list[str]) -> str:
     return "\\begin{align*}\n" + " \\\\\n".join("  " + line for line in lines) + "\n\\end{align*}\n"
 
 
+def flow_symbol(name: str) -> str:
+    """g^{-1} for a flow named g_inv (the seed's notation), else the name upright."""
+    if name.endswith("_inv") and len(name) > 4:
+        return symbol_latex(name[:-4]) + "^{-1}"
+    return r"\mathrm{" + _text(name) + "}"
+
+
+def _parenthesized(text: str) -> str:
+    return text if text.replace("\\", "").replace("{", "").replace("}", "").isalnum() or \
+        text.startswith(r"\mathrm") and " " not in text else r"\left(" + text + r"\right)"
+
+
 def _loss_lines(w: "_Writer", loss) -> list[str]:
     """L = first term, then one line per further term (a long loss stays inside the page)."""
     terms = loss.as_ordered_terms() if isinstance(loss, sympy.Add) else [loss]
@@ -296,6 +352,8 @@ def to_latex(model: ir.Model, standalone: bool = False) -> str:
     """The model's equations, scheme and loss as `align*` environments (a whole document if asked)."""
     w = _Writer(model)
     title = _text(model.name)
+    if model.flows:
+        return _flow_document(w, model, title, standalone)
     parts = [f"% {title}: the continuous model\n", _align(w.model_lines()),
              f"% scheme: {_SCHEME_NAMES[model.scheme.kind]}\n",
              _align([w.grid_line(), *w.scheme_lines()]),
@@ -306,5 +364,22 @@ def to_latex(model: ir.Model, standalone: bool = False) -> str:
     sections = [f"\\section*{{{title}}}\n", "\\subsection*{Model}\n", parts[1],
                 f"\\subsection*{{Scheme: {_SCHEME_NAMES[model.scheme.kind]}}}\n", parts[3],
                 "\\subsection*{Loss}\n", parts[5]]
+    return ("\\documentclass{article}\n\\usepackage{amsmath}\n\\usepackage{amssymb}\n"
+            "\\begin{document}\n" + "".join(sections) + "\\end{document}\n")
+
+
+def _flow_document(w: _Writer, model: ir.Model, title: str, standalone: bool) -> str:
+    """A flow: its layers, its inverse, and the likelihood loss."""
+    parts = []   # (heading, block)
+    for flow in model.flows:
+        g = flow_symbol(flow.name)
+        inverse = g[:-len("^{-1}")] if g.endswith("^{-1}") else g + "^{-1}"
+        parts += [(f"Flow ${g}$: {flow.layers} coupling layers", _align(w.flow_lines(flow))),
+                  (f"Its inverse ${inverse}$", _align(w.inverse_lines(flow)))]
+    parts.append(("Loss", _align(_loss_lines(w, model.loss))))
+    if not standalone:
+        return "".join(f"% {heading}\n{block}" for heading, block in parts)
+    sections = [f"\\section*{{{title}}}\n"]
+    sections += [f"\\subsection*{{{heading}}}\n{block}" for heading, block in parts]
     return ("\\documentclass{article}\n\\usepackage{amsmath}\n\\usepackage{amssymb}\n"
             "\\begin{document}\n" + "".join(sections) + "\\end{document}\n")

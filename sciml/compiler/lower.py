@@ -47,6 +47,7 @@ class _Lowering:
         self.constants, self.datasets, self.states, self.parameters = [], [], [], []
         self.equations, self.initials, self.reports, self.training = [], [], [], []
         self.scheme = None
+        self.flows = []
         self.loss = None
         self.unsupported: list = []
 
@@ -77,8 +78,6 @@ class _Lowering:
         for st in self.spec.statements:
             if isinstance(st, ast.DomainStmt):
                 found.append(_unsupported("spatial domains (PDEs)", st.span))
-            elif isinstance(st, ast.FlowStmt):
-                found.append(_unsupported("coupling-layer flows", st.span))
             elif isinstance(st, ast.EquationStmt) and st.kind in ("pde", "sde", "boundary"):
                 what = {"pde": "PDE equations", "sde": "SDE equations", "boundary": "boundary conditions"}
                 found.append(_unsupported(what[st.kind], st.span))
@@ -184,7 +183,10 @@ class _Lowering:
         raise Unsupported("spatial domains (PDEs)", st.span)
 
     def _FlowStmt(self, st):
-        raise Unsupported("coupling-layer flows", st.span)
+        from .flows import lower_flow
+        flow = lower_flow(st, self)
+        self.declare(st.name, Entry("flow", node=flow), st.span)
+        self.flows.append(flow)
 
     def _DataStmt(self, st):
         dataset = lower_dataset(st, self)
@@ -411,9 +413,15 @@ class _Lowering:
                     what = _at_zero(state.name, k)
                     self.sink.error("E308", f"state '{state.name}' needs an initial value {what}",
                                     state.span, f"add: initial {what} = ...")
-        if not self.states:
+        if self.flows and (self.states or self.scheme is not None):
+            what = self.states[0].span if self.states else self.scheme.span
+            self.unsupported.append(_unsupported("a flow together with states and a scheme (a "
+                                                 "continuous normalizing flow)", what))
+        elif self.flows:
+            pass   # a flow is the whole model: no states, equations or scheme
+        elif not self.states:
             self.sink.error("E309", "the model has no state", end, "declare one: state Y : R[n]")
-        if self.scheme is None:
+        if self.scheme is None and not self.flows:
             self.sink.error("E309", "the spec has no scheme", end, "add e.g.: scheme rk4(steps = 20, T = 1)")
         if self.loss is None:
             self.sink.error("E309", "the spec has no loss", end, "add e.g.: loss mse(Y(T), train.y)")
@@ -423,6 +431,8 @@ class _Lowering:
         if self.scheme is not None and not self.sink.has_errors:
             from .schemes import check_scheme_fits
             check_scheme_fits(self)
+        if self.unsupported:
+            raise SpecError(self.unsupported + self.sink.items)
 
     def _model(self) -> ir.Model:
         loss_expr, loss_span = self.loss
@@ -440,7 +450,7 @@ class _Lowering:
             networks=tuple(self.networks.values()), equations=tuple(self.equations),
             initials=tuple(self.initials), scheme=self.scheme, loss=loss_expr, loss_span=loss_span,
             training=tuple(self.training), reports=tuple(self.reports), training_set=training_set,
-            span=self.spec.span)
+            flows=tuple(self.flows), span=self.spec.span)
 
 
 def _column(shape):
@@ -466,6 +476,8 @@ def _declared_names(statement) -> tuple:
         return (statement.name,)
     if isinstance(statement, ast.NetStmt):
         return tuple(head.name for head in statement.heads)
+    if isinstance(statement, ast.FlowStmt):
+        return (statement.name,)
     return ()
 
 

@@ -16,6 +16,11 @@ it); `verdict(scheme, spectrum)` compares it with the region and answers one of
     UNKNOWN     the spectrum is not known, or the scheme has no fixed step.
 The analysis is the linearised, frozen-coefficient one of seed 000 (weights that change slowly
 in time, sigma monotone): J = diag(sigma') A with sigma' in [0, max sigma'].
+
+IMEX (`imex_verdict`) is forward Euler preconditioned by the implicit part: its step
+Y_{j+1} = (I + hL)^-1 (Y_j + h L Y_j + h f(Y_j)) has the amplification M = I + h P^-1 J with
+P = I + hL (L symmetric positive semi-definite, lambda_min(L) = l >= 0), so it is judged on J
+together with l; see there.
 """
 from __future__ import annotations
 
@@ -77,6 +82,8 @@ RK4_IMAGINARY_LIMIT = 2 * sympy.sqrt(2)            # |R(iy)| <= 1 for |y| <= 2 s
 OSCILLATION_LIMIT = sympy.Integer(2)               # leapfrog / Verlet: h w < 2
 _a, _b = sympy.symbols("a b", positive=True)
 EULER_BOUND = 2 * _a / (_a**2 + _b**2)             # |1 + h(-a + ib)| <= 1 for h <= this
+_r, _l = sympy.Symbol("r", positive=True), sympy.Symbol("l", nonnegative=True)
+IMEX_BOUND = 2 / (_r - 2 * _l)                     # h r <= 2 (1 + h l), for r > 2 l
 
 
 def stability_function(scheme: str) -> sympy.Expr:
@@ -130,6 +137,21 @@ def derive_oscillation_limit() -> sympy.Expr:
     return roots[0]
 
 
+def derive_imex_bound() -> tuple[sympy.Expr, sympy.Expr]:
+    """(h*, c) for IMEX on a symmetric Jacobian with eigenvalues in [-r, 0] and lambda_min(L) = l:
+    the worst mode is L's eigenvector for l with J's eigenvalue -r, multiplied by
+    m(h) = 1 - h r/(1 + h l) <= 1 each step; m >= -1 <=> (m + 1)(1 + h l) = 2 + c h >= 0 with
+    c = 2 l - r, so every h is stable when c >= 0 and h <= h* = 2/(r - 2 l) otherwise."""
+    h = sympy.Symbol("h", positive=True)
+    m = 1 - h * _r / (1 + h * _l)
+    numerator, denominator = sympy.fraction(sympy.together(m + 1))
+    assert sympy.expand(denominator - (1 + h * _l)) == 0
+    poly = sympy.Poly(sympy.expand(numerator), h)
+    assert poly.degree() == 1 and poly.coeff_monomial(1) == 2
+    (root,) = sympy.solve(poly.as_expr(), h)
+    return sympy.factor(root), poly.coeff_monomial(h)
+
+
 def derive_euler_bound() -> sympy.Expr:
     """|1 + h(-a + i b)|^2 - 1 = h (h (a^2 + b^2) - 2 a): its positive root in h."""
     h = sympy.Symbol("h", positive=True)
@@ -148,7 +170,9 @@ def _rk4_numeric(value: complex) -> complex:
 
 # -- verdicts -----------------------------------------------------------------------------------
 
-def verdict(scheme: str, spectrum: Spectrum) -> Verdict:
+def verdict(scheme: str, spectrum: Spectrum, *, implicit_min=sympy.S.Zero) -> Verdict:
+    """`implicit_min`: lambda_min(L) of IMEX's implicit part (0, always a lower bound, when not
+    known); the other schemes ignore it."""
     kind = spectrum.kind
     if kind == GROWING:
         return Verdict(UNSTABLE, reason="the continuous model grows (an eigenvalue with "
@@ -165,6 +189,8 @@ def verdict(scheme: str, spectrum: Spectrum) -> Verdict:
         return _rk4(spectrum)
     if scheme in ("verlet", "leapfrog"):
         return _symplectic(scheme, spectrum)
+    if scheme == "imex":
+        return imex_verdict(spectrum, implicit_min)
     return Verdict(UNKNOWN, reason="no verdict for this scheme")
 
 
@@ -308,3 +334,76 @@ def _rk4_ray_limit(mu: complex) -> float:
         else:
             hi = mid
     return lo
+
+
+# -- IMEX: forward Euler preconditioned by (I + hL)^-1 ------------------------------------------
+
+def imex_verdict(sp: Spectrum, smallest=sympy.S.Zero) -> Verdict:
+    """The explicit part of Y_{j+1} = (I + hL)^-1 (Y_j + h L Y_j + h f(Y_j)), L symmetric
+    positive semi-definite with lambda_min(L) = l = `smallest` (0 is always a lower bound).
+
+    Linearised, the step multiplies a perturbation by M = P^-1 (P + h J) = I + h P^-1 J with
+    P = I + hL, symmetric positive definite with eigenvalues >= 1 + h l.  M is similar to
+    P^(1/2) M P^(-1/2) = I + h P^(-1/2) J P^(-1/2), and congruence by P^(-1/2) keeps J's kind:
+
+    * J symmetric, eigenvalues in [-rho, -alpha] (NEGATIVE_REAL, alpha = -shift >= 0, rho =
+      alpha + radius; the parabolic -K^T diag(sigma') K, any sigma' >= 0): T = P^(-1/2) (-J)
+      P^(-1/2) is symmetric positive semi-definite with lambda_max(T) <= norm2(P^-1) rho =
+      rho/(1 + h l), so M's eigenvalues lie in [1 - h rho/(1 + h l), 1] and the step does not
+      grow in the P-norm |x|_P = |P^(1/2) x| when h rho <= 2 (1 + h l) (`derive_imex_bound`
+      solves it with sympy): for every h when rho <= 2 l, else for h <= 2/(rho - 2 l).  The
+      bound is sharp for the description: J = -rho v v^T with v L's eigenvector for l gives
+      M v = (1 - h rho/(1 + h l)) v, which is < -1 beyond it.  Since P does not depend on the
+      step, the P-norm contraction holds at every step whatever J (and the weights) do there.
+      With l = 0 (a Laplacian with periodic or Neumann ends) this is forward Euler's 2/rho:
+      L damps only the modes outside its kernel.  When the sign of rho - 2 l is not known the
+      bound is Piecewise((2/(rho - 2 l), rho > 2 l), (oo, True)).
+    * J = s A, A antisymmetric, s >= 0 (IMAGINARY, no shift: sigma((K - K^T) Y + b) at a common
+      slope sigma' = s, exactly so in the linear regime K Y + b = 0 where tanh' = 1):
+      P^(-1/2) A P^(-1/2) is antisymmetric and not 0 (congruent to A), so M has eigenvalues
+      1 + i h mu with mu real, not all 0, and |1 + i h mu| > 1: unstable for every h, whatever L.
+    * anything else (damped antisymmetric, explicit matrices, opaque networks): P^-1 J mixes
+      J's parts with L's eigenvectors and no bound is proved (UNKNOWN).
+    """
+    kind = sp.kind
+    if kind in (GROWING, OPAQUE):
+        return verdict("euler", sp)
+    if kind in (IMAGINARY, NEGATIVE_REAL, OSCILLATION, DAMPED) and sp.radius == 0 \
+            and sp.shift == 0 and (kind != DAMPED or sp.damping == 0):
+        return verdict("euler", sp)                     # J = 0: M = I
+    l = sympy.sympify(smallest)
+    if kind == NEGATIVE_REAL:
+        alpha = -sp.shift
+        if _sign(alpha) == -1:
+            return Verdict(UNSTABLE, reason="every eigenvalue has positive real part")
+        rho = sympy.expand(alpha + sp.radius)
+        requires = _nonneg(alpha)
+        where = ("J is symmetric negative semi-definite with eigenvalues >= -" + _paren(rho))
+        if not requires and _sign(rho - 2 * l) in (-1, 0):
+            return Verdict(STABLE, reason=f"{where} and {expr_text(rho)} <= 2*lambda_min(L) = "
+                           f"{expr_text(2 * l)}, so (I + h*L)^-1 J keeps h*lambda in [-2, 0] "
+                           "for every h")
+        bound = IMEX_BOUND.xreplace({_r: rho, _l: l})
+        if _sign(rho - 2 * l) != 1 and _sign(sp.radius - 2 * l) != 1:
+            bound = sympy.Piecewise((bound, sympy.StrictGreaterThan(rho, 2 * l)), (sympy.oo, True))
+        return Verdict(BOUNDED, bound=bound, requires=requires,
+                       reason=f"{where}: stable while h*{_paren(rho)} <= 2*(1 + h*lambda_min(L))")
+    if kind == IMAGINARY and _sign(sp.shift) == 0:
+        return Verdict(UNSTABLE, reason="where sigma' is the same in every component (as where "
+                       "K Y + b = 0), (I + h*L)^-1 J is similar to (I + h*L)^-1/2 J (I + h*L)^-1/2, "
+                       "which is antisymmetric and not 0, so the step multiplies some mode by "
+                       "1 + i*h*mu with |1 + i*h*mu| > 1; L only rescales the imaginary eigenvalues")
+    if kind in (IMAGINARY, DAMPED):
+        return Verdict(UNKNOWN, reason="f's Jacobian J is damped antisymmetric; (I + h*L)^-1 J "
+                       "mixes its damping and its rotation with L's eigenvectors, and no bound is "
+                       "proved for that")
+    if kind == EXPLICIT:
+        return Verdict(UNKNOWN, reason="f's Jacobian J is an explicit matrix, not certified "
+                       "symmetric negative semi-definite; the eigenvalues of (I + h*L)^-1 J are not "
+                       "J's, and no bound is derived for them")
+    return Verdict(UNKNOWN, reason="IMEX integrates first-order equations")
+
+
+def _paren(expr) -> str:
+    text = expr_text(expr)
+    return f"({text})" if (" + " in text or " - " in text) else text

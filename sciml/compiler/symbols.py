@@ -142,6 +142,14 @@ class SmoothInTime(ArrayOp):
     """Sum over steps j of |theta_{j+1} - theta_j|^2 / h for per-step parameters theta."""
 
 
+class FlowNll(ArrayOp):
+    """FlowNll(flow, x, mean, std): the mean over samples of -log p(x) for x = g(z), z normal
+    with that mean and std in every coordinate: 1/2 |(g^-1(x) - mean)/std|^2 + d log(std)
+    + d/2 log(2 pi) - log|det dg^-1/dx| (the change of variables, seed 000)."""
+
+    nargs = 4
+
+
 ACTIVATIONS = {
     "tanh": sympy.tanh,
     "sigmoid": Sigmoid,

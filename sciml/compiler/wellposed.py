@@ -101,6 +101,9 @@ def _names(expr) -> set:
 
 def _unused(model: ir.Model) -> list[Diagnostic]:
     equations = {e.state: _names(e.rhs) for e in model.equations}
+    for flow in model.flows:   # a flow reads what its coupling lines read
+        equations[flow.name] = set().union(*(_names(line.rhs) for line in flow.lines
+                                             if isinstance(line, ir.Coupling)))
     initials: dict = {}
     for i in model.initials:
         initials.setdefault(i.state, set()).update(_names(i.value))
@@ -108,7 +111,7 @@ def _unused(model: ir.Model) -> list[Diagnostic]:
                              *(_names(r.expr) for r in model.reports))
     # what the loss reads: its names, and through each state it reads, that state's equation
     # and initial values, transitively
-    states = {s.name for s in model.states}
+    states = {s.name for s in model.states} | {f.name for f in model.flows}
     reached, todo = set(), list(_names(model.loss))
     while todo:
         name = todo.pop()
@@ -135,6 +138,8 @@ def _unused(model: ir.Model) -> list[Diagnostic]:
 
 
 def _scheme_smoothness(model: ir.Model) -> list[Diagnostic]:
+    if model.scheme is None:
+        return []
     order = ORDER.get(model.scheme.kind, 1)
     if order < 2:
         return []

@@ -51,11 +51,12 @@ class ModelWriter:
             state = names[str(atom.args[0])]
             suffix = "T" if atom.args[1].is_number else "obs"
             self.names[str(atom)] = f"{state}_{suffix}"
+        imex = model.scheme is not None and model.scheme.kind == "imex"
         self.matrix_consts = sorted({str(s) for e in model.equations for s in e.rhs.free_symbols
                                      if self._const_shape(str(s))}
-                                    | ({model.scheme.option("L")} if model.scheme.kind == "imex" else set()))
+                                    | ({model.scheme.option("L")} if imex else set()))
         self.identities = sorted({int(i.args[0]) for e in model.equations for i in e.rhs.atoms(S.IdentityMatrix)}
-                                 | ({model.states[0].shape[0]} if model.scheme.kind == "imex" else set()))
+                                 | ({model.states[0].shape[0]} if imex else set()))
         self.taken = set(self.names.values())
         for size in self.identities:
             self.names[f"I{size}"] = self.fresh(f"I{size}")
@@ -96,17 +97,19 @@ class ModelWriter:
         lines = []
         for net in self.m.networks:
             name = self.names[net.name]
-            args = ", ".join(f"x{k}" for k in range(len(net.inputs)))
+            args = ", ".join(f"x{k}" for k in range(len(net.features)))
             widths = " -> ".join(str(w) for w in net.widths)
-            lines += [f"def {name}(p, {args}):",
-                      f'    """mlp({widths}, {net.activation})"""']
-            if len(net.inputs) > 1:
+            per_layer = f", one set of weights per coupling layer j" if net.layers else ""
+            lines += [f"def {name}(p, {'j, ' if net.layers else ''}{args}):",
+                      f'    """mlp({widths}, {net.activation}){per_layer}"""']
+            if len(net.features) > 1:
                 lines.append("    z = " + self.sp.concat.format(args))
             else:
                 lines.append("    z = x0")
             layers = len(net.widths) - 1
             for layer in range(1, layers + 1):
-                affine = f"p['{name}.W{layer}'] @ z + p['{name}.b{layer}']"
+                pick = "[j]" if net.layers else ""
+                affine = f"p['{name}.W{layer}']{pick} @ z + p['{name}.b{layer}']{pick}"
                 if layer < layers:
                     activated = S.ACTIVATIONS[net.activation](sympy.Symbol("affine"))
                     lines.append("    z = " + self.code(activated, {"affine": affine}))
@@ -180,7 +183,7 @@ class ModelWriter:
     def solve(self) -> list[str]:
         """def solve(p, <initial states>): integrate and return the observed values."""
         m, sp = self.m, self.sp
-        if self._recompute():
+        if m.scheme is None or self._recompute():
             return []  # written with the Verlet step, see reversible_steps
         first = self.state_names[0]
         starts = [f"{n}" for n in self.state_names]
@@ -257,12 +260,14 @@ class ModelWriter:
                 f"        {z} = {z} + h / 2 * {self.call(kick)}"]
 
     def _recompute(self) -> bool:
-        return self.m.scheme.kind == "verlet" and self.m.scheme.option("memory") == "recompute"
+        return self.m.scheme is not None and self.m.scheme.kind == "verlet" and self.m.scheme.option("memory") == "recompute"
 
     def reversible_steps(self) -> list[str]:
         """The inverse step of a reversible scheme (Verlet, leapfrog; seed 002).  Verlet with
         memory = recompute also gets one forward step and the solve whose backward pass
         recomputes the states with the inverse."""
+        if self.m.scheme is None:
+            return []
         if self.m.scheme.kind == "leapfrog":
             return self._leapfrog_inverse()
         if self.m.scheme.kind != "verlet":

@@ -21,6 +21,8 @@ inverse_step initial_state sample stages evaluation_batch OPTIMIZERS MODEL BACKE
 SAMPLE_FIELDS OBSERVED_TIMES trajectory implicit times odeint extra z x g a a1 a2 a3 a4
 ReversibleSolve reversible_solve reversible_forward reversible_backward ctx names values inputs
 outputs saved pullback grad_step grad_p grad_values total column like size count index fields
+x1 x2 log_det gaussian_nll check_stability StabilityMonitor STABILITY_BOUNDS monitor load_npz load_csv
+ode_data
 """.split())
 
 

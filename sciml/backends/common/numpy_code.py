@@ -203,17 +203,18 @@ def _init_params(model: ir.Model, names: dict) -> list[str]:
              '    """{name: numpy array}; vectors are columns, per-step weights stack on axis 0."""',
              "    rng = np.random.default_rng(seed)",
              "    return {"]
-    steps = model.scheme.steps
+    steps = model.scheme.steps if model.scheme else 0
     for param in model.parameters:
         shape = param.shape if len(param.shape) != 1 else (param.shape[0], 1)
         if param.per_step:
             shape = (steps,) + tuple(shape)
         lines.append(f"        {names[param.name]!r}: {_draw(param.init, shape)},")
     for net in model.networks:
+        copies = f"{net.layers}, " if net.layers else ""   # one set per coupling layer
         for layer, (fan_in, fan_out) in enumerate(zip(net.widths[:-1], net.widths[1:]), start=1):
             lines.append(f"        '{names[net.name]}.W{layer}': "
-                         f"rng.normal(0.0, {1 / fan_in ** 0.5!r}, size=({fan_out}, {fan_in})),")
-            lines.append(f"        '{names[net.name]}.b{layer}': np.zeros(({fan_out}, 1)),")
+                         f"rng.normal(0.0, {1 / fan_in ** 0.5!r}, size=({copies}{fan_out}, {fan_in})),")
+            lines.append(f"        '{names[net.name]}.b{layer}': np.zeros(({copies}{fan_out}, 1)),")
     lines.append("    }")
     return lines
 

@@ -111,6 +111,12 @@ class ArrayPrinterMixin:
         return self.SPELLING["inner"].format(self.parenthesize(a, PRECEDENCE["Mul"]),
                                              self.parenthesize(b, PRECEDENCE["Mul"]))
 
+    def _print_FlowNll(self, expr):
+        """gaussian_nll(*g_inv(p, x), mean, std): the flow returns (z, log|det|) per sample."""
+        flow, x, mean, std = expr.args
+        self.helpers.add("gaussian_nll")
+        return f"gaussian_nll(*{self._print(flow)}(p, {self._print(x)}), {self._print(mean)}, {self._print(std)})"
+
     def _print_SoftmaxCrossEntropy(self, expr):
         return self._helper("softmax_cross_entropy", *expr.args)
 

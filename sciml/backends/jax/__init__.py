@@ -14,6 +14,6 @@ SPELLING = Spelling(printer=JaxCodePrinter, as_const=template.AS_CONST, eye=temp
 
 def emit(model, source: str, source_name: str) -> str:
     imports = list(template.IMPORTS)
-    if model.scheme.kind == "dopri5":
+    if model.scheme is not None and model.scheme.kind == "dopri5":
         imports.append(template.ADAPTIVE_IMPORT)
     return emit_module(model, source, source_name, "jax", SPELLING, imports, template.RUNTIME)

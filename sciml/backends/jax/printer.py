@@ -19,6 +19,7 @@ class JaxCodePrinter(ArrayPrinterMixin, JaxPrinter):
         "norm": "jnp.linalg.norm({})",
         "sample_norm": "jnp.linalg.norm({}, axis=0, keepdims=True)",
         "inner": "jnp.sum({} * {}, axis=0, keepdims=True)",
+        "feature_sum": "jnp.sum({}, axis=0)",
     }
 
     def __init__(self, names):

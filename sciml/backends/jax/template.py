@@ -60,6 +60,14 @@ def solve(p, {y}, {z}):
 '''
 
 PIECES = {
+    "gaussian_nll": '''
+def gaussian_nll(z, log_det, mean, std):
+    """Mean over samples of -log p(x) by the change of variables: z = g^-1(x), latent normal
+    N(mean, std^2 I): 1/2 |(z - mean)/std|^2 + d log(std) + d/2 log(2 pi) - log|det dz/dx|."""
+    d = z.shape[0]
+    constant = float(d * np.log(std) + d / 2 * np.log(2 * np.pi))
+    return jnp.mean(0.5 * jnp.sum(((z - mean) / std) ** 2, axis=0) - log_det) + constant
+''',
     "softmax_cross_entropy": '''
 def softmax_cross_entropy(logits, labels):
     """Mean over samples of -log softmax(logits)[label]; logits are (classes, samples)."""

@@ -32,6 +32,7 @@ class TorchCodePrinter(ArrayPrinterMixin, _torch_printer_class()):
         "norm": "torch.linalg.vector_norm({})",
         "sample_norm": "torch.linalg.vector_norm({}, dim=0, keepdim=True)",
         "inner": "torch.sum({} * {}, dim=0, keepdim=True)",
+        "feature_sum": "torch.sum({}, dim=0)",
     }
 
     def __init__(self, names):
