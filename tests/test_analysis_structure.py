@@ -15,7 +15,7 @@ RNG = np.random.default_rng(0)
 
 
 def structure_of(source):
-    (d,) = by_code(findings(source), "A1")
+    (d,) = by_code(findings(source), "A10")   # A101-A109: the Jacobian structure (A11x: reversibility, flows)
     return d, data(d)
 
 

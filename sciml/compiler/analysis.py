@@ -46,6 +46,7 @@ def analyse(model: ir.Model, *, allow_unstable: bool = False) -> Analysis:
         found.append(_structure_finding(s))
         found.extend(_stability_findings(context, s, allow_unstable))
     found.extend(_implicit_part(model))
+    found.extend(_reversible_scheme(model))
     found.extend(flow_findings(model))
     found.extend(wellposedness(model))
     return Analysis(by_position(found), tuple(context.guards))
@@ -383,6 +384,30 @@ def _implicit_smallest(model: ir.Model) -> sympy.Expr:
     if not low > 1e-6 * top:
         return sympy.S.Zero
     return sympy.Float(float(f"{low * (1 - 1e-5):.6g}"))
+
+
+def _reversible_scheme(model: ir.Model) -> list[Diagnostic]:
+    """Verlet and leapfrog are reversible (seed 002): each step is undone exactly, in closed form,
+    and the backends emit that inverse step."""
+    scheme = model.scheme
+    if scheme is None or scheme.kind not in ("verlet", "leapfrog"):
+        return []
+    if scheme.kind == "verlet":
+        y, z = (e.state for e in model.equations)
+        undo = (f"{z} -= h/2*dt({z}), then {y} -= h*dt({y}), then {z} -= h/2*dt({z}): each stage "
+                "changes one state by a function of the other, so it is undone exactly")
+        emitted = f"inverse_step(p, j, {y}, {z})"
+    else:
+        (eq,) = model.equations
+        y = eq.state
+        undo = (f"{y}_(j-1) = 2*{y}_j - {y}_(j+1) + h^2*f_j({y}_j): the two-step recursion run "
+                "backwards")
+        emitted = f"inverse_step(p, j, {y}_previous, {y})"
+    recompute = scheme.option("memory") == "recompute"
+    return [finding("A111", "note", f"{NAMES[scheme.kind]} is reversible: {undo}", scheme.span,
+                    f"the inverse step is emitted as {emitted}" + ("; with memory = recompute the "
+                    "backward pass uses it instead of stored states" if recompute else ""),
+                    structure="reversible", scheme=scheme.kind, reversible=True)]
 
 
 def _implicit_part(model: ir.Model) -> list[Diagnostic]:

@@ -47,6 +47,11 @@ def lower_flow(st: ast.FlowStmt, lowering) -> ir.Flow:
                           f"it is mlp({net.widths[0]} -> ... -> {net.widths[-1]}) with inputs "
                           f"({', '.join(net.inputs)})", net.span,
                           "both halves have the size of the first network's input")
+    for net in networks:
+        if net.layers and net.layers != layers:
+            lowering.fail("E604", f"network '{net.name}' already has {net.layers} sets of weights, "
+                          f"for the layers of another flow; this flow has {layers}", st.span,
+                          "declare one set of networks per flow")
     for net in networks:   # one set of weights per layer
         per_layer = dataclasses.replace(net, layers=layers)
         lowering.networks[net.name] = per_layer
