@@ -18,7 +18,9 @@ from dataclasses import dataclass
 
 import sympy
 
+from . import ir
 from . import symbols as S
+from .diagnostics import finding
 from .mathtext import expr_text
 
 
@@ -76,18 +78,16 @@ def _sign(expr: sympy.Basic) -> int | None:
 
 # -- findings -------------------------------------------------------------------------------
 
-def flow_findings(model) -> list:
+def flow_findings(model: ir.Model) -> list:
     """What the analysis says about each flow: every coupling line's triangular Jacobian and
     log-determinant (A110), the flow's inverse (A111), and a half that no layer changes (A112)."""
-    from . import ir
-    from .diagnostics import finding
     out = []
     for flow in model.flows:
         for line in flow.lines:
             if isinstance(line, ir.Coupling):
-                out.append(_triangular(flow, line, finding))
-        out.append(_inverse(flow, finding, ir))
-        untouched = _untouched_halves(flow, ir)
+                out.append(_triangular(flow, line))
+        out.append(_inverse(flow))
+        untouched = _untouched_halves(flow)
         if untouched:
             half = untouched[0]
             out.append(finding("A112", "warning", f"{flow.name} never changes the half that enters "
@@ -98,7 +98,7 @@ def flow_findings(model) -> list:
     return out
 
 
-def _triangular(flow, line, finding):
+def _triangular(flow, line):
     other = "x1" if line.target == "x2" else "x2"
     j = flow.index
     scale, log_scale = with_index(line.scale, j), with_index(line.log_scale, j)
@@ -116,7 +116,7 @@ def _triangular(flow, line, finding):
                    log_det=expr_text(log_scale), scale=expr_text(scale))
 
 
-def _inverse(flow, finding, ir):
+def _inverse(flow):
     undo = []
     for line in reversed(flow.lines):
         if isinstance(line, ir.Swap):
@@ -132,7 +132,7 @@ def _inverse(flow, finding, ir):
                    layers=flow.layers)
 
 
-def _untouched_halves(flow, ir) -> list:
+def _untouched_halves(flow) -> list:
     """The halves of the input (x1, x2 as they enter) that no line of any layer updates."""
     where = {"x1": "x1", "x2": "x2"}         # current slot -> which input half sits there
     changed = set()

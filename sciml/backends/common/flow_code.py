@@ -14,6 +14,8 @@ import sympy
 from sciml.backends.common.names import MODULE_NAMES
 from sciml.compiler import ir
 from sciml.compiler import symbols as S
+from sciml.compiler.coupling import with_index
+from sciml.compiler.mathtext import expr_text
 
 # module names that are only ever local variables, free for an inverse named after its flow
 _LOCAL_ONLY = {"g", "x", "z"}
@@ -152,8 +154,6 @@ def _paren(text: str) -> str:
 
 
 def _line_text(line, flow) -> str:
-    from sciml.compiler.coupling import with_index
-    from sciml.compiler.mathtext import expr_text
     if isinstance(line, ir.Swap):
         return "swap(x1, x2)"
     return f"{line.target} = {expr_text(with_index(line.rhs, flow.index))}"
