@@ -5,6 +5,7 @@ layout have equal trees.  The parser (`sciml.grammar.parse`) is the only produce
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 from .diagnostics import Span
@@ -14,6 +15,16 @@ _node = dataclass(frozen=True, slots=True, kw_only=True)
 
 def _span():
     return field(default=Span.unknown(), compare=False, repr=False)
+
+
+def walk(node):
+    """`node` and every node below it, in written order (depth first)."""
+    yield node
+    for f in dataclasses.fields(node):
+        value = getattr(node, f.name)
+        for child in value if isinstance(value, tuple) else (value,):
+            if dataclasses.is_dataclass(child) and not isinstance(child, Span):
+                yield from walk(child)
 
 
 # ---- expressions -------------------------------------------------------------------------

@@ -54,8 +54,12 @@ def affine_split(rhs: sympy.Basic, target: sympy.Symbol, other: sympy.Symbol,
         raise NotCoupling(f"the new {target} is not affine in {target} (x2 * a(x1) + b(x1)), so "
                           "the layer has no closed-form inverse")
     shift = plain.xreplace({target: sympy.S.Zero})
-    sign = _sign(scale.xreplace({x: sympy.Dummy(x.name, real=True) for x in scale.free_symbols
-                                 if not x.is_real}))
+    others = scale.free_symbols - {other} - set(restore)
+    if others:
+        raise NotCoupling(f"the scale reads {', '.join(sorted(map(str, others)))}; a scale reads only "
+                          f"the other half, {other}, through networks, and numbers (a learned "
+                          "scale is a network's output)")
+    sign = _sign(scale.xreplace({other: sympy.Dummy(other.name, real=True)}))
     if sign is None:
         shown = expr_text(with_index(scale.xreplace(restore), index))
         raise NotCoupling(f"the scale {shown} may be zero, and the layer is invertible only where "

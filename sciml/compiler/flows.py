@@ -17,7 +17,6 @@ import sympy
 
 from . import ast, ir
 from .coupling import NotCoupling, affine_split, with_index
-from .diagnostics import Span
 from .expressions import Entry, fmt_shape
 from .mathtext import expr_text
 
@@ -67,23 +66,14 @@ def lower_flow(st: ast.FlowStmt, lowering) -> ir.Flow:
 def _layer_networks(st, lowering) -> list:
     """The networks called with the layer index as first argument, in order of first use."""
     found = []
-
-    def visit(node):
-        if isinstance(node, ast.Call):
-            entry = lowering.scope.get(node.func)
-            args = node.positional
-            if entry is not None and entry.kind == "net" and args and isinstance(args[0], ast.Name) \
-                    and args[0].id == st.index and entry.node.inputs[0] == st.index:
-                if all(n.name != node.func for n in found):
-                    found.append(entry.node)
-        for f in dataclasses.fields(node):
-            value = getattr(node, f.name)
-            for child in value if isinstance(value, tuple) else (value,):
-                if dataclasses.is_dataclass(child) and not isinstance(child, Span):
-                    visit(child)
-
-    for line in st.body:
-        visit(line)
+    for node in (n for line in st.body for n in ast.walk(line)):
+        entry = lowering.scope.get(node.func) if isinstance(node, ast.Call) else None
+        if entry is None or entry.kind != "net" or entry.node.inputs[0] != st.index:
+            continue
+        args = node.positional
+        if args and isinstance(args[0], ast.Name) and args[0].id == st.index \
+                and entry.node not in found:
+            found.append(entry.node)
     return found
 
 

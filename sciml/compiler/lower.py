@@ -9,7 +9,6 @@ yet (E901) are reported together with the real errors.
 """
 from __future__ import annotations
 
-import dataclasses
 import difflib
 from contextlib import contextmanager
 from pathlib import Path
@@ -483,15 +482,8 @@ def _declared_names(statement) -> tuple:
 
 def _data_fields(node, scope):
     """The `data.field` nodes in an expression tree, in written order."""
-    if isinstance(node, ast.Attribute) and isinstance(node.base, ast.Name) \
-            and scope.get(node.base.id, Entry("")).kind == "data":
-        yield node
-        return
-    for field in dataclasses.fields(node):
-        value = getattr(node, field.name)
-        for child in value if isinstance(value, tuple) else (value,):
-            if dataclasses.is_dataclass(child) and not isinstance(child, Span):
-                yield from _data_fields(child, scope)
+    return (n for n in ast.walk(node) if isinstance(n, ast.Attribute) and isinstance(n.base, ast.Name)
+            and scope.get(n.base.id, Entry("")).kind == "data")
 
 
 def _dotted(node) -> str:

@@ -89,7 +89,7 @@ class StabilityMonitor:
     (and the initial ones); each bound that fails is said on stderr, with the step."""
 
     def __init__(self, every):
-        self.every, self.checks, self.failures, self.smallest = every, 0, 0, {}
+        self.every, self.checks, self.failures, self.smallest = max(1, every), 0, 0, {}
         if not STABILITY_BOUNDS:
             print(f"--check-stability: no step-size bound of {MODEL} reads learned weights; "
                   "nothing to check", file=sys.stderr)

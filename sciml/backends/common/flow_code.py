@@ -136,21 +136,16 @@ class FlowWriter:
         return lines, names, bound
 
     def _log_det(self, log_scale, names) -> list[str]:
-        """log_det += sum over the features of log|scale| (nothing for an additive layer)."""
+        """log_det += sum over the features of log|scale| (nothing for an additive layer).  A
+        scale reads only the other half and numbers (coupling.py), so log|scale| is a number or
+        has the shape of a half."""
         if log_scale == 0:
             return []   # additive: volume preserving
-        if log_scale.free_symbols & {sympy.Symbol("x1"), sympy.Symbol("x2")} or any(
-                s.name.startswith("value of ") for s in log_scale.free_symbols):
-            total = self.w.sp.printer.SPELLING["feature_sum"].format(self.w.code(log_scale, names))
-        elif log_scale.is_number:   # a constant scale: its log-det, summed over the features, now
+        if log_scale.is_number:   # a constant scale: its log-det, summed over the features, now
             total = repr(float(self.flow.half * log_scale))
-        else:   # the same scale for every feature and sample
-            total = f"{self.flow.half} * {_paren(self.w.code(log_scale, names))}"
+        else:
+            total = self.w.sp.printer.SPELLING["feature_sum"].format(self.w.code(log_scale, names))
         return [f"        log_det = log_det + {total}"]
-
-
-def _paren(text: str) -> str:
-    return text if text.replace("_", "").replace(".", "").isalnum() else f"({text})"
 
 
 def _line_text(line, flow) -> str:
