@@ -14,16 +14,29 @@ import traceback
 from pathlib import Path
 
 from sciml import __version__
-from sciml.compiler.diagnostics import (SpecError, count_text, render_json, render_text,
+from sciml.compiler.diagnostics import (TOO_MANY, SpecError, count_text, render_json, render_text,
                                         with_severity)
 
 BUG_REPORT = "this is a bug in sciml; please report it with the spec that triggered it"
 
 
-def _read(path: str) -> str:
+def _read_bytes(path: str) -> bytes:
+    """The bytes of the spec (standard input for '-'): at most one more than a spec may have,
+    so that a huge file or an endless stream (/dev/zero) is refused (E006) without being read."""
+    from sciml.grammar import MAX_SPEC_BYTES
     if path == "-":
-        return sys.stdin.read()
-    return Path(path).read_text(encoding="utf-8")
+        stream = getattr(sys.stdin, "buffer", None)
+        if stream is None:                      # a text stream put in place of standard input
+            return sys.stdin.read().encode("utf-8", "surrogateescape")
+        return stream.read(MAX_SPEC_BYTES + 1)
+    with open(path, "rb") as file:
+        return file.read(MAX_SPEC_BYTES + 1)
+
+
+def _read(path: str) -> str:
+    """The text of the spec; `SpecError` (E004, E006) when it is not UTF-8 text of a spec's size."""
+    from sciml.grammar import decode
+    return decode(_read_bytes(path))
 
 
 def _report(exc: SpecError, path: str, source: str, fmt: str, notes: bool = True) -> None:
@@ -34,10 +47,11 @@ def _report(exc: SpecError, path: str, source: str, fmt: str, notes: bool = True
         print(render_json(diagnostics, shown))
     else:
         print("\n".join(render_text(d, shown, source) for d in diagnostics), file=sys.stderr)
-        errors = sum(d.severity == "error" for d in diagnostics)
+        errors = sum(d.severity == "error" and d.code != TOO_MANY for d in diagnostics)
         rest = count_text(diagnostics, ("warning", "note"))
-        print(f"{errors} error{'s' if errors != 1 else ''} in {shown}" + (f" ({rest})" if rest else ""),
-              file=sys.stderr)
+        stopped = any(d.code == TOO_MANY for d in diagnostics)
+        print(f"{errors} error{'s' if errors != 1 else ''} in {shown}" + (f" ({rest})" if rest else "")
+              + (f"; sciml stopped after {errors}" if stopped else ""), file=sys.stderr)
 
 
 def _strict(findings, strict: bool) -> tuple:
@@ -63,10 +77,11 @@ def cmd_compile(args) -> int:
                 if d.severity == "warning":
                     print(render_text(d, "<stdin>" if args.spec == "-" else args.spec, source),
                           file=sys.stderr)
-        text = emit(model, source, args.spec, args.backend)
+        text = emit(model, source, args.spec, args.backend, output=args.output)  # data: see -o
     if args.output in (None, "-"):
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
     else:
+        Path(args.output).parent.mkdir(parents=True, exist_ok=True)
         Path(args.output).write_text(text, encoding="utf-8")
     return 0
 
@@ -127,7 +142,11 @@ def cmd_run(args) -> int:
             command += ["--out", args.out]
         if args.check_stability:
             command += ["--check-stability", "--check-every", str(args.check_every)]
-        return subprocess.call(command)
+        # data files are read from the spec's folder (the module is in a temporary one)
+        spec_dir = Path(args.spec).resolve().parent if args.spec != "-" else Path.cwd()
+        env = dict(os.environ)
+        env.setdefault("SCIML_DATA_DIR", str(spec_dir))
+        return subprocess.call(command, env=env)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -186,22 +205,24 @@ def _analysis_options(p) -> None:
 def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    source = ""
     try:
-        source = _read(args.spec) if args.spec != "-" else ""
+        data = _read_bytes(args.spec)
     except OSError as exc:
-        print(f"sciml: error: cannot read {args.spec}: {exc.strerror}", file=sys.stderr)
+        print(f"sciml: error: cannot read {args.spec}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     if args.spec == "-":
-        stdin_text = sys.stdin.read()
-        sys.stdin = _Replay(stdin_text)
-        source = stdin_text
+        sys.stdin = _Replay(data)
+    from sciml.grammar import shown_text
+    source = shown_text(data)  # what diagnostics quote; the subcommand decodes it (E004, E006)
     try:
         return args.run(args)
     except SpecError as exc:
         _report(exc, args.spec, source, args.format, notes=args.command in ("check", "latex"))
         return 1
     except KeyboardInterrupt:
+        return 2
+    except MemoryError:
+        print("sciml: error: out of memory", file=sys.stderr)
         return 2
     except Exception:  # a compiler bug: say so, keep the details out of the user's way
         log = Path(tempfile.gettempdir()) / "sciml-internal-error.txt"
@@ -211,13 +232,23 @@ def main(argv=None) -> int:
 
 
 class _Replay:
-    """Standard input already read once, served again to the subcommand."""
+    """Standard input already read once, served again to the subcommand: `.buffer.read()` gives
+    the bytes (as `sys.stdin.buffer` does), `.read()` the text."""
 
-    def __init__(self, text):
-        self._text = text
+    def __init__(self, data: bytes):
+        self.buffer = _Bytes(data)
 
-    def read(self):
-        return self._text
+    def read(self, size: int = -1) -> str:
+        from sciml.grammar import shown_text
+        return shown_text(self.buffer.read())
+
+
+class _Bytes:
+    def __init__(self, data: bytes):
+        self._data = data
+
+    def read(self, size: int = -1) -> bytes:
+        return self._data
 
 
 if __name__ == "__main__":

@@ -28,6 +28,8 @@ def compile_and_import(spec: Path | str, backend: str, folder: Path | str | None
                        source: str | None = None, name: str | None = None):
     """Compile the spec file `spec` (or `source` in its place, read as if it were there) for
     `backend` and import the result; `name` defaults to <spec stem>_<backend>."""
-    spec = Path(spec)
-    text = compile_spec(source if source is not None else spec.read_text(encoding="utf-8"), str(spec), backend)
-    return import_text(text, name or f"{spec.stem}_{backend}", folder)
+    spec, folder = Path(spec), Path(folder or tempfile.mkdtemp(prefix="sciml-"))
+    name = name or f"{spec.stem}_{backend}"
+    text = compile_spec(source if source is not None else spec.read_text(encoding="utf-8"), str(spec), backend,
+                        output=str(folder / f"{name}.py"))   # the module finds the spec's data files
+    return import_text(text, name, folder)

@@ -70,7 +70,8 @@ def test_json_lists_every_finding_with_its_data(capsys, monkeypatch):
     assert status == 0 and err == ""
     document = json.loads(out)
     entries = document["diagnostics"]
-    assert [(d["code"], d["severity"]) for d in entries] == [("A102", "note"), ("A202", "warning")]
+    assert [(d["code"], d["severity"]) for d in entries] == [("A102", "note"), ("A202", "warning"),
+                                                             ("A401", "note")]
     for d in entries:
         assert REQUIRED <= set(d), d
         assert d["file"] == "specs/ode/antisym.sciml" and isinstance(d["data"], dict)
@@ -84,21 +85,21 @@ def test_strict_turns_warnings_into_errors(capsys, monkeypatch):
     status, out, err = check(["specs/ode/parabolic.sciml", "--strict"], capsys, monkeypatch)
     assert status == 1
     assert "error[A202]" in err and "note[A103]" in err
-    assert err.rstrip().endswith("1 error in specs/ode/parabolic.sciml (1 note)")
+    assert err.rstrip().endswith("1 error in specs/ode/parabolic.sciml (2 notes)")
     status, _, err = check(["specs/ode/resnet.sciml", "--strict"], capsys, monkeypatch)
-    assert status == 0 and err.rstrip().endswith("specs/ode/resnet.sciml: ok (2 notes)")
+    assert status == 0 and err.rstrip().endswith("specs/ode/resnet.sciml: ok (3 notes)")
 
 
 def test_unstable_is_refused_unless_allowed(capsys, monkeypatch):
     source = one_state("tanh((K - K^T) * Y + b)")
     status, out, err = check(["-"], capsys, monkeypatch, stdin=source)
     assert status == 1 and "error[A201]" in err and "note[A101]" in err
-    assert err.rstrip().endswith("1 error in <stdin> (1 note)")
+    assert err.rstrip().endswith("1 error in <stdin> (2 notes)")
     status, out, err = check(["-", "--allow-unstable"], capsys, monkeypatch, stdin=source)
     assert status == 0 and "warning[A201]" in err
-    assert err.rstrip().endswith("<stdin>: ok (1 warning, 1 note)")
+    assert err.rstrip().endswith("<stdin>: ok (1 warning, 2 notes)")
     status, out, err = check(["-", "--format", "json"], capsys, monkeypatch, stdin=source)
-    assert status == 1 and [d["code"] for d in json.loads(out)["diagnostics"]] == ["A101", "A201"]
+    assert status == 1 and [d["code"] for d in json.loads(out)["diagnostics"]] == ["A101", "A201", "A401"]
 
 
 def test_compile_refuses_an_unstable_scheme_and_shows_warnings_not_notes(tmp_path):

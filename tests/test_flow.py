@@ -109,7 +109,7 @@ def _findings(source: str):
 
 def test_the_analysis_certifies_triangular_layers_and_the_inverse():
     found = {d.code: d for d in _findings((FLOWS / "flow.sciml").read_text())}
-    assert set(found) == {"A110", "A111"}
+    assert set(found) == {"A110", "A111", "A401"}   # A401: the size note
     triangular, inverse = dict(found["A110"].data), dict(found["A111"].data)
     assert triangular["structure"] == "triangular" and triangular["log_det"] == "s(j, x1)"
     assert inverse["reversible"] is True and inverse["inverse"] == "g"

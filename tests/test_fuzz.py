@@ -1,20 +1,31 @@
-"""Fuzzing: whatever text goes in, the compiler answers with diagnostics, never a traceback.
+"""Fuzzing: whatever goes in, the compiler answers with diagnostics, never a traceback, in
+under 5 s.
 
-Two sources of input:
+The inputs and the rule are in `fuzz_inputs.py` (shared with the long run, `scripts/fuzz.py`):
 
 * the grammar itself (`hypothesis.extra.lark.from_lark` on `sciml/grammar/sciml.lark`): whole
   programs, and single statements or expressions spliced into the working zoo specs, so that the
   checks behind the parser (names, shapes, schemes, backends) are reached too;
 * mutated zoo specs (`specs/**/*.sciml`): a token or line deleted, duplicated or swapped, a name
   replaced, a character deleted, a punctuation character inserted, a number made 0, -1, 1e400 or
-  huge.
+  huge; and the hostile classes: deep nesting (k unary minus, parentheses, calls, lists, norms
+  or chained operators, k up to 2000), huge and tiny numbers (10^400, 2^1024, 1e-400, 140- and
+  5000-digit integers, power towers) at number positions, odd line breaks (\\r, \\r\\n, \\f, \\v,
+  \\x1c-\\x1e, \\x85, U+2028, U+2029), invalid bytes (0xff, a lone 0xc3, NUL, a BOM at the start
+  or inside, other encodings: through `sciml check` on a file), hostile names of the spec file and
+  of a `load "..."` file (newline, \\r, quotes, backslash, #, U+2028, ...).
 
 The rule (`check_source`): `front_end` either succeeds or raises `SpecError` holding at least one
-diagnostic, each with a code (E203, A101, ...) and a span inside the text (1 <= line <= lines + 1,
-column >= 1) that renders.  A spec that passes the front end has findings (notes, warnings) that
-obey the same span rule, dumps its IR, and compiles for torch and jax (same rule) to a module
-that is valid Python.  Any other exception fails the test.  `sciml check`, run in-process on a
-file, exits 0 or 1 and never prints a traceback or "internal error".
+diagnostic, each with a code (E203, A101, ...) and a span inside the text: lines counted at
+'\\n' only (the text split at '\\n', not `splitlines`), the column within the line, and the
+rendered diagnostic quotes that line.  A spec that passes the front end has findings (notes,
+warnings) that obey the same span rule, dumps its IR, and compiles for torch and jax (same rule)
+to a module that is valid Python.  Any other exception fails the test, and so does a case that
+takes over 5 s (`SLOW_SECONDS`, time.perf_counter).  `sciml check`, run in-process on a file of
+bytes, exits 0 or 1, prints no traceback and no "internal error", and the lines it quotes are
+the file's lines at b'\\n' (`check_cli`).  A spec under a hostile file name, and with a data file
+under one, compiles to valid Python whose tokens do not depend on the names (comments and the
+module docstring's text dropped; `check_file_names`).
 
 REPROS (below) holds a minimal repro of every crash this file found; each is an `@example` of a
 fuzz test.  KNOWN_CRASHES lists those not fixed yet.  An entry excuses a crash only when all of
@@ -23,36 +34,29 @@ message), and the innermost frame in `sciml/` is the entry's `file:function`; an
 still fails.  `test_known_crashes_still_crash` runs each entry's repro: once the crash is fixed it
 fails and says so; then delete the entry (keep the repro).
 
-Deterministic (`derandomize=True`, no example database); about 30 s in all on two cores.
+REPROS_ISSUE_8 holds the repros of the hostile classes (issue 8), and PENDING the classes whose
+fixes have not landed: their tests are expected to fail (xfail, not shrunk) until the class is
+taken out of PENDING; then they must pass.
+
+The long run, outside CI (20,000 cases, outcome counts, failing inputs in /tmp/sciml-fuzz/):
+    .venv/bin/python scripts/fuzz.py --cases 20000 --jobs 2
+
+Deterministic (`derandomize=True`, no example database); about 45 s in all on two cores.
 """
 from __future__ import annotations
 
-import contextlib
-import io
-import math
 import re
-import traceback
-from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
 
-import lark
-from hypothesis import HealthCheck, example, given, settings
+import pytest
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.lark import LarkStrategy, from_lark
 from lark.grammar import Terminal
 
-import sciml
-from sciml.cli import main as cli_main
-from sciml.compiler.diagnostics import Diagnostic, SpecError, render_json, render_text
-from sciml.compiler.pipeline import compile_spec, dump_stage, front_end
-from sciml.grammar import GRAMMAR
-from working_specs import WORKING_PATHS
-
-ROOT = Path(__file__).resolve().parent.parent
-SPECS = ROOT / "specs"
-SCIML = Path(sciml.__file__).resolve().parent
-PATH = "fuzz.sciml"   # the spec's folder is then the working directory: `load` finds no file
+import fuzz_inputs as fi
+from fuzz_inputs import (ERROR, KNOWN, OK, PATH, WORKING, ZOO, CompilerCrash, DrawChoices, KnownCrash, RuleBroken,
+                         check_cli, check_file_names, front_end, fuzz_grammar, known_crash, run_stage)
 
 
 def _spec(loss: str, report: str = "", const: str = "") -> str:
@@ -83,13 +87,92 @@ REPROS = {
 }
 
 
-@dataclass(frozen=True)
-class KnownCrash:
-    name: str       # a key of REPROS (reported as /tmp/fuzz_crashes/<name>.sciml)
-    pattern: str    # regex searched in the input text
-    exception: str  # the exception's class name
-    where: str      # regex, full match of the innermost frame in sciml/: "<file>:<function>"
-    message: str = ""   # regex searched in str(exception); "" matches any
+def _edited(text: str, old: str, new: str) -> str:
+    assert old in text, f"{old!r} is not in the text"
+    return text.replace(old, new, 1)
+
+
+_SMALL = _spec("mse(Y(1.0), train.x)")
+# Repros of the hostile classes of issue 8, each a crash (or a wrong line, a hang, code injected)
+# of the compiler before the fixes: a str is checked with check_source, bytes with check_cli (as
+# a file), a dict with check_file_names.  The class is the key's first word; a key ending in
+# "_refused" must give diagnostics, one ending in "_accepted" must pass.
+REPROS_ISSUE_8 = {
+    # deep nesting
+    "nesting-unary_minus_2000": _spec("mse(Y(1.0), " + "-" * 2000 + "train.x)"),
+    "nesting-calls_1000_in_a_sample_count": _edited(_SMALL, "samples = 10",
+                                                    "samples = " + "exp(" * 1000 + "1" + ")" * 1000),
+    "nesting-norms_500_in_a_width": _edited(_SMALL, "R[2]", "R[" + "|(" * 500 + "2" + ")|" * 500 + "]"),
+    "nesting-mean_500_in_a_scheme_argument": _edited(_SMALL, "euler(2, 1.0)",
+                                                     "euler(2, " + "mean(" * 500 + "1.0" + ")" * 500 + ")"),
+    "nesting-lists_1000": "model m\nconst c = " + "[" * 1000 + "1" + "]" * 1000 + "\n",
+    "nesting-sum_of_2001_terms": "model m\nconst c = " + " + ".join(["1"] * 2001) + "\n",
+    "nesting-power_chain_2000": "model m\nconst c = 1" + " ^ 1" * 2000 + "\n",
+    "nesting-transposes_2000": _spec("mse(W" + "^T" * 2000 + " * Y(1.0), train.x)"),
+    # huge and tiny numbers
+    "numbers-5000_digit_sample_count": _edited(_SMALL, "samples = 10", "samples = " + "9" * 5000),
+    "numbers-140_digit_width_refused": _edited(fi.ZOO["likelihood/flow.sciml"], "mlp(1 -> 64",
+                                               "mlp(1 -> 1" + "0" * 139),
+    "numbers-width_10_pow_400000": _edited(fi.ZOO["ode/hamiltonian_energy.sciml"], "-> 32 -> 1,",
+                                           "-> 32 -> 10^400000,"),
+    "numbers-state_width_power_tower": _edited(_SMALL, "state Y : R[2]", "state Y : R[2^2^2^2^2]"),
+    "numbers-end_time_10_pow_400_refused": _edited(_SMALL, "euler(2, 1.0)", "euler(2, 10**400)"),
+    "numbers-steps_10_pow_400": _edited(_SMALL, "euler(2, 1.0)", "euler(10^400, 1.0)"),
+    "numbers-steps_2_pow_1024": _edited(_SMALL, "euler(2, 1.0)", "euler(2^1024, 1.0)"),
+    "numbers-samples_2_pow_63_refused": _edited(_SMALL, "samples = 10", "samples = 2^63"),
+    "numbers-learning_rate_power_tower": _edited(_SMALL, "lr = 1e-2", "lr = 2^2^2^2^2^2"),
+    "numbers-training_steps_9_pow_9_pow_9": _edited(_SMALL, "steps = 1)", "steps = 9^9^9)"),
+    "numbers-linspace_2_pow_64_times": _edited(fi.ZOO["ode/node_fit.sciml"], "linspace(0, 1.5, 31)",
+                                               "linspace(0, 1.5, 2^64)"),
+    "numbers-linspace_tiny_end": _edited(fi.ZOO["ode/node_fit.sciml"], "linspace(0, 1.5, 31)",
+                                         "linspace(0, 2^-1074, 31)"),
+    "numbers-matrix_entry_2_pow_1024": _edited(fi.ZOO["ode/imex.sciml"], "[[2, -1, 0, -1]",
+                                               "[[2^1024, -1, 0, -1]"),
+    "numbers-matrix_entry_1e-400_refused": _edited(fi.ZOO["ode/node_fit.sciml"], "[[-0.1, 2.0]", "[[-1e-400, 2.0]"),
+    "numbers-flow_depth_power_tower": _edited(fi.ZOO["likelihood/flow_nice.sciml"], "1..6", "1..2^2^2^2^2"),
+    # odd line breaks
+    "line_breaks-paragraph_separator": "\u2029,",
+    "line_breaks-record_separators_for_newlines": "# c\x1emodel m\x1eloss ,\n",
+    "line_breaks-carriage_return_in_a_comment": "# a\rb\n,",
+    "line_breaks-form_feed_before_a_finding": _edited(fi.ZOO["ode/antisym.sciml"], "model antisym",
+                                                      "model antisym\x0c"),
+    "line_breaks-next_line_in_a_comment": "# a\x85b\nmodel m\nloss x\n",
+    "line_breaks-line_separator_mid_line": "model m\nconst a = 1,\u2028 b = c\n",
+    "line_breaks-windows_newlines_accepted": fi.ZOO["ode/classifier.sciml"].replace("\n", "\r\n"),
+    "line_breaks-old_mac_newlines": fi.ZOO["ode/classifier.sciml"].replace("\n", "\r"),
+    # invalid bytes (through `sciml check` on the file)
+    "bytes-lone_lead_byte_at_the_end": b"model m\n\xc3",
+    "bytes-0xff": b"model m\nloss \xff\n",
+    "bytes-bom_at_the_start_accepted": fi.BOM + fi.ZOO["ode/classifier.sciml"].encode(),
+    "bytes-utf16": "model m\nloss 1\n".encode("utf-16"),
+    "bytes-carriage_return_line_quoted": b"model m\rloss ,\n",
+    "bytes-carriage_return_in_a_load_path": b'model m\ndata train = load "a\rb.csv"\nloss ,\n',
+    # hostile file names
+    "file_names-newline_in_the_spec_name": dict(source=fi.ZOO["ode/antisym.sciml"], spec_name="a\nb.sciml"),
+    "file_names-code_in_the_spec_name": dict(source=fi.ZOO["ode/antisym.sciml"],
+                                             spec_name='"""; import os #\n.sciml'),
+    "file_names-carriage_return_in_the_data_name": dict(source=fi.DATA_SPEC, spec_name="spec.sciml",
+                                                        data_name="\ra.csv", data=fi.DATA_CSV),
+    # slow: a case over SLOW_SECONDS (17 s, then 127 s: the cubic formula of a symbolic 3x3
+    # matrix, factored in stability.py:_euler_bound and structure.py:_eig_text)
+    "slow-euler_bound_of_a_symbolic_3x3_matrix": _edited(fi.ZOO["ode/loss_landscape.sciml"],
+                                                         "[[-theta1 - theta2, theta1, theta2]",
+                                                         "[[theta1 - theta2, theta1, theta2]"),
+    "slow-eigenvalues_of_a_symbolic_3x3_matrix": _edited(fi.ZOO["ode/loss_landscape.sciml"],
+                                                         "[theta2, -theta1 - theta2, theta1]",
+                                                         "[theta2, 1.0 - theta2, theta1]"),
+    "slow-stray_minus_in_a_symbolic_3x3_matrix": _edited(fi.ZOO["ode/loss_landscape.sciml"],
+                                                         "[[-theta1 - theta2, theta1, theta2]",
+                                                         "[[- -theta1 - theta2, theta1, theta2]"),
+    # slow: sympy's tanh(tanh(...)) asked is_real through as_real_imag, exponential in the depth
+    "slow-nested_tanh": _edited(fi.ZOO["ode/classifier.sciml"], "tanh(K * Y + b)",
+                                "tanh(" * 12 + "K * Y + b" + ")" * 12),
+}
+
+
+# The classes of issue 8 whose fixes have not landed: their tests are expected to fail.  Take a
+# class out once its fix is in; from then on its tests and repros must pass.
+PENDING: set[str] = set()
 
 
 # Known, not yet fixed compiler crashes (see the module docstring).  Delete an entry once fixed.
@@ -100,153 +183,22 @@ KNOWN_CRASHES: list[KnownCrash] = [
 ]
 
 
-# ---------------------------------------------------------------------------------------------
-# The rule
-
-
-class CompilerCrash(AssertionError):
-    pass
-
-
-def _innermost_sciml_frame(exc: BaseException) -> str:
-    frames = [f for f in traceback.extract_tb(exc.__traceback__)
-              if Path(f.filename).resolve().is_relative_to(SCIML)]
-    if not frames:
-        return "?"
-    f = frames[-1]
-    return f"{Path(f.filename).name}:{f.name}"
-
-
-def _known(source: str, exc: BaseException, known) -> KnownCrash | None:
-    where = _innermost_sciml_frame(exc)
-    for crash in known:
-        if (type(exc).__name__ == crash.exception and re.fullmatch(crash.where, where)
-                and re.search(crash.message, str(exc)) and re.search(crash.pattern, source)):
-            return crash
-    return None
-
-
-def _check_diagnostics(diagnostics, source: str, stage: str) -> None:
-    lines = len(source.splitlines())
-    for d in diagnostics:
-        span = d.span
-        assert isinstance(d, Diagnostic), f"{stage}: {d!r} is not a Diagnostic"
-        assert re.fullmatch(r"[A-Z]\d{3}", d.code), f"{stage}: bad code {d.code!r} in {d}"
-        assert 1 <= span.line <= lines + 1 and span.column >= 1, \
-            f"{stage}: diagnostic outside the text ({lines} lines): {d}\n--- input:\n{source}"
-        render_text(d, PATH, source)
-    render_json(diagnostics, PATH)
-
-
-OK, ERROR, KNOWN = "ok", "error", "known crash"
-
-
-def _run(stage: str, source: str, call, known=KNOWN_CRASHES):
-    """(outcome, value) of `call()`: (OK, value); (ERROR, None) for a SpecError, after checking
-    its diagnostics; (KNOWN, None) for a KNOWN_CRASHES crash; any other exception raises
-    CompilerCrash with the traceback."""
+def check_source(source: str, known=None) -> str:
+    """The rule (fuzz_inputs.check_source), the crashes of KNOWN_CRASHES excused."""
     try:
-        return OK, call()
-    except SpecError as exc:
-        assert exc.diagnostics, f"{stage}: SpecError without diagnostics for\n{source}"
-        _check_diagnostics(exc.diagnostics, source, stage)
-        return ERROR, None
-    except Exception as exc:  # noqa: BLE001 -- the point of the test
-        if _known(source, exc, known):
-            return KNOWN, None
-        raise CompilerCrash(
-            f"{stage} crashed with {type(exc).__name__}: {exc} at {_innermost_sciml_frame(exc)}\n"
-            f"--- input:\n{source}\n--- traceback:\n{traceback.format_exc()}") from exc
-
-
-def check_source(source: str, known=KNOWN_CRASHES) -> str:
-    """Apply the rule to `source`; return the outcome of the front end (OK, ERROR or KNOWN).
-    `known`: the crashes to excuse."""
-    outcome, result = _run("front_end", source, lambda: front_end(source, PATH), known)
-    if outcome != OK:
-        return outcome
-    if len(result) > 2:   # (syntax tree, IR, findings): the analysis' notes and warnings
-        _check_diagnostics(result[2], source, "front_end findings")
-    _run("dump_stage(ir)", source, lambda: dump_stage(source, PATH, "ir"), known)
-    for backend in ("torch", "jax"):
-        status, text = _run(f"compile_spec({backend})", source, lambda: compile_spec(source, PATH, backend),
-                            known)
-        if status == OK:
-            try:
-                compile(text, f"<{backend} module>", "exec")
-            except SyntaxError as exc:
-                raise CompilerCrash(f"the {backend} module is not valid Python ({exc})\n"
-                                    f"--- input:\n{source}") from exc
-    return OK
+        return fi.check_source(source, KNOWN_CRASHES if known is None else known)
+    except fi.Slow:
+        if "slow" in PENDING and known is None:
+            return "slow"
+        raise
 
 
 # ---------------------------------------------------------------------------------------------
-# Inputs
-
-
-def _zoo() -> dict[str, str]:
-    return {p.relative_to(SPECS).as_posix(): p.read_text(encoding="utf-8")
-            for p in sorted(SPECS.glob("**/*.sciml"))}
-
-
-ZOO = _zoo()
-# Specs that generate code: splicing into them reaches the later stages.
-WORKING = [f"{path}.sciml" for path in WORKING_PATHS]
-
-TOKEN = re.compile(r'#[^\n]*|"[^"\n]*"|[^\W\d]\w*|\d+(?:\.\d+)?(?:[eE][+-]?\d+)?|->|\.\.|\*\*|\^T|\s+|.',
-                   re.S)
-KEYWORDS = {"model", "const", "domain", "data", "state", "param", "net", "ode", "pde", "sde",
-            "initial", "boundary", "scheme", "loss", "train", "report", "flow", "in", "generate",
-            "load", "then", "for"}
-BUILTINS = ["exp", "log", "sin", "cos", "tan", "tanh", "sqrt", "abs", "sigmoid", "relu", "softplus",
-            "softmax", "cross_entropy", "accuracy", "mse", "mean", "sum", "dot", "pad", "smooth_in_time",
-            "mlp", "normal", "uniform", "zeros", "linspace", "spirals", "two_moons", "ode", "digits",
-            "euler", "rk4", "verlet", "leapfrog", "imex", "dopri5", "euler_maruyama", "adam", "sgd",
-            "lbfgs", "grad", "swap", "pi", "I", "t", "dt", "dW", "R", "x", "label", "u", "u0", "true",
-            "false", "lr", "steps", "batch", "samples", "seed", "noise", "rtol", "atol", "adjoint",
-            "memory", "recompute", "per_step", "method", "L"]
-HOSTILE = ["lambda", "self", "import", "torch", "jnp", "np", "__import__", "\u0430", "_", "x_1",
-           "None", "print", "model", "a" * 40]
-ZOO_NAMES = sorted({tok for text in ZOO.values() for tok in TOKEN.findall(text)
-                    if re.fullmatch(r"[^\W\d]\w*", tok) and tok not in KEYWORDS})
-NAMES = sorted(set(ZOO_NAMES) | set(BUILTINS)) + HOSTILE
-NUMBERS = ["0", "1", "2", "3", "4", "8", "10", "100", "1000", "0.5", "1.0", "2.5", "0.0", "1e-3",
-           "2e-2", "1E5", "007", "1e400", "1e-400", "123456789012345678901234567890"]
-STRINGS = ['"missing.npz"', '""', '"data.csv"', '"a b.npz"', '"."']
-
-
-@lru_cache(maxsize=1)
-def fuzz_grammar() -> lark.Lark:
-    """The project's grammar, with the start symbols that the strategies below use."""
-    return lark.Lark.open(str(GRAMMAR), parser="lalr", propagate_positions=True,
-                          maybe_placeholders=False, start=["start", "statement", "expr"])
-
-
-def _padded(values):
-    return st.sampled_from(values).map(lambda s: f" {s} ")
+# Strategies
 
 
 def _explicit(start: str) -> dict[str, st.SearchStrategy[str]]:
-    """Strategies for the terminals reachable from `start`: names and numbers from the zoo and
-    the language, literals as themselves.  Words are padded with spaces so that neighbours never
-    lex as one token (from_lark puts whitespace between tokens only now and then)."""
-    g = fuzz_grammar()
-    reachable = {sym.name for rule in _rules(start) for sym in rule.expansion if isinstance(sym, Terminal)}
-    reachable |= set(g.ignore_tokens)
-    explicit = {
-        "NAME": _padded(NAMES), "NUMBER": _padded(NUMBERS), "STRING": _padded(STRINGS),
-        "POW": _padded(["^", "**"]), "TRANSPOSE": st.just("^T "),
-        "WS": st.sampled_from([" ", "\n", "\t", "\n\n  "]), "COMMENT": st.just(" # comment\n"),
-    }
-    for terminal in g.terminals:
-        if terminal.name not in explicit:
-            assert terminal.pattern.type == "str", f"give the terminal {terminal.name} a strategy here"
-            explicit[terminal.name] = st.just(f" {terminal.pattern.value} ")
-    return {name: strategy for name, strategy in explicit.items() if name in reachable}
-
-
-def _rules(start: str):
-    return fuzz_grammar().grammar.compile([start], ())[1]
+    return {name: st.sampled_from(values) for name, values in fi.terminal_values(start).items()}
 
 
 def plain_grammar_strategy(start: str) -> st.SearchStrategy[str]:
@@ -263,26 +215,8 @@ class _DepthBoundedLark(LarkStrategy):
     def __init__(self, grammar, start, explicit, limit):
         super().__init__(grammar, start, explicit, st.characters(codec="utf-8"))
         self._limit, self._depth = limit, 0
-        expansions: dict[str, list] = {}
-        for rule in _rules(start):
-            expansions.setdefault(rule.origin.name, []).append(tuple(rule.expansion))
-        height = dict.fromkeys(expansions, math.inf)   # fewest nested rules down to terminals
-
-        def cost(expansion):
-            return max((0 if isinstance(s, Terminal) else height.get(s.name, math.inf) for s in expansion),
-                       default=0)
-        changed = True
-        while changed:
-            changed = False
-            for name, options in expansions.items():
-                best = 1 + min(cost(e) for e in options)
-                if best < height[name]:
-                    height[name], changed = best, True
-        self._shallow = {}
-        for name in self.nonterminal_strategies:
-            options = expansions[name]
-            lowest = min(cost(e) for e in options)
-            self._shallow[name] = st.sampled_from([e for e in options if cost(e) == lowest])
+        _, shallow = fi.shallow_expansions(start)
+        self._shallow = {name: st.sampled_from(shallow[name]) for name in self.nonterminal_strategies}
         self._deep = self.nonterminal_strategies
 
     def draw_symbol(self, data, symbol, draw_state):
@@ -304,140 +238,37 @@ def grammar_strategy(start: str, limit: int = 10) -> st.SearchStrategy[str]:
     return _DepthBoundedLark(fuzz_grammar(), start, _explicit(start), limit)
 
 
-def _lines_with_code(text: str) -> list[int]:
-    return [i for i, line in enumerate(text.split("\n"))
-            if line.strip() and not line.lstrip().startswith("#")]
-
-
 @st.composite
 def spliced_statements(draw) -> str:
     """A working zoo spec with a generated statement replacing one of its lines or inserted."""
-    text = ZOO[draw(st.sampled_from(WORKING))]
-    lines = text.split("\n")
-    statement = draw(grammar_strategy("statement"))
-    if draw(st.booleans()):
-        i = draw(st.sampled_from(_lines_with_code(text)))
-        lines[i] = statement
-    else:
-        lines.insert(draw(st.integers(1, len(lines))), statement)
-    return "\n".join(lines)
+    c = DrawChoices(draw)
+    return fi.splice_statement(c, ZOO[c.choice(WORKING)], draw(grammar_strategy("statement")))
 
 
 @st.composite
 def spliced_expressions(draw) -> str:
     """A working zoo spec with a generated expression, in parentheses, for one of its names
     or numbers (outside comments)."""
-    text = ZOO[draw(st.sampled_from(WORKING))]
-    tokens = TOKEN.findall(text)
-    slots = [i for i, tok in enumerate(tokens)
-             if re.fullmatch(r"[^\W\d]\w*|\d.*", tok) and tok not in KEYWORDS]
-    i = draw(st.sampled_from(slots))
-    tokens[i] = "(" + draw(grammar_strategy("expr")) + ")"
-    return "".join(tokens)
-
-
-# -- mutations: each takes (draw, text) and returns the new text
-
-
-def _significant(tokens):
-    return [i for i, tok in enumerate(tokens) if not tok.isspace()]
-
-
-def _pick_token(draw, tokens, predicate=lambda tok: True):
-    candidates = [i for i in _significant(tokens) if predicate(tokens[i])]
-    return draw(st.sampled_from(candidates)) if candidates else None
-
-
-def m_delete_token(draw, text):
-    tokens = TOKEN.findall(text)
-    i = _pick_token(draw, tokens)
-    if i is not None:
-        tokens[i] = ""
-    return "".join(tokens)
-
-
-def m_duplicate_token(draw, text):
-    tokens = TOKEN.findall(text)
-    i = _pick_token(draw, tokens)
-    if i is not None:
-        tokens[i] = tokens[i] + " " + tokens[i]
-    return "".join(tokens)
-
-
-def m_swap_tokens(draw, text):
-    tokens = TOKEN.findall(text)
-    sig = _significant(tokens)
-    a = draw(st.integers(0, len(sig) - 1))
-    b = a + 1 if draw(st.booleans()) and a + 1 < len(sig) else draw(st.integers(0, len(sig) - 1))
-    tokens[sig[a]], tokens[sig[b]] = tokens[sig[b]], tokens[sig[a]]
-    return "".join(tokens)
-
-
-def m_delete_line(draw, text):
-    lines = text.split("\n")
-    del lines[draw(st.integers(0, len(lines) - 1))]
-    return "\n".join(lines)
-
-
-def m_duplicate_line(draw, text):
-    lines = text.split("\n")
-    i = draw(st.integers(0, len(lines) - 1))
-    lines.insert(draw(st.integers(0, len(lines))), lines[i])
-    return "\n".join(lines)
-
-
-def m_swap_lines(draw, text):
-    lines = text.split("\n")
-    a, b = draw(st.integers(0, len(lines) - 1)), draw(st.integers(0, len(lines) - 1))
-    lines[a], lines[b] = lines[b], lines[a]
-    return "\n".join(lines)
-
-
-def m_replace_name(draw, text):
-    tokens = TOKEN.findall(text)
-    i = _pick_token(draw, tokens, lambda tok: re.fullmatch(r"[^\W\d]\w*", tok) is not None)
-    if i is not None:
-        local = sorted({tok for tok in tokens if re.fullmatch(r"[^\W\d]\w*", tok)})
-        tokens[i] = draw(st.sampled_from(local) | st.sampled_from(NAMES) | st.sampled_from(NUMBERS))
-    return "".join(tokens)
-
-
-def m_change_number(draw, text):
-    tokens = TOKEN.findall(text)
-    i = _pick_token(draw, tokens, lambda tok: tok[0].isdigit())
-    if i is not None:
-        tokens[i] = draw(st.sampled_from(["0", "-1", "1e400", "-1e400", "1e-400", "0.0", "1.5",
-                                          str(10 ** 30), str(2 ** 63), "(0 - 1)", "(1 / 0)", "1e30"]))
-    return "".join(tokens)
-
-
-def m_delete_char(draw, text):
-    if not text:
-        return text
-    i = draw(st.integers(0, len(text) - 1))
-    return text[:i] + text[i + 1:]
-
-
-def m_insert_punctuation(draw, text):
-    i = draw(st.integers(0, len(text)))
-    return text[:i] + draw(st.sampled_from(PUNCTUATION)) + text[i:]
-
-
-# ASCII punctuation, and some characters that are whitespace or line ends to some and not others
-PUNCTUATION = (list("()[]{},.:;=+-*/^|~#\"'!@$%&?<>\\`\t\n")
-               + ["\r", "\x0c", "\x00", "\u00a0", "\u2028", "\u00e9"])
-
-
-MUTATIONS = [m_delete_token, m_duplicate_token, m_swap_tokens, m_delete_line, m_duplicate_line,
-             m_swap_lines, m_replace_name, m_change_number, m_delete_char, m_insert_punctuation]
+    c = DrawChoices(draw)
+    return fi.splice_expression(c, ZOO[c.choice(WORKING)], draw(grammar_strategy("expr")))
 
 
 @st.composite
-def mutated_specs(draw, names=tuple(ZOO)) -> str:
-    text = ZOO[draw(st.sampled_from(names))]
-    for _ in range(draw(st.integers(1, 3))):
-        text = draw(st.sampled_from(MUTATIONS))(draw, text)
+def mutated_specs(draw, names=fi.ZOO_PATHS, first=None) -> str:
+    """A zoo spec with one to three mutations; `first`: the first one (then up to one more)."""
+    c = DrawChoices(draw)
+    text = ZOO[c.choice(names)]
+    if first is not None:
+        return fi.mutate(c, text, first)
+    for _ in range(c.integer(1, 3)):
+        text = c.choice(fi.MUTATIONS)(c, text)
     return text
+
+
+@st.composite
+def mutated_bytes(draw, names=fi.ZOO_PATHS) -> bytes:
+    c = DrawChoices(draw)
+    return fi.mutate_bytes(c, ZOO[c.choice(names)])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -447,6 +278,17 @@ FUZZ = settings(derandomize=True, database=None, deadline=None, print_blob=False
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much,
                                        HealthCheck.data_too_large, HealthCheck.large_base_example,
                                        HealthCheck.function_scoped_fixture])
+
+
+def issue_8(kind: str, max_examples: int):
+    """Settings and mark of a test of an issue-8 class: expected to fail (and not shrunk) while
+    the class is PENDING."""
+    def decorate(test):
+        phases = (Phase.explicit, Phase.generate) if kind in PENDING else tuple(Phase)
+        test = settings(FUZZ, max_examples=max_examples, phases=phases)(test)
+        return pytest.mark.xfail(kind in PENDING, reason=f"issue 8: the {kind} fixes have not landed",
+                                 raises=RuleBroken, strict=False)(test)
+    return decorate
 
 
 @settings(FUZZ, max_examples=25)
@@ -481,7 +323,7 @@ def test_generated_expressions_in_working_specs_give_diagnostics(source):
 
 
 @settings(FUZZ, max_examples=200)
-@given(mutated_specs(names=tuple(WORKING)))
+@given(mutated_specs(names=WORKING))
 @example(ZOO["ode/imex.sciml"].replace("[[2, -1, 0, -1]", "[[1e30, -1, 0, -1]"))  # imex_L_huge_entry_*
 @example(REPROS["imex_L_huge_entry_schemes"])
 @example(REPROS["imex_L_huge_entry_analysis"])
@@ -496,21 +338,82 @@ def test_mutated_zoo_specs_give_diagnostics(source):
     check_source(source)
 
 
+@issue_8("nesting", max_examples=100)
+@given(mutated_specs(names=WORKING, first=fi.m_deep_nesting))
+def test_deep_nesting_gives_diagnostics(source):
+    check_source(source)
+
+
+@issue_8("numbers", max_examples=150)
+@given(mutated_specs(names=WORKING, first=fi.m_extreme_number))
+def test_huge_and_tiny_numbers_give_diagnostics(source):
+    check_source(source)
+
+
+@issue_8("line_breaks", max_examples=150)
+@given(mutated_specs(first=fi.m_odd_line_break))
+def test_odd_line_breaks_give_diagnostics_on_the_right_line(source):
+    check_source(source)
+
+
+@issue_8("bytes", max_examples=100)
+@given(data=mutated_bytes())
+def test_cli_check_on_invalid_bytes_exits_0_or_1(data, tmp_path_factory):
+    check_cli(data, tmp_path_factory.mktemp("bytes"))
+
+
 @settings(FUZZ, max_examples=60)
 @given(source=mutated_specs())
 def test_cli_check_on_mutated_specs_exits_0_or_1(source, tmp_path_factory):
-    outcome, _ = _run("front_end", source, lambda: front_end(source, PATH))
-    spec = tmp_path_factory.mktemp("cli") / "spec.sciml"
-    spec.write_text(source, encoding="utf-8")
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-        status = cli_main(["check", str(spec)])
+    outcome, _ = run_stage("front_end", source, lambda: front_end(source, PATH), KNOWN_CRASHES)
     if outcome == KNOWN:
         return
-    stderr = err.getvalue()
-    assert status in (0, 1), f"sciml check exited {status}:\n{stderr}\n--- input:\n{source}"
-    assert "Traceback" not in stderr and "internal error" not in stderr, f"{stderr}\n--- input:\n{source}"
-    assert status == (0 if outcome == OK else 1), f"sciml check disagrees with front_end:\n{stderr}"
+    if "line_breaks" in PENDING and re.search("[\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]", source):
+        return   # `sciml check` reads the file with universal newlines until the fix lands
+    status = check_cli(source.encode("utf-8", errors="surrogatepass"), tmp_path_factory.mktemp("cli"))
+    assert status == outcome, f"sciml check says {status}, front_end {outcome}:\n{source}"
+
+
+SPEC_NAMES = ["a\nb.sciml", "a\rb.sciml", 'a"b\'.sciml', "a\\b.sciml", "#a.sciml", "a\u2028b.sciml",
+              '\"\"\"; import os #\n.sciml']
+DATA_NAMES = ["a\rb.csv", "a\\b.csv", "#a.csv", "a\u2028b.csv", "a'b\x85.csv"]
+
+
+@pytest.mark.parametrize("name", SPEC_NAMES)
+@pytest.mark.xfail("file_names" in PENDING, reason="issue 8: the file_names fixes have not landed",
+                   raises=RuleBroken, strict=False)
+def test_hostile_spec_names_give_the_same_module(name, tmp_path):
+    """antisym has an A202 bound, so the module holds a runtime stability check that names the file."""
+    if check_file_names(ZOO["ode/antisym.sciml"], tmp_path, name) == "skipped":
+        pytest.skip(f"the file system refuses {name!r}")
+
+
+@pytest.mark.parametrize("name", DATA_NAMES)
+@pytest.mark.xfail("file_names" in PENDING, reason="issue 8: the file_names fixes have not landed",
+                   raises=RuleBroken, strict=False)
+def test_hostile_data_names_give_the_same_module(name, tmp_path):
+    if check_file_names(fi.DATA_SPEC, tmp_path, "spec" + name[:-4] + ".sciml", folder="f" + name[:-4],
+                        data_name=name, data=fi.DATA_CSV) == "skipped":
+        pytest.skip(f"the file system refuses {name!r}")
+
+
+@pytest.mark.parametrize("name", sorted(REPROS_ISSUE_8))
+def test_issue_8_repros(name, tmp_path):
+    kind = name.split("-")[0]
+    if kind in PENDING:
+        pytest.xfail(f"issue 8: the {kind} fixes have not landed")
+    repro = REPROS_ISSUE_8[name]
+    if isinstance(repro, bytes):
+        outcome = check_cli(repro, tmp_path)
+    elif isinstance(repro, dict):
+        outcome = check_file_names(root=tmp_path, **repro)
+        assert outcome != "skipped", f"the file system refuses {repro}"
+    else:
+        outcome = check_source(repro, known=())
+    if name.endswith("_refused"):
+        assert outcome == ERROR, f"{name}: accepted, not refused"
+    if name.endswith("_accepted"):
+        assert outcome == OK, f"{name}: refused, not accepted"
 
 
 def test_zoo_specs_pass_the_rule():
@@ -535,7 +438,7 @@ def test_known_crashes_still_crash():
             check_source(repro, known=())
         except CompilerCrash as exc:
             cause = exc.__cause__
-            assert cause is not None and _known(repro, cause, [crash]), \
+            assert cause is not None and known_crash(repro, cause, [crash]), \
                 f"{crash.name} now crashes differently:\n{exc}"
         else:
             fixed.append(crash.name)

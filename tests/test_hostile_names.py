@@ -35,3 +35,34 @@ def test_hostile_names_give_the_same_loss(backend, tmp_path):
         batch = module.evaluation_batch(module.make_data())
         losses.append(module.loss_and_grad(params, batch)[0])
     assert np.isfinite(losses[0]) and losses[0] == losses[1] == losses[2]
+
+
+FILE_SPEC = """
+model hostile_file
+const {n} = 2, T = 1.0
+data {train} = load "points.csv"
+state {Y} : R[{n}]
+param {K} : R[{n}, {n}], {b} : R[{n}]
+param {W} : R[2, {n}], {mu} : R[2]
+ode     dt({Y}) = tanh({K} * {Y} + {b})
+initial {Y}(0) = {train}.x
+scheme  euler(4, T)
+loss    cross_entropy(softmax({W} * {Y}(T) + {mu}), {train}.label)
+train   adam(lr = 1e-2, steps = 2, batch = 0)
+"""
+# the names that the data-file code of a module defines or imports
+FILE_NAMES = dict(n="csv", train="os", Y="DataError", K="data_path", b="SPEC_FOLDER", W="data_dir",
+                  mu="data_values")
+
+
+@pytest.mark.parametrize("backend", ["torch", "jax"])
+def test_names_of_the_data_file_code_are_safe(backend, tmp_path):
+    rng = np.random.default_rng(0)
+    rows = "".join(f"{float(a)!r},{float(c)!r},{int(a > 0)}\n" for a, c in rng.normal(size=(16, 2)))
+    (tmp_path / "points.csv").write_text("x[0],x[1],label\n" + rows)
+    losses = []
+    for label, names in (("plain", PLAIN), ("file", FILE_NAMES)):
+        text = compile_spec(FILE_SPEC.format(**{**PLAIN, **names}), str(tmp_path / "spec.sciml"), backend)
+        module = load_module(text, f"{label}_file_{backend}", tmp_path)
+        losses.append(module.loss_and_grad(module.init_params(0), module.evaluation_batch(module.make_data()))[0])
+    assert np.isfinite(losses[0]) and losses[0] == losses[1]

@@ -11,7 +11,10 @@ returns findings; it never changes the model.  In order:
    (A201, an error unless `allow_unstable`, which makes it a warning);
 3. coupling layers (`coupling.py`): triangular Jacobians, log-determinants, inverses (A11x);
 4. well-posedness (`wellposed.py`): unused parameters and networks, parameters the loss never
-   sees, activations too rough for the scheme's order (A3xx).
+   sees, activations too rough for the scheme's order (A3xx);
+5. sizes (`sizes.py`): the parameter count and the memory of a batch of states (A401), and what
+   no machine could run (E231).  It runs first: a model too large to run gets only its size
+   errors (the other passes would be slow on sizes nobody can run).
 """
 from __future__ import annotations
 
@@ -28,6 +31,7 @@ from .stability import (BOUNDED, DAMPED, GROWING, IMAGINARY, NAMES, RK4_IMAGINAR
 from .structure import FORMS, MAX_SLOPE, Structure, _eigenvalues, structures
 from .coupling import flow_findings
 from .wellposed import findings as wellposedness
+from .sizes import findings as sizes
 
 UNSTABLE_CODE = "A201"
 
@@ -40,8 +44,10 @@ class Analysis:
 
 def analyse(model: ir.Model, *, allow_unstable: bool = False) -> Analysis:
     """Every finding about `model`, and the step-size bounds that read learned weights."""
+    found: list[Diagnostic] = sizes(model)
+    if any(d.severity == "error" for d in found):
+        return Analysis(by_position(found), ())
     context = _Context(model)
-    found: list[Diagnostic] = []
     for s in structures(model):
         found.append(_structure_finding(s))
         found.extend(_stability_findings(context, s, allow_unstable))
@@ -252,20 +258,34 @@ def _weight_limit(bound, h: float, strict: bool):
         return None
     f = sympy.lambdify(w, reduced, "math")
     quantity = expr_text(sympy.Mul(*norms))
+    try:
+        return quantity, _bisect(f, h)
+    except (OverflowError, ZeroDivisionError):   # gamma = 2^1023: gamma^2 is beyond float64
+        pass
+    import mpmath   # no exponent range: the same bisection on arbitrary-range floats
+    g = sympy.lambdify(w, reduced, "mpmath")
+    try:
+        return quantity, _bisect(lambda x: g(mpmath.mpf(x)), h)
+    except (OverflowError, ZeroDivisionError, ValueError, TypeError):
+        return None
+
+
+def _bisect(f, h: float):
+    """The largest w with f(w) >= h for a decreasing f: None when none, inf when every w."""
     lo = 1e-12
     if f(lo) < h:
-        return quantity, None
+        return None
     hi = 1.0
     while f(hi) >= h:
         hi *= 2
         if hi > 1e12:
-            return quantity, float("inf")
+            return float("inf")
     for _ in range(200):
         mid = (lo + hi) / 2
         lo, hi = (mid, hi) if f(mid) >= h else (lo, mid)
         if hi - lo <= 1e-14 * hi:
             break
-    return quantity, float(f"{lo:.12g}")
+    return float(f"{lo:.12g}")
 
 
 def _unstable(ctx, s: Structure, v, allow_unstable, base) -> Diagnostic:

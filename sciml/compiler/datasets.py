@@ -6,10 +6,13 @@ so every backend trains on identical numbers and no example needs a download.
 from __future__ import annotations
 
 import math
+import os
+from pathlib import PurePath
 
 import sympy
 
-from . import ast, ir
+from . import ast, ir, limits
+from .diagnostics import finding
 from .expressions import Entry, Unsupported, fmt_shape
 
 TOY_SETS = {
@@ -170,14 +173,19 @@ def _times(node, lowering) -> tuple:
             lowering.fail("E505", "linspace(start, stop, count)", node.span)
         a, b = (lowering.real(x, "linspace()") for x in node.positional[:2])
         count = lowering.integer(node.positional[2], "the number of times", 2)
+        if count > limits.MAX_TIMES:
+            lowering.fail("E231", f"linspace(...) asks for {count:,} observation times, more than the "
+                          f"limit of {limits.MAX_TIMES:,}", node.positional[2].span,
+                          "observe at fewer times; the states between them are computed anyway")
         if a < 0:
             lowering.fail("E508", f"observation times start at t = {a:g}, before the ode starts",
                           node.positional[0].span, "the ode starts at t = 0: write linspace(0, ...)")
         if b <= a:
             lowering.fail("E508", f"observation times must increase, but linspace runs from t = {a:g} "
                           f"to t = {b:g}", node.span, "write linspace(start, stop, count) with stop > start")
-        return tuple(float(v) for v in (sympy.Float(a) + (sympy.Float(b) - a) * sympy.Rational(k, count - 1)
-                                        for k in range(count)))
+        # a + (b - a) * k/(count - 1), each operation rounded once, as sympy's Float would
+        import numpy as np
+        return tuple((a + (b - a) * (np.arange(count) / (count - 1))).tolist())
     end = lowering.real(node, "the final time")
     if end <= 0:
         lowering.fail("E508", f"the observation time must be after the start t = 0, but it is {end:g}",
@@ -185,11 +193,21 @@ def _times(node, lowering) -> tuple:
     return (end,)
 
 
+def on_grid(t: float, h: float) -> bool:
+    """Whether time t is a grid point k*h, to the tolerance the emitted module records it with
+    (relative to t: with 10^7 steps, t/h itself is off by about 1e-9)."""
+    return abs(round(t / h) * h - t) <= 1e-9 * max(1.0, t)
+
+
 def _check_on_grid(times, steps, node, lowering):
     """The data are simulated with `steps` fixed steps from t = 0 to the last time and recorded
     when a step lands on an observation time: every time must be on that grid."""
     h = times[-1] / steps
-    if any(abs(t / h - round(t / h)) > 1e-9 for t in times):
+    if h == 0:
+        lowering.fail("E230", f"the step {times[-1]:g}/{steps} of the {steps} steps that simulate the "
+                      "data is too small for a floating-point number: it would round to 0", node.span,
+                      "a step is at least about 5e-324; observe over a longer time or give fewer steps = N")
+    if not all(on_grid(t, h) for t in times):
         lowering.fail("E508", f"observation times are not on the grid of the {steps} steps that "
                       f"simulate the data (h = {h:g})", node.span,
                       "start the times at t = 0, or give steps = N so that every time is a "
@@ -197,41 +215,86 @@ def _check_on_grid(times, steps, node, lowering):
 
 
 def _load(st, lowering) -> ir.DataSet:
-    """A data file beside the spec: .npz (arrays with samples on the first axis) or .csv (a
-    header row; a column `name` is a field, columns `name[0]`, `name[1]`, ... a vector field)."""
-    path = (lowering.spec_dir / st.path)
+    """A data file: .npz (arrays with samples on the first axis) or .csv (a header row; a column
+    `name` is a field, columns `name[0]`, `name[1]`, ... a vector field).
+
+    The path is relative to the folder of the spec; the IR keeps it so (not where the file was
+    at compile time), and the emitted module reads it relative to its own folder, so a module
+    compiled beside its spec, or moved with its data, runs anywhere.  A path that leaves the
+    spec's folder (.., an absolute path, a link out of it) is W101, and no message quotes what
+    such a file holds."""
+    path = lowering.spec_dir / st.path
     if path.suffix not in (".npz", ".csv"):
         raise Unsupported(f"data files of type '{path.suffix}' (only .npz and .csv)", st.span)
-    if not path.is_file():
+    try:
+        inside, found = _inside(st.path, lowering.spec_dir), path.is_file()
+    except (OSError, RuntimeError) as exc:   # a name too long, a loop of links
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "a loop of links"
+        lowering.fail("E506", f"data file '{st.path}' cannot be opened: {reason.lower()}", st.span)
+    if not inside:
+        lowering.sink.add(finding(
+            "W101", "warning", f"data file '{st.path}' is outside the folder of the spec", st.span,
+            "the emitted module looks for it at this path from its own folder or the spec's (or "
+            "$SCIML_DATA_DIR), so it runs only where the same path reaches the file; copy the file "
+            "into the spec's folder and load it from there", path=st.path))
+    if not found:
         lowering.fail("E506", f"data file '{st.path}' not found", st.span,
                       "the path is relative to the folder of the spec")
-    fields = _npz_fields(path, st, lowering) if path.suffix == ".npz" else _csv_fields(path, st, lowering)
+    read = _npz_fields if path.suffix == ".npz" else _csv_fields
+    fields = read(path, st, lowering, inside)
     for f in fields:
         if not f.name.isidentifier():
-            lowering.fail("E506", f"'{f.name}' in '{st.path}' is not a valid field name", st.span)
-    return ir.DataSet(name=st.name, generator="load", options=(("path", str(path.resolve())),),
+            shown = f"'{f.name}'" if inside else "an array name"
+            lowering.fail("E506", f"{shown} in '{st.path}' is not a valid field name", st.span)
+    return ir.DataSet(name=st.name, generator="load",
+                      options=(("path", _module_path(st.path, lowering.spec_dir, inside)),),
                       fields=fields, batched=True, span=st.span)
 
 
-def _npz_fields(path, st, lowering) -> tuple:
+def _inside(written: str, spec_dir) -> bool:
+    """Whether the path as written stays in the spec's folder: relative, and inside it once
+    `..` and links are resolved."""
+    if PurePath(written).is_absolute():
+        return False
+    return (spec_dir / written).resolve().is_relative_to(spec_dir.resolve())
+
+
+def _module_path(written: str, spec_dir, inside: bool) -> str:
+    """The path the emitted module reads, relative to its own folder: for a file inside the
+    spec's folder, from that folder without `..` detours (links kept); otherwise as written."""
+    if not inside:
+        return written
+    folder = os.path.abspath(spec_dir)
+    return PurePath(os.path.relpath(os.path.abspath(os.path.join(folder, written)), folder)).as_posix()
+
+
+def _npz_fields(path, st, lowering, inside: bool = True) -> tuple:
     import numpy as np
 
     try:
         with np.load(path, allow_pickle=False) as archive:
-            arrays = {name: (archive[name].shape, archive[name].dtype.kind) for name in sorted(archive.files)}
-    except Exception as exc:  # a broken file is the user's input, not our crash
-        lowering.fail("E506", f"cannot read '{st.path}': {exc}", st.span)
-    counts = {shape[0] for shape, _ in arrays.values() if shape}
-    if len(counts) != 1 or any(len(s) == 0 or len(s) > 2 or s[0] == 0 for s, _ in arrays.values()):
+            arrays = {name: archive[name] for name in sorted(archive.files)}
+    except Exception:  # a broken file is the user's input, not our crash; numpy's own message
+        # (about pickled data, for a file that is no archive) would mislead
+        lowering.fail("E506", f"cannot read '{st.path}' as a .npz archive", st.span,
+                      "write it with numpy.savez(path, x=..., label=...)")
+    counts = {values.shape[0] for values in arrays.values() if values.shape}
+    if len(counts) != 1 or any(values.ndim == 0 or values.ndim > 2 or len(values) == 0
+                               for values in arrays.values()):
         lowering.fail("E506", f"every array in '{st.path}' needs the same number of samples on its "
                       "first axis (and at most one more axis)", st.span)
-    if any(kind not in "iuf" for _, kind in arrays.values()):
+    if any(values.dtype.kind not in "iuf" for values in arrays.values()):
         lowering.fail("E506", f"the arrays in '{st.path}' must hold integers or floats", st.span)
-    return tuple(ir.DataField(name=name, shape=tuple(shape[1:]), integer=kind in "iu")
-                 for name, (shape, kind) in arrays.items())
+    for name, values in arrays.items():
+        if not np.isfinite(values).all():
+            shown = f"array '{name}'" if inside else "an array"
+            lowering.fail("E506", f"{shown} in '{st.path}' holds values that are not finite (nan or inf)",
+                          st.span)
+    return tuple(ir.DataField(name=name, shape=tuple(values.shape[1:]), integer=values.dtype.kind in "iu")
+                 for name, values in arrays.items())
 
 
-def _csv_fields(path, st, lowering) -> tuple:
+def _csv_fields(path, st, lowering, inside: bool = True) -> tuple:
     import csv
     import re
 
@@ -239,19 +302,21 @@ def _csv_fields(path, st, lowering) -> tuple:
         with open(path, newline="", encoding="utf-8") as handle:
             rows = [row for row in csv.reader(handle) if row]
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        lowering.fail("E506", f"cannot read '{st.path}': {exc}", st.span)
+        reason = f": {exc}" if inside else " as text"
+        lowering.fail("E506", f"cannot read '{st.path}'{reason}", st.span)
     if len(rows) < 2 or any(len(row) != len(rows[0]) for row in rows):
         lowering.fail("E506", f"'{st.path}' needs a header row and at least one row of data, all "
                       "of the same length", st.span)
     columns = {}  # field -> {index or None: column}
     for column, title in enumerate(rows[0]):
+        shown = f"'{title}'" if inside else f"{column + 1}"   # a file outside: no contents shown
         match = re.fullmatch(r"\s*(\w+)\s*(?:\[\s*(\d+)\s*\])?\s*", title)
         if match is None:
-            lowering.fail("E506", f"column title '{title}' in '{st.path}' is not a name or name[k]", st.span)
+            lowering.fail("E506", f"column title {shown} in '{st.path}' is not a name or name[k]", st.span)
         index = int(match.group(2)) if match.group(2) is not None else None
         entries = columns.setdefault(match.group(1), {})
         if index in entries or (entries and (index is None) != (None in entries)):
-            lowering.fail("E506", f"column '{title}' in '{st.path}' repeats or mixes name and name[k]",
+            lowering.fail("E506", f"column {shown} in '{st.path}' repeats or mixes name and name[k]",
                           st.span)
         entries[index] = column
     fields = []
@@ -264,8 +329,8 @@ def _csv_fields(path, st, lowering) -> tuple:
                 if not math.isfinite(float(value)):
                     raise ValueError
             except ValueError:
-                lowering.fail("E506", f"'{value}' in column {name} of '{st.path}' is not a finite number",
-                              st.span)
+                shown = f"'{value}' in column {name}" if inside else f"a value in column {name}"
+                lowering.fail("E506", f"{shown} of '{st.path}' is not a finite number", st.span)
         integer = all(re.fullmatch(r"[+-]?\d+", v) for v in values)
         fields.append(ir.DataField(name=name, shape=() if None in entries else (len(entries),),
                                    integer=integer))

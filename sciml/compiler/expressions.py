@@ -14,8 +14,9 @@ from dataclasses import dataclass
 import sympy
 
 from . import ast
+from . import limits
 from . import symbols as S
-from .diagnostics import DiagnosticSink, Span, SpecError
+from .diagnostics import DiagnosticSink, Span, SpecError, suggestion_pool
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,10 +39,18 @@ class Unsupported(Exception):
 
 
 def number(text: str) -> sympy.Number:
-    """The value of a NUMBER token (digits, optional fraction, optional exponent)."""
+    """The value of a NUMBER token (digits, optional fraction, optional exponent); the caller
+    has checked it with `limits.literal_problem` (a 5000-digit integer cannot be converted)."""
     if text.isdigit():
-        return sympy.Integer(int(text))
+        return sympy.Integer(int(text.lstrip("0") or "0"))
     return sympy.Float(float(text))
+
+
+def _numeric(expr) -> bool:
+    """A number, or a written-out vector or matrix of numbers."""
+    if isinstance(expr, sympy.MatrixBase):
+        return all(e.is_number for e in expr)
+    return bool(getattr(expr, "is_number", False))
 
 
 def fmt_shape(shape) -> str:
@@ -95,11 +104,13 @@ class ExpressionLowering:
 
     # -- atoms -------------------------------------------------------------------------------
     def _Number(self, node):
-        value = number(node.text)
-        if not value.is_finite:
-            self.fail("E211", f"{node.text} is too large for a floating-point number", node.span,
-                      "numbers in a model are finite (at most about 1.8e308)")
-        return Typed(value, ())
+        problem = limits.literal_problem(node.text)
+        if problem:
+            text = node.text
+            shown = text if len(text) <= 24 else f"{text[:12]}... ({len(text)} characters)"
+            self.fail("E230", limits.out_of_range_message(shown, problem), node.span,
+                      limits.range_help(problem))
+        return Typed(number(node.text), ())
 
     def _Name(self, node):
         entry = self.scope.get(node.id)
@@ -112,7 +123,7 @@ class ExpressionLowering:
                               "per-step parameters, declared as K(t), are supported")
         if entry is None:
             self.skip_if_failed(node.id)
-            close = difflib.get_close_matches(node.id, list(self.scope), n=1)
+            close = difflib.get_close_matches(node.id, suggestion_pool(self.scope), n=1)
             self.fail("E101", f"unknown name '{node.id}'", node.span,
                       f"did you mean '{close[0]}'?" if close else
                       "declare it with const, state, param, net or data")
@@ -146,6 +157,13 @@ class ExpressionLowering:
         return Typed(sympy.Symbol(f"{dataset.name}.{field.name}"), field.shape, per_sample)
 
     def _ListLiteral(self, node):
+        rows = [item for item in node.items if isinstance(item, ast.ListLiteral)]
+        entries = sum(len(row.items) for row in rows) + len(node.items) - len(rows)
+        if entries > limits.MAX_LITERAL_ENTRIES:   # counted before a single entry is lowered
+            what = "matrix" if rows else "vector"
+            self.fail("E231", f"this written-out {what} has {entries:,} entries, more than the limit "
+                      f"of {limits.MAX_LITERAL_ENTRIES:,}", node.span,
+                      "a constant this large belongs in a data file: data d = load \"d.npz\"")
         if all(isinstance(item, ast.ListLiteral) for item in node.items):
             entries = [[self.lower(x) for x in item.items] for item in node.items]
             widths = {len(r) for r in entries}
@@ -184,10 +202,18 @@ class ExpressionLowering:
         x = self.lower(node.operand)
         if x.batched:
             return Typed(S.SampleNorm(x.expr), (), True)
+        if _numeric(x.expr):   # |3|, |[3, 4]|: a number the emitted module can hold
+            return self._in_range(Typed(S.numeric_form(S.FrobeniusNorm(x.expr)), ()), node, "this norm")
         return Typed(S.FrobeniusNorm(x.expr), (), False)
 
     def _BinOp(self, node):
         left, right = self.lower(node.left), self.lower(node.right)
+        if node.op != "^" and _numeric(left.expr) and _numeric(right.expr):
+            what = {"+": "this sum", "-": "this difference", "*": "this product", "/": "this quotient"}
+            return self._in_range(self._binop(node, left, right), node, what[node.op])
+        return self._binop(node, left, right)
+
+    def _binop(self, node, left: Typed, right: Typed) -> Typed:
         batched = left.batched or right.batched
         if node.op in "+-*" and isinstance(left.expr, sympy.MatrixBase) != isinstance(right.expr, sympy.MatrixBase):
             return self._mix_constant(node, left, right)
@@ -231,12 +257,34 @@ class ExpressionLowering:
             self.fail("E209", f"power of a matrix ({fmt_shape(left.shape)})", node.span,
                       "powers act elementwise on vectors; write A * A for a matrix product")
         if isinstance(left.expr, sympy.MatrixBase):  # a constant vector, elementwise
-            value = left.expr.applyfunc(lambda entry: entry ** right.expr)
+            value = left.expr.applyfunc(lambda entry: self._power(node, entry, right.expr))
         else:
-            value = left.expr ** right.expr
+            value = self._power(node, left.expr, right.expr)
         if value.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo, sympy.I):
             self.fail("E209", "this power is not a finite real number", node.span)
-        return Typed(value, left.shape, batched)
+        return self._in_range(Typed(value, left.shape, batched), node, "this power")
+
+    def _power(self, node, base, exponent):
+        """base^exponent, its size judged before it is computed: 9^9^9 would take sympy hours
+        (and 2^2^2^2^2^2 forever)."""
+        try:
+            return limits.guarded_power(base, exponent)
+        except limits.OutOfRange as exc:
+            self.out_of_range(exc, node.span, "this power")
+
+    def out_of_range(self, exc: "limits.OutOfRange", span, what: str = "this value"):
+        what = f"{what} (about {limits.magnitude_text(exc.digits)})"
+        self.fail("E230", limits.out_of_range_message(what, exc.problem), span,
+                  limits.range_help(exc.problem))
+
+    def _in_range(self, value: Typed, node, what: str) -> Typed:
+        """`value` when it is not a number, or a number a float64 holds; else E230 at `node`."""
+        if _numeric(value.expr):
+            problem = limits.range_problem(value.expr)
+            if problem:
+                self.fail("E230", limits.out_of_range_message(what, problem), node.span,
+                          limits.range_help(problem))
+        return value
 
     @staticmethod
     def _mix_constant(node, left: Typed, right: Typed) -> Typed:
@@ -294,13 +342,19 @@ class ExpressionLowering:
             return method(node)
         if node.func in S.ELEMENTWISE:
             (x,) = self._positional(node, 1)
-            value = S.ELEMENTWISE[node.func](x.expr)
+            function = S.ELEMENTWISE[node.func]
+            if isinstance(x.expr, sympy.MatrixBase):   # a written-out vector: entry by entry
+                value = x.expr.applyfunc(lambda entry: S.numeric_form(function(entry)))
+            else:
+                # a symbolic argument: no automatic evaluation (sympy's tanh(tanh(...)) asks
+                # is_real of its argument through as_real_imag, exponential in the nesting)
+                value = S.numeric_form(function(x.expr)) if _numeric(x.expr) else function(x.expr, evaluate=False)
             if value.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo, sympy.I):
                 self.fail("E209", f"{node.func}(...) of this value is not a finite real number", node.span)
-            return Typed(value, x.shape, x.batched)
+            return self._in_range(Typed(value, x.shape, x.batched), node, f"{node.func}(...) of this value")
         if node.func in NOT_YET:
             raise Unsupported(NOT_YET[node.func], node.span)
-        close = difflib.get_close_matches(node.func, FUNCTIONS + list(self.networks), n=1)
+        close = difflib.get_close_matches(node.func, FUNCTIONS + suggestion_pool(self.networks), n=1)
         self.fail("E103", f"unknown function '{node.func}'", node.func_span,
                   f"did you mean '{close[0]}'?" if close else "see docs/language.md for the functions")
 
@@ -337,7 +391,7 @@ class ExpressionLowering:
     def _state_at(self, node, entry):
         """Y(T): the state at a time known at compile time; Y(obs.t): at a data set's times."""
         (time,) = self._positional(node, 1)
-        value = self._const_value(time.expr)
+        value = self._const_value(time.expr, node.span)
         if value.is_number and value.is_real:
             at = Typed(S.StateAt(sympy.Symbol(node.func), value), entry.shape, True)
         elif self._data_times(time):
@@ -357,9 +411,13 @@ class ExpressionLowering:
         return (entry is not None and entry.kind == "data" and entry.node.generator == "ode"
                 and not time.batched)
 
-    def _const_value(self, expr):
-        return expr.xreplace({sympy.Symbol(name): e.node.value for name, e in self.scope.items()
-                              if e.kind == "const"})
+    def _const_value(self, expr, span):
+        values = {s: self.scope[str(s)].node.value for s in getattr(expr, "free_symbols", ())
+                  if self.scope.get(str(s), Entry("")).kind == "const"}   # not the whole scope: linear
+        try:
+            return S.numeric_form(limits.substitute(expr, values))
+        except limits.OutOfRange as exc:
+            self.out_of_range(exc, span)
 
     def _call_softmax(self, node):
         (x,) = self._positional(node, 1)
@@ -401,7 +459,7 @@ class ExpressionLowering:
 
     def _call_pad(self, node):
         x, n = self._positional(node, 2)
-        n = Typed(self._const_value(n.expr), n.shape)
+        n = Typed(self._const_value(n.expr, node.span), n.shape)
         if not n.expr.is_Integer or len(x.shape) != 1 or x.shape[0] > int(n.expr):
             self.fail("E215", "pad(x, n) needs a vector x of length at most the integer n", node.span)
         return Typed(S.PadTo(x.expr, n.expr), (int(n.expr),), x.batched)
@@ -462,7 +520,7 @@ class ExpressionLowering:
             if not isinstance(value, ast.Call) or value.func != "normal" or len(value.positional) != 2 \
                     or value.keywords:
                 self.fail("E610", "the latent distribution is normal(mean, std)", value.span)
-            mean, std = (self._const_value(self.lower(a).expr) for a in value.positional)
+            mean, std = (self._const_value(self.lower(a).expr, a.span) for a in value.positional)
             if not (mean.is_number and std.is_number and mean.is_real and std.is_positive):
                 self.fail("E610", "normal(mean, std) takes numbers, std > 0", value.span)
         return Typed(S.FlowNll(sympy.Symbol(flow.name), x.expr, mean, std), ())

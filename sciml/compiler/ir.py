@@ -241,6 +241,12 @@ class Model:
     training_set: str  # the data set the loss reads (mini-batched), '' if none
     flows: tuple = ()
     guards: tuple = ()  # StabilityGuards the analysis found (runtime --check-stability)
+    # the loss term by term, as written: (signed sympy term, span of the term); a run that
+    # diverges names the term that is not finite
+    loss_terms: tuple = ()
+    # the analysis' stability findings (A2xx) as text: ("file:line:col" less the file,
+    # code, message); a run that diverges names the one that predicted it
+    stability_findings: tuple = ()
     span: Span = _span()
 
     def state(self, name):

@@ -308,8 +308,8 @@ class _Writer:
 
     def grid_line(self) -> str:
         s = self.m.scheme
-        t_end = self.tex(sympy.Float(s.t_end) if not float(s.t_end).is_integer()
-                         else sympy.Integer(int(s.t_end)))
+        whole = float(s.t_end).is_integer() and abs(s.t_end) < 1e15   # 1e300 as 10^{300}, not 301 digits
+        t_end = self.tex(sympy.Integer(int(s.t_end)) if whole else sympy.Float(s.t_end))
         if s.kind == "dopri5":
             return f"T &= {t_end}"
         return (rf"h &= \frac{{T}}{{N}}, \quad T = {t_end}, \quad N = {s.steps}, \quad "

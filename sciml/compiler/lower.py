@@ -15,9 +15,9 @@ from pathlib import Path
 
 import sympy
 
-from . import ast, ir
+from . import ast, ir, limits
 from . import symbols as S
-from .diagnostics import DiagnosticSink, Span, SpecError
+from .diagnostics import DiagnosticSink, Span, SpecError, TooManyErrors
 from .expressions import Entry, ExpressionLowering, Typed, Unsupported, fmt_shape
 from .datasets import lower_dataset
 
@@ -48,10 +48,17 @@ class _Lowering:
         self.scheme = None
         self.flows = []
         self.loss = None
+        self.loss_terms = ()
         self.unsupported: list = []
 
     # -- driver -------------------------------------------------------------------------------
     def run(self) -> ir.Model:
+        try:
+            return self._run()
+        except TooManyErrors:  # the sink took its error MAX_ERRORS + 1: stop there (E008)
+            raise SpecError(self.unsupported + self.sink.items) from None
+
+    def _run(self) -> ir.Model:
         statements = self.spec.statements
         if not statements or not isinstance(statements[0], ast.ModelStmt):
             span = statements[0].span if statements else Span.unknown()
@@ -125,23 +132,37 @@ class _Lowering:
         if value.expr.free_symbols:
             names = {str(s) for s in value.expr.free_symbols}
             if all(self.scope.get(n, Entry("")).kind == "const" for n in names):
-                subs = {sympy.Symbol(c.name): c.value for c in self.constants}
+                subs = {s: self.scope[str(s)].node.value for s in value.expr.free_symbols}  # not all: linear
                 arrays = [n for n in names if isinstance(subs.get(sympy.Symbol(n)), sympy.MatrixBase)]
                 if arrays and not isinstance(value.expr, sympy.Symbol):
                     self.fail("E211", f"{what} is computed from the vector or matrix constant "
                               f"'{sorted(arrays)[0]}'", node.span,
                               "write vector and matrix constants out: const v2 = [0, 1]")
-                return Typed(value.expr.xreplace(subs), value.shape)
+                try:   # every power judged before it is computed: 9^(9^n), n = 1000
+                    expr = S.numeric_form(limits.substitute(value.expr, subs))
+                except limits.OutOfRange as exc:
+                    self.exprs.out_of_range(exc, node.span)
+                return self._finite(Typed(expr, value.shape), node, what)
             self.fail("E211", f"{what} must be a number known at compile time", node.span,
                       "use numbers and constants only")
         if isinstance(value.expr, sympy.MatrixBase) or value.expr.is_number:
             return value
         self.fail("E211", f"{what} must be a number known at compile time", node.span)
 
+    def _finite(self, value: Typed, node, what: str) -> Typed:
+        """A value computed from constants, checked as each written number is (E230)."""
+        problem = limits.range_problem(value.expr)
+        if problem:
+            self.fail("E230", limits.out_of_range_message(what, problem), node.span,
+                      limits.range_help(problem))
+        return value
+
     def constant(self, node, what: str) -> Typed:
         """A compile-time value whose entries are finite real numbers, with its shape."""
         value = self.compile_time(node, what)
-        if value.expr.has(sympy.I, sympy.oo, -sympy.oo, sympy.zoo, sympy.nan):
+        entries = value.expr if isinstance(value.expr, sympy.MatrixBase) else (value.expr,)
+        if value.expr.has(sympy.I, sympy.oo, -sympy.oo, sympy.zoo, sympy.nan) \
+                or any(limits.to_float(e) is None for e in entries):
             self.fail("E211", f"{what} must be finite and real", node.span,
                       "complex and infinite values (as sqrt(-1) or 1e400) have no place in a model")
         return value
@@ -151,7 +172,13 @@ class _Lowering:
 
     def integer(self, node, what: str, minimum: int = 1) -> int:
         value = self.compile_time(node, what).expr
-        if not (getattr(value, "is_number", False) and value.is_real and value == int(value)
+        number = limits.to_float(value) if getattr(value, "is_number", False) else None
+        if number is not None and number > limits.MAX_INTEGER:
+            self.fail("E230", f"{what} is {number:.3g}, more than the largest count or size the "
+                      f"compiler takes, 2^53 = {limits.MAX_INTEGER:,}", node.span,
+                      "counts and sizes are whole numbers exact in float64; see Limits in "
+                      "docs/language.md")
+        if not (number is not None and value.is_real and value == int(value)
                 and int(value) >= minimum):
             self.fail("E203", f"{what} must be an integer >= {minimum}", node.span,
                       "write a whole number, such as 4, or a constant that holds one")
@@ -159,9 +186,10 @@ class _Lowering:
 
     def real(self, node, what: str) -> float:
         value = self.compile_time(node, what).expr
-        if not getattr(value, "is_number", False) or not value.is_real:
+        number = limits.to_float(value) if getattr(value, "is_number", False) else None
+        if number is None or not value.is_real:
             self.fail("E211", f"{what} must be a real number", node.span)
-        return float(value)
+        return number
 
     # -- declarations ---------------------------------------------------------------------------
     def _ModelStmt(self, st):
@@ -330,6 +358,12 @@ class _Lowering:
         if value.shape != shape and value.shape not in ((), (1,)):
             self.fail("E207", f"{state}(0) is {fmt_shape(shape)} but the value is "
                       f"{fmt_shape(value.shape)}", eq.rhs.span)
+        if value.batched and value.is_scalar and shape not in ((), (1,)):  # a number fills a
+            # vector state; one value per sample does not (a .csv column x is a scalar field)
+            self.fail("E509", f"{state}(0) is {fmt_shape(shape)} but the value has one entry per "
+                      "sample", eq.rhs.span, f"a per-sample value has the {shape[0]} entries of the "
+                      "state: a .csv gives a vector field x as the columns x[0], x[1], ..., a .npz "
+                      f"as an array of shape (samples, {shape[0]})")
         self.initials.append(ir.InitialCondition(state=state, order=order, value=value.expr, span=eq.span))
 
     def _SchemeStmt(self, st):
@@ -354,6 +388,8 @@ class _Lowering:
             self.fail("E208", f"the loss must be one number, but this is {what}", st.expr.span,
                       "reduce it with mean(...), sum(...) or mse(...)")
         self.loss = (loss.expr, st.span)
+        self.loss_terms = tuple((sign * self.lower(term).expr, term.span)
+                                for sign, term in _additive_terms(st.expr))
 
     def _TrainStmt(self, st):
         if self.training:
@@ -449,7 +485,20 @@ class _Lowering:
             networks=tuple(self.networks.values()), equations=tuple(self.equations),
             initials=tuple(self.initials), scheme=self.scheme, loss=loss_expr, loss_span=loss_span,
             training=tuple(self.training), reports=tuple(self.reports), training_set=training_set,
-            flows=tuple(self.flows), span=self.spec.span)
+            flows=tuple(self.flows), loss_terms=self.loss_terms, span=self.spec.span)
+
+
+def _additive_terms(node) -> list:
+    """The terms of a sum as written, with their signs: a - (b + c) gives a, -(b + c).
+    Iterative: a long sum is a deep left-leaning tree."""
+    terms, todo = [], [(1, node)]
+    while todo:
+        sign, n = todo.pop()
+        if isinstance(n, ast.BinOp) and n.op in ("+", "-"):
+            todo += [(sign if n.op == "+" else -sign, n.right), (sign, n.left)]
+        else:
+            terms.append((sign, n))
+    return terms
 
 
 def _column(shape):
@@ -507,6 +556,12 @@ def _unsupported(what, span, help=""):
                  help or "this construct parses; code generation for it is planned (see README)")
 
 
-def lower(spec: ast.Spec, spec_dir: Path) -> ir.Model:
-    """Return the IR of `spec`; raise `SpecError` with every error found."""
-    return _Lowering(spec, spec_dir).run()
+def lower(spec: ast.Spec, spec_dir: Path, warnings: list | None = None) -> ir.Model:
+    """Return the IR of `spec`; raise `SpecError` with every error found (and the warnings).
+    The warnings of a spec without errors (W1xx: a data file outside the spec's folder) are
+    added to `warnings` when it is given."""
+    lowering = _Lowering(spec, spec_dir)
+    model = lowering.run()
+    if warnings is not None:
+        warnings.extend(d for d in lowering.sink.items if d.severity == "warning")
+    return model

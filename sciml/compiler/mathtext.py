@@ -1,6 +1,8 @@
 """Maths in the spec's own notation for messages: K^T, A * Y, x^2, relu(...), i for sqrt(-1)."""
 from __future__ import annotations
 
+import math
+
 import sympy
 from sympy.printing.precedence import PRECEDENCE
 from sympy.printing.str import StrPrinter
@@ -77,7 +79,10 @@ def expr_text(expr) -> str:
 
 
 def number_text(x: float) -> str:
-    """4 significant digits, no trailing zeros: 0.1, 1.411, 20, 2.5e-05."""
+    """4 significant digits, no trailing zeros: 0.1, 1.411, 20, 2.5e-05 (inf, nan as such)."""
+    x = float(x)
+    if not math.isfinite(x):
+        return str(x)
     if x == int(x) and abs(x) < 1e6:
         return str(int(x))
     return f"{x:.4g}"

@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-from pathlib import Path
+import os
+from pathlib import Path, PurePath
 
 from sciml.grammar import parse
 from . import ast, ir
 from .analysis import analyse
-from .diagnostics import Diagnostic, SpecError
+from .diagnostics import Diagnostic, SpecError, by_position
 from .dump import dump
 from .lower import lower
 
@@ -30,25 +31,35 @@ def front_end(source: str, path: str, *, allow_unstable: bool = False
     """The syntax tree, the IR and the analysis' findings (notes and warnings) of a spec that
     has no error; raises `SpecError` (holding every finding too) when it has one."""
     spec = parse(source)                                    # text -> syntax tree
-    model = lower(spec, _spec_dir(path))                    # syntax tree -> typed IR
+    warnings: list = []                                     # lowering's: W101 data file outside
+    model = lower(spec, _spec_dir(path), warnings)          # syntax tree -> typed IR
     # The analysis reads the typed IR, so it runs only on a spec that lowering accepted: its
     # findings never echo a lowering error.  An unstable scheme is an error (A201) unless allowed.
     analysis = analyse(model, allow_unstable=allow_unstable)  # typed IR -> findings, guards
-    if any(d.severity == "error" for d in analysis.findings):
-        raise SpecError(analysis.findings)
-    # the bounds that read learned weights go with the model: --check-stability evaluates them
-    return spec, dataclasses.replace(model, guards=analysis.guards), analysis.findings
+    findings = by_position(warnings + list(analysis.findings)) if warnings else analysis.findings
+    if any(d.severity == "error" for d in findings):
+        raise SpecError(findings)
+    # the bounds that read learned weights go with the model: --check-stability evaluates them;
+    # the stability findings too: a training run that diverges names the one that predicted it
+    stability = tuple((f"{d.span.line}:{d.span.column}", d.code, d.severity, d.message)
+                      for d in analysis.findings if d.code.startswith("A2"))
+    model = dataclasses.replace(model, guards=analysis.guards, stability_findings=stability)
+    return spec, model, findings
 
 
-def emit(model: ir.Model, source: str, path: str, backend: str) -> str:
+def emit(model: ir.Model, source: str, path: str, backend: str, output: str | None = None) -> str:
+    """The module's text; `output`, the file it will be written to, tells the module where the
+    spec's folder is, for the data files (None or '-': beside the spec, as far as it knows)."""
     emitter = importlib.import_module(f"sciml.backends.{backend}")
-    return emitter.emit(model, source, Path(path).name)     # IR -> Python source
+    return emitter.emit(model, source, Path(path).name, _spec_folder(path, output))  # IR -> Python
 
 
-def compile_spec(source: str, path: str, backend: str, *, allow_unstable: bool = False) -> str:
-    """Return the text of the generated `backend` module for the spec in `source`."""
+def compile_spec(source: str, path: str, backend: str, *, allow_unstable: bool = False,
+                 output: str | None = None) -> str:
+    """Return the text of the generated `backend` module for the spec in `source` (to be written
+    to `output`, if known: see emit)."""
     _, model, _ = front_end(source, path, allow_unstable=allow_unstable)  # parse, check, analyse
-    return emit(model, source, path, backend)
+    return emit(model, source, path, backend, output)
 
 
 def dump_stage(source: str, path: str, stage: str) -> str:
@@ -59,4 +70,16 @@ def dump_stage(source: str, path: str, stage: str) -> str:
 
 
 def _spec_dir(path: str) -> Path:
+    """The folder data paths are relative to: the spec's (the working folder for stdin)."""
     return Path(path).resolve().parent if path != "-" else Path.cwd()
+
+
+def _spec_folder(path: str, output: str | None) -> str:
+    """The spec's folder relative to the folder of the module written to `output` ('.' for
+    standard output, where the module's place is not known)."""
+    if output in (None, "-"):
+        return "."
+    try:
+        return PurePath(os.path.relpath(_spec_dir(path), Path(output).resolve().parent)).as_posix()
+    except ValueError:   # no relative path between them (another drive): data beside the module
+        return "."

@@ -11,6 +11,7 @@ import sympy
 
 from . import ast, ir
 from . import symbols as S
+from .datasets import on_grid
 from .expressions import fmt_shape
 
 FIXED_STEP = ("euler", "rk4", "verlet", "leapfrog", "imex")
@@ -45,6 +46,10 @@ def lower_scheme(call: ast.Call, lowering) -> ir.Scheme:
     t_end = lowering.real(given["T"], "the final time T")
     if t_end <= 0:
         lowering.fail("E402", "the final time T must be positive", given["T"].span)
+    if steps and t_end / steps == 0:
+        lowering.fail("E230", f"the step h = T/steps = {t_end:g}/{steps} is too small for a "
+                      "floating-point number: it would round to 0", given["T"].span,
+                      "a step is at least about 5e-324; use a larger T or fewer steps")
     options = {}
     if call.func == "dopri5":
         options["rtol"] = lowering.real(given["rtol"], "rtol") if "rtol" in given else 1e-6
@@ -87,10 +92,11 @@ def _imex_operator(node, lowering) -> str:
                       "IMEX treats L Y implicitly; (I + h L) is then invertible for every h > 0")
     import numpy as np  # a symmetric eigenvalue problem in floating point: any size, any scale
     matrix = np.array(value.tolist(), dtype=float)
-    smallest = np.linalg.eigvalsh(matrix).min()
-    if smallest < -1e-12 * max(1.0, np.abs(matrix).max()):
+    scale = max(1.0, float(np.abs(matrix).max()))   # entries near 1e308 would overflow in LAPACK
+    smallest = float(np.linalg.eigvalsh(matrix / scale).min())
+    if not smallest >= -1e-12:
         lowering.fail("E405", "L must be positive semi-definite", node.span,
-                      f"its smallest eigenvalue is {smallest:.3g}")
+                      f"its smallest eigenvalue is {smallest * scale:.3g}")
     return node.id
 
 
@@ -176,7 +182,7 @@ def _check_times(lowering):
                        f"observe at times up to T, or run the scheme to T = {times[-1]:g}")
         elif scheme.kind in FIXED_STEP and dataset.name not in off_grid:
             h = scheme.t_end / scheme.steps
-            if any(abs(t / h - round(t / h)) > 1e-9 for t in times):
+            if not all(on_grid(t, h) for t in times):
                 off_grid.add(dataset.name)
                 sink.error("E406", f"observation times are not on the grid of step h = {h:g}",
                            scheme.span, "choose steps so that every observation time is a "

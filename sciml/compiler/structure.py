@@ -739,7 +739,10 @@ def _eigenvalues(value: sympy.ImmutableMatrix):
     if value.free_symbols:
         if n > 3:
             return None
-        roots = sympy.roots(sympy.Poly(value.charpoly(lam).as_expr(), lam))
+        # no Cardano: the cubic formula of a symbolic 3x3 matrix is pages long and takes sympy
+        # minutes to factor; a characteristic polynomial that factors (a circulant, a block
+        # form) still gives its roots
+        roots = sympy.roots(sympy.Poly(value.charpoly(lam).as_expr(), lam), cubics=False, quartics=False)
         if sum(roots.values()) != n:
             return None
         return tuple(sympy.expand(r) for r, m in sorted(roots.items(), key=lambda p: sympy.default_sort_key(p[0]))
@@ -748,7 +751,7 @@ def _eigenvalues(value: sympy.ImmutableMatrix):
         return None
     try:
         poly = sympy.Poly(value.charpoly(lam).as_expr(), lam)
-        if n <= 2 or all(v.is_Rational for v in value):
+        if n <= 2 or all(v.is_Rational and _small(v) for v in value):   # closed forms
             roots = sympy.roots(poly)
             if sum(roots.values()) == n and all(r.is_number for r in roots):
                 return tuple(r for r, m in sorted(roots.items(), key=lambda p: sympy.default_sort_key(p[0]))
@@ -757,6 +760,12 @@ def _eigenvalues(value: sympy.ImmutableMatrix):
     except (mpmath.libmp.libhyper.NoConvergence, sympy.polys.polyerrors.PolynomialError,
             ArithmeticError, ValueError):
         return None   # badly scaled numbers: no eigenvalues rather than wrong ones
+
+
+def _small(v: sympy.Rational) -> bool:
+    """A rational of at most 64 bits above and below: the closed-form roots of a characteristic
+    polynomial with 300-digit coefficients take sympy seconds, and print as pages."""
+    return max(int(v.p).bit_length(), int(v.q).bit_length()) <= 64
 
 
 def _eig_text(eigen) -> str:

@@ -171,3 +171,37 @@ ELEMENTWISE = {
     "relu": Relu,
     "softplus": Softplus,
 }
+
+
+def _frobenius(x):
+    if isinstance(x, sympy.MatrixBase):
+        return sympy.sqrt(sum(entry ** 2 for entry in x))
+    return sympy.Abs(x)
+
+
+_NUMERIC_FORMS = {
+    Sigmoid: lambda x: 1 / (1 + sympy.exp(-x)),
+    Relu: lambda x: sympy.Max(0, x),
+    Softplus: lambda x: sympy.log(1 + sympy.exp(x)),
+    FrobeniusNorm: _frobenius,
+}
+
+
+def numeric_form(expr):
+    """`expr` with the IR's functions of numbers written as sympy evaluates them (sigmoid(1) as
+    1/(1 + exp(-1)), |[3, 4]| as 5, the literal [[c, 1], [1, c]] with c = 2 as a matrix), so that
+    a compile-time value is a number, or a matrix of numbers, that a float holds."""
+    if isinstance(expr, sympy.MatrixBase) or not isinstance(expr, sympy.Basic):
+        return expr
+    if isinstance(expr, MatrixOf):
+        rows, cols, *entries = (numeric_form(a) for a in expr.args)
+        if all(getattr(e, "is_number", False) for e in entries):
+            return sympy.ImmutableMatrix(int(rows), int(cols), entries)
+        return MatrixOf(rows, cols, *entries)
+
+    def numbers(e):
+        return type(e) in _NUMERIC_FORMS and all(
+            all(v.is_number for v in a) if isinstance(a, sympy.MatrixBase) else a.is_number
+            for a in e.args)
+
+    return expr.replace(numbers, lambda e: _NUMERIC_FORMS[type(e)](*e.args))

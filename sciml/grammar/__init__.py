@@ -1,10 +1,18 @@
 """Parse .sciml text into the syntax tree of `sciml.compiler.ast`.
 
 The Lark grammar (`sciml.lark`, LALR(1), positions on) is loaded once per process.  Syntax
-errors become `SpecError`s with a span and a message naming what was expected.
+errors become `SpecError`s with a span and a message naming what was expected.  Hostile input
+is stopped before it reaches anything recursive or slow: `decode` turns a file's bytes into text
+(E004: not UTF-8, a NUL byte), and `parse` refuses a spec larger than MAX_SPEC_CHARS (E006) and
+an expression nested more than MAX_DEPTH levels (E005, counted on Lark's tree without recursion,
+before the recursive transformer and everything after it see the tree).
 """
 from __future__ import annotations
 
+import codecs
+import gc
+import unicodedata
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
@@ -12,7 +20,12 @@ import lark
 from lark import Transformer, v_args
 
 from sciml.compiler import ast
-from sciml.compiler.diagnostics import Span, SpecError, error
+from sciml.compiler.diagnostics import MAX_ERRORS, Span, SpecError, error, source_lines
+
+MAX_DEPTH = 100                 # levels of nesting in an expression (docs/language.md, Limits)
+MAX_SPEC_MB = 1
+MAX_SPEC_CHARS = MAX_SPEC_MB << 20
+MAX_SPEC_BYTES = 4 * MAX_SPEC_CHARS + len(codecs.BOM_UTF8)  # what MAX_SPEC_CHARS can take in UTF-8
 
 GRAMMAR = Path(__file__).with_name("sciml.lark")
 
@@ -38,11 +51,113 @@ def parser() -> lark.Lark:
 
 def parse(source: str) -> ast.Spec:
     """Return the syntax tree of `source`; raise `SpecError` on a syntax error."""
+    check_size(source)
+    with _no_garbage_collection():
+        try:
+            tree = parser().parse(source)
+        except lark.UnexpectedInput as exc:
+            raise SpecError([_syntax_diagnostic(exc, source)]) from None
+        too_deep = _nesting_errors(tree)
+        if too_deep:
+            raise SpecError(too_deep)
+        return _ToAst().transform(tree)
+
+
+@contextmanager
+def _no_garbage_collection():
+    """Lark's tree and the syntax tree have no reference cycles, but the cycle collector would
+    scan their millions of objects again and again while they are built (a third of the time
+    of a large spec)."""
+    enabled = gc.isenabled()
+    gc.disable()
     try:
-        tree = parser().parse(source)
-    except lark.UnexpectedInput as exc:
-        raise SpecError([_syntax_diagnostic(exc, source)]) from None
-    return _ToAst().transform(tree)
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+# ---- hostile input ---------------------------------------------------------------------------
+
+def decode(data: bytes) -> str:
+    """The text of a spec file's bytes: UTF-8, a leading byte-order mark (as Windows editors
+    write) dropped.  Raises `SpecError`: E004 at the first byte that is not UTF-8 or at a NUL
+    byte (a binary file), E006 for bytes that hold more than MAX_SPEC_CHARS characters whatever
+    they are (more than MAX_SPEC_BYTES; `parse` checks the characters of the text)."""
+    if len(data) > MAX_SPEC_BYTES:
+        check_size(shown_text(data))
+    body = data[len(codecs.BOM_UTF8):] if data.startswith(codecs.BOM_UTF8) else data
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SpecError([_not_utf8(body, exc.start)]) from None
+    nul = text.find("\0")
+    if nul >= 0:
+        raise SpecError([error("E004", "the file contains a NUL byte: it is not a text file",
+                               char_span(text, nul), help="is it a binary file? a spec is UTF-8 text")])
+    return text
+
+
+def shown_text(data: bytes) -> str:
+    """The text of bytes that `decode` may reject, for quoting their lines: what is not UTF-8
+    shows as U+FFFD, one character where the bad bytes start (so columns agree with E004's)."""
+    body = data[len(codecs.BOM_UTF8):] if data.startswith(codecs.BOM_UTF8) else data
+    return body.decode("utf-8", errors="replace")
+
+
+def _not_utf8(body: bytes, start: int):
+    before = body[:start].decode("utf-8")
+    utf16 = body[:2] in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+    return error("E004", f"the file is not valid UTF-8 (byte 0x{body[start]:02x})",
+                 char_span(before, len(before)),
+                 help="the file looks like UTF-16: save it as UTF-8" if utf16 else
+                 "save the spec as UTF-8 text (is it a binary file, or in another encoding such as Latin-1?)")
+
+
+def check_size(source: str) -> None:
+    """E006 for a spec of more than MAX_SPEC_CHARS characters, at the first one past the limit."""
+    if len(source) > MAX_SPEC_CHARS:
+        raise SpecError([error(
+            "E006", f"the spec is larger than {MAX_SPEC_MB} MB (more than {MAX_SPEC_CHARS:,} characters)",
+            char_span(source, MAX_SPEC_CHARS),
+            help="a spec is a page of text; put large arrays in a data file: data d = load \"d.npz\"")])
+
+
+def char_span(text: str, index: int) -> Span:
+    """The span of the character at `index` of `text` (lines end at newlines only, as in Lark)."""
+    line = text.count("\n", 0, index) + 1
+    column = index - (text.rfind("\n", 0, index) + 1) + 1
+    return Span(line, column, line, column + 1)
+
+
+def _nesting_errors(tree: lark.Tree) -> list:
+    """E005 at the first expression of each statement that is nested more than MAX_DEPTH levels
+    deep.  Every node of Lark's tree below the statement counts: an operator, a call, a list, and
+    each term of a long sum or product (`1 + 1 + ... + 1` is a tree as deep as it is long).
+    Iterative, so that a thousand `-` signs cannot exhaust Python's stack here."""
+    found = []
+    for statement in tree.children:
+        node = _too_deep(statement)
+        if node is not None:
+            found.append(error(
+                "E005", f"expression nested too deeply (more than {MAX_DEPTH} levels)",
+                Span(node.meta.line, node.meta.column, node.meta.line, node.meta.column + 1),
+                help=f"an expression has at most {MAX_DEPTH} levels of operators, calls and brackets, "
+                     f"and a sum of more than {MAX_DEPTH} terms is as deep: write it shorter"))
+            if len(found) > MAX_ERRORS:
+                break
+    return found
+
+
+def _too_deep(statement: lark.Tree):
+    """The first node (in written order) deeper than MAX_DEPTH below `statement`, or None."""
+    stack = [(child, 1) for child in reversed(statement.children) if isinstance(child, lark.Tree)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return node
+        stack.extend((c, depth + 1) for c in reversed(node.children) if isinstance(c, lark.Tree))
+    return None
 
 
 def _describe(token_type: str, parser_obj: lark.Lark) -> str:
@@ -61,14 +176,15 @@ def _syntax_diagnostic(exc: lark.UnexpectedInput, source: str):
     if isinstance(exc, lark.UnexpectedCharacters):
         char = source[exc.pos_in_stream] if exc.pos_in_stream < len(source) else ""
         return error("E001", f"unexpected character {char!r}", Span(line, column, line, column + 1),
-                     help="names are letters, digits and '_'; operators are + - * / ^ ^T |x| and '.'")
+                     help=_invisible(char) if char and not char.isprintable() else
+                     "names are letters, digits and '_'; operators are + - * / ^ ^T |x| and '.'")
     token = exc.token
     expected = sorted({_describe(t, p) for t in exc.expected if not t.startswith("__")})
     keywords = [e for e in expected if e.strip("'") in _STATEMENT_KEYWORDS]
     others = [e for e in expected if e not in keywords]
     hint = ", ".join(others[:8]) + (" or a new statement" if keywords else "")
     if token.type == "$END":
-        last = source.rstrip().splitlines() or [""]
+        last = source_lines(source.rstrip()) or ("",)
         line, column = max(1, len(last)), len(last[-1]) + 1 if last else 1
         return error("E003", "the spec ends in the middle of a statement",
                      Span(line, max(1, column - 1), line, column), help=f"expected {hint}")
@@ -77,6 +193,12 @@ def _syntax_diagnostic(exc: lark.UnexpectedInput, source: str):
     what = f"keyword '{text}'" if text in _STATEMENT_KEYWORDS else repr(text)
     return error("E002", f"unexpected {what}", Span(line, column, line, end_column),
                  help=f"expected {hint}" if hint else "")
+
+
+def _invisible(char: str) -> str:
+    what = unicodedata.name(char, "").lower() or "a control character"
+    return (f"{what} (U+{ord(char):04X}) is not a space, tab or line break to sciml: delete it "
+            "or type a space")
 
 
 def _span(meta) -> Span:

@@ -47,6 +47,7 @@ def check_output(spec: Path) -> str:
     """Run `python -m sciml check` on `spec` the way a user would, from the repository root."""
     env = dict(os.environ)
     env["PYTHONPATH"] = str(ROOT) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env["PYTHONIOENCODING"] = "utf-8"   # a quoted line may hold U+FFFD (E004), whatever the locale
     proc = subprocess.run([sys.executable, "-m", "sciml", "check", spec.relative_to(ROOT).as_posix()],
                           cwd=ROOT, env=env, capture_output=True, text=True, encoding="utf-8")
     return render(proc.stderr, proc.returncode)

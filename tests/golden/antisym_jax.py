@@ -42,6 +42,11 @@ steps = 20
 T = 2.0
 
 # ---- data: drawn with numpy from the spec's seeds, identical in every backend
+class DataError(Exception):
+    """A data file that does not fit the model: main says `MODEL: error: FILE: field 'x': ...`
+    on standard error and exits with status 2."""
+
+
 def two_moons(samples, seed, noise):
     """Two interleaved half circles: x is (2, samples), label is (samples,)."""
     rng = np.random.default_rng(seed)
@@ -52,7 +57,7 @@ def two_moons(samples, seed, noise):
     return {"x": x + noise * rng.standard_normal((2, samples)), "label": label}
 
 
-def make_data():
+def make_data(data_dir=None):
     """Every data set of the spec: {name: {field: array with samples last}}."""
     return {
         'train': two_moons(samples=1000, seed=0, noise=0.05),
@@ -113,6 +118,56 @@ class StabilityMonitor:
                 "smallest_bound": self.smallest}
 
 
+# ---- the divergence stop: a loss that is not finite ends the run, saying why
+# the stability findings of sciml check: (line:column, code, severity, message)
+STABILITY_FINDINGS = (
+    ('16:9', 'A202', 'warning', 'forward Euler is stable only for h <= 2*gamma/(gamma^2 + norm2(K - K^T)^2); here h = 0.1, which holds while norm2(K - K^T) <= 1.411 at every step'),
+)
+OBSERVED_STATES = ('Y(t = 2)',)
+
+
+class Diverged(Exception):
+    """The training loss stopped being finite; the message says where and why."""
+
+    def __init__(self, message, step):
+        super().__init__(message)
+        self.step = step
+
+
+def divergence_message(step, value, terms, params):
+    """What went wrong at training `step` (1-based), from the numpy values of loss_terms() and
+    of the parameters that produced the loss `value`."""
+    lines = [f"training diverged at step {step}: the loss is {value}"]
+    for text, array in terms.items():
+        kind = "state" if text in OBSERVED_STATES else "loss term"
+        lines += not_finite(f"{kind} {text}", array)
+    for name, array in params.items():
+        lines += not_finite(f"parameter {name}", array)
+    finite = all(np.all(np.isfinite(array)) for array in params.values())
+    broken = [(text, value) for text, value, holds in (check_stability(params) if finite else []) if not holds]
+    for text, bound in broken:
+        lines.append(f"  predicted by sciml check (A202): {text} fails with these weights: "
+                     f"the bound is {bound:.6g}, h = {h:.6g}")
+    if not broken:
+        findings = [f for f in STABILITY_FINDINGS if f[1] in ("A201", "A202", "A205")]
+        for where, code, severity, message in findings:
+            lines.append(f"  sciml check said at {where}: {severity}[{code}]: {message}")
+        if not findings:
+            lines.append("  no stability finding of sciml check predicted it: try a smaller learning rate")
+    return "\n".join(lines)
+
+
+def not_finite(what, array):
+    """['  what is nan'] or ['  what: k of n values are not finite'], or [] when all are finite."""
+    array = np.asarray(array, dtype=float)
+    bad = int(array.size - np.count_nonzero(np.isfinite(array)))
+    if not bad:
+        return []
+    if array.size == 1:
+        return [f"  {what} is {array.item()}"]
+    return [f"  {what}: {bad} of {array.size} values are not finite"]
+
+
 # ---- the model
 
 def accuracy(logits, labels):
@@ -145,6 +200,16 @@ def loss(p, batch):
     W, mu = p['W'], p['mu']
     Y_T = solve(p, batch['x'])
     return softmax_cross_entropy(mu + W @ Y_T, batch['label'])
+
+
+def loss_terms(p, batch):
+    """The loss term by term, as written, and the states it reads."""
+    W, mu = p['W'], p['mu']
+    Y_T = solve(p, batch['x'])
+    return {
+        'cross_entropy(softmax(W * Y(T) + mu), train.label)': softmax_cross_entropy(mu + W @ Y_T, batch['label']),
+        'Y(t = 2)': Y_T,
+    }
 
 
 def evaluate_reports(p, data):
@@ -194,7 +259,7 @@ def stages(steps):
         if take:
             out.append((optimizer, lr, take, batch))
         left -= take
-    if left:
+    if left and STAGES:  # no STAGES: nothing to train, however many steps are asked for
         optimizer, lr, _, batch = STAGES[-1]
         out.append((optimizer, lr, left, batch))
     return out
@@ -212,6 +277,8 @@ def train(params, data, steps=None, seed=0, device="cpu", dtype=jnp.float64, log
     rng = np.random.default_rng(seed)
     fields, names = data.get(TRAIN_SET, {}), SAMPLE_FIELDS.get(TRAIN_SET, ())
     done = 0
+    if not STAGES:
+        print(f"{MODEL}: no trainable parameter; 0 training steps", file=sys.stderr)
     if monitor is not None:
         monitor(0, params)
     for optimizer_name, lr, count, batch_size in stages(steps):
@@ -226,14 +293,27 @@ def train(params, data, steps=None, seed=0, device="cpu", dtype=jnp.float64, log
 
         for _ in range(count):
             batch = to_arrays(sample(fields, names, batch_size, rng), dtype, device)
-            p, opt_state, value = update(p, opt_state, batch)
+            updated, opt_state, value = update(p, opt_state, batch)
+            if not np.isfinite(float(value)):
+                raise diverged(done + 1, value, p, batch)
+            p = updated
             done += 1
             if monitor is not None and done % monitor.every == 0:
                 monitor(done, {name: np.asarray(value) for name, value in p.items()})
             if log_every and done % log_every == 0:
                 print(f"step {done:6d}  loss {float(value):.6e}", file=sys.stderr)
-    final = float(loss(p, to_arrays(evaluation_batch(data), dtype, device)))
-    return {name: np.asarray(value) for name, value in p.items()}, final
+    batch = to_arrays(evaluation_batch(data), dtype, device)
+    value = loss(p, batch)
+    if not np.isfinite(float(value)):
+        raise diverged(done, value, p, batch)
+    return {name: np.asarray(value) for name, value in p.items()}, float(value)
+
+
+def diverged(step, value, p, batch):
+    """The Diverged error for a loss `value` that is not finite at training `step`."""
+    terms = {text: np.asarray(array) for text, array in loss_terms(p, batch).items()}
+    params = {name: np.asarray(array) for name, array in p.items()}
+    return Diverged(divergence_message(step, float(value), terms, params), step)
 
 
 def loss_and_grad(params, batch, dtype=jnp.float64, device="cpu"):
@@ -263,14 +343,27 @@ def main(argv=None):
     parser.add_argument("--check-stability", action="store_true",
                         help="check the step-size bounds of the analysis with the weights during training")
     parser.add_argument("--check-every", type=int, default=10, help="training steps between checks")
+    parser.add_argument("--data-dir", help="the folder of the data files (default: $SCIML_DATA_DIR, "
+                        "then beside this file, then the spec's folder)")
     args = parser.parse_args(argv)
     dtype = {"float32": jnp.float32, "float64": jnp.float64}[args.dtype]
-    data = make_data()
+    try:
+        data = make_data(args.data_dir)
+    except DataError as exc:  # a data file that does not fit the model: which file, which field
+        print(f"{MODEL}: error: {exc}", file=sys.stderr)
+        sys.exit(2)
     start = time.perf_counter()
     monitor = StabilityMonitor(args.check_every) if args.check_stability else None
-    params, final = train(init_params(args.seed), data, args.steps, args.seed, args.device, dtype,
-                          monitor=monitor)
-    result = {"model": MODEL, "backend": BACKEND, "loss": final, "seed": args.seed,
+    try:
+        params, final = train(init_params(args.seed), data, args.steps, args.seed, args.device, dtype,
+                              monitor=monitor)
+    except Diverged as exc:  # nothing is saved; the message says the step, the term and the cause
+        print(f"{MODEL}: error: {exc}", file=sys.stderr)
+        if args.json:
+            print(json.dumps({"model": MODEL, "backend": BACKEND, "status": "diverged", "step": exc.step,
+                              "seed": args.seed, "dtype": args.dtype, "message": str(exc)}))
+        sys.exit(3)
+    result = {"model": MODEL, "backend": BACKEND, "status": "ok", "loss": final, "seed": args.seed,
               "steps": sum(stage[2] for stage in stages(args.steps)), "dtype": args.dtype,
               "device": args.device, "seconds": round(time.perf_counter() - start, 3),
               "reports": reports(params, data, dtype, args.device)}

@@ -38,6 +38,11 @@ T = 1.5
 steps = 30
 
 # ---- data: drawn with numpy from the spec's seeds, identical in every backend
+class DataError(Exception):
+    """A data file that does not fit the model: main says `MODEL: error: FILE: field 'x': ...`
+    on standard error and exits with status 2."""
+
+
 def simulate_ode(rhs, start, times, steps, method):
     """Integrate dt(u) = rhs(u) from the columns of `start` with `steps` fixed steps of
     `method` (rk4 or euler) over [0, times[-1]]; return the states at `times`."""
@@ -72,7 +77,7 @@ def ode_rhs_obs(u):
     return A @ u**3
 
 
-def make_data():
+def make_data(data_dir=None):
     """Every data set of the spec: {name: {field: array with samples last}}."""
     return {
         'obs': ode_data(('u',), (2,), ode_rhs_obs, np.array([[2.0], [0.0]]), np.array((0.0, 0.05, 0.1, 0.15000000000000002, 0.2, 0.25, 0.30000000000000004, 0.35, 0.4, 0.44999999999999996, 0.5, 0.5499999999999999, 0.6000000000000001, 0.65, 0.7, 0.75, 0.8, 0.85, 0.8999999999999999, 0.95, 1.0, 1.0499999999999998, 1.0999999999999999, 1.1500000000000001, 1.2000000000000002, 1.25, 1.3, 1.35, 1.4, 1.45, 1.5)), 3000, 'rk4'),
@@ -124,6 +129,56 @@ class StabilityMonitor:
                 "smallest_bound": self.smallest}
 
 
+# ---- the divergence stop: a loss that is not finite ends the run, saying why
+# the stability findings of sciml check: (line:column, code, severity, message)
+STABILITY_FINDINGS = (
+    ('14:9', 'A205', 'note', 'no stability verdict for RK4: the structure of dt(y) is unknown (the network F is opaque)'),
+)
+OBSERVED_STATES = ('y(obs.t)',)
+
+
+class Diverged(Exception):
+    """The training loss stopped being finite; the message says where and why."""
+
+    def __init__(self, message, step):
+        super().__init__(message)
+        self.step = step
+
+
+def divergence_message(step, value, terms, params):
+    """What went wrong at training `step` (1-based), from the numpy values of loss_terms() and
+    of the parameters that produced the loss `value`."""
+    lines = [f"training diverged at step {step}: the loss is {value}"]
+    for text, array in terms.items():
+        kind = "state" if text in OBSERVED_STATES else "loss term"
+        lines += not_finite(f"{kind} {text}", array)
+    for name, array in params.items():
+        lines += not_finite(f"parameter {name}", array)
+    finite = all(np.all(np.isfinite(array)) for array in params.values())
+    broken = [(text, value) for text, value, holds in (check_stability(params) if finite else []) if not holds]
+    for text, bound in broken:
+        lines.append(f"  predicted by sciml check (A202): {text} fails with these weights: "
+                     f"the bound is {bound:.6g}, h = {h:.6g}")
+    if not broken:
+        findings = [f for f in STABILITY_FINDINGS if f[1] in ("A201", "A202", "A205")]
+        for where, code, severity, message in findings:
+            lines.append(f"  sciml check said at {where}: {severity}[{code}]: {message}")
+        if not findings:
+            lines.append("  no stability finding of sciml check predicted it: try a smaller learning rate")
+    return "\n".join(lines)
+
+
+def not_finite(what, array):
+    """['  what is nan'] or ['  what: k of n values are not finite'], or [] when all are finite."""
+    array = np.asarray(array, dtype=float)
+    bad = int(array.size - np.count_nonzero(np.isfinite(array)))
+    if not bad:
+        return []
+    if array.size == 1:
+        return [f"  {what} is {array.item()}"]
+    return [f"  {what}: {bad} of {array.size} values are not finite"]
+
+
 # ---- the model
 
 def initial_state(value, size, like):
@@ -168,6 +223,15 @@ def loss(p, batch):
     return mse(y_obs, batch['u'])
 
 
+def loss_terms(p, batch):
+    """The loss term by term, as written, and the states it reads."""
+    y_obs = solve(p, initial_state(np.array([[2.0], [0.0]]), 2, p['F.b1']))
+    return {
+        'mse(y(obs.t), obs.u)': mse(y_obs, batch['u']),
+        'y(obs.t)': y_obs,
+    }
+
+
 def evaluate_reports(p, data):
     """The values on the report line, each on the data set it names."""
     values = {}
@@ -210,7 +274,7 @@ def stages(steps):
         if take:
             out.append((optimizer, lr, take, batch))
         left -= take
-    if left:
+    if left and STAGES:  # no STAGES: nothing to train, however many steps are asked for
         optimizer, lr, _, batch = STAGES[-1]
         out.append((optimizer, lr, left, batch))
     return out
@@ -228,6 +292,8 @@ def train(params, data, steps=None, seed=0, device="cpu", dtype=torch.float64, l
     rng = np.random.default_rng(seed)
     fields, names = data.get(TRAIN_SET, {}), SAMPLE_FIELDS.get(TRAIN_SET, ())
     done = 0
+    if not STAGES:
+        print(f"{MODEL}: no trainable parameter; 0 training steps", file=sys.stderr)
     if monitor is not None:
         monitor(0, params)
     for optimizer_name, lr, count, batch_size in stages(steps):
@@ -236,6 +302,8 @@ def train(params, data, steps=None, seed=0, device="cpu", dtype=torch.float64, l
             batch = to_arrays(sample(fields, names, batch_size, rng), dtype, device)
             optimizer.zero_grad()
             value = loss(p, batch)
+            if not torch.isfinite(value):
+                raise diverged(done + 1, value, p, batch)
             value.backward()
             optimizer.step()
             done += 1
@@ -244,8 +312,19 @@ def train(params, data, steps=None, seed=0, device="cpu", dtype=torch.float64, l
             if log_every and done % log_every == 0:
                 print(f"step {done:6d}  loss {value.item():.6e}", file=sys.stderr)
     with torch.no_grad():
-        final = loss(p, to_arrays(evaluation_batch(data), dtype, device)).item()
-    return {name: value.detach().cpu().numpy() for name, value in p.items()}, final
+        batch = to_arrays(evaluation_batch(data), dtype, device)
+        value = loss(p, batch)
+    if not torch.isfinite(value):
+        raise diverged(done, value, p, batch)
+    return {name: value.detach().cpu().numpy() for name, value in p.items()}, value.item()
+
+
+def diverged(step, value, p, batch):
+    """The Diverged error for a loss `value` that is not finite at training `step`."""
+    with torch.no_grad():
+        terms = {text: array.detach().cpu().numpy() for text, array in loss_terms(p, batch).items()}
+    params = {name: array.detach().cpu().numpy() for name, array in p.items()}
+    return Diverged(divergence_message(step, value.item(), terms, params), step)
 
 
 def loss_and_grad(params, batch, dtype=torch.float64, device="cpu"):
@@ -253,6 +332,8 @@ def loss_and_grad(params, batch, dtype=torch.float64, device="cpu"):
     p = {name: torch.tensor(value, dtype=dtype, device=device, requires_grad=True)
          for name, value in params.items()}
     value = loss(p, to_arrays(batch, dtype, device))
+    if not p:  # no trainable parameter: nothing to differentiate
+        return value.item(), {}
     grads = torch.autograd.grad(value, list(p.values()), allow_unused=True)
     return value.item(), {name: (np.zeros_like(params[name]) if g is None else g.detach().cpu().numpy())
                           for name, g in zip(p, grads)}
@@ -278,15 +359,28 @@ def main(argv=None):
     parser.add_argument("--check-stability", action="store_true",
                         help="check the step-size bounds of the analysis with the weights during training")
     parser.add_argument("--check-every", type=int, default=10, help="training steps between checks")
+    parser.add_argument("--data-dir", help="the folder of the data files (default: $SCIML_DATA_DIR, "
+                        "then beside this file, then the spec's folder)")
     args = parser.parse_args(argv)
     torch.manual_seed(args.seed)
     dtype = {"float32": torch.float32, "float64": torch.float64}[args.dtype]
-    data = make_data()
+    try:
+        data = make_data(args.data_dir)
+    except DataError as exc:  # a data file that does not fit the model: which file, which field
+        print(f"{MODEL}: error: {exc}", file=sys.stderr)
+        sys.exit(2)
     start = time.perf_counter()
     monitor = StabilityMonitor(args.check_every) if args.check_stability else None
-    params, final = train(init_params(args.seed), data, args.steps, args.seed, args.device, dtype,
-                          monitor=monitor)
-    result = {"model": MODEL, "backend": BACKEND, "loss": final, "seed": args.seed,
+    try:
+        params, final = train(init_params(args.seed), data, args.steps, args.seed, args.device, dtype,
+                              monitor=monitor)
+    except Diverged as exc:  # nothing is saved; the message says the step, the term and the cause
+        print(f"{MODEL}: error: {exc}", file=sys.stderr)
+        if args.json:
+            print(json.dumps({"model": MODEL, "backend": BACKEND, "status": "diverged", "step": exc.step,
+                              "seed": args.seed, "dtype": args.dtype, "message": str(exc)}))
+        sys.exit(3)
+    result = {"model": MODEL, "backend": BACKEND, "status": "ok", "loss": final, "seed": args.seed,
               "steps": sum(stage[2] for stage in stages(args.steps)), "dtype": args.dtype,
               "device": args.device, "seconds": round(time.perf_counter() - start, 3),
               "reports": reports(params, data, dtype, args.device)}

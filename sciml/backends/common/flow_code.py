@@ -12,6 +12,7 @@ from __future__ import annotations
 import sympy
 
 from sciml.backends.common.names import MODULE_NAMES
+from sciml.backends.common.quoting import comment, docstring
 from sciml.compiler import ir
 from sciml.compiler import symbols as S
 from sciml.compiler.coupling import with_index
@@ -50,14 +51,14 @@ class FlowWriter:
     def _forward(self) -> list[str]:
         flow = self.flow
         lines = [f"def {self.name}(p, x):",
-                 f'    """{flow.name}: {flow.layers} coupling layers ({self._layers()} in the spec, j from 0 '
+                 f'    """{docstring(flow.name)}: {flow.layers} coupling layers ({docstring(self._layers())} in the spec, j from 0 '
                  'here); the latent z and log|det dz/dx| of each sample."""',
                  *self.w.spec_comment(flow.span),
                  self._split("x"),
                  "    log_det = 0 * x[0]  # log|det| of each sample",
                  f"    for j in range({flow.layers}):"]
         for line in flow.lines:
-            lines.append(f"        # {_line_text(line, flow)}")
+            lines.append(f"        # {comment(_line_text(line, flow))}")
             if isinstance(line, ir.Swap):
                 lines.append("        x1, x2 = x2, x1")
                 continue
@@ -71,12 +72,12 @@ class FlowWriter:
     def _backward(self) -> list[str]:
         flow = self.flow
         lines = [f"def {self.inverse}(p, z):",
-                 f'    """The inverse of {flow.name}: x = {self.inverse}(z), its layers undone in reverse '
+                 f'    """The inverse of {docstring(flow.name)}: x = {self.inverse}(z), its layers undone in reverse '
                  'order (data from latent samples)."""',
                  self._split("z"),
                  f"    for j in reversed(range({flow.layers})):"]
         for line in reversed(flow.lines):
-            lines.append(f"        # undo {_line_text(line, flow)}")
+            lines.append(f"        # undo {comment(_line_text(line, flow))}")
             if isinstance(line, ir.Swap):
                 lines.append("        x1, x2 = x2, x1")
                 continue

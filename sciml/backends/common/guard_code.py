@@ -10,6 +10,7 @@ smallest.  Symbols print through a name table, as everywhere else.
 from __future__ import annotations
 
 from sciml.backends.common.numpy_code import NumpyCodePrinter, number_literal
+from sciml.backends.common.quoting import comment, literal
 from sciml.compiler import ir
 
 
@@ -44,7 +45,7 @@ def emit_guard_section(model: ir.Model, names: dict, source_name: str) -> list[s
     training calls it through."""
     texts = tuple(g.text for g in model.guards)
     lines = ["# ---- the runtime stability check (--check-stability): the analysis' bounds, A202",
-             f"STABILITY_BOUNDS = {texts!r}", "", ""]
+             f"STABILITY_BOUNDS = {literal(texts)}", "", ""]
     if not model.guards:
         return lines + ["def check_stability(params):",
                         '    """No step-size bound of this model reads learned weights."""',
@@ -80,7 +81,7 @@ def _guard_lines(model: ir.Model, names: dict, guard: ir.StabilityGuard, source_
     for s in scalars:
         local[s.name] = fresh(names[s.name])
         index = "[j]" if s.name in per_step else ""
-        body.append(f"{indent}{local[s.name]} = params[{names[s.name]!r}]{index}.item()")
+        body.append(f"{indent}{local[s.name]} = params[{literal(names[s.name])}]{index}.item()")
     printer = NumpyCodePrinter(local)
 
     def letter_code(letter: str, transposed: bool) -> str:
@@ -89,7 +90,7 @@ def _guard_lines(model: ir.Model, names: dict, guard: ir.StabilityGuard, source_
         elif letter in constants:
             code = names[letter]
         else:
-            code = f"params[{names[letter]!r}]" + ("[j]" if letter in per_step else "")
+            code = f"params[{literal(names[letter])}]" + ("[j]" if letter in per_step else "")
         return code + (".T" if transposed else "")
 
     for symbol, rows, terms in guard.norms:
@@ -111,7 +112,7 @@ def _guard_lines(model: ir.Model, names: dict, guard: ir.StabilityGuard, source_
     where = f"{source_name}:{guard.span.line}:{guard.span.column}"
     requires = " and ".join(f"({printer.doprint(r)})" for r in guard.requires)
     relation = "h < bound" if guard.strict else "h <= bound"
-    lines = [f"    # {where}: {guard.text}"]
+    lines = [f"    # {comment(where)}: {comment(guard.text)}"]
     if stepwise:
         lines += ["    bound = np.inf"] + (["    conditions = True"] if requires else [])
         lines += ["    for j in range(N_STEPS):"] + body
@@ -123,5 +124,5 @@ def _guard_lines(model: ir.Model, names: dict, guard: ir.StabilityGuard, source_
         lines += body + [f"    bound = {bound}"]
         if requires:
             relation += f" and {requires}"
-    lines.append(f"    checks.append(({guard.text!r}, float(bound), bool({relation})))")
+    lines.append(f"    checks.append(({literal(guard.text)}, float(bound), bool({relation})))")
     return lines

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import sympy
 
+from sciml.backends.common.quoting import comment, docstring, literal
 from sciml.compiler import ir
 from sciml.compiler import symbols as S
 
@@ -33,6 +34,7 @@ class Spelling:
     linear_solve: str  # .format(matrix, rhs)
     adaptive: str     # template of the dopri5 solve body
     reversible: str   # template of the Verlet solve that recomputes activations backwards
+    default_like: str  # a float64 scalar, for a model without parameters or data to take the dtype from
     pieces: dict      # helper function texts by name
 
 
@@ -83,11 +85,11 @@ class ModelWriter:
         return text
 
     def spec_comment(self, span, indent="    ") -> list[str]:
-        """The spec's own lines for a construct, as comments (sanitized: one comment per line)."""
+        """The spec's own lines for a construct, as comments (quoting.comment: one line each)."""
         out = []
         for number in range(span.line, span.end_line + 1):
             if 1 <= number <= len(self.source_lines):
-                text = "".join(c for c in self.source_lines[number - 1] if c.isprintable()).strip()
+                text = comment(self.source_lines[number - 1].strip())
                 if text:
                     out.append(f"{indent}# {text}")
         return out
@@ -101,7 +103,7 @@ class ModelWriter:
             widths = " -> ".join(str(w) for w in net.widths)
             per_layer = f", one set of weights per coupling layer j" if net.layers else ""
             lines += [f"def {name}(p, {'j, ' if net.layers else ''}{args}):",
-                      f'    """mlp({widths}, {net.activation}){per_layer}"""']
+                      f'    """mlp({widths}, {docstring(net.activation)}){per_layer}"""']
             if len(net.features) > 1:
                 lines.append("    z = " + self.sp.concat.format(args))
             else:
@@ -109,7 +111,7 @@ class ModelWriter:
             layers = len(net.widths) - 1
             for layer in range(1, layers + 1):
                 pick = "[j]" if net.layers else ""
-                affine = f"p['{name}.W{layer}']{pick} @ z + p['{name}.b{layer}']{pick}"
+                affine = f"p[{literal(f'{name}.W{layer}')}]{pick} @ z + p[{literal(f'{name}.b{layer}')}]{pick}"
                 if layer < layers:
                     activated = S.ACTIVATIONS[net.activation](sympy.Symbol("affine"))
                     lines.append("    z = " + self.code(activated, {"affine": affine}))
@@ -130,12 +132,12 @@ class ModelWriter:
                  f'    """The gradient of {name} at each sample (column) of x, backpropagated by hand."""']
         z = "x"
         for layer in range(1, layers):
-            lines.append(f"    a{layer} = p['{name}.W{layer}'] @ {z} + p['{name}.b{layer}']")
+            lines.append(f"    a{layer} = p[{literal(f'{name}.W{layer}')}] @ {z} + p[{literal(f'{name}.b{layer}')}]")
             z = self.code(sigma, {"a": f"a{layer}"})
-        lines.append(f"    g = p['{name}.W{layers}'].T")
+        lines.append(f"    g = p[{literal(f'{name}.W{layers}')}].T")
         for layer in range(layers - 1, 0, -1):
             slope = self.code(sigma.diff(a), {"a": f"a{layer}"})
-            lines.append(f"    g = p['{name}.W{layer}'].T @ (g * ({slope}))")
+            lines.append(f"    g = p[{literal(f'{name}.W{layer}')}].T @ (g * ({slope}))")
         return lines + ["    return g"]
 
     # -- right-hand sides -----------------------------------------------------------------
@@ -195,7 +197,7 @@ class ModelWriter:
                   if any(p.name in {str(s) for s in e.rhs.free_symbols} for e in m.equations)]
         if params:
             lines.append(f"    {', '.join(params)} = "
-                         + ", ".join(f"p[{n!r}]" for n in params))
+                         + ", ".join(f"p[{literal(n)}]" for n in params))
         for c in self.matrix_consts:
             lines.append(f"    {self.arrays[c]} = " + sp.as_const.format(value=self.names[c], like=first))
         for size in self.identities:
@@ -276,7 +278,7 @@ class ModelWriter:
         y, z = self.names[drift.state], self.names[kick.state]
         params = [self.names[p.name] for p in self.m.parameters
                   if any(p.name in {str(s) for s in e.rhs.free_symbols} for e in self.m.equations)]
-        unpack = [f"    {', '.join(params)} = " + ", ".join(f"p[{n!r}]" for n in params)] if params else []
+        unpack = [f"    {', '.join(params)} = " + ", ".join(f"p[{literal(n)}]" for n in params)] if params else []
         lines = []
         if self._recompute():
             lines += [f"def step(p, j, {y}, {z}):",
@@ -306,7 +308,7 @@ class ModelWriter:
         (eq,) = self.m.equations
         y = self.names[eq.state]
         params = [self.names[p.name] for p in self.m.parameters if p.name in {str(s) for s in eq.rhs.free_symbols}]
-        unpack = [f"    {', '.join(params)} = " + ", ".join(f"p[{n!r}]" for n in params)] if params else []
+        unpack = [f"    {', '.join(params)} = " + ", ".join(f"p[{literal(n)}]" for n in params)] if params else []
         previous = f"{y}_previous"
         return [f"def inverse_step(p, j, {previous}, {y}):",
                 f'    """Undo leapfrog step j >= 1: ({y}_j-1, {y}_j) from ({y}_j, {y}_j+1)."""',
@@ -343,22 +345,35 @@ class ModelWriter:
 
     # -- loss and reports --------------------------------------------------------------------
     def _field_names(self, dataset: str, batch: str) -> dict:
+        """The code of each data field, `batch[...]` for the data set evaluated on; under the key
+        ' like' (no user name has a space) its first per-sample float field, if it has one."""
         names = dict(self.names)
         for d in self.m.datasets:
             for f in d.fields:
                 if d.name in (dataset, self.m.training_set):
-                    names[f"{d.name}.{f.name}"] = f"{batch}[{f.name!r}]"
+                    names[f"{d.name}.{f.name}"] = f"{batch}[{literal(f.name)}]"
                 else:
-                    names[f"{d.name}.{f.name}"] = f"data[{d.name!r}][{f.name!r}]"
+                    names[f"{d.name}.{f.name}"] = f"data[{literal(d.name)}][{literal(f.name)}]"
+        evaluated = next((d for d in self.m.datasets if d.name == dataset), None)
+        if evaluated is not None:
+            per_sample = [f for f in evaluated.fields if not f.integer
+                          and not (evaluated.generator == "ode" and f.name == "t")]
+            if per_sample:
+                names[" like"] = names[f"{evaluated.name}.{per_sample[0].name}"]
         return names
 
     def _like(self, names) -> str:
+        """An array whose dtype and device (and samples, where it has them) new arrays take: a
+        value the initial states read, a parameter, a network's bias, a data field; a model with
+        none of them makes a float64 scalar."""
         for init in self.m.initials:
             for s in sorted(init.value.free_symbols, key=str):
                 return names[str(s)]
         if self.m.parameters:
-            return f"p[{self.names[self.m.parameters[0].name]!r}]"
-        return f"p['{self.names[self.m.networks[0].name]}.b1']"
+            return f"p[{literal(self.names[self.m.parameters[0].name])}]"
+        if self.m.networks:
+            return f"p[{literal(self.names[self.m.networks[0].name] + '.b1')}]"
+        return names.get(" like", self.sp.default_like)
 
     def _initial_code(self, state, order, names) -> str:
         init = self.m.initial(state.name, order)
@@ -382,7 +397,7 @@ class ModelWriter:
         if not params:
             return []
         return [f"    {', '.join(params)} = "
-                + ", ".join(f"p[{n!r}]" for n in params)]
+                + ", ".join(f"p[{literal(n)}]" for n in params)]
 
     def _literals(self, expr, names) -> tuple:
         """Bind the constant vectors and matrices written in `expr` to names, one line each:
@@ -420,10 +435,10 @@ class ModelWriter:
             lines += self.spec_comment(report.span)
             lines += self._unpack(report.expr)
             if report.dataset:
-                lines.append(f"    batch = data[{report.dataset!r}]")
+                lines.append(f"    batch = data[{literal(report.dataset)}]")
             if report.expr.has(S.StateAt):
                 lines.append(self._solve_call(names))
             expr, names, bindings = self._literals(report.expr, names)
-            lines += bindings + [f"    values[{report.label!r}] = {self.code(expr, names)}"]
+            lines += bindings + [f"    values[{literal(report.label)}] = {self.code(expr, names)}"]
         lines += ["    return values", "", ""]
         return lines

@@ -22,7 +22,8 @@ SAMPLE_FIELDS OBSERVED_TIMES trajectory implicit times odeint extra z x g a a1 a
 ReversibleSolve reversible_solve reversible_forward reversible_backward ctx names values inputs
 outputs saved pullback grad_step grad_p grad_values total column like size count index fields
 x1 x2 log_det gaussian_nll check_stability StabilityMonitor STABILITY_BOUNDS monitor load_npz load_csv
-ode_data
+ode_data os csv DataError data_path data_values data_dir SPEC_FOLDER
+Diverged diverged divergence_message not_finite loss_terms STABILITY_FINDINGS OBSERVED_STATES
 """.split())
 
 

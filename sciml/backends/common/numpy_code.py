@@ -10,6 +10,7 @@ from sympy.printing.numpy import NumPyPrinter
 
 from sciml.backends.common.names import MODULE_NAMES, safe_names
 from sciml.backends.common.printer import ArrayPrinterMixin
+from sciml.backends.common.quoting import docstring, literal
 from sciml.compiler import ir
 
 
@@ -41,23 +42,85 @@ def number_literal(value) -> str:
 
 GENERATORS = {
     "load_npz": '''
-def load_npz(path):
-    """The arrays of a .npz file (read where it was at compile time), samples moved last."""
-    with np.load(path, allow_pickle=False) as archive:
-        return {name: np.moveaxis(archive[name], 0, -1) for name in archive.files}
+def load_npz(path, shapes, integers):
+    """The fields of a .npz file: each array one field, samples on its first axis (moved last
+    here).  `shapes` are the fields the model was compiled for; a file that does not fit them
+    is a DataError."""
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except OSError as error:
+        raise DataError(f"{path}: cannot read it: {error.strerror or error}") from None
+    except Exception:  # a broken file is the user's input: say which file, not numpy's guess
+        raise DataError(f"{path}: not a .npz archive") from None
+    if not hasattr(archive, "files"):
+        raise DataError(f"{path}: holds one array, not a .npz archive of named arrays (np.savez)")
+    data, samples = {}, {}
+    with archive:
+        for name, shape in shapes.items():
+            if name not in archive.files:
+                raise DataError(f"{path}: field {name!r}: no array of that name (the archive has "
+                                f"{', '.join(map(repr, archive.files)) or 'none'})")
+            try:
+                values = archive[name]
+            except Exception as error:
+                raise DataError(f"{path}: field {name!r}: cannot read it ({error})") from None
+            if values.dtype.kind not in "iuf":
+                raise DataError(f"{path}: field {name!r}: holds {values.dtype} values, not numbers")
+            if values.ndim == 0 or values.shape[1:] != shape or len(values) == 0:
+                raise DataError(f"{path}: field {name!r}: an array of shape {values.shape}, but the "
+                                f"model reads one of shape {('samples',) + shape}")
+            samples[name] = len(values)
+            data[name] = np.moveaxis(data_values(path, name, values, name in integers), 0, -1)
+    if len(set(samples.values())) > 1:
+        raise DataError(f"{path}: the fields have different numbers of samples: "
+                        + ", ".join(f"{name} {count}" for name, count in samples.items()))
+    return data
 ''',
     "load_csv": '''
-def load_csv(path, integers):
-    """The columns of a .csv file with a header row (read where it was at compile time): a
-    column `name` is a field, columns `name[0]`, `name[1]`, ... the rows of a vector field."""
-    titles = np.loadtxt(path, delimiter=",", max_rows=1, dtype=str, ndmin=1)
-    table = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
+def load_csv(path, shapes, integers):
+    """The fields of a .csv file with a header row: a column `name` is a field, columns
+    `name[0]`, `name[1]`, ... the entries of a vector field, each row a sample (the last axis
+    here).  `shapes` are the fields the model was compiled for; a file that does not fit them
+    is a DataError."""
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            reader = csv.reader(handle)
+            rows = [(reader.line_num, row) for row in reader if row]
+    except OSError as error:
+        raise DataError(f"{path}: cannot read it: {error.strerror or error}") from None
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise DataError(f"{path}: cannot read it as text: {error}") from None
+    if len(rows) < 2:
+        raise DataError(f"{path}: needs a header row and at least one row of data")
+    (_, header), body = rows[0], rows[1:]
+    for line, row in body:
+        if len(row) != len(header):
+            raise DataError(f"{path}: line {line} has {len(row)} values, but the header has "
+                            f"{len(header)} columns")
+    titles = {"".join(title.split()): column for column, title in enumerate(header)}
+    table = np.array([row for _, row in body], dtype=str)
+    lines = [line for line, _ in body]
     data = {}
-    for column, title in enumerate(titles):
-        name, _, index = title.partition("[")
-        data.setdefault(name.strip(), {})[int(index.strip(" ]")) if index else None] = table[:, column]
-    return {name: (columns[None] if None in columns else np.stack([columns[k] for k in sorted(columns)]))
-            .astype(np.int64 if name in integers else float) for name, columns in data.items()}
+    for name, shape in shapes.items():
+        wanted = [name] if shape == () else [f"{name}[{k}]" for k in range(shape[0])]
+        missing = [title for title in wanted if title not in titles]
+        if missing:
+            raise DataError(f"{path}: field {name!r}: no column {missing[0]} (the model reads "
+                            f"{', '.join(wanted)})")
+        cells = table[:, [titles[title] for title in wanted]]
+        try:
+            values = cells.astype(float)
+        except ValueError:
+            for (row, _), cell in np.ndenumerate(cells):
+                try:
+                    float(cell)
+                except ValueError:
+                    raise DataError(f"{path}: field {name!r}: {cell.strip()!r} on line {lines[row]} "
+                                    "is not a number") from None
+            raise
+        values = data_values(path, name, values, name in integers, lines)
+        data[name] = values[:, 0] if shape == () else values.T
+    return data
 ''',
     "spirals": '''
 def spirals(samples, seed, noise):
@@ -110,6 +173,53 @@ def ode_data(names, sizes, rhs, start, times, steps, method):
 ''',
 }
 
+DATA_ERRORS = '''
+class DataError(Exception):
+    """A data file that does not fit the model: main says `MODEL: error: FILE: field 'x': ...`
+    on standard error and exits with status 2."""
+'''
+
+DATA_FILES = '''
+def data_path(path, data_dir=None):
+    """Where the data file at `path` (the spec's path, from the spec's folder) is read: in
+    `data_dir`, else in $SCIML_DATA_DIR, else beside this module, else in the spec's folder
+    as seen from where this module was written (SPEC_FOLDER)."""
+    here, chosen = pathlib.Path(__file__).parent, data_dir or os.environ.get("SCIML_DATA_DIR")
+    if chosen:
+        places = [("in data_dir" if data_dir else "in $SCIML_DATA_DIR", pathlib.Path(chosen))]
+    else:
+        places = [("beside this module", here)]
+        places += [("in the spec's folder", here / SPEC_FOLDER)] if SPEC_FOLDER != "." else []
+    for _, folder in places:
+        if os.path.exists(folder / path):
+            return folder / path
+    where = " nor ".join(f"{place} ({os.path.normpath(os.path.abspath(folder))})" for place, folder in places)
+    raise DataError(f"{path}: not found {where}; copy it beside this module, or set SCIML_DATA_DIR "
+                    "to its folder")
+
+
+def data_values(path, name, values, integer, lines=None):
+    """`values` (samples on the first axis) as float64, or int64 for an integer field; a value
+    that is not finite, or not an integer in an integer field, is a DataError naming its line
+    (lines: of a .csv) or sample."""
+    values = np.asarray(values, dtype=float)
+    checks = [(~np.isfinite(values), "is not a finite number")]
+    if integer:
+        checks.append((values != np.round(values), "is not an integer (the model reads integers)"))
+    for bad, what in checks:
+        if bad.any():
+            first = tuple(np.argwhere(bad)[0])
+            where = f"on line {lines[first[0]]}" if lines else f"in sample {first[0]}"
+            raise DataError(f"{path}: field {name!r}: {float(values[first])!r} {where} {what}")
+    return values.astype(np.int64) if integer else values
+'''
+
+
+def file_imports(model: ir.Model) -> list[str]:
+    """The standard-library imports that the data files of a model need (none without files)."""
+    readers = {_generator(d) for d in model.datasets if d.generator == "load"}
+    return (["import csv"] if "load_csv" in readers else []) + (["import os"] if readers else [])
+
 
 def _generator(d: ir.DataSet) -> str:
     if d.generator == "load":
@@ -117,15 +227,24 @@ def _generator(d: ir.DataSet) -> str:
     return d.generator
 
 
-def emit_numpy_section(model: ir.Model, names: dict) -> list[str]:
-    """Lines for constants, data and initial parameters."""
+def emit_numpy_section(model: ir.Model, names: dict, spec_folder: str = ".") -> list[str]:
+    """Lines for constants, data and initial parameters; `spec_folder` is the spec's folder
+    relative to the module's (where data files are looked for when they are not beside it)."""
     lines = ["# ---- constants of the spec"]
     for c in model.constants:
         lines.append(f"{names[c.name]} = {number_literal(c.value)}")
     lines.append("")
     used = sorted({_generator(d) for d in model.datasets if _generator(d) in GENERATORS})
+    files = any(d.generator == "load" for d in model.datasets)
+    lines.append("# ---- data: drawn with numpy from the spec's seeds, identical in every backend"
+                 + ("; or read from files" if files else ""))
+    if files:
+        lines += [f"SPEC_FOLDER = {literal(spec_folder)}  # the spec's folder, from where this module was written",
+                  "", ""]
+    lines.extend(DATA_ERRORS.strip("\n").splitlines() + ["", ""])
+    if files:
+        lines.extend(DATA_FILES.strip("\n").splitlines() + ["", ""])
     if model.datasets:
-        lines.append("# ---- data: drawn with numpy from the spec's seeds, identical in every backend")
         for generator in used:
             lines.extend(GENERATORS[generator].strip("\n").splitlines())
             lines.append("")
@@ -135,14 +254,16 @@ def emit_numpy_section(model: ir.Model, names: dict) -> list[str]:
                 lines.extend(_ode_rhs(d, names))
                 lines.append("")
                 lines.append("")
-        lines.append("def make_data():")
-        lines.append('    """Every data set of the spec: {name: {field: array with samples last}}."""')
+        lines.append("def make_data(data_dir=None):")
+        lines.append('    """Every data set of the spec: {name: {field: array with samples last}}'
+                     + (';\n    data files are read where data_path(path, data_dir) says."""' if files else '."""'))
         lines.append("    return {")
         for d in model.datasets:
-            lines.append(f"        {d.name!r}: {_dataset_call(d, names)},")
+            lines.append(f"        {literal(d.name)}: {_dataset_call(d, names)},")
         lines.append("    }")
     else:
-        lines.append("def make_data():")
+        lines.append("def make_data(data_dir=None):")
+        lines.append('    """No data sets: the spec declares none."""')
         lines.append("    return {}")
     lines.append("")
     lines.append("")
@@ -154,7 +275,7 @@ def _ode_rhs(d: ir.DataSet, names: dict) -> list[str]:
     local = safe_names(d.states, reserved=MODULE_NAMES | set(names.values()) | ({"u"} if len(d.states) > 1 else set()))
     printer = NumpyCodePrinter({**names, **local})
     head = [f"def ode_rhs_{names[d.name]}({'u' if len(d.states) > 1 else local[d.states[0]]}):",
-            f'    """The known right-hand side that generates data set {d.name}."""']
+            f'    """The known right-hand side that generates data set {docstring(d.name)}."""']
     if len(d.states) == 1:
         return head + [f"    return {printer.doprint(d.rhs[0])}"]
     parts, first = [], 0
@@ -177,11 +298,11 @@ def _dataset_call(d: ir.DataSet, names) -> str:
         o = dict(d.options)
         return f"{d.generator}(samples={o['samples']}, seed={o['seed']}, noise={o['noise']!r})"
     if d.generator == "load":
-        path = d.option("path")
-        if path.endswith(".csv"):
-            integers = tuple(f.name for f in d.fields if f.integer)
-            return f"load_csv({path!r}, integers={integers!r})"
-        return f"load_npz({path!r})"
+        reader = _generator(d)
+        shapes = {f.name: tuple(f.shape) for f in d.fields}
+        integers = tuple(f.name for f in d.fields if f.integer)
+        return (f"{reader}(data_path({literal(d.option('path'))}, data_dir), {literal(shapes)}, "
+                f"integers={literal(integers)})")
     o = dict(d.options)
     starts = []
     for k, (state, start) in enumerate(zip(d.states, o["start"])):
@@ -193,8 +314,8 @@ def _dataset_call(d: ir.DataSet, names) -> str:
     start_code = starts[0] if len(starts) == 1 else f"np.concatenate([{', '.join(starts)}])"
     times = "(" + ", ".join(repr(t) for t in o["times"]) + ("," if len(o["times"]) == 1 else "") + ")"
     sizes = "(" + ", ".join(str(_size(d, s)) for s in d.states) + ",)"
-    return (f"ode_data({d.states!r}, {sizes}, ode_rhs_{names[d.name]}, {start_code}, np.array({times}), "
-            f"{o['steps']}, {o['method']!r})")
+    return (f"ode_data({literal(d.states)}, {sizes}, ode_rhs_{names[d.name]}, {start_code}, np.array({times}), "
+            f"{o['steps']}, {literal(o['method'])})")
 
 
 def _init_params(model: ir.Model, names: dict) -> list[str]:
@@ -208,13 +329,13 @@ def _init_params(model: ir.Model, names: dict) -> list[str]:
         shape = param.shape if len(param.shape) != 1 else (param.shape[0], 1)
         if param.per_step:
             shape = (steps,) + tuple(shape)
-        lines.append(f"        {names[param.name]!r}: {_draw(param.init, shape)},")
+        lines.append(f"        {literal(names[param.name])}: {_draw(param.init, shape)},")
     for net in model.networks:
         copies = f"{net.layers}, " if net.layers else ""   # one set per coupling layer
         for layer, (fan_in, fan_out) in enumerate(zip(net.widths[:-1], net.widths[1:]), start=1):
-            lines.append(f"        '{names[net.name]}.W{layer}': "
+            lines.append(f"        {literal(names[net.name] + f'.W{layer}')}: "
                          f"rng.normal(0.0, {1 / fan_in ** 0.5!r}, size=({copies}{fan_out}, {fan_in})),")
-            lines.append(f"        '{names[net.name]}.b{layer}': np.zeros(({copies}{fan_out}, 1)),")
+            lines.append(f"        {literal(names[net.name] + f'.b{layer}')}: np.zeros(({copies}{fan_out}, 1)),")
     lines.append("    }")
     return lines
 

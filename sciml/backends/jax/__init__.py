@@ -9,11 +9,12 @@ from sciml.backends.jax.printer import JaxCodePrinter
 SPELLING = Spelling(printer=JaxCodePrinter, as_const=template.AS_CONST, eye=template.EYE,
                     stack=template.STACK, concat=template.CONCAT, linear_solve=template.LINEAR_SOLVE,
                     adaptive=template.ADAPTIVE, reversible=template.REVERSIBLE,
-                    pieces=template.PIECES)
+                    default_like=template.DEFAULT_LIKE, pieces=template.PIECES)
 
 
-def emit(model, source: str, source_name: str) -> str:
+def emit(model, source: str, source_name: str, spec_folder: str = ".") -> str:
     imports = list(template.IMPORTS)
     if model.scheme is not None and model.scheme.kind == "dopri5":
         imports.append(template.ADAPTIVE_IMPORT)
-    return emit_module(model, source, source_name, "jax", SPELLING, imports, template.RUNTIME)
+    return emit_module(model, source, source_name, "jax", SPELLING, imports, template.RUNTIME,
+                       spec_folder)

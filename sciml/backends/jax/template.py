@@ -10,6 +10,7 @@ EYE = "jnp.eye({n}, dtype={like}.dtype)"
 STACK = "jnp.stack({})"
 CONCAT = "jnp.concatenate([{}], axis=0)"
 LINEAR_SOLVE = "jnp.linalg.solve({}, {})"
+DEFAULT_LIKE = "jnp.zeros((), dtype=jnp.float64)"
 
 ADAPTIVE = '''
     times = jnp.asarray(OBSERVED_TIMES if OBSERVED_TIMES[0] == 0 else (0.0,) + OBSERVED_TIMES,
@@ -144,7 +145,7 @@ def stages(steps):
         if take:
             out.append((optimizer, lr, take, batch))
         left -= take
-    if left:
+    if left and STAGES:  # no STAGES: nothing to train, however many steps are asked for
         optimizer, lr, _, batch = STAGES[-1]
         out.append((optimizer, lr, left, batch))
     return out
@@ -162,6 +163,8 @@ def train(params, data, steps=None, seed=0, device="cpu", dtype=jnp.float64, log
     rng = np.random.default_rng(seed)
     fields, names = data.get(TRAIN_SET, {}), SAMPLE_FIELDS.get(TRAIN_SET, ())
     done = 0
+    if not STAGES:
+        print(f"{MODEL}: no trainable parameter; 0 training steps", file=sys.stderr)
     if monitor is not None:
         monitor(0, params)
     for optimizer_name, lr, count, batch_size in stages(steps):
@@ -176,14 +179,27 @@ def train(params, data, steps=None, seed=0, device="cpu", dtype=jnp.float64, log
 
         for _ in range(count):
             batch = to_arrays(sample(fields, names, batch_size, rng), dtype, device)
-            p, opt_state, value = update(p, opt_state, batch)
+            updated, opt_state, value = update(p, opt_state, batch)
+            if not np.isfinite(float(value)):
+                raise diverged(done + 1, value, p, batch)
+            p = updated
             done += 1
             if monitor is not None and done % monitor.every == 0:
                 monitor(done, {name: np.asarray(value) for name, value in p.items()})
             if log_every and done % log_every == 0:
                 print(f"step {done:6d}  loss {float(value):.6e}", file=sys.stderr)
-    final = float(loss(p, to_arrays(evaluation_batch(data), dtype, device)))
-    return {name: np.asarray(value) for name, value in p.items()}, final
+    batch = to_arrays(evaluation_batch(data), dtype, device)
+    value = loss(p, batch)
+    if not np.isfinite(float(value)):
+        raise diverged(done, value, p, batch)
+    return {name: np.asarray(value) for name, value in p.items()}, float(value)
+
+
+def diverged(step, value, p, batch):
+    """The Diverged error for a loss `value` that is not finite at training `step`."""
+    terms = {text: np.asarray(array) for text, array in loss_terms(p, batch).items()}
+    params = {name: np.asarray(array) for name, array in p.items()}
+    return Diverged(divergence_message(step, float(value), terms, params), step)
 
 
 def loss_and_grad(params, batch, dtype=jnp.float64, device="cpu"):
@@ -213,14 +229,27 @@ def main(argv=None):
     parser.add_argument("--check-stability", action="store_true",
                         help="check the step-size bounds of the analysis with the weights during training")
     parser.add_argument("--check-every", type=int, default=10, help="training steps between checks")
+    parser.add_argument("--data-dir", help="the folder of the data files (default: $SCIML_DATA_DIR, "
+                        "then beside this file, then the spec's folder)")
     args = parser.parse_args(argv)
     dtype = {"float32": jnp.float32, "float64": jnp.float64}[args.dtype]
-    data = make_data()
+    try:
+        data = make_data(args.data_dir)
+    except DataError as exc:  # a data file that does not fit the model: which file, which field
+        print(f"{MODEL}: error: {exc}", file=sys.stderr)
+        sys.exit(2)
     start = time.perf_counter()
     monitor = StabilityMonitor(args.check_every) if args.check_stability else None
-    params, final = train(init_params(args.seed), data, args.steps, args.seed, args.device, dtype,
-                          monitor=monitor)
-    result = {"model": MODEL, "backend": BACKEND, "loss": final, "seed": args.seed,
+    try:
+        params, final = train(init_params(args.seed), data, args.steps, args.seed, args.device, dtype,
+                              monitor=monitor)
+    except Diverged as exc:  # nothing is saved; the message says the step, the term and the cause
+        print(f"{MODEL}: error: {exc}", file=sys.stderr)
+        if args.json:
+            print(json.dumps({"model": MODEL, "backend": BACKEND, "status": "diverged", "step": exc.step,
+                              "seed": args.seed, "dtype": args.dtype, "message": str(exc)}))
+        sys.exit(3)
+    result = {"model": MODEL, "backend": BACKEND, "status": "ok", "loss": final, "seed": args.seed,
               "steps": sum(stage[2] for stage in stages(args.steps)), "dtype": args.dtype,
               "device": args.device, "seconds": round(time.perf_counter() - start, 3),
               "reports": reports(params, data, dtype, args.device)}

@@ -9,6 +9,7 @@ EYE = "torch.eye({n}, dtype={like}.dtype, device={like}.device)"
 STACK = "torch.stack({})"
 CONCAT = "torch.cat([{}], dim=0)"
 LINEAR_SOLVE = "torch.linalg.solve({}, {})"
+DEFAULT_LIKE = "torch.zeros((), dtype=torch.float64)"
 
 ADAPTIVE = '''
     times = torch.as_tensor(OBSERVED_TIMES if OBSERVED_TIMES[0] == 0 else (0.0,) + OBSERVED_TIMES,
@@ -143,7 +144,7 @@ def stages(steps):
         if take:
             out.append((optimizer, lr, take, batch))
         left -= take
-    if left:
+    if left and STAGES:  # no STAGES: nothing to train, however many steps are asked for
         optimizer, lr, _, batch = STAGES[-1]
         out.append((optimizer, lr, left, batch))
     return out
@@ -161,6 +162,8 @@ def train(params, data, steps=None, seed=0, device="cpu", dtype=torch.float64, l
     rng = np.random.default_rng(seed)
     fields, names = data.get(TRAIN_SET, {}), SAMPLE_FIELDS.get(TRAIN_SET, ())
     done = 0
+    if not STAGES:
+        print(f"{MODEL}: no trainable parameter; 0 training steps", file=sys.stderr)
     if monitor is not None:
         monitor(0, params)
     for optimizer_name, lr, count, batch_size in stages(steps):
@@ -169,6 +172,8 @@ def train(params, data, steps=None, seed=0, device="cpu", dtype=torch.float64, l
             batch = to_arrays(sample(fields, names, batch_size, rng), dtype, device)
             optimizer.zero_grad()
             value = loss(p, batch)
+            if not torch.isfinite(value):
+                raise diverged(done + 1, value, p, batch)
             value.backward()
             optimizer.step()
             done += 1
@@ -177,8 +182,19 @@ def train(params, data, steps=None, seed=0, device="cpu", dtype=torch.float64, l
             if log_every and done % log_every == 0:
                 print(f"step {done:6d}  loss {value.item():.6e}", file=sys.stderr)
     with torch.no_grad():
-        final = loss(p, to_arrays(evaluation_batch(data), dtype, device)).item()
-    return {name: value.detach().cpu().numpy() for name, value in p.items()}, final
+        batch = to_arrays(evaluation_batch(data), dtype, device)
+        value = loss(p, batch)
+    if not torch.isfinite(value):
+        raise diverged(done, value, p, batch)
+    return {name: value.detach().cpu().numpy() for name, value in p.items()}, value.item()
+
+
+def diverged(step, value, p, batch):
+    """The Diverged error for a loss `value` that is not finite at training `step`."""
+    with torch.no_grad():
+        terms = {text: array.detach().cpu().numpy() for text, array in loss_terms(p, batch).items()}
+    params = {name: array.detach().cpu().numpy() for name, array in p.items()}
+    return Diverged(divergence_message(step, value.item(), terms, params), step)
 
 
 def loss_and_grad(params, batch, dtype=torch.float64, device="cpu"):
@@ -186,6 +202,8 @@ def loss_and_grad(params, batch, dtype=torch.float64, device="cpu"):
     p = {name: torch.tensor(value, dtype=dtype, device=device, requires_grad=True)
          for name, value in params.items()}
     value = loss(p, to_arrays(batch, dtype, device))
+    if not p:  # no trainable parameter: nothing to differentiate
+        return value.item(), {}
     grads = torch.autograd.grad(value, list(p.values()), allow_unused=True)
     return value.item(), {name: (np.zeros_like(params[name]) if g is None else g.detach().cpu().numpy())
                           for name, g in zip(p, grads)}
@@ -211,15 +229,28 @@ def main(argv=None):
     parser.add_argument("--check-stability", action="store_true",
                         help="check the step-size bounds of the analysis with the weights during training")
     parser.add_argument("--check-every", type=int, default=10, help="training steps between checks")
+    parser.add_argument("--data-dir", help="the folder of the data files (default: $SCIML_DATA_DIR, "
+                        "then beside this file, then the spec's folder)")
     args = parser.parse_args(argv)
     torch.manual_seed(args.seed)
     dtype = {"float32": torch.float32, "float64": torch.float64}[args.dtype]
-    data = make_data()
+    try:
+        data = make_data(args.data_dir)
+    except DataError as exc:  # a data file that does not fit the model: which file, which field
+        print(f"{MODEL}: error: {exc}", file=sys.stderr)
+        sys.exit(2)
     start = time.perf_counter()
     monitor = StabilityMonitor(args.check_every) if args.check_stability else None
-    params, final = train(init_params(args.seed), data, args.steps, args.seed, args.device, dtype,
-                          monitor=monitor)
-    result = {"model": MODEL, "backend": BACKEND, "loss": final, "seed": args.seed,
+    try:
+        params, final = train(init_params(args.seed), data, args.steps, args.seed, args.device, dtype,
+                              monitor=monitor)
+    except Diverged as exc:  # nothing is saved; the message says the step, the term and the cause
+        print(f"{MODEL}: error: {exc}", file=sys.stderr)
+        if args.json:
+            print(json.dumps({"model": MODEL, "backend": BACKEND, "status": "diverged", "step": exc.step,
+                              "seed": args.seed, "dtype": args.dtype, "message": str(exc)}))
+        sys.exit(3)
+    result = {"model": MODEL, "backend": BACKEND, "status": "ok", "loss": final, "seed": args.seed,
               "steps": sum(stage[2] for stage in stages(args.steps)), "dtype": args.dtype,
               "device": args.device, "seconds": round(time.perf_counter() - start, 3),
               "reports": reports(params, data, dtype, args.device)}
