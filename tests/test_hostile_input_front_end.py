@@ -306,7 +306,7 @@ def test_a_spec_larger_than_the_limit_is_e006_before_it_is_parsed():
 
 def test_a_huge_file_or_an_endless_stream_is_refused_unread(check, capsys):
     status, _, err = check(b"# " + b"x" * (5 << 20) + b"\n")
-    assert status == 1 and "error[E006]: the spec is larger than 1 MB" in err
+    assert status == 1 and "error[E006]: the spec is larger than 256 KiB" in err
     quoted = next(line for line in err.splitlines() if line.startswith("   1 | "))
     assert len(quoted) < 600
     if os.path.exists("/dev/zero"):

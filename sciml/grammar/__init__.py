@@ -23,8 +23,8 @@ from sciml.compiler import ast
 from sciml.compiler.diagnostics import MAX_ERRORS, Span, SpecError, error, source_lines
 
 MAX_DEPTH = 100                 # levels of nesting in an expression (docs/language.md, Limits)
-MAX_SPEC_MB = 1
-MAX_SPEC_CHARS = MAX_SPEC_MB << 20
+MAX_SPEC_KIB = 256    # Lark's parser takes about 2 s for this much on one core: the bound on any check
+MAX_SPEC_CHARS = MAX_SPEC_KIB << 10
 MAX_SPEC_BYTES = 4 * MAX_SPEC_CHARS + len(codecs.BOM_UTF8)  # what MAX_SPEC_CHARS can take in UTF-8
 
 GRAMMAR = Path(__file__).with_name("sciml.lark")
@@ -118,7 +118,7 @@ def check_size(source: str) -> None:
     """E006 for a spec of more than MAX_SPEC_CHARS characters, at the first one past the limit."""
     if len(source) > MAX_SPEC_CHARS:
         raise SpecError([error(
-            "E006", f"the spec is larger than {MAX_SPEC_MB} MB (more than {MAX_SPEC_CHARS:,} characters)",
+            "E006", f"the spec is larger than {MAX_SPEC_KIB} KiB (more than {MAX_SPEC_CHARS:,} characters)",
             char_span(source, MAX_SPEC_CHARS),
             help="a spec is a page of text; put large arrays in a data file: data d = load \"d.npz\"")])
 

@@ -382,7 +382,11 @@ def main(argv=None):
     if args.out:
         folder = pathlib.Path(args.out)
         folder.mkdir(parents=True, exist_ok=True)
-        np.savez(folder / f"{MODEL}_{BACKEND}_params.npz", **params)
+        target = folder / f"{MODEL}_{BACKEND}_params.npz"
+        partial = target.with_name(target.name + ".partial")   # written whole, then renamed
+        with open(partial, "wb") as file:
+            np.savez(file, **params)
+        partial.replace(target)
     print(json.dumps(result) if args.json else f"{MODEL}: loss {final:.6e}  reports {result['reports']}")
 
 
