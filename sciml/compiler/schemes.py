@@ -116,7 +116,11 @@ def check_scheme_fits(lowering):
                 sink.error("E403", f"{scheme.kind} integrates first-order equations, but "
                            f"dt(dt({eq.state})) is second order", eq.span,
                            "use scheme leapfrog(steps, T)")
-    if scheme.kind == "imex":
+    if scheme.kind == "imex" and len(equations) > 1:
+        sink.error("E403", "imex integrates one equation dt(Y) = f(Y) + L Y - L Y (L Y implicit), "
+                   f"but the model has {len(equations)} states", scheme.span,
+                   "stack the states into one vector state, or use euler, rk4 or dopri5 for a system")
+    elif scheme.kind == "imex":
         L = lowering.scope[scheme.option("L")].node
         for state in lowering.states:
             if state.shape != (L.shape[0],):

@@ -195,7 +195,7 @@ class ModelWriter:
                  f'    """{SCHEME_TITLES[m.scheme.kind]}: {m.scheme.steps or "adaptive"} steps on [0, T_END]."""']
         params = [self.names[p.name] for p in m.parameters
                   if any(p.name in {str(s) for s in e.rhs.free_symbols} for e in m.equations)]
-        if params:
+        if params and m.scheme.kind != "dopri5":   # the adaptive solve reads them from its p
             lines.append(f"    {', '.join(params)} = "
                          + ", ".join(f"p[{literal(n)}]" for n in params))
         for c in self.matrix_consts:
@@ -333,14 +333,33 @@ class ModelWriter:
                 f"        {y} = " + self.sp.linear_solve.format("implicit", f"{y} + h * ({L} @ {y}) + h * {self.call(eq)}")]
 
     def _scheme_dopri5(self):
-        (eq,) = self.m.equations
-        y = self.names[eq.state]
+        """The library's adaptive solve; a system of several states is solved as one tuple."""
+        eqs = self.m.equations
+        states = [self.names[e.state] for e in eqs]
         results = []
         for atom in self.observed:
-            results.append(f"{y}_path[-1]" if atom.args[1].is_number else f"{y}_path")
+            state = self.names[str(atom.args[0])]
+            results.append(f"{state}_path[-1]" if atom.args[1].is_number else f"{state}_path")
+        paths = [f"{s}_path" for s in states]
+        # parameters come from the solver's own p (diffrax's args; torchdiffeq's adjoint_params),
+        # never from a closure: diffrax's adjoint cannot differentiate a closed-over value
+        read = {self.names[q.name]: f"p[{literal(self.names[q.name])}]" for q in self.m.parameters}
+        if len(eqs) == 1:
+            state, start, call = states[0], states[0], self.call(eqs[0], read)
+            solved_value, trimmed, trimmed_ys = paths[0], f"{paths[0]}[1:]", "solution.ys[1:]"
+        else:   # lambda t, state: (dx_dt(state[1]), dy_dt(p, state[0], state[1])), state = (x, y)
+            state = self.fresh("state")
+            entries = {**read, **{s: f"{state}[{k}]" for k, s in enumerate(states)}}
+            start = f"({', '.join(states)})"
+            call = "(" + ", ".join(self.call(e, entries) for e in eqs) + ")"
+            solved_value = f"({', '.join(paths)})"
+            trimmed = "(" + ", ".join(f"{path}[1:]" for path in paths) + ")"
+            trimmed_ys = "tuple(ys[1:] for ys in solution.ys)"
         scheme = self.m.scheme
         return self.sp.adaptive.format(
-            y=y, call=self.call(eq), rtol=repr(scheme.option("rtol")), atol=repr(scheme.option("atol")),
+            y=states[0], state=state, start=start, call=call, solved=", ".join(paths),
+            solved_value=solved_value, trimmed=trimmed, trimmed_ys=trimmed_ys,
+            rtol=repr(scheme.option("rtol")), atol=repr(scheme.option("atol")),
             adjoint=scheme.option("adjoint"), results=", ".join(results)).strip("\n").splitlines()
 
     # -- loss and reports --------------------------------------------------------------------

@@ -16,11 +16,11 @@ ADAPTIVE = '''
     times = jnp.asarray(OBSERVED_TIMES if OBSERVED_TIMES[0] == 0 else (0.0,) + OBSERVED_TIMES,
                         dtype={y}.dtype)
     adjoint = diffrax.BacksolveAdjoint() if {adjoint} else diffrax.RecursiveCheckpointAdjoint()
-    solution = diffrax.diffeqsolve(diffrax.ODETerm(lambda t, {y}, p: {call}), diffrax.Dopri5(), t0=0.0,
-                                   t1=T_END, dt0=None, y0={y}, args=p, saveat=diffrax.SaveAt(ts=times),
+    solution = diffrax.diffeqsolve(diffrax.ODETerm(lambda t, {state}, p: {call}), diffrax.Dopri5(), t0=0.0,
+                                   t1=T_END, dt0=None, y0={start}, args=p, saveat=diffrax.SaveAt(ts=times),
                                    stepsize_controller=diffrax.PIDController(rtol={rtol}, atol={atol}),
                                    adjoint=adjoint, max_steps=100000)
-    {y}_path = solution.ys if OBSERVED_TIMES[0] == 0 else solution.ys[1:]
+    {solved} = solution.ys if OBSERVED_TIMES[0] == 0 else {trimmed_ys}
     return {results}
 '''
 

@@ -16,8 +16,8 @@ ADAPTIVE = '''
                             dtype={y}.dtype, device={y}.device)
     odeint = torchdiffeq.odeint_adjoint if {adjoint} else torchdiffeq.odeint
     extra = dict(adjoint_params=tuple(p.values())) if {adjoint} else dict()
-    {y}_path = odeint(lambda t, {y}: {call}, {y}, times, rtol={rtol}, atol={atol}, method="dopri5", **extra)
-    {y}_path = {y}_path if OBSERVED_TIMES[0] == 0 else {y}_path[1:]
+    {solved} = odeint(lambda t, {state}: {call}, {start}, times, rtol={rtol}, atol={atol}, method="dopri5", **extra)
+    {solved} = {solved_value} if OBSERVED_TIMES[0] == 0 else {trimmed}
     return {results}
 '''
 
