@@ -55,6 +55,7 @@ from sciml.cli import main as cli_main
 from sciml.compiler.diagnostics import Diagnostic, SpecError, render_json, render_text
 from sciml.compiler.pipeline import compile_spec, dump_stage, front_end
 from sciml.grammar import GRAMMAR
+from helpers import DATA_FILE_SPEC
 from working_specs import WORKING_PATHS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -936,18 +937,7 @@ FILE_NAME_PIECES = ["\n", "\r", "\r\n", '"', "'", '"""', "'''", "\\", "\\n", "\\
                     "\u2028", "\u2029", "\x85", "\x0c", "\x0b", "\t", " ", "{", "}", "{0}", "%s", "$HOME",
                     "`", ";", "\u202e", "\x1b[31m", "\u00e9", "\ufeff", "*", "?", "--help", "..", "\x7f",
                     "\"\"\"; import os #", "\n'''\nimport os\n"]
-DATA_SPEC = """model from_file
-const n = 2, T = 1.0
-data train = load "{DATA}"
-state Y : R[n]
-param K(t) : R[n, n], b(t) : R[n]
-param W : R[2, n], mu : R[2]
-ode dt(Y) = -K^T * tanh(K * Y + b)
-initial Y(0) = train.x
-scheme euler(4, T)
-loss cross_entropy(softmax(W * Y(T) + mu), train.label)
-train adam(lr = 1e-2, steps = 3)
-"""
+DATA_SPEC = DATA_FILE_SPEC.lstrip("\n").replace("{file}", "{DATA}")
 DATA_CSV = b"x[0],x[1],label\n0.5,-1.0,1\n-0.25,0.75,0\n1.5,2.0,1\n"
 
 

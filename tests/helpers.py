@@ -24,3 +24,19 @@ def load_module(text: str, name: str, tmp_path: Path):
 
 def compile_and_load(spec: Path, backend: str, tmp_path: Path):
     return compile_and_import(spec, backend, tmp_path)
+
+
+# A classifier trained on a data file: `DATA_FILE_SPEC.format(file="points.csv")`.
+DATA_FILE_SPEC = """
+model from_file
+const n = 2, T = 1.0
+data train = load "{file}"
+state Y : R[n]
+param K(t) : R[n, n], b(t) : R[n]
+param W : R[2, n], mu : R[2]
+ode dt(Y) = -K^T * tanh(K * Y + b)
+initial Y(0) = train.x
+scheme euler(4, T)
+loss cross_entropy(softmax(W * Y(T) + mu), train.label)
+train adam(lr = 1e-2, steps = 3)
+"""

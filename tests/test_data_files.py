@@ -5,23 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from helpers import load_module
+from helpers import DATA_FILE_SPEC, load_module
 from sciml.compiler.diagnostics import SpecError
 from sciml.compiler.pipeline import compile_spec
 
-SPEC = """
-model from_file
-const n = 2, T = 1.0
-data train = load "{file}"
-state Y : R[n]
-param K(t) : R[n, n], b(t) : R[n]
-param W : R[2, n], mu : R[2]
-ode dt(Y) = -K^T * tanh(K * Y + b)
-initial Y(0) = train.x
-scheme euler(4, T)
-loss cross_entropy(softmax(W * Y(T) + mu), train.label)
-train adam(lr = 1e-2, steps = 3)
-"""
+SPEC = DATA_FILE_SPEC
 
 
 def write_files(folder):

@@ -16,7 +16,7 @@ import tokenize
 import numpy as np
 import pytest
 
-from helpers import ROOT, load_module
+from helpers import DATA_FILE_SPEC, ROOT, load_module
 from sciml.compiler.pipeline import compile_spec
 
 ANTISYM = ROOT / "specs" / "ode" / "antisym.sciml"   # has a stability guard: a comment with the file name
@@ -88,19 +88,7 @@ def test_the_file_name_in_the_header_reads_as_written(tmp_path):
                                          "for torch.")
 
 
-CSV_SPEC = """
-model from_file
-const n = 2, T = 1.0
-data train = load "{file}"
-state Y : R[n]
-param K(t) : R[n, n], b(t) : R[n]
-param W : R[2, n], mu : R[2]
-ode dt(Y) = -K^T * tanh(K * Y + b)
-initial Y(0) = train.x
-scheme euler(4, T)
-loss cross_entropy(softmax(W * Y(T) + mu), train.label)
-train adam(lr = 1e-2, steps = 3)
-"""
+CSV_SPEC = DATA_FILE_SPEC
 # a spec's string cannot hold a double quote or a newline; everything else may reach the path
 DATA_NAMES = ["it's.csv", "tri'''ple.csv", "back\\slash\\x.csv", "#hash.csv", "cr\r.csv",
               "sep\u2028arator.csv", "next\x85line.csv", "sub/../up.csv"]
