@@ -11,6 +11,7 @@ import tempfile
 from pathlib import Path
 
 from sciml.compiler.pipeline import compile_spec
+from sciml.grammar import decode  # as the command line reads a spec: BOM dropped, newlines kept
 
 
 def import_text(text: str, name: str, folder: Path | str | None = None):
@@ -30,6 +31,6 @@ def compile_and_import(spec: Path | str, backend: str, folder: Path | str | None
     `backend` and import the result; `name` defaults to <spec stem>_<backend>."""
     spec, folder = Path(spec), Path(folder or tempfile.mkdtemp(prefix="sciml-"))
     name = name or f"{spec.stem}_{backend}"
-    text = compile_spec(source if source is not None else spec.read_text(encoding="utf-8"), str(spec), backend,
+    text = compile_spec(source if source is not None else decode(spec.read_bytes()), str(spec), backend,
                         output=str(folder / f"{name}.py"))   # the module finds the spec's data files
     return import_text(text, name, folder)
