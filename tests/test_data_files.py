@@ -164,6 +164,16 @@ def test_nothing_of_a_file_outside_the_spec_folder_is_quoted(tmp_path):
     assert all("hunter2" not in d.message for d in info.value.diagnostics)
 
 
+def test_no_message_lists_the_columns_of_a_file_outside_the_spec_folder(tmp_path):
+    (tmp_path / "secret.csv").write_text("password,label\n1.5,0\n")
+    (tmp_path / "spec").mkdir()
+    with pytest.raises(SpecError) as info:
+        compile_spec(SPEC.format(file="../secret.csv"), str(tmp_path / "spec" / "spec.sciml"), "torch")
+    codes = {d.code for d in info.value.diagnostics}
+    assert {"W101", "E105"} <= codes
+    assert all("password" not in d.message + d.help for d in info.value.diagnostics)
+
+
 def test_a_one_column_field_for_a_vector_state_is_a_positioned_error(tmp_path):
     (tmp_path / "one.csv").write_text("x,label\n1.5,0\n-2.0,1\n")
     with pytest.raises(SpecError) as info:

@@ -248,7 +248,7 @@ def _load(st, lowering) -> ir.DataSet:
             lowering.fail("E506", f"{shown} in '{st.path}' is not a valid field name", st.span)
     return ir.DataSet(name=st.name, generator="load",
                       options=(("path", _module_path(st.path, lowering.spec_dir, inside)),),
-                      fields=fields, batched=True, span=st.span)
+                      fields=fields, batched=True, outside=not inside, span=st.span)
 
 
 def _inside(written: str, spec_dir) -> bool:

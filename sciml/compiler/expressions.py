@@ -152,7 +152,8 @@ class ExpressionLowering:
         if field is None:
             names = ", ".join(f.name for f in dataset.fields)
             self.fail("E105", f"data set '{dataset.name}' has no field '{node.name}'", node.span,
-                      f"its fields are: {names}")
+                      "its file is outside the folder of the spec (W101), so its fields are not listed"
+                      if dataset.outside else f"its fields are: {names}")
         per_sample = dataset.batched and not (dataset.generator == "ode" and field.name == "t")
         return Typed(sympy.Symbol(f"{dataset.name}.{field.name}"), field.shape, per_sample)
 

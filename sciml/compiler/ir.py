@@ -53,6 +53,7 @@ class DataSet:
     batched: bool
     states: tuple = ()   # 'ode': the names of the simulated states, local to the data set
     rhs: tuple = ()      # 'ode': their right-hand sides (sympy)
+    outside: bool = False  # 'load': the file is outside the spec's folder (W101): no message lists its fields
     span: Span = _span()
 
     def field(self, name: str) -> DataField | None:
