@@ -403,7 +403,7 @@ def bench_jax(args, folder):
         # committed, so without it the second call compiles the update a second time
         state = {"p": params, "opt": jax.device_put(optimizer.init(params), cpu)}
 
-        @jax.jit  # the emitted train()'s update, verbatim
+        @jax.jit  # the emitted update, with its optimizer closed over (the module passes lr in)
         def update(p, opt_state, batch):
             value, grads = jax.value_and_grad(loss)(p, batch)
             updates, opt_state = optimizer.update(grads, opt_state, p)

@@ -23,13 +23,47 @@ def test_emitted_code_matches_golden_file(spec, backend):
                                         "is intended, rerun with SCIML_UPDATE_GOLDEN=1 and review the diff")
 
 
+def _functions(section):
+    """{name: lines} of the top-level functions of a model section; the rest under None."""
+    out, name = {None: []}, None
+    for line in section.splitlines():
+        if line.startswith("def "):
+            name = line[4:].split("(")[0]
+            out[name] = []
+        elif line and not line[0].isspace():
+            name = None
+        out[name].append(line)
+    return out
+
+
+def _stages(solve, backend):
+    """The lines of one time step in a fixed-step solve: the torch loop body (less the
+    bookkeeping of the observed path), the body of the JAX scan's step (less its unpacking)."""
+    if backend == "torch":
+        return [l for l in solve if l.startswith(" " * 8) and "OBSERVED_STEPS" not in l and "_path.append" not in l]
+    return [l for l in solve if l.startswith(" " * 8) and not l.strip().startswith("return ")
+            and not l.endswith((" = carry", " = weights"))]
+
+
 def test_torch_and_jax_modules_differ_only_in_spelling():
-    """The two backends are mirror images: the same number of lines in the model section
-    (adaptive solvers excepted: torchdiffeq and diffrax take their options differently; and
-    memory = recompute, written as torch.autograd.Function and jax.custom_vjp)."""
+    """The two backends are mirror images: the same functions in the model section, each of the
+    same number of lines, except `solve`: the JAX time loop is a jax.lax.scan (a step function that
+    unpacks its carry and per-step weights and returns them, then the scan call; issue 9 item 5),
+    the torch one a Python for loop. Both have one line per stage of the scheme in their step.
+    Adaptive solvers are excepted (torchdiffeq and diffrax take their options differently), and
+    memory = recompute (torch.autograd.Function against jax.custom_vjp)."""
     for spec in WORKING_SPECS:
         if "dopri5" in spec.read_text() or "recompute" in spec.read_text():
             continue
-        torch_lines = compile_file(spec, "torch").split("# ---- the model")[1].split("# ---- training")[0]
-        jax_lines = compile_file(spec, "jax").split("# ---- the model")[1].split("# ---- training")[0]
-        assert len(torch_lines.splitlines()) == len(jax_lines.splitlines()), spec.stem
+        sections = {backend: _functions(compile_file(spec, backend).split("# ---- the model")[1]
+                                        .split("# ---- training")[0])
+                    for backend in ("torch", "jax")}
+        torch_functions, jax_functions = sections["torch"], sections["jax"]
+        jax_functions.pop("at_observed_steps", None)   # the scan's outputs at the data times
+        assert torch_functions.keys() == jax_functions.keys(), spec.stem
+        for name in torch_functions:
+            if name != "solve":
+                assert len(torch_functions[name]) == len(jax_functions[name]), (spec.stem, name)
+        if "solve" in torch_functions:
+            assert "jax.lax.scan(jax.checkpoint(step)" in "\n".join(jax_functions["solve"]), spec.stem
+            assert len(_stages(torch_functions["solve"], "torch")) == len(_stages(jax_functions["solve"], "jax")), spec.stem

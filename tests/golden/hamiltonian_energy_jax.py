@@ -12,6 +12,7 @@ Import:
     train(params, data, steps, seed, device, dtype) -> (numpy params, final loss)
 """
 import argparse
+import functools
 import json
 import pathlib
 import sys
@@ -185,6 +186,11 @@ def not_finite(what, array):
 
 # ---- the model
 
+def at_observed_steps(start, steps):
+    """The states at OBSERVED_STEPS, from the start and the state after each step (axis 0 of steps)."""
+    return jnp.concatenate([start[None], steps])[np.asarray(OBSERVED_STEPS)]
+
+
 def mse(a, b):
     return jnp.mean((a - b) ** 2)
 
@@ -216,16 +222,16 @@ def dv_dt(q, p):
 
 def solve(p, q, v):
     """Stormer-Verlet (symplectic, reversible): 8 steps on [0, T_END]."""
-    q_path = [q] if 0 in OBSERVED_STEPS else []
-    v_path = [v] if 0 in OBSERVED_STEPS else []
-    for j in range(N_STEPS):
+    q_start = q
+    v_start = v
+    def step(carry, _):
+        q, v = carry
         v = v + h / 2 * dv_dt(q, p)
         q = q + h * dq_dt(v)
         v = v + h / 2 * dv_dt(q, p)
-        if j + 1 in OBSERVED_STEPS:
-            q_path.append(q)
-            v_path.append(v)
-    return jnp.stack(q_path), jnp.stack(v_path)
+        return (q, v), (q, v)
+    (q, v), (q_steps, v_steps) = jax.lax.scan(jax.checkpoint(step), (q, v), length=N_STEPS)
+    return at_observed_steps(q_start, q_steps), at_observed_steps(v_start, v_steps)
 
 
 def inverse_step(p, j, q, v):
@@ -301,7 +307,16 @@ def stages(steps):
     return out
 
 
-OPTIMIZERS = {"adam": optax.adam, "sgd": optax.sgd}
+OPTIMIZERS = {"adam": optax.adam(1.0), "sgd": optax.sgd(1.0)}  # unit steps: update scales them by lr
+
+
+@functools.partial(jax.jit, static_argnames="optimizer_name")
+def update(p, opt_state, batch, optimizer_name, lr):
+    """One training step: (new p, new optimizer state, loss at p).  Module level, the learning
+    rate an argument: compiled once per optimizer and batch shape, for every stage and call."""
+    value, grads = jax.value_and_grad(loss)(p, batch)
+    updates, opt_state = OPTIMIZERS[optimizer_name].update(grads, opt_state, p)
+    return jax.tree_util.tree_map(lambda x, u: x + lr * u, p, updates), opt_state, value
 
 
 def train(params, data, steps=None, seed=0, device="cpu", dtype=jnp.float64, log_every=100,
@@ -318,18 +333,10 @@ def train(params, data, steps=None, seed=0, device="cpu", dtype=jnp.float64, log
     if monitor is not None:
         monitor(0, params)
     for optimizer_name, lr, count, batch_size in stages(steps):
-        optimizer = OPTIMIZERS[optimizer_name](lr)
-        opt_state = jax.device_put(optimizer.init(p), device)  # placed like p: one compile, not two
-
-        @jax.jit
-        def update(p, opt_state, batch):
-            value, grads = jax.value_and_grad(loss)(p, batch)
-            updates, opt_state = optimizer.update(grads, opt_state, p)
-            return optax.apply_updates(p, updates), opt_state, value
-
+        opt_state = jax.device_put(OPTIMIZERS[optimizer_name].init(p), device)  # placed like p: one compile
         for _ in range(count):
             batch = to_arrays(sample(fields, names, batch_size, rng), dtype, device)
-            updated, opt_state, value = update(p, opt_state, batch)
+            updated, opt_state, value = update(p, opt_state, batch, optimizer_name, lr)
             if not np.isfinite(float(value)):
                 raise diverged(done + 1, value, p, batch)
             p = updated

@@ -12,6 +12,7 @@ Import:
     train(params, data, steps, seed, device, dtype) -> (numpy params, final loss)
 """
 import argparse
+import functools
 import json
 import pathlib
 import sys
@@ -190,8 +191,11 @@ def solve(p, Y):
     L_array = jnp.asarray(L, dtype=Y.dtype)
     I4 = jnp.eye(4, dtype=Y.dtype)
     implicit = I4 + h * L_array
-    for j in range(N_STEPS):
-        Y = jnp.linalg.solve(implicit, Y + h * (L_array @ Y) + h * dY_dt(Y, K[j], b[j]))
+    def step(Y, weights):
+        K_j, b_j = weights
+        Y = jnp.linalg.solve(implicit, Y + h * (L_array @ Y) + h * dY_dt(Y, K_j, b_j))
+        return Y, None
+    Y, _ = jax.lax.scan(jax.checkpoint(step), Y, (K, b))
     return Y
 
 
@@ -265,7 +269,16 @@ def stages(steps):
     return out
 
 
-OPTIMIZERS = {"adam": optax.adam, "sgd": optax.sgd}
+OPTIMIZERS = {"adam": optax.adam(1.0), "sgd": optax.sgd(1.0)}  # unit steps: update scales them by lr
+
+
+@functools.partial(jax.jit, static_argnames="optimizer_name")
+def update(p, opt_state, batch, optimizer_name, lr):
+    """One training step: (new p, new optimizer state, loss at p).  Module level, the learning
+    rate an argument: compiled once per optimizer and batch shape, for every stage and call."""
+    value, grads = jax.value_and_grad(loss)(p, batch)
+    updates, opt_state = OPTIMIZERS[optimizer_name].update(grads, opt_state, p)
+    return jax.tree_util.tree_map(lambda x, u: x + lr * u, p, updates), opt_state, value
 
 
 def train(params, data, steps=None, seed=0, device="cpu", dtype=jnp.float64, log_every=100,
@@ -282,18 +295,10 @@ def train(params, data, steps=None, seed=0, device="cpu", dtype=jnp.float64, log
     if monitor is not None:
         monitor(0, params)
     for optimizer_name, lr, count, batch_size in stages(steps):
-        optimizer = OPTIMIZERS[optimizer_name](lr)
-        opt_state = jax.device_put(optimizer.init(p), device)  # placed like p: one compile, not two
-
-        @jax.jit
-        def update(p, opt_state, batch):
-            value, grads = jax.value_and_grad(loss)(p, batch)
-            updates, opt_state = optimizer.update(grads, opt_state, p)
-            return optax.apply_updates(p, updates), opt_state, value
-
+        opt_state = jax.device_put(OPTIMIZERS[optimizer_name].init(p), device)  # placed like p: one compile
         for _ in range(count):
             batch = to_arrays(sample(fields, names, batch_size, rng), dtype, device)
-            updated, opt_state, value = update(p, opt_state, batch)
+            updated, opt_state, value = update(p, opt_state, batch, optimizer_name, lr)
             if not np.isfinite(float(value)):
                 raise diverged(done + 1, value, p, batch)
             p = updated

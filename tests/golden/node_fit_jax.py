@@ -12,6 +12,7 @@ Import:
     train(params, data, steps, seed, device, dtype) -> (numpy params, final loss)
 """
 import argparse
+import functools
 import json
 import pathlib
 import sys
@@ -185,6 +186,11 @@ def not_finite(what, array):
 
 # ---- the model
 
+def at_observed_steps(start, steps):
+    """The states at OBSERVED_STEPS, from the start and the state after each step (axis 0 of steps)."""
+    return jnp.concatenate([start[None], steps])[np.asarray(OBSERVED_STEPS)]
+
+
 def initial_state(value, size, like):
     """A state of `size` features equal to `value` in every sample of the batch `like`."""
     column = jnp.asarray(np.array(np.broadcast_to(value, (size, 1))), dtype=like.dtype)
@@ -209,16 +215,16 @@ def dy_dt(y, p):
 
 def solve(p, y):
     """classical Runge-Kutta (RK4): 30 steps on [0, T_END]."""
-    y_path = [y] if 0 in OBSERVED_STEPS else []
-    for j in range(N_STEPS):
+    y_start = y
+    def step(y, _):
         k1 = dy_dt(y, p)
         k2 = dy_dt(y + h / 2 * k1, p)
         k3 = dy_dt(y + h / 2 * k2, p)
         k4 = dy_dt(y + h * k3, p)
         y = y + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
-        if j + 1 in OBSERVED_STEPS:
-            y_path.append(y)
-    return jnp.stack(y_path)
+        return y, y
+    y, y_steps = jax.lax.scan(jax.checkpoint(step), y, length=N_STEPS)
+    return at_observed_steps(y_start, y_steps)
 
 
 def loss(p, batch):
@@ -284,7 +290,16 @@ def stages(steps):
     return out
 
 
-OPTIMIZERS = {"adam": optax.adam, "sgd": optax.sgd}
+OPTIMIZERS = {"adam": optax.adam(1.0), "sgd": optax.sgd(1.0)}  # unit steps: update scales them by lr
+
+
+@functools.partial(jax.jit, static_argnames="optimizer_name")
+def update(p, opt_state, batch, optimizer_name, lr):
+    """One training step: (new p, new optimizer state, loss at p).  Module level, the learning
+    rate an argument: compiled once per optimizer and batch shape, for every stage and call."""
+    value, grads = jax.value_and_grad(loss)(p, batch)
+    updates, opt_state = OPTIMIZERS[optimizer_name].update(grads, opt_state, p)
+    return jax.tree_util.tree_map(lambda x, u: x + lr * u, p, updates), opt_state, value
 
 
 def train(params, data, steps=None, seed=0, device="cpu", dtype=jnp.float64, log_every=100,
@@ -301,18 +316,10 @@ def train(params, data, steps=None, seed=0, device="cpu", dtype=jnp.float64, log
     if monitor is not None:
         monitor(0, params)
     for optimizer_name, lr, count, batch_size in stages(steps):
-        optimizer = OPTIMIZERS[optimizer_name](lr)
-        opt_state = jax.device_put(optimizer.init(p), device)  # placed like p: one compile, not two
-
-        @jax.jit
-        def update(p, opt_state, batch):
-            value, grads = jax.value_and_grad(loss)(p, batch)
-            updates, opt_state = optimizer.update(grads, opt_state, p)
-            return optax.apply_updates(p, updates), opt_state, value
-
+        opt_state = jax.device_put(OPTIMIZERS[optimizer_name].init(p), device)  # placed like p: one compile
         for _ in range(count):
             batch = to_arrays(sample(fields, names, batch_size, rng), dtype, device)
-            updated, opt_state, value = update(p, opt_state, batch)
+            updated, opt_state, value = update(p, opt_state, batch, optimizer_name, lr)
             if not np.isfinite(float(value)):
                 raise diverged(done + 1, value, p, batch)
             p = updated

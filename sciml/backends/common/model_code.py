@@ -36,6 +36,7 @@ class Spelling:
     reversible: str   # template of the Verlet solve that recomputes activations backwards
     default_like: str  # a float64 scalar, for a model without parameters or data to take the dtype from
     pieces: dict      # helper function texts by name
+    scan: bool = False  # the time loop as jax.lax.scan over the steps, not a Python for loop
 
 
 class ModelWriter:
@@ -66,6 +67,7 @@ class ModelWriter:
         self.gradients = sorted({str(g.args[0]) for e in model.equations for g in e.rhs.atoms(S.NetGrad)})
         for net in self.gradients:
             self.names[f"grad {net}"] = self.fresh(f"grad_{names[net]}")
+        self.step_values = {}   # per-step weight -> its name inside a scanned step (K -> K_j)
 
     def fresh(self, base: str) -> str:
         """A derived name that no user name (after mapping) already takes."""
@@ -176,7 +178,7 @@ class ModelWriter:
             elif a in self.array_args:
                 args.append(self.array_args[a])
             elif a in per_step:
-                args.append(f"{a}[{step}]")
+                args.append(self.step_values[a] if step == "j" and a in self.step_values else f"{a}[{step}]")
             else:
                 args.append(a)
         return f"{self.rhs_name(eq)}({', '.join(args)})"
@@ -204,12 +206,13 @@ class ModelWriter:
             lines.append(f"    {self.names[f'I{size}']} = " + sp.eye.format(n=size, like=first))
         paths = sorted({self.names[str(a.args[0])] for a in self.observed if not a.args[1].is_number},
                        key=self.state_names.index)  # states observed at the data times
-        if m.scheme.kind != "dopri5":
-            lines += [f"    {s}_path = [{s}] if 0 in OBSERVED_STEPS else []" for s in paths]
-        body = getattr(self, "_scheme_" + m.scheme.kind)()
         if m.scheme.kind == "dopri5":
-            return lines + body
-        lines += body
+            return lines + self._scheme_dopri5()
+        if sp.scan:
+            return lines + self._scan(params, paths)
+        lines += [f"    {s}_path = [{s}] if 0 in OBSERVED_STEPS else []" for s in paths]
+        setup, start, body = getattr(self, "_scheme_" + m.scheme.kind)()
+        lines += [f"    {line}" for line in setup] + [self._loop(start)] + [f"        {line}" for line in body]
         if paths:
             lines += ["        if j + 1 in OBSERVED_STEPS:"]
             lines += [f"            {s}_path.append({s})" for s in paths]
@@ -220,20 +223,71 @@ class ModelWriter:
         lines.append(f"    return {', '.join(results)}")
         return lines
 
+    def _scan(self, params, paths) -> list[str]:
+        """The time loop as jax.lax.scan: one compiled step, not N_STEPS copies of it.  The
+        per-step weights are the scanned inputs (axis 0 is the step); each step outputs the
+        states observed at the data times, and at_observed_steps picks those times."""
+        m = self.m
+        per_step = [n for n in params if any(q.per_step and self.names[q.name] == n for q in m.parameters)]
+        values = [self.fresh(f"{n}_j") for n in per_step]
+        self.step_values = dict(zip(per_step, values))
+        try:
+            setup, start, body = getattr(self, "_scheme_" + m.scheme.kind)()
+        finally:
+            self.step_values = {}
+        carried = [self.names[e.state] for e in m.equations]
+        if m.scheme.kind == "leapfrog":
+            carried = [f"{carried[0]}_previous", carried[0]]
+        carry = carried[0] if len(carried) == 1 else "carry"
+        weights = "_" if not per_step else "weights" if len(per_step) > 1 else values[0]
+        starts = {s: self.fresh(f"{s}_start") for s in paths}
+        outs = {s: self.fresh(f"{s}_steps") for s in paths}
+        lines = [f"    {starts[s]} = {s}" for s in paths]
+        lines += [f"    {line}" for line in setup]
+        lines.append(f"    def step({carry}, {weights}):")
+        if len(carried) > 1:
+            lines.append(f"        {', '.join(carried)} = carry")
+        if len(per_step) > 1:
+            lines.append(f"        {', '.join(values)} = weights")
+        lines += [f"        {line}" for line in body]
+        carry_out = carried[0] if len(carried) == 1 else f"({', '.join(carried)})"
+        outputs = "None" if not paths else paths[0] if len(paths) == 1 else f"({', '.join(paths)})"
+        lines.append(f"        return {carry_out}, {outputs}")
+        steps_out = "_" if not paths else outs[paths[0]] if len(paths) == 1 \
+            else "(" + ", ".join(outs[s] for s in paths) + ")"
+        cut = f"[{start}:]" if start else ""
+        xs = "" if not per_step else ", " + (f"{per_step[0]}{cut}" if len(per_step) == 1
+                                            else "(" + ", ".join(f"{n}{cut}" for n in per_step) + ")")
+        length = "" if per_step else ", length=N_STEPS - 1" if start else ", length=N_STEPS"
+        # jax.checkpoint: the backward pass recomputes each step's activations (measured: as fast
+        # as the unrolled loop; storing them per step made the scan's gradient 2x slower on CPU)
+        lines.append(f"    {carry_out}, {steps_out} = jax.lax.scan(jax.checkpoint(step), {carry_out}{xs}{length})")
+        results = []
+        for atom in self.observed:
+            state = self.names[str(atom.args[0])]
+            if atom.args[1].is_number:
+                results.append(state)
+            else:
+                self.helpers.add("at_observed_steps")
+                results.append(f"at_observed_steps({starts[state]}, {outs[state]})")
+        lines.append(f"    return {', '.join(results)}")
+        return lines
+
     def _loop(self, start: int = 0) -> str:
         return f"    for j in range({start}, N_STEPS):" if start else "    for j in range(N_STEPS):"
 
+    # each scheme: (lines before the loop, the first step j of the loop, the lines of step j)
     def _scheme_euler(self):
         eqs = self.m.equations
         targets = ", ".join(self.names[e.state] for e in eqs)
         updates = ", ".join(f"{self.names[e.state]} + h * {self.call(e)}" for e in eqs)
-        return [self._loop(), f"        {targets} = {updates}"]
+        return [], 0, [f"{targets} = {updates}"]
 
     def _scheme_rk4(self):
         eqs = self.m.equations
         states = [self.names[e.state] for e in eqs]
         single = len(eqs) == 1
-        lines = [self._loop()]
+        lines = []
         stage_names = [[f"k{i}" if single else f"k{i}_{s}" for s in states] for i in range(1, 5)]
         previous = None
         for i, (factor, names) in enumerate(zip((None, "h / 2", "h / 2", "h"), stage_names)):
@@ -241,12 +295,12 @@ class ModelWriter:
             if previous is not None:
                 values = {s: f"{s} + {factor} * {k}" for s, k in zip(states, previous)}
             calls = ", ".join(self.call(e, values) for e in eqs)
-            lines.append(f"        {', '.join(names)} = {calls}")
+            lines.append(f"{', '.join(names)} = {calls}")
             previous = names
         updates = ", ".join(f"{s} + h / 6 * ({k1} + 2 * {k2} + 2 * {k3} + {k4})"
                             for s, k1, k2, k3, k4 in zip(states, *stage_names))
-        lines.append(f"        {', '.join(states)} = {updates}")
-        return lines
+        lines.append(f"{', '.join(states)} = {updates}")
+        return [], 0, lines
 
     def _verlet_pair(self):
         """(position equation, momentum equation): the momentum is kicked by the position."""
@@ -256,10 +310,9 @@ class ModelWriter:
     def _scheme_verlet(self):
         drift, kick = self._verlet_pair()
         y, z = self.names[drift.state], self.names[kick.state]
-        return [self._loop(),
-                f"        {z} = {z} + h / 2 * {self.call(kick)}",
-                f"        {y} = {y} + h * {self.call(drift)}",
-                f"        {z} = {z} + h / 2 * {self.call(kick)}"]
+        return [], 0, [f"{z} = {z} + h / 2 * {self.call(kick)}",
+                       f"{y} = {y} + h * {self.call(drift)}",
+                       f"{z} = {z} + h / 2 * {self.call(kick)}"]
 
     def _recompute(self) -> bool:
         return self.m.scheme is not None and self.m.scheme.kind == "verlet" and self.m.scheme.option("memory") == "recompute"
@@ -319,18 +372,16 @@ class ModelWriter:
     def _scheme_leapfrog(self):
         (eq,) = self.m.equations
         y = self.names[eq.state]
-        return [f"    {y}_previous, {y} = {y}, {y} + h * dt_{y} + h**2 / 2 * {self.call(eq, step='0')}",
-                self._loop(1),
-                f"        {y}_previous, {y} = {y}, 2 * {y} - {y}_previous + h**2 * {self.call(eq)}"]
+        return ([f"{y}_previous, {y} = {y}, {y} + h * dt_{y} + h**2 / 2 * {self.call(eq, step='0')}"], 1,
+                [f"{y}_previous, {y} = {y}, 2 * {y} - {y}_previous + h**2 * {self.call(eq)}"])
 
     def _scheme_imex(self):
         (eq,) = self.m.equations
         y = self.names[eq.state]
         L = self.arrays[self.m.scheme.option("L")]
         identity = self.names[f"I{self.m.states[0].shape[0]}"]
-        return [f"    implicit = {identity} + h * {L}",
-                self._loop(),
-                f"        {y} = " + self.sp.linear_solve.format("implicit", f"{y} + h * ({L} @ {y}) + h * {self.call(eq)}")]
+        return ([f"implicit = {identity} + h * {L}"], 0,
+                [f"{y} = " + self.sp.linear_solve.format("implicit", f"{y} + h * ({L} @ {y}) + h * {self.call(eq)}")])
 
     def _scheme_dopri5(self):
         """The library's adaptive solve; a system of several states is solved as one tuple."""

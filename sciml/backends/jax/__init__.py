@@ -9,7 +9,7 @@ from sciml.backends.jax.printer import JaxCodePrinter
 SPELLING = Spelling(printer=JaxCodePrinter, as_const=template.AS_CONST, eye=template.EYE,
                     stack=template.STACK, concat=template.CONCAT, linear_solve=template.LINEAR_SOLVE,
                     adaptive=template.ADAPTIVE, reversible=template.REVERSIBLE,
-                    default_like=template.DEFAULT_LIKE, pieces=template.PIECES)
+                    default_like=template.DEFAULT_LIKE, pieces=template.PIECES, scan=True)
 
 
 def emit(model, source: str, source_name: str, spec_folder: str = ".") -> str:

@@ -1,6 +1,6 @@
 """Text of the JAX module that does not depend on the spec (mirror: ../torch/template.py)."""
 
-IMPORTS = ["import argparse", "import json", "import pathlib", "import sys", "import time", "",
+IMPORTS = ["import argparse", "import functools", "import json", "import pathlib", "import sys", "import time", "",
            "import numpy as np", "import jax", "import jax.numpy as jnp", "import optax", "",
            'jax.config.update("jax_enable_x64", True)  # float64 on request, as in the torch module']
 ADAPTIVE_IMPORT = "import diffrax"
@@ -61,6 +61,11 @@ def solve(p, {y}, {z}):
 '''
 
 PIECES = {
+    "at_observed_steps": '''
+def at_observed_steps(start, steps):
+    """The states at OBSERVED_STEPS, from the start and the state after each step (axis 0 of steps)."""
+    return jnp.concatenate([start[None], steps])[np.asarray(OBSERVED_STEPS)]
+''',
     "gaussian_nll": '''
 def gaussian_nll(z, log_det, mean, std):
     """Mean over samples of -log p(x) by the change of variables: z = g^-1(x), latent normal
@@ -151,7 +156,16 @@ def stages(steps):
     return out
 
 
-OPTIMIZERS = {"adam": optax.adam, "sgd": optax.sgd}
+OPTIMIZERS = {"adam": optax.adam(1.0), "sgd": optax.sgd(1.0)}  # unit steps: update scales them by lr
+
+
+@functools.partial(jax.jit, static_argnames="optimizer_name")
+def update(p, opt_state, batch, optimizer_name, lr):
+    """One training step: (new p, new optimizer state, loss at p).  Module level, the learning
+    rate an argument: compiled once per optimizer and batch shape, for every stage and call."""
+    value, grads = jax.value_and_grad(loss)(p, batch)
+    updates, opt_state = OPTIMIZERS[optimizer_name].update(grads, opt_state, p)
+    return jax.tree_util.tree_map(lambda x, u: x + lr * u, p, updates), opt_state, value
 
 
 def train(params, data, steps=None, seed=0, device="cpu", dtype=jnp.float64, log_every=100,
@@ -168,18 +182,10 @@ def train(params, data, steps=None, seed=0, device="cpu", dtype=jnp.float64, log
     if monitor is not None:
         monitor(0, params)
     for optimizer_name, lr, count, batch_size in stages(steps):
-        optimizer = OPTIMIZERS[optimizer_name](lr)
-        opt_state = jax.device_put(optimizer.init(p), device)  # placed like p: one compile, not two
-
-        @jax.jit
-        def update(p, opt_state, batch):
-            value, grads = jax.value_and_grad(loss)(p, batch)
-            updates, opt_state = optimizer.update(grads, opt_state, p)
-            return optax.apply_updates(p, updates), opt_state, value
-
+        opt_state = jax.device_put(OPTIMIZERS[optimizer_name].init(p), device)  # placed like p: one compile
         for _ in range(count):
             batch = to_arrays(sample(fields, names, batch_size, rng), dtype, device)
-            updated, opt_state, value = update(p, opt_state, batch)
+            updated, opt_state, value = update(p, opt_state, batch, optimizer_name, lr)
             if not np.isfinite(float(value)):
                 raise diverged(done + 1, value, p, batch)
             p = updated
