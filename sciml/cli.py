@@ -77,7 +77,8 @@ def cmd_compile(args) -> int:
                 if d.severity == "warning":
                     print(render_text(d, "<stdin>" if args.spec == "-" else args.spec, source),
                           file=sys.stderr)
-        text = emit(model, source, args.spec, args.backend, output=args.output)  # data: see -o
+        text = emit(model, source, args.spec, args.backend, output=args.output,  # data: see -o
+                    standalone=args.standalone)
     if args.output in (None, "-"):
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
     else:
@@ -159,6 +160,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", choices=("torch", "jax"), default="torch")
     p.add_argument("-o", "--output", help="output file (default: standard output)")
     p.add_argument("--dump", choices=("ast", "ir"), help="print a stage of the compiler instead")
+    p.add_argument("--standalone", action="store_true",
+                   help="paste the training runtime in: the module needs only numpy and torch (or jax, optax)")
     p.add_argument("--format", choices=("text", "json"), default="text", help="diagnostics format")
     _analysis_options(p)
     p.set_defaults(run=cmd_compile)

@@ -26,11 +26,12 @@ def import_text(text: str, name: str, folder: Path | str | None = None):
 
 
 def compile_and_import(spec: Path | str, backend: str, folder: Path | str | None = None,
-                       source: str | None = None, name: str | None = None):
+                       source: str | None = None, name: str | None = None, standalone: bool = False):
     """Compile the spec file `spec` (or `source` in its place, read as if it were there) for
-    `backend` and import the result; `name` defaults to <spec stem>_<backend>."""
+    `backend` and import the result; `name` defaults to <spec stem>_<backend>; `standalone`: the
+    runtime pasted in (see sciml compile --standalone)."""
     spec, folder = Path(spec), Path(folder or tempfile.mkdtemp(prefix="sciml-"))
     name = name or f"{spec.stem}_{backend}"
     text = compile_spec(source if source is not None else decode(spec.read_bytes()), str(spec), backend,
-                        output=str(folder / f"{name}.py"))   # the module finds the spec's data files
+                        output=str(folder / f"{name}.py"), standalone=standalone)   # the module finds the spec's data files
     return import_text(text, name, folder)

@@ -47,19 +47,21 @@ def front_end(source: str, path: str, *, allow_unstable: bool = False
     return spec, model, findings
 
 
-def emit(model: ir.Model, source: str, path: str, backend: str, output: str | None = None) -> str:
+def emit(model: ir.Model, source: str, path: str, backend: str, output: str | None = None,
+         standalone: bool = False) -> str:
     """The module's text; `output`, the file it will be written to, tells the module where the
-    spec's folder is, for the data files (None or '-': beside the spec, as far as it knows)."""
+    spec's folder is, for the data files (None or '-': beside the spec, as far as it knows);
+    `standalone`: the training runtime pasted in, not imported from sciml.runtime."""
     emitter = importlib.import_module(f"sciml.backends.{backend}")
-    return emitter.emit(model, source, Path(path).name, _spec_folder(path, output))  # IR -> Python
+    return emitter.emit(model, source, Path(path).name, _spec_folder(path, output), standalone)  # IR -> Python
 
 
 def compile_spec(source: str, path: str, backend: str, *, allow_unstable: bool = False,
-                 output: str | None = None) -> str:
+                 output: str | None = None, standalone: bool = False) -> str:
     """Return the text of the generated `backend` module for the spec in `source` (to be written
     to `output`, if known: see emit)."""
     _, model, _ = front_end(source, path, allow_unstable=allow_unstable)  # parse, check, analyse
-    return emit(model, source, path, backend, output)
+    return emit(model, source, path, backend, output, standalone)
 
 
 def dump_stage(source: str, path: str, stage: str) -> str:

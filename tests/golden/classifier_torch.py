@@ -10,15 +10,14 @@ Import:
     loss(p, batch)                               p, batch: {name: array} of this backend
     loss_and_grad(params, batch, dtype)          numpy in; (float, {name: numpy grad}) out
     train(params, data, steps, seed, device, dtype) -> (numpy params, final loss)
+Training: the runtime sciml.runtime.torch (compile with --standalone to paste it in).
 """
-import argparse
-import json
-import pathlib
 import sys
-import time
 
 import numpy as np
 import torch
+
+from sciml.runtime.torch import TorchRuntime
 
 MODEL = 'classifier'
 BACKEND = 'torch'
@@ -229,163 +228,12 @@ def evaluate_reports(p, data):
     return values
 
 
-# ---- training (torch)
-def to_arrays(fields, dtype, device):
-    """numpy fields -> tensors; integer fields stay integers."""
-    return {name: torch.as_tensor(value, device=device,
-                                  dtype=torch.long if value.dtype.kind in "iu" else dtype)
-            for name, value in fields.items()}
-
-
-def sample(fields, sample_names, size, rng):
-    """A mini-batch: the same random samples (last axis) of every per-sample field."""
-    count = next((fields[name].shape[-1] for name in sample_names), 0)
-    if not sample_names or size == 0 or size >= count:
-        return fields
-    index = rng.choice(count, size, replace=False)
-    return {name: value[..., index] if name in sample_names else value for name, value in fields.items()}
-
-
-def evaluation_batch(data):
-    """The fixed batch that the reported loss is measured on: the first samples."""
-    if not TRAIN_SET:
-        return {}
-    fields, names = data[TRAIN_SET], SAMPLE_FIELDS.get(TRAIN_SET, ())
-    size = max((stage[3] for stage in STAGES), default=0)
-    return {name: value[..., :size] if name in names and size else value for name, value in fields.items()}
-
-
-def stages(steps):
-    """The spec's training stages, cut or extended to `steps` steps in all (None: as written)."""
-    if steps is None:
-        return list(STAGES)
-    out, left = [], steps
-    for optimizer, lr, count, batch in STAGES:
-        take = min(count, left)
-        if take:
-            out.append((optimizer, lr, take, batch))
-        left -= take
-    if left and STAGES:  # no STAGES: nothing to train, however many steps are asked for
-        optimizer, lr, _, batch = STAGES[-1]
-        out.append((optimizer, lr, left, batch))
-    return out
-
-
-OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}
-
-
-def train(params, data, steps=None, seed=0, device="cpu", dtype=torch.float64, log_every=100,
-          monitor=None):
-    """Train from numpy `params`; return (numpy params, loss on the evaluation batch).
-    monitor(step, numpy params), if given, sees the weights every monitor.every steps."""
-    p = {name: torch.tensor(value, dtype=dtype, device=device, requires_grad=True)
-         for name, value in params.items()}
-    rng = np.random.default_rng(seed)
-    fields, names = data.get(TRAIN_SET, {}), SAMPLE_FIELDS.get(TRAIN_SET, ())
-    done = 0
-    if not STAGES:
-        print(f"{MODEL}: no trainable parameter; 0 training steps", file=sys.stderr)
-    if monitor is not None:
-        monitor(0, params)
-    for optimizer_name, lr, count, batch_size in stages(steps):
-        optimizer = OPTIMIZERS[optimizer_name](list(p.values()), lr=lr)
-        for _ in range(count):
-            batch = to_arrays(sample(fields, names, batch_size, rng), dtype, device)
-            optimizer.zero_grad()
-            value = loss(p, batch)
-            if not torch.isfinite(value):
-                raise diverged(done + 1, value, p, batch)
-            value.backward()
-            optimizer.step()
-            done += 1
-            if monitor is not None and done % monitor.every == 0:
-                monitor(done, {name: value.detach().cpu().numpy() for name, value in p.items()})
-            if log_every and done % log_every == 0:
-                print(f"step {done:6d}  loss {value.item():.6e}", file=sys.stderr)
-    with torch.no_grad():
-        batch = to_arrays(evaluation_batch(data), dtype, device)
-        value = loss(p, batch)
-    if not torch.isfinite(value):
-        raise diverged(done, value, p, batch)
-    return {name: value.detach().cpu().numpy() for name, value in p.items()}, value.item()
-
-
-def diverged(step, value, p, batch):
-    """The Diverged error for a loss `value` that is not finite at training `step`."""
-    with torch.no_grad():
-        terms = {text: array.detach().cpu().numpy() for text, array in loss_terms(p, batch).items()}
-    params = {name: array.detach().cpu().numpy() for name, array in p.items()}
-    return Diverged(divergence_message(step, value.item(), terms, params), step)
-
-
-def loss_and_grad(params, batch, dtype=torch.float64, device="cpu"):
-    """Loss and gradients at numpy `params` on the numpy `batch`, returned as numpy."""
-    p = {name: torch.tensor(value, dtype=dtype, device=device, requires_grad=True)
-         for name, value in params.items()}
-    value = loss(p, to_arrays(batch, dtype, device))
-    if not p:  # no trainable parameter: nothing to differentiate
-        return value.item(), {}
-    grads = torch.autograd.grad(value, list(p.values()), allow_unused=True)
-    return value.item(), {name: (np.zeros_like(params[name]) if g is None else g.detach().cpu().numpy())
-                          for name, g in zip(p, grads)}
-
-
-def reports(params, data, dtype=torch.float64, device="cpu"):
-    p = {name: torch.as_tensor(value, dtype=dtype, device=device) for name, value in params.items()}
-    arrays = {name: to_arrays(fields, dtype, device) for name, fields in data.items()}
-    with torch.no_grad():
-        values = evaluate_reports(p, arrays)
-    return {name: np.asarray(value.detach().cpu()).tolist() if hasattr(value, "detach") else value
-            for name, value in values.items()}
-
-
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=f"Train {MODEL} ({BACKEND}).")
-    parser.add_argument("--steps", type=int, default=None, help="training steps (default: the spec's)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
-    parser.add_argument("--json", action="store_true", help="print one JSON line with the results")
-    parser.add_argument("--out", help="folder to save the trained parameters in")
-    parser.add_argument("--check-stability", action="store_true",
-                        help="check the step-size bounds of the analysis with the weights during training")
-    parser.add_argument("--check-every", type=int, default=10, help="training steps between checks")
-    parser.add_argument("--data-dir", help="the folder of the data files (default: $SCIML_DATA_DIR, "
-                        "then beside this file, then the spec's folder)")
-    args = parser.parse_args(argv)
-    torch.manual_seed(args.seed)
-    dtype = {"float32": torch.float32, "float64": torch.float64}[args.dtype]
-    try:
-        data = make_data(args.data_dir)
-    except DataError as exc:  # a data file that does not fit the model: which file, which field
-        print(f"{MODEL}: error: {exc}", file=sys.stderr)
-        sys.exit(2)
-    start = time.perf_counter()
-    monitor = StabilityMonitor(args.check_every) if args.check_stability else None
-    try:
-        params, final = train(init_params(args.seed), data, args.steps, args.seed, args.device, dtype,
-                              monitor=monitor)
-    except Diverged as exc:  # nothing is saved; the message says the step, the term and the cause
-        print(f"{MODEL}: error: {exc}", file=sys.stderr)
-        if args.json:
-            print(json.dumps({"model": MODEL, "backend": BACKEND, "status": "diverged", "step": exc.step,
-                              "seed": args.seed, "dtype": args.dtype, "message": str(exc)}))
-        sys.exit(3)
-    result = {"model": MODEL, "backend": BACKEND, "status": "ok", "loss": final, "seed": args.seed,
-              "steps": sum(stage[2] for stage in stages(args.steps)), "dtype": args.dtype,
-              "device": args.device, "seconds": round(time.perf_counter() - start, 3),
-              "reports": reports(params, data, dtype, args.device)}
-    if monitor is not None:
-        result["stability"] = monitor.summary()
-    if args.out:
-        folder = pathlib.Path(args.out)
-        folder.mkdir(parents=True, exist_ok=True)
-        target = folder / f"{MODEL}_{BACKEND}_params.npz"
-        partial = target.with_name(target.name + ".partial")   # written whole, then renamed
-        with open(partial, "wb") as file:
-            np.savez(file, **params)
-        partial.replace(target)
-    print(json.dumps(result) if args.json else f"{MODEL}: loss {final:.6e}  reports {result['reports']}")
+# ---- training: the runtime sciml.runtime.torch (sciml compile --standalone pastes it in)
+_runtime = TorchRuntime(sys.modules[__name__])
+to_arrays, sample, stages, evaluation_batch = (_runtime.to_arrays, _runtime.sample, _runtime.stages,
+                                               _runtime.evaluation_batch)
+train, loss_and_grad, reports, main = _runtime.train, _runtime.loss_and_grad, _runtime.reports, _runtime.main
+OPTIMIZERS = _runtime.OPTIMIZERS
 
 
 if __name__ == "__main__":

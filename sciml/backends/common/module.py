@@ -1,4 +1,5 @@
-"""Assemble an emitted module: header, imports, the numpy half, the model half, the runtime.
+"""Assemble an emitted module: header, imports, the numpy half, the model half, the runtime
+(imported from sciml.runtime, or pasted in with --standalone: runtime_code.py).
 
 `emit_module` is the whole layout; a backend passes its `Spelling` and runtime text.  Output
 depends only on the IR and the spec text (no dicts iterated in hash order, no timestamps), so
@@ -13,6 +14,7 @@ from sciml.backends.common.divergence_code import emit_divergence_section, loss_
 from sciml.backends.common.guard_code import emit_guard_section
 from sciml.backends.common.names import safe_names
 from sciml.backends.common.numpy_code import emit_numpy_section, file_imports
+from sciml.backends.common.runtime_code import runtime_imports, runtime_lines
 from sciml.backends.common.quoting import comment, docstring, literal
 from sciml.compiler import ir
 
@@ -25,9 +27,10 @@ def user_names(model: ir.Model) -> dict:
 
 
 def emit_module(model: ir.Model, source: str, source_name: str, backend: str, spelling: Spelling,
-                imports: list, runtime: str, spec_folder: str = ".") -> str:
+                imports: list, spec_folder: str = ".", standalone: bool = False) -> str:
     """The module's text; `spec_folder` is the spec's folder as seen from the folder the module
-    is written to ('.': the same, or unknown), where data files are looked for."""
+    is written to ('.': the same, or unknown), where data files are looked for; `standalone`:
+    the runtime pasted in rather than imported from sciml.runtime."""
     names = user_names(model)
     writer = ModelWriter(model, names, spelling, source.split("\n"))  # lines as the parser counts them
     for flow in model.flows:
@@ -54,8 +57,9 @@ def emit_module(model: ir.Model, source: str, source_name: str, backend: str, sp
         "    loss_and_grad(params, batch, dtype)          numpy in; (float, {name: numpy grad}) out",
         "    train(params, data, steps, seed, device, dtype) -> (numpy params, final loss)",
         *_data_files_line(model),
+        *_runtime_line(backend, standalone),
         '"""',
-        *_with_imports(imports, file_imports(model)),
+        *_with_imports(imports, file_imports(model), *runtime_imports(backend, standalone)),
         "",
         f"MODEL = {literal(model.name)}",
         f"BACKEND = {literal(backend)}",
@@ -74,7 +78,7 @@ def emit_module(model: ir.Model, source: str, source_name: str, backend: str, sp
     lines += ["", "", "# ---- the model", ""]
     lines += helpers_text(helpers)
     lines += model_lines
-    lines += runtime.strip("\n").splitlines()
+    lines += ["", ""] + runtime_lines(backend, standalone)
     text = "\n".join(lines).rstrip() + "\n"
     return _tidy(text)
 
@@ -131,13 +135,31 @@ def _stages(model: ir.Model) -> list[str]:
     return [f"STAGES = [{stages}]  # (optimizer, learning rate, steps, batch size; 0 = all samples)"]
 
 
-def _with_imports(imports: list, extra: list) -> list:
+def _with_imports(imports: list, extra: list, runtime_std: list, runtime_other: list) -> list:
     """The backend's imports with the standard-library modules in `extra` (csv, os: only a module
-    that reads data files needs them) added to the first group, which stays sorted."""
-    if not extra:
-        return list(imports)
-    end = imports.index("") if "" in imports else len(imports)
-    return sorted(set(imports[:end]) | set(extra)) + list(imports[end:])
+    that reads data files needs them) and `runtime_std` added to the first group, which stays
+    sorted; `runtime_other`: the runtime's other imports, added to the second group (numpy,
+    torch, jax, optax) where missing, or (`from sciml.runtime...`) a group of their own after it."""
+    groups, group = [], []
+    for line in imports:
+        if line:
+            group.append(line)
+        else:
+            groups.append(group)
+            group = []
+    groups.append(group)
+    groups[0] = sorted(set(groups[0]) | set(extra) | set(runtime_std))
+    own = [line for line in runtime_other if line.startswith("from sciml.")]
+    groups[1] += [line for line in runtime_other if line not in own and line not in groups[1]]
+    if own:
+        groups.insert(2, own)
+    return [line for group in groups for line in ([""] + group)][1:]
+
+
+def _runtime_line(backend: str, standalone: bool) -> list[str]:
+    if standalone:
+        return [f"Training: the runtime sciml.runtime.{backend}, pasted in (--standalone): no sciml needed."]
+    return [f"Training: the runtime sciml.runtime.{backend} (compile with --standalone to paste it in)."]
 
 
 def _sample_fields(model: ir.Model) -> dict:

@@ -25,6 +25,7 @@ x1 x2 log_det gaussian_nll check_stability StabilityMonitor STABILITY_BOUNDS mon
 ode_data os csv DataError data_path data_values data_dir SPEC_FOLDER
 carry weights at_observed_steps functools lr
 Diverged diverged divergence_message not_finite loss_terms STABILITY_FINDINGS OBSERVED_STATES
+Runtime TorchRuntime JaxRuntime
 """.split())
 
 

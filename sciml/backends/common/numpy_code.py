@@ -218,7 +218,8 @@ def data_values(path, name, values, integer, lines=None):
 def file_imports(model: ir.Model) -> list[str]:
     """The standard-library imports that the data files of a model need (none without files)."""
     readers = {_generator(d) for d in model.datasets if d.generator == "load"}
-    return (["import csv"] if "load_csv" in readers else []) + (["import os"] if readers else [])
+    return ((["import csv"] if "load_csv" in readers else [])
+            + (["import os", "import pathlib"] if readers else []))
 
 
 def _generator(d: ir.DataSet) -> str:

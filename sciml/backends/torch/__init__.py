@@ -12,9 +12,9 @@ SPELLING = Spelling(printer=TorchCodePrinter, as_const=template.AS_CONST, eye=te
                     default_like=template.DEFAULT_LIKE, pieces=template.PIECES)
 
 
-def emit(model, source: str, source_name: str, spec_folder: str = ".") -> str:
+def emit(model, source: str, source_name: str, spec_folder: str = ".", standalone: bool = False) -> str:
     imports = list(template.IMPORTS)
     if model.scheme is not None and model.scheme.kind == "dopri5":
         imports.append(template.ADAPTIVE_IMPORT)
-    return emit_module(model, source, source_name, "torch", SPELLING, imports, template.RUNTIME,
-                       spec_folder)
+    return emit_module(model, source, source_name, "torch", SPELLING, imports, spec_folder,
+                       standalone)
