@@ -183,9 +183,10 @@ def not_finite(what, array):
 
 # ---- the model
 
-def at_observed_steps(start, steps):
-    """The states at OBSERVED_STEPS, from the start and the state after each step (axis 0 of steps)."""
-    return jnp.concatenate([start[None], steps])[np.asarray(OBSERVED_STEPS)]
+def at_observed_steps(leading, steps):
+    """The states at OBSERVED_STEPS: `leading` are the states of the first steps (the start, and
+    for leapfrog the first step), `steps` the state after each later step (axis 0)."""
+    return jnp.concatenate([state[None] for state in leading] + [steps])[np.asarray(OBSERVED_STEPS)]
 
 
 def mse(a, b):
@@ -228,7 +229,7 @@ def solve(p, q, v):
         v = v + h / 2 * dv_dt(q, p)
         return (q, v), (q, v)
     (q, v), (q_steps, v_steps) = jax.lax.scan(jax.checkpoint(step), (q, v), length=N_STEPS)
-    return at_observed_steps(q_start, q_steps), at_observed_steps(v_start, v_steps)
+    return at_observed_steps((q_start,), q_steps), at_observed_steps((v_start,), v_steps)
 
 
 def inverse_step(p, j, q, v):

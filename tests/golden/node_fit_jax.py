@@ -183,9 +183,10 @@ def not_finite(what, array):
 
 # ---- the model
 
-def at_observed_steps(start, steps):
-    """The states at OBSERVED_STEPS, from the start and the state after each step (axis 0 of steps)."""
-    return jnp.concatenate([start[None], steps])[np.asarray(OBSERVED_STEPS)]
+def at_observed_steps(leading, steps):
+    """The states at OBSERVED_STEPS: `leading` are the states of the first steps (the start, and
+    for leapfrog the first step), `steps` the state after each later step (axis 0)."""
+    return jnp.concatenate([state[None] for state in leading] + [steps])[np.asarray(OBSERVED_STEPS)]
 
 
 def initial_state(value, size, like):
@@ -221,7 +222,7 @@ def solve(p, y):
         y = y + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
         return y, y
     y, y_steps = jax.lax.scan(jax.checkpoint(step), y, length=N_STEPS)
-    return at_observed_steps(y_start, y_steps)
+    return at_observed_steps((y_start,), y_steps)
 
 
 def loss(p, batch):

@@ -212,7 +212,10 @@ class ModelWriter:
             return lines + self._scan(params, paths)
         lines += [f"    {s}_path = [{s}] if 0 in OBSERVED_STEPS else []" for s in paths]
         setup, start, body = getattr(self, "_scheme_" + m.scheme.kind)()
-        lines += [f"    {line}" for line in setup] + [self._loop(start)] + [f"        {line}" for line in body]
+        lines += [f"    {line}" for line in setup]
+        if start == 1 and paths:   # the setup took the first step (leapfrog): it may be observed
+            lines += [f"    if 1 in OBSERVED_STEPS:"] + [f"        {s}_path.append({s})" for s in paths]
+        lines += [self._loop(start)] + [f"        {line}" for line in body]
         if paths:
             lines += ["        if j + 1 in OBSERVED_STEPS:"]
             lines += [f"            {s}_path.append({s})" for s in paths]
@@ -244,6 +247,8 @@ class ModelWriter:
         outs = {s: self.fresh(f"{s}_steps") for s in paths}
         lines = [f"    {starts[s]} = {s}" for s in paths]
         lines += [f"    {line}" for line in setup]
+        firsts = {s: self.fresh(f"{s}_first") for s in paths} if start == 1 else {}
+        lines += [f"    {firsts[s]} = {s}" for s in firsts]   # after the first step, taken in the setup
         lines.append(f"    def step({carry}, {weights}):")
         if len(carried) > 1:
             lines.append(f"        {', '.join(carried)} = carry")
@@ -269,7 +274,8 @@ class ModelWriter:
                 results.append(state)
             else:
                 self.helpers.add("at_observed_steps")
-                results.append(f"at_observed_steps({starts[state]}, {outs[state]})")
+                leading = f"({starts[state]}, {firsts[state]})" if firsts else f"({starts[state]},)"
+                results.append(f"at_observed_steps({leading}, {outs[state]})")
         lines.append(f"    return {', '.join(results)}")
         return lines
 

@@ -62,9 +62,10 @@ def solve(p, {y}, {z}):
 
 PIECES = {
     "at_observed_steps": '''
-def at_observed_steps(start, steps):
-    """The states at OBSERVED_STEPS, from the start and the state after each step (axis 0 of steps)."""
-    return jnp.concatenate([start[None], steps])[np.asarray(OBSERVED_STEPS)]
+def at_observed_steps(leading, steps):
+    """The states at OBSERVED_STEPS: `leading` are the states of the first steps (the start, and
+    for leapfrog the first step), `steps` the state after each later step (axis 0)."""
+    return jnp.concatenate([state[None] for state in leading] + [steps])[np.asarray(OBSERVED_STEPS)]
 ''',
     "gaussian_nll": '''
 def gaussian_nll(z, log_det, mean, std):
