@@ -5,6 +5,7 @@ Flow: g_inv, 8 coupling layers on R[2], inverse g.
 
 Command line:
     python THIS.py --steps N --seed S --device cpu|cuda --dtype float32|float64 --json [--out DIR]
+        [--data-dir DIR] [--check-stability]   exit status 2: a data file does not fit; 3: diverged
 Import:
     make_data() -> {set: {field: numpy array}}   init_params(seed) -> {name: numpy array}
     loss(p, batch)                               p, batch: {name: array} of this backend

@@ -5,6 +5,7 @@ Scheme: IMEX Euler: (I + h L) Y_{j+1} = Y_j + h L Y_j + h f(Y_j), 10 steps on [0
 
 Command line:
     python THIS.py --steps N --seed S --device cpu|cuda --dtype float32|float64 --json [--out DIR]
+        [--data-dir DIR] [--check-stability]   exit status 2: a data file does not fit; 3: diverged
 Import:
     make_data() -> {set: {field: numpy array}}   init_params(seed) -> {name: numpy array}
     loss(p, batch)                               p, batch: {name: array} of this backend

@@ -51,6 +51,7 @@ def emit_module(model: ir.Model, source: str, source_name: str, backend: str, sp
         "",
         "Command line:",
         "    python THIS.py --steps N --seed S --device cpu|cuda --dtype float32|float64 --json [--out DIR]",
+        "        [--data-dir DIR] [--check-stability]   exit status 2: a data file does not fit; 3: diverged",
         "Import:",
         "    make_data() -> {set: {field: numpy array}}   init_params(seed) -> {name: numpy array}",
         "    loss(p, batch)                               p, batch: {name: array} of this backend",
