@@ -1,7 +1,7 @@
 """The numpy half of the training runtime: what both backends do the same way.
 
 `Runtime(model)` reads the emitted module `model` (its STAGES, TRAIN_SET, SAMPLE_FIELDS, MODEL,
-BACKEND, make_data, init_params, StabilityMonitor, DataError, Diverged) when a method runs, not
+BACKEND, make_data, init_params, StabilityMonitor, DataError) when a method runs, not
 when it is made.  A backend subclass supplies to_arrays, train, loss_and_grad, reports, DTYPES
 and seed.  Mirror of nothing: torch.py and jax.py build on it.
 """
@@ -75,11 +75,41 @@ class Runtime:
         if log_every and done % log_every == 0:
             print(f"step {done:6d}  loss {value:.6e}", file=sys.stderr)
 
+    class Diverged(Exception):
+        """The training loss stopped being finite; the message says where and why."""
+
+        def __init__(self, message, step):
+            super().__init__(message)
+            self.step = step
+
     def diverged_error(self, step, value, terms, params):
-        """The module's Diverged error for a loss `value` that is not finite at `step`, from
-        the numpy loss terms and parameters."""
+        """The Diverged error for a loss `value` that is not finite at `step`, from the numpy
+        loss terms (and observed states) and parameters."""
+        return self.Diverged(self.divergence_message(step, value, terms, params), step)
+
+    def divergence_message(self, step, value, terms, params):
+        """What went wrong at training `step` (1-based): which loss term, state and parameter is
+        not finite, and the stability finding of sciml check that predicted it."""
         m = self.model
-        return m.Diverged(m.divergence_message(step, value, terms, params), step)
+        lines = [f"training diverged at step {step}: the loss is {value}"]
+        for text, array in terms.items():
+            kind = "state" if text in m.OBSERVED_STATES else "loss term"
+            lines += _not_finite(f"{kind} {text}", array)
+        for name, array in params.items():
+            lines += _not_finite(f"parameter {name}", array)
+        finite = all(np.all(np.isfinite(array)) for array in params.values())
+        broken = [(text, bound) for text, bound, holds in (m.check_stability(params) if finite else [])
+                  if not holds]
+        for text, bound in broken:
+            lines.append(f"  predicted by sciml check (A202): {text} fails with these weights: "
+                         f"the bound is {bound:.6g}, h = {m.h:.6g}")
+        if not broken:
+            findings = [f for f in m.STABILITY_FINDINGS if f[1] in ("A201", "A202", "A205")]
+            for where, code, severity, message in findings:
+                lines.append(f"  sciml check said at {where}: {severity}[{code}]: {message}")
+            if not findings:
+                lines.append("  no stability finding of sciml check predicted it: try a smaller learning rate")
+        return "\n".join(lines)
 
     def seed(self, seed):
         """Seed the backend's own generator (the data and weights are drawn with numpy)."""
@@ -128,7 +158,7 @@ class Runtime:
         try:
             params, final = self.train(m.init_params(args.seed), data, args.steps, args.seed, args.device,
                                        dtype, monitor=monitor)
-        except m.Diverged as exc:  # nothing is saved; the message says the step, the term and the cause
+        except self.Diverged as exc:  # nothing is saved; the message says the step, the term and the cause
             print(f"{m.MODEL}: error: {exc}", file=sys.stderr)
             if args.json:
                 print(json.dumps({"model": m.MODEL, "backend": m.BACKEND, "status": "diverged", "step": exc.step,
@@ -143,3 +173,14 @@ class Runtime:
         if args.out:
             self.save(args.out, params)
         print(json.dumps(result) if args.json else f"{m.MODEL}: loss {final:.6e}  reports {result['reports']}")
+
+
+def _not_finite(what, array):
+    """['  what is nan'] or ['  what: k of n values are not finite'], or [] when all are finite."""
+    array = np.asarray(array, dtype=float)
+    bad = int(array.size - np.count_nonzero(np.isfinite(array)))
+    if not bad:
+        return []
+    if array.size == 1:
+        return [f"  {what} is {array.item()}"]
+    return [f"  {what}: {bad} of {array.size} values are not finite"]

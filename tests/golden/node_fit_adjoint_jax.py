@@ -140,48 +140,6 @@ STABILITY_FINDINGS = (
 OBSERVED_STATES = ('y(obs.t)',)
 
 
-class Diverged(Exception):
-    """The training loss stopped being finite; the message says where and why."""
-
-    def __init__(self, message, step):
-        super().__init__(message)
-        self.step = step
-
-
-def divergence_message(step, value, terms, params):
-    """What went wrong at training `step` (1-based), from the numpy values of loss_terms() and
-    of the parameters that produced the loss `value`."""
-    lines = [f"training diverged at step {step}: the loss is {value}"]
-    for text, array in terms.items():
-        kind = "state" if text in OBSERVED_STATES else "loss term"
-        lines += not_finite(f"{kind} {text}", array)
-    for name, array in params.items():
-        lines += not_finite(f"parameter {name}", array)
-    finite = all(np.all(np.isfinite(array)) for array in params.values())
-    broken = [(text, value) for text, value, holds in (check_stability(params) if finite else []) if not holds]
-    for text, bound in broken:
-        lines.append(f"  predicted by sciml check (A202): {text} fails with these weights: "
-                     f"the bound is {bound:.6g}, h = {h:.6g}")
-    if not broken:
-        findings = [f for f in STABILITY_FINDINGS if f[1] in ("A201", "A202", "A205")]
-        for where, code, severity, message in findings:
-            lines.append(f"  sciml check said at {where}: {severity}[{code}]: {message}")
-        if not findings:
-            lines.append("  no stability finding of sciml check predicted it: try a smaller learning rate")
-    return "\n".join(lines)
-
-
-def not_finite(what, array):
-    """['  what is nan'] or ['  what: k of n values are not finite'], or [] when all are finite."""
-    array = np.asarray(array, dtype=float)
-    bad = int(array.size - np.count_nonzero(np.isfinite(array)))
-    if not bad:
-        return []
-    if array.size == 1:
-        return [f"  {what} is {array.item()}"]
-    return [f"  {what}: {bad} of {array.size} values are not finite"]
-
-
 # ---- the model
 
 def initial_state(value, size, like):
@@ -245,6 +203,7 @@ _runtime = JaxRuntime(sys.modules[__name__])
 to_arrays, sample, stages, evaluation_batch = (_runtime.to_arrays, _runtime.sample, _runtime.stages,
                                                _runtime.evaluation_batch)
 train, loss_and_grad, reports, main = _runtime.train, _runtime.loss_and_grad, _runtime.reports, _runtime.main
+Diverged = _runtime.Diverged  # what train() raises when the loss stops being finite
 OPTIMIZERS, update = _runtime.OPTIMIZERS, _runtime.update  # update: one jit-compiled training step
 
 

@@ -24,7 +24,7 @@ outputs saved pullback grad_step grad_p grad_values total column like size count
 x1 x2 log_det gaussian_nll check_stability StabilityMonitor STABILITY_BOUNDS monitor load_npz load_csv
 ode_data os csv DataError data_path data_values data_dir SPEC_FOLDER
 carry weights at_observed_steps functools lr
-Diverged diverged divergence_message not_finite loss_terms STABILITY_FINDINGS OBSERVED_STATES
+Diverged diverged loss_terms STABILITY_FINDINGS OBSERVED_STATES
 Runtime TorchRuntime JaxRuntime
 """.split())
 

@@ -44,6 +44,7 @@ def runtime_lines(backend: str, standalone: bool) -> list[str]:
         "to_arrays, sample, stages, evaluation_batch = (_runtime.to_arrays, _runtime.sample, _runtime.stages,",
         "                                               _runtime.evaluation_batch)",
         "train, loss_and_grad, reports, main = _runtime.train, _runtime.loss_and_grad, _runtime.reports, _runtime.main",
+        "Diverged = _runtime.Diverged  # what train() raises when the loss stops being finite",
         "OPTIMIZERS, update = _runtime.OPTIMIZERS, _runtime.update  # update: one jit-compiled training step"
         if backend == "jax" else "OPTIMIZERS = _runtime.OPTIMIZERS",
         "",
