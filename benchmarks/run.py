@@ -491,9 +491,9 @@ import json, sys, time
 t0 = time.perf_counter()
 import sympy
 t1 = time.perf_counter()
-from sciml.compiler import pipeline
+from sciml import pipeline
 t2 = time.perf_counter()
-from sciml.grammar import parser
+from sciml.frontend.parser import parser
 parser()
 t3 = time.perf_counter()
 source = open(sys.argv[1]).read()
@@ -510,8 +510,8 @@ print(json.dumps({"import sympy": t1 - t0, "other compiler imports": t2 - t1,
 def bench_compile(args):
     import json
 
-    from sciml.compiler.diagnostics import SpecError
-    from sciml.compiler.pipeline import compile_spec
+    from sciml.frontend.diagnostics import SpecError
+    from sciml.pipeline import compile_spec
 
     exe = Path(sys.executable).with_name("sciml")
     cli = [str(exe)] if exe.exists() else [sys.executable, "-m", "sciml"]
@@ -730,7 +730,7 @@ def main(argv=None):
         report += ["## (c) `sciml compile` wall time", "",
                    f"CLI: `{compile_meta['cli']} compile SPEC --backend B -o FILE` in a subprocess, "
                    f"median of {compile_meta['runs']} runs; in-process: "
-                   f"`sciml.compiler.pipeline.compile_spec`, median of {compile_meta['runs']} warm calls. "
+                   f"`sciml.pipeline.compile_spec`, median of {compile_meta['runs']} warm calls. "
                    f"Floor of any CLI call on this machine: `python -c pass` "
                    f"{compile_meta['python_floor']:.3f} s, `python -c 'import sciml.cli'` "
                    f"{compile_meta['import_floor']:.3f} s.", ""] + compile_table(compile_rows, compile_meta) + [""]

@@ -14,7 +14,7 @@ import traceback
 from pathlib import Path
 
 from sciml import __version__
-from sciml.compiler.diagnostics import (TOO_MANY, SpecError, count_text, render_json, render_text,
+from sciml.frontend.diagnostics import (TOO_MANY, SpecError, count_text, render_json, render_text,
                                         with_severity)
 
 BUG_REPORT = "this is a bug in sciml; please report it with the spec that triggered it"
@@ -23,7 +23,7 @@ BUG_REPORT = "this is a bug in sciml; please report it with the spec that trigge
 def _read_bytes(path: str) -> bytes:
     """The bytes of the spec (standard input for '-'): at most one more than a spec may have,
     so that a huge file or an endless stream (/dev/zero) is refused (E006) without being read."""
-    from sciml.grammar import MAX_SPEC_BYTES
+    from sciml.frontend.parser import MAX_SPEC_BYTES
     if path == "-":
         stream = getattr(sys.stdin, "buffer", None)
         if stream is None:                      # a text stream put in place of standard input
@@ -35,7 +35,7 @@ def _read_bytes(path: str) -> bytes:
 
 def _read(path: str) -> str:
     """The text of the spec; `SpecError` (E004, E006) when it is not UTF-8 text of a spec's size."""
-    from sciml.grammar import decode
+    from sciml.frontend.parser import decode
     return decode(_read_bytes(path))
 
 
@@ -62,7 +62,7 @@ def _strict(findings, strict: bool) -> tuple:
 
 
 def cmd_compile(args) -> int:
-    from sciml.compiler.pipeline import dump_stage, emit, front_end
+    from sciml.pipeline import dump_stage, emit, front_end
 
     source = _read(args.spec)
     if args.dump:
@@ -89,7 +89,7 @@ def cmd_compile(args) -> int:
 
 def cmd_check(args) -> int:
     """Every finding (errors, warnings, notes), then a last line: `PATH: ok` or `N errors in PATH`."""
-    from sciml.compiler.pipeline import front_end
+    from sciml.pipeline import front_end
 
     source = _read(args.spec)
     shown = "<stdin>" if args.spec == "-" else args.spec
@@ -109,8 +109,8 @@ def cmd_check(args) -> int:
 
 def cmd_latex(args) -> int:
     """The model, the scheme's update equations and the loss as LaTeX (never imports torch/jax)."""
-    from sciml.compiler.latex import to_latex
-    from sciml.compiler.pipeline import front_end
+    from sciml.latex.writer import to_latex
+    from sciml.pipeline import front_end
 
     source = _read(args.spec)
     _, model, findings = front_end(source, args.spec, allow_unstable=args.allow_unstable)
@@ -126,7 +126,7 @@ def cmd_latex(args) -> int:
 
 
 def cmd_run(args) -> int:
-    from sciml.compiler.pipeline import compile_spec
+    from sciml.pipeline import compile_spec
 
     source = _read(args.spec)
     text = compile_spec(source, args.spec, args.backend, allow_unstable=args.allow_unstable)
@@ -215,7 +215,7 @@ def main(argv=None) -> int:
         return 2
     if args.spec == "-":
         sys.stdin = _Replay(data)
-    from sciml.grammar import shown_text
+    from sciml.frontend.parser import shown_text
     source = shown_text(data)  # what diagnostics quote; the subcommand decodes it (E004, E006)
     try:
         return args.run(args)
@@ -242,7 +242,7 @@ class _Replay:
         self.buffer = _Bytes(data)
 
     def read(self, size: int = -1) -> str:
-        from sciml.grammar import shown_text
+        from sciml.frontend.parser import shown_text
         return shown_text(self.buffer.read())
 
 

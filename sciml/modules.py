@@ -10,8 +10,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from sciml.compiler.pipeline import compile_spec
-from sciml.grammar import decode  # as the command line reads a spec: BOM dropped, newlines kept
+from sciml.pipeline import compile_spec
+from sciml.frontend.parser import decode  # as the command line reads a spec: BOM dropped, newlines kept
 
 
 def import_text(text: str, name: str, folder: Path | str | None = None):

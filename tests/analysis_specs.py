@@ -1,8 +1,8 @@
 """Small specs for the analysis tests: one state (or a pair), one equation, one scheme."""
 from __future__ import annotations
 
-from sciml.compiler.diagnostics import SpecError
-from sciml.compiler.pipeline import front_end
+from sciml.frontend.diagnostics import SpecError
+from sciml.pipeline import front_end
 
 ONE_STATE = """model m
 const n = 2, gamma = 0.1, steps = {steps}, T = 1.0{consts}

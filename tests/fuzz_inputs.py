@@ -1,7 +1,7 @@
 """What the fuzzing feeds the compiler, and the rule it checks: shared by tests/test_fuzz.py
 (Hypothesis, in CI) and scripts/fuzz.py (the long run outside CI).
 
-Inputs.  The grammar (`sciml/grammar/sciml.lark`): whole programs, single statements or
+Inputs.  The grammar (`sciml/frontend/sciml.lark`): whole programs, single statements or
 expressions spliced into the working zoo specs.  Mutated zoo specs: tokens, lines and characters
 deleted, duplicated, swapped or replaced, and the hostile classes: deep nesting (unary minus,
 parentheses, calls, lists, norms and operator chains k deep, k up to 2000), huge and tiny
@@ -52,9 +52,9 @@ from lark.grammar import Terminal
 
 import sciml
 from sciml.cli import main as cli_main
-from sciml.compiler.diagnostics import Diagnostic, SpecError, render_json, render_text
-from sciml.compiler.pipeline import compile_spec, dump_stage, front_end
-from sciml.grammar import GRAMMAR
+from sciml.frontend.diagnostics import Diagnostic, SpecError, render_json, render_text
+from sciml.pipeline import compile_spec, dump_stage, front_end
+from sciml.frontend.parser import GRAMMAR
 from helpers import DATA_FILE_SPEC
 from working_specs import WORKING_PATHS
 

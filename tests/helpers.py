@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sciml.compiler.pipeline import compile_spec
+from sciml.pipeline import compile_spec
 from sciml.modules import compile_and_import, import_text
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -11,8 +11,8 @@ import pytest
 import sympy
 
 from analysis_specs import by_code, data, findings, one_state, pair
-from sciml.compiler import stability as st
-from sciml.compiler.stability import Spectrum, verdict
+from sciml.analysis import stability as st
+from sciml.analysis.stability import Spectrum, verdict
 
 RNG = np.random.default_rng(1)
 

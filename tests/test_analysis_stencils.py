@@ -4,7 +4,7 @@ The language has no convolution yet, so this is the library function only."""
 import numpy as np
 import sympy
 
-from sciml.compiler.stencils import (describe, hx, seed_matrix, stencil_betas, stencil_operator,
+from sciml.analysis.stencils import (describe, hx, seed_matrix, stencil_betas, stencil_operator,
                                      taylor_operator)
 
 h = hx

@@ -9,7 +9,7 @@ import pytest
 import sympy
 
 from analysis_specs import by_code, data, findings, one_state, pair
-from sciml.compiler.structure import MAX_SLOPE, MatPoly
+from sciml.analysis.structure import MAX_SLOPE, MatPoly
 
 RNG = np.random.default_rng(0)
 

@@ -3,9 +3,9 @@ the activation-smoothness machinery."""
 import sympy
 
 from analysis_specs import by_code, data, findings, one_state
-from sciml.compiler import ir
-from sciml.compiler import symbols as S
-from sciml.compiler.wellposed import rough_functions
+from sciml.lowering import ir
+from sciml.lowering import symbols as S
+from sciml.analysis.wellposed import rough_functions
 
 x, y, b = sympy.symbols("x y b")
 
@@ -74,8 +74,8 @@ def test_parameter_read_only_by_a_report_does_not_affect_the_loss():
 
 def test_the_zoo_has_no_unused_parameters():
     from helpers import zoo_specs
-    from sciml.compiler.diagnostics import SpecError
-    from sciml.compiler.pipeline import front_end
+    from sciml.frontend.diagnostics import SpecError
+    from sciml.pipeline import front_end
     for spec in zoo_specs("ode"):
         try:
             items = front_end(spec.read_text(), str(spec))[2]

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from helpers import load_module
-from sciml.compiler.pipeline import compile_spec
+from sciml.pipeline import compile_spec
 
 LINEAR = """
 model order_{scheme}

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from helpers import DATA_FILE_SPEC, load_module
-from sciml.compiler.diagnostics import SpecError
-from sciml.compiler.pipeline import compile_spec
+from sciml.frontend.diagnostics import SpecError
+from sciml.pipeline import compile_spec
 
 SPEC = DATA_FILE_SPEC
 
@@ -127,7 +127,7 @@ def test_the_data_folder_can_be_given(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("written", ["../outside/points.csv", "ABSOLUTE", "link/points.csv"])
 def test_a_data_file_outside_the_spec_folder_is_a_warning(written, tmp_path):
-    from sciml.compiler.pipeline import front_end
+    from sciml.pipeline import front_end
     write_files(tmp_path / "outside")
     (tmp_path / "spec").mkdir()
     (tmp_path / "spec" / "link").symlink_to(tmp_path / "outside")
@@ -140,7 +140,7 @@ def test_a_data_file_outside_the_spec_folder_is_a_warning(written, tmp_path):
 
 
 def test_a_detour_inside_the_spec_folder_is_no_warning(tmp_path):
-    from sciml.compiler.pipeline import front_end
+    from sciml.pipeline import front_end
     write_files(tmp_path)
     (tmp_path / "sub").mkdir()
     _, model, findings = front_end(SPEC.format(file="sub/../points.csv"), str(tmp_path / "spec.sciml"))

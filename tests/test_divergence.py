@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from sciml.compiler.pipeline import compile_spec
+from sciml.pipeline import compile_spec
 from sciml.modules import import_text
 
 DECAY = """\

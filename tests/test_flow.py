@@ -7,8 +7,8 @@ import pytest
 import sympy
 
 from helpers import SPECS, compile_and_load
-from sciml.compiler import symbols as S
-from sciml.compiler.coupling import NotCoupling, affine_split
+from sciml.lowering import symbols as S
+from sciml.lowering.coupling import NotCoupling, affine_split
 from sciml.modules import compile_and_import
 
 FLOWS = SPECS / "likelihood"
@@ -103,7 +103,7 @@ def test_a_constant_scale_enters_the_log_det_once_per_feature(tmp_path):
 
 
 def _findings(source: str):
-    from sciml.compiler.pipeline import front_end
+    from sciml.pipeline import front_end
     return front_end(source, str(FLOWS / "flow.sciml"))[2]
 
 

@@ -3,7 +3,7 @@ under 5 s.
 
 The inputs and the rule are in `fuzz_inputs.py` (shared with the long run, `scripts/fuzz.py`):
 
-* the grammar itself (`hypothesis.extra.lark.from_lark` on `sciml/grammar/sciml.lark`): whole
+* the grammar itself (`hypothesis.extra.lark.from_lark` on `sciml/frontend/sciml.lark`): whole
   programs, and single statements or expressions spliced into the working zoo specs, so that the
   checks behind the parser (names, shapes, schemes, backends) are reached too;
 * mutated zoo specs (`specs/**/*.sciml`): a token or line deleted, duplicated or swapped, a name

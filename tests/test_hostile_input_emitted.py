@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from helpers import DATA_FILE_SPEC, ROOT, load_module
-from sciml.compiler.pipeline import compile_spec
+from sciml.pipeline import compile_spec
 
 ANTISYM = ROOT / "specs" / "ode" / "antisym.sciml"   # has a stability guard: a comment with the file name
 PAYLOAD = "raise SystemExit('the file name ran as code')"

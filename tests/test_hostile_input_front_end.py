@@ -22,12 +22,12 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from sciml.cli import main  # noqa: E402
-from sciml.compiler.diagnostics import (MAX_ERRORS, Span, SpecError, capped, error,  # noqa: E402
+from sciml.frontend.diagnostics import (MAX_ERRORS, Span, SpecError, capped, error,  # noqa: E402
                                         render_text, source_lines)
-from sciml.compiler.dump import dump  # noqa: E402
-from sciml.compiler.latex import to_latex  # noqa: E402
-from sciml.compiler.pipeline import emit, front_end  # noqa: E402
-from sciml.grammar import MAX_DEPTH, MAX_SPEC_CHARS, decode, parse  # noqa: E402
+from sciml.lowering.dump import dump  # noqa: E402
+from sciml.latex.writer import to_latex  # noqa: E402
+from sciml.pipeline import emit, front_end  # noqa: E402
+from sciml.frontend.parser import MAX_DEPTH, MAX_SPEC_CHARS, decode, parse  # noqa: E402
 
 RESNET = (ROOT / "specs" / "ode" / "resnet.sciml").read_bytes()
 ODD_BREAKS = ["\f", "\v", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029", "\r"]

@@ -3,7 +3,7 @@
 Numbers out of float64's range are E230 at the literal or the expression (a 5000-digit integer,
 10^400, 2^1024, 1e-400, a power tower); what no machine could run is E231 (5e12 weights, 10^12
 steps or samples, a 300x300 literal); every model that passes gets the size note A401.  The
-limits are in sciml/compiler/limits.py and docs/language.md ("Limits").
+limits are in sciml/lowering/limits.py and docs/language.md ("Limits").
 
 The time bounds are hang guards, not performance tests: before the fixes, the power towers and a
 long linspace ran for minutes (or for ever), so a case that hangs again fails instead of stalling
@@ -24,10 +24,10 @@ from pathlib import Path
 import pytest
 import sympy
 
-from sciml.compiler import limits
-from sciml.compiler.diagnostics import SpecError
-from sciml.compiler.latex import to_latex
-from sciml.compiler.pipeline import emit, front_end
+from sciml.lowering import limits
+from sciml.frontend.diagnostics import SpecError
+from sciml.latex.writer import to_latex
+from sciml.pipeline import emit, front_end
 
 ROOT = Path(__file__).resolve().parent.parent
 SPECS = ROOT / "specs" / "ode"

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from helpers import load_module
-from sciml.compiler.pipeline import compile_spec
+from sciml.pipeline import compile_spec
 
 SPEC = """
 model hostile

@@ -16,9 +16,9 @@ import pytest
 import sympy
 
 from analysis_specs import by_code, data, findings, one_state
-from sciml.compiler import stability as st
-from sciml.compiler.pipeline import compile_spec, front_end
-from sciml.compiler.stability import Spectrum, verdict
+from sciml.analysis import stability as st
+from sciml.pipeline import compile_spec, front_end
+from sciml.analysis.stability import Spectrum, verdict
 from sciml.modules import import_text
 
 RNG = np.random.default_rng(7)

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from helpers import load_module
-from sciml.compiler.pipeline import compile_spec
+from sciml.pipeline import compile_spec
 
 SPEC = """
 model gradient_check
@@ -39,7 +39,7 @@ def test_emitted_gradient_equals_autograd(activation, tmp_path):
 
 
 def test_grad_rejects_vector_valued_networks():
-    from sciml.compiler.diagnostics import SpecError
+    from sciml.frontend.diagnostics import SpecError
     spec = SPEC.format(activation="tanh").replace("-> 5 -> 1,", "-> 5 -> 3,")
     with pytest.raises(SpecError) as info:
         compile_spec(spec, "gradient_check.sciml", "torch")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sciml.compiler.pipeline import compile_spec
+from sciml.pipeline import compile_spec
 from sciml.modules import import_text
 
 SPEC = """model leapfrog_observed

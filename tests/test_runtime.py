@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from helpers import ROOT, SPECS
-from sciml.compiler.pipeline import compile_spec
+from sciml.pipeline import compile_spec
 from sciml.modules import compile_and_import
 from sciml.runtime import source_text
 from sciml.runtime.common import Runtime

@@ -19,7 +19,7 @@ import re
 import numpy as np
 import pytest
 
-from sciml.compiler.pipeline import compile_spec, front_end
+from sciml.pipeline import compile_spec, front_end
 
 from helpers import load_module
 

@@ -9,7 +9,7 @@ written, and the states it reads), written by the shared ModelWriter, and the sp
 """
 from __future__ import annotations
 
-from sciml.compiler import ir
+from sciml.lowering import ir
 
 
 

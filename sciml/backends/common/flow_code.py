@@ -13,10 +13,10 @@ import sympy
 
 from sciml.backends.common.names import MODULE_NAMES
 from sciml.backends.common.quoting import comment, docstring
-from sciml.compiler import ir
-from sciml.compiler import symbols as S
-from sciml.compiler.coupling import with_index
-from sciml.compiler.mathtext import expr_text
+from sciml.lowering import ir
+from sciml.lowering import symbols as S
+from sciml.lowering.coupling import with_index
+from sciml.lowering.mathtext import expr_text
 
 # module names that are only ever local variables, free for an inverse named after its flow
 _LOCAL_ONLY = {"g", "x", "z"}

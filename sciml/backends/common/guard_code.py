@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from sciml.backends.common.numpy_code import NumpyCodePrinter, number_literal
 from sciml.backends.common.quoting import comment, literal
-from sciml.compiler import ir
+from sciml.lowering import ir
 
 
 MONITOR = '''

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import sympy
 
 from sciml.backends.common.quoting import comment, docstring, literal
-from sciml.compiler import ir
-from sciml.compiler import symbols as S
+from sciml.lowering import ir
+from sciml.lowering import symbols as S
 
 SCHEME_TITLES = {
     "euler": "forward Euler", "rk4": "classical Runge-Kutta (RK4)",

@@ -16,7 +16,7 @@ from sciml.backends.common.names import safe_names
 from sciml.backends.common.numpy_code import emit_numpy_section, file_imports
 from sciml.backends.common.runtime_code import runtime_imports, runtime_lines
 from sciml.backends.common.quoting import comment, docstring, literal
-from sciml.compiler import ir
+from sciml.lowering import ir
 
 
 def user_names(model: ir.Model) -> dict:
@@ -173,7 +173,7 @@ def _sample_fields(model: ir.Model) -> dict:
 
 def _observed_times(model):
     for e in [model.loss] + [r.expr for r in model.reports]:
-        from sciml.compiler import symbols as S
+        from sciml.lowering import symbols as S
         for atom in e.atoms(S.StateAt):
             if not atom.args[1].is_number:
                 dataset = model.dataset(str(atom.args[1]).split(".")[0])

@@ -11,7 +11,7 @@ from sympy.printing.numpy import NumPyPrinter
 from sciml.backends.common.names import MODULE_NAMES, safe_names
 from sciml.backends.common.printer import ArrayPrinterMixin
 from sciml.backends.common.quoting import docstring, literal
-from sciml.compiler import ir
+from sciml.lowering import ir
 
 
 class NumpyCodePrinter(ArrayPrinterMixin, NumPyPrinter):

@@ -1,7 +1,7 @@
 """The expression printer shared by both backends.
 
 `ArrayPrinterMixin` adds to sympy's TorchPrinter/JaxPrinter the IR's array operations
-(sciml.compiler.symbols).  Symbols print through a name table built from validated
+(sciml.lowering.symbols).  Symbols print through a name table built from validated
 identifiers, never verbatim; a symbol missing from the table is a compiler bug.  The
 backend subclasses only say how each operation is spelled (`SPELLING`).
 """

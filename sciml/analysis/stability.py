@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import sympy
 
-from .mathtext import expr_text
+from sciml.lowering.mathtext import expr_text
 
 STABLE, BOUNDED, UNSTABLE, UNKNOWN = "stable", "bounded", "unstable", "unknown"
 

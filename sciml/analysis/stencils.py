@@ -58,7 +58,7 @@ class Operator:
     c2: sympy.Expr
 
     def text(self) -> str:
-        from .mathtext import expr_text
+        from sciml.lowering.mathtext import expr_text
         parts = []
         for coeff, op in ((self.c0, ""), (self.c1, " d/dx"), (self.c2, " d2/dx2")):
             if coeff != 0:
@@ -98,7 +98,7 @@ def stencil_operator(theta, h=hx) -> Operator:
 
 def describe(theta, h=hx) -> str:
     """One line: the betas and the operator, e.g. for a finding about a stencil."""
-    from .mathtext import expr_text
+    from sciml.lowering.mathtext import expr_text
     b1, b2, b3 = stencil_betas(theta, h)
     return (f"beta1 = {expr_text(b1)}, beta2 = {expr_text(b2)}, beta3 = {expr_text(b3)}: "
             f"the stencil approximates {stencil_operator(theta, h).text()}")

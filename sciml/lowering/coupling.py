@@ -18,10 +18,10 @@ from dataclasses import dataclass
 
 import sympy
 
-from . import ir
-from . import symbols as S
-from .diagnostics import finding
-from .mathtext import expr_text
+from sciml.lowering import ir
+from sciml.lowering import symbols as S
+from sciml.frontend.diagnostics import finding
+from sciml.lowering.mathtext import expr_text
 
 
 class NotCoupling(Exception):

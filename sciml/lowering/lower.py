@@ -15,11 +15,13 @@ from pathlib import Path
 
 import sympy
 
-from . import ast, ir, limits
-from . import symbols as S
-from .diagnostics import DiagnosticSink, Span, SpecError, TooManyErrors
-from .expressions import Entry, ExpressionLowering, Typed, Unsupported, fmt_shape
-from .datasets import lower_dataset
+from sciml.frontend import ast
+from sciml.lowering import ir
+from sciml.lowering import limits
+from sciml.lowering import symbols as S
+from sciml.frontend.diagnostics import DiagnosticSink, Span, SpecError, TooManyErrors
+from sciml.lowering.expressions import Entry, ExpressionLowering, Typed, Unsupported, fmt_shape
+from sciml.lowering.datasets import lower_dataset
 
 RESERVED = {"pi": "the constant pi", "I": "the identity matrix", "t": "time", "dt": "the time derivative"}
 OPTIMIZERS = ("adam", "sgd")
@@ -210,7 +212,7 @@ class _Lowering:
         raise Unsupported("spatial domains (PDEs)", st.span)
 
     def _FlowStmt(self, st):
-        from .flows import lower_flow
+        from sciml.lowering.flows import lower_flow
         flow = lower_flow(st, self)
         self.declare(st.name, Entry("flow", node=flow), st.span)
         self.flows.append(flow)
@@ -376,7 +378,7 @@ class _Lowering:
             close = difflib.get_close_matches(call.func, ir.SCHEMES, n=1)
             self.fail("E401", f"unknown scheme '{call.func}'", call.func_span,
                       f"did you mean '{close[0]}'?" if close else "schemes: " + ", ".join(ir.SCHEMES))
-        from .schemes import lower_scheme
+        from sciml.schemes.lower_scheme import lower_scheme
         self.scheme = lower_scheme(call, self)
 
     def _LossStmt(self, st):
@@ -464,7 +466,7 @@ class _Lowering:
             self.sink.error("E309", "the spec has no train line", end,
                             "add e.g.: train adam(lr = 1e-3, steps = 1000)")
         if self.scheme is not None and not self.sink.has_errors:
-            from .schemes import check_scheme_fits
+            from sciml.schemes.lower_scheme import check_scheme_fits
             check_scheme_fits(self)
         if self.unsupported:
             raise SpecError(self.unsupported + self.sink.items)
@@ -550,7 +552,7 @@ def _derivative_of(node):
 
 
 def _unsupported(what, span, help=""):
-    from .diagnostics import error
+    from sciml.frontend.diagnostics import error
     plural = what.split(" (")[0].endswith("s")  # "spatial domains (PDEs)" are, "the divergence (PDEs)" is
     return error("E901", f"{what} {'are' if plural else 'is'} not supported yet", span,
                  help or "this construct parses; code generation for it is planned (see README)")

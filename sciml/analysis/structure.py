@@ -33,12 +33,12 @@ from dataclasses import dataclass, field, replace
 import mpmath
 import sympy
 
-from . import ir
-from . import symbols as S
-from .diagnostics import Span
-from .stability import (DAMPED, EXPLICIT, GROWING, IMAGINARY, NEGATIVE_REAL, OPAQUE, OSCILLATION,
+from sciml.lowering import ir
+from sciml.lowering import symbols as S
+from sciml.frontend.diagnostics import Span
+from sciml.analysis.stability import (DAMPED, EXPLICIT, GROWING, IMAGINARY, NEGATIVE_REAL, OPAQUE, OSCILLATION,
                         Spectrum)
-from .mathtext import expr_text
+from sciml.lowering.mathtext import expr_text
 
 # max sigma' of the monotone activations: tanh' = 1 - tanh^2, sigmoid' = s (1 - s),
 # relu' in {0, 1}, softplus' = sigmoid (tests/test_analysis_structure.py checks them with sympy)

@@ -11,7 +11,7 @@ from sympy.printing.conventions import split_super_sub
 from sympy.printing.latex import LatexPrinter, translate
 from sympy.printing.precedence import PRECEDENCE
 
-from . import ir
+from sciml.lowering import ir
 
 _OPERATORS = {"SoftmaxOf": "softmax", "Accuracy": "accuracy", "MeanOf": "mean", "SumOf": "sum",
               "Softplus": "softplus", "Step": "H"}

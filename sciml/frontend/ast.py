@@ -1,14 +1,14 @@
 """The syntax tree of a .sciml spec: what was written, with a span on every node.
 
 Nodes are frozen; spans do not take part in equality, so two specs that differ only in
-layout have equal trees.  The parser (`sciml.grammar.parse`) is the only producer.
+layout have equal trees.  The parser (`sciml.frontend.parser.parse`) is the only producer.
 """
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
 
-from .diagnostics import Span
+from sciml.frontend.diagnostics import Span
 
 _node = dataclass(frozen=True, slots=True, kw_only=True)
 

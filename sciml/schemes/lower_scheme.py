@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import sympy
 
-from . import ast, ir
-from . import symbols as S
-from .datasets import on_grid
-from .expressions import fmt_shape
+from sciml.frontend import ast
+from sciml.lowering import ir
+from sciml.lowering import symbols as S
+from sciml.lowering.datasets import on_grid
+from sciml.lowering.expressions import fmt_shape
 
 FIXED_STEP = ("euler", "rk4", "verlet", "leapfrog", "imex")
 _OPTIONS = {

@@ -15,10 +15,11 @@ import dataclasses
 
 import sympy
 
-from . import ast, ir
-from .coupling import NotCoupling, affine_split, with_index
-from .expressions import Entry, fmt_shape
-from .mathtext import expr_text
+from sciml.frontend import ast
+from sciml.lowering import ir
+from sciml.lowering.coupling import NotCoupling, affine_split, with_index
+from sciml.lowering.expressions import Entry, fmt_shape
+from sciml.lowering.mathtext import expr_text
 
 HALVES = ("x1", "x2")
 

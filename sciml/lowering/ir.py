@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import sympy
 
-from .diagnostics import Span
+from sciml.frontend.diagnostics import Span
 
 _node = dataclass(frozen=True, slots=True, kw_only=True)
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import math
 
-from . import ir
-from .diagnostics import Diagnostic, finding
-from .limits import (MAX_BYTES, MAX_SAMPLES, MAX_STEPS, bytes_text, size_text)
+from sciml.lowering import ir
+from sciml.frontend.diagnostics import Diagnostic, finding
+from sciml.lowering.limits import (MAX_BYTES, MAX_SAMPLES, MAX_STEPS, bytes_text, size_text)
 
 CODE_NOTE, CODE_ERROR = "A401", "E231"
 FLOAT32, FLOAT64 = 4, 8

@@ -1,7 +1,7 @@
 """The compiler pipeline, one line per stage.
 
-    source text --parse----> syntax tree (sciml.compiler.ast)     grammar/: Lark, LALR
-                --lower----> typed IR (sciml.compiler.ir)         names, shapes, completeness
+    source text --parse----> syntax tree (sciml.frontend.ast)     grammar/: Lark, LALR
+                --lower----> typed IR (sciml.lowering.ir)         names, shapes, completeness
                 --analyse--> findings (diagnostics)                structure, stability, well-posedness
                 --emit-----> a standalone Python module           backends/<name>/
 
@@ -16,12 +16,13 @@ import importlib
 import os
 from pathlib import Path, PurePath
 
-from sciml.grammar import parse
-from . import ast, ir
-from .analysis import analyse
-from .diagnostics import Diagnostic, SpecError, by_position
-from .dump import dump
-from .lower import lower
+from sciml.frontend.parser import parse
+from sciml.frontend import ast
+from sciml.lowering import ir
+from sciml.analysis.passes import analyse
+from sciml.frontend.diagnostics import Diagnostic, SpecError, by_position
+from sciml.lowering.dump import dump
+from sciml.lowering.lower import lower
 
 BACKENDS = ("torch", "jax")
 

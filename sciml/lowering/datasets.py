@@ -11,9 +11,11 @@ from pathlib import PurePath
 
 import sympy
 
-from . import ast, ir, limits
-from .diagnostics import finding
-from .expressions import Entry, Unsupported, fmt_shape
+from sciml.frontend import ast
+from sciml.lowering import ir
+from sciml.lowering import limits
+from sciml.frontend.diagnostics import finding
+from sciml.lowering.expressions import Entry, Unsupported, fmt_shape
 
 TOY_SETS = {
     # name: (description, default options)

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 
 import sympy
 
-from . import ir
-from . import symbols as S
-from .diagnostics import Diagnostic, finding
-from .mathtext import expr_text
-from .stability import NAMES, ORDER
+from sciml.lowering import ir
+from sciml.lowering import symbols as S
+from sciml.frontend.diagnostics import Diagnostic, finding
+from sciml.lowering.mathtext import expr_text
+from sciml.analysis.stability import NAMES, ORDER
 
 # The smoothness k of a function: C^k, and no more.  A Lipschitz function (relu, abs) also has
 # a derivative almost everywhere, so derivatives up to order k + 1 are meaningful; order k + 2

@@ -1,4 +1,4 @@
-"""Parse .sciml text into the syntax tree of `sciml.compiler.ast`.
+"""Parse .sciml text into the syntax tree of `sciml.frontend.ast`.
 
 The Lark grammar (`sciml.lark`, LALR(1), positions on) is loaded once per process.  Syntax
 errors become `SpecError`s with a span and a message naming what was expected.  Hostile input
@@ -19,8 +19,8 @@ from pathlib import Path
 import lark
 from lark import Transformer, v_args
 
-from sciml.compiler import ast
-from sciml.compiler.diagnostics import MAX_ERRORS, Span, SpecError, error, source_lines
+from sciml.frontend import ast
+from sciml.frontend.diagnostics import MAX_ERRORS, Span, SpecError, error, source_lines
 
 MAX_DEPTH = 100                 # levels of nesting in an expression (docs/language.md, Limits)
 MAX_SPEC_KIB = 256    # Lark's parser takes about 2 s for this much on one core: the bound on any check

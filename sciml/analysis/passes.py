@@ -23,15 +23,15 @@ from dataclasses import dataclass
 
 import sympy
 
-from . import ir
-from .diagnostics import Diagnostic, by_position, finding
-from .mathtext import expr_text, number_text
-from .stability import (BOUNDED, DAMPED, GROWING, IMAGINARY, NAMES, RK4_IMAGINARY_LIMIT, STABLE,
+from sciml.lowering import ir
+from sciml.frontend.diagnostics import Diagnostic, by_position, finding
+from sciml.lowering.mathtext import expr_text, number_text
+from sciml.analysis.stability import (BOUNDED, DAMPED, GROWING, IMAGINARY, NAMES, RK4_IMAGINARY_LIMIT, STABLE,
                         UNKNOWN, UNSTABLE, Verdict, verdict)
-from .structure import FORMS, MAX_SLOPE, Structure, _eigenvalues, structures
-from .coupling import flow_findings
-from .wellposed import findings as wellposedness
-from .sizes import findings as sizes
+from sciml.analysis.structure import FORMS, MAX_SLOPE, Structure, _eigenvalues, structures
+from sciml.lowering.coupling import flow_findings
+from sciml.analysis.wellposed import findings as wellposedness
+from sciml.analysis.sizes import findings as sizes
 
 UNSTABLE_CODE = "A201"
 

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 
 import sympy
 
-from . import ast
-from . import limits
-from . import symbols as S
-from .diagnostics import DiagnosticSink, Span, SpecError, suggestion_pool
+from sciml.frontend import ast
+from sciml.lowering import limits
+from sciml.lowering import symbols as S
+from sciml.frontend.diagnostics import DiagnosticSink, Span, SpecError, suggestion_pool
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,1 @@
+"""Analysis: the IR read as mathematics -> findings (structure, stability, well-posedness, sizes)."""

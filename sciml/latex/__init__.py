@@ -1,0 +1,1 @@
+"""The LaTeX writer: the model as the paper writes it."""

@@ -1,0 +1,1 @@
+"""Lowering: syntax tree -> the typed IR (names, shapes, constants, completeness)."""

@@ -1,0 +1,1 @@
+"""Time integrators and other discretizations, each defined once."""
