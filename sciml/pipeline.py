@@ -23,6 +23,7 @@ from sciml.analysis.passes import analyse
 from sciml.frontend.diagnostics import Diagnostic, SpecError, by_position
 from sciml.lowering.dump import dump
 from sciml.lowering.lower import lower
+from sciml.backends.common.unsupported import check_emittable
 
 BACKENDS = ("torch", "jax")
 
@@ -53,6 +54,7 @@ def emit(model: ir.Model, source: str, path: str, backend: str, output: str | No
     """The module's text; `output`, the file it will be written to, tells the module where the
     spec's folder is, for the data files (None or '-': beside the spec, as far as it knows);
     `standalone`: the training runtime pasted in, not imported from sciml.runtime."""
+    check_emittable(model)                                  # E901: what no emitter writes yet
     emitter = importlib.import_module(f"sciml.backends.{backend}")
     return emitter.emit(model, source, Path(path).name, _spec_folder(path, output), standalone)  # IR -> Python
 

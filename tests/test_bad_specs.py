@@ -88,7 +88,8 @@ def test_corpus_covers_at_least_30_codes():
     codes = {c for spec in SPECS
              for c in expected_codes(spec.with_suffix(".expected").read_text(encoding="utf-8"))}
     assert len(codes) >= 30, sorted(codes)
-    for family in ("E0", "E1", "E2", "E3", "E4", "E5", "E6", "E9"):
+    # E9xx (not supported yet) comes from the emitter only: tests/test_zoo.py
+    for family in ("E0", "E1", "E2", "E3", "E4", "E5", "E6"):
         assert any(c.startswith(family) for c in codes), f"no {family}xx code in tests/bad"
 
 

@@ -34,6 +34,7 @@ from sciml.analysis.wellposed import findings as wellposedness
 from sciml.analysis.sizes import findings as sizes
 
 UNSTABLE_CODE = "A201"
+ODE_KINDS = ("ode", "latent_ode", "cnf", "flow")   # the kinds the structure and stability passes read
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,9 @@ def analyse(model: ir.Model, *, allow_unstable: bool = False) -> Analysis:
     """Every finding about `model`, and the step-size bounds that read learned weights."""
     found: list[Diagnostic] = sizes(model)
     if any(d.severity == "error" for d in found):
+        return Analysis(by_position(found), ())
+    if model.kind not in ODE_KINDS:   # the passes below read an ODE and its time integrator
+        found.extend(flow_findings(model))
         return Analysis(by_position(found), ())
     context = _Context(model)
     for s in structures(model):

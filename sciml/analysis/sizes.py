@@ -27,7 +27,7 @@ def findings(model: ir.Model) -> list[Diagnostic]:
     parameters += [(_network_count(n), n.name, n.span) for n in model.networks]
     total = sum(count for count, _, _ in parameters)
     # a step count beyond the limit is said once, not again as per-step weights or states
-    too_many_steps = model.scheme is not None and model.scheme.steps > MAX_STEPS
+    too_many_steps = model.time_integrator is not None and model.time_integrator.steps > MAX_STEPS
     per_step = any(p.per_step for p in model.parameters)
     if total * FLOAT32 > MAX_BYTES and not (too_many_steps and per_step):
         count, name, span = max(parameters, key=lambda p: p[0])
@@ -45,7 +45,7 @@ def findings(model: ir.Model) -> list[Diagnostic]:
         if states * (grid or 1) > MAX_BYTES and not too_many_steps:
             largest = max(model.states, key=lambda s: math.prod(s.shape))
             over = f" over the {size_text(grid)} grid points" if grid else ""
-            span = largest.span if states > MAX_BYTES or model.scheme is None else model.scheme.span
+            span = largest.span if states > MAX_BYTES or model.time_integrator is None else model.time_integrator.span
             errors.append(_too_large(
                 f"one batch of {_samples(batch)} holds {bytes_text(states * (grid or 1))} of "
                 f"states{over} in float32, more than the limit of {bytes_text(MAX_BYTES)}", span,
@@ -62,7 +62,7 @@ def _too_large(message: str, span, help: str) -> Diagnostic:
 def _count_errors(model: ir.Model) -> list[Diagnostic]:
     """Step and sample counts beyond the limits: a scheme, the training stages, data sets."""
     out = []
-    scheme = model.scheme
+    scheme = model.time_integrator
     if scheme is not None and scheme.steps > MAX_STEPS:
         out.append(_too_large(f"the scheme takes {size_text(scheme.steps)} steps, more than the "
                               f"limit of {size_text(MAX_STEPS)}", scheme.span,
@@ -109,7 +109,7 @@ def _data_bytes(data: ir.DataSet) -> int | None:
 
 
 def _parameter_count(model: ir.Model, p: ir.Parameter) -> int:
-    copies = model.scheme.steps if p.per_step and model.scheme is not None else 1
+    copies = model.time_integrator.steps if p.per_step and model.time_integrator is not None else 1
     return math.prod(p.shape) * copies
 
 
@@ -143,7 +143,7 @@ def _batch(model: ir.Model) -> int | None:
 
 def _grid_points(model: ir.Model) -> int | None:
     """The grid points whose states the forward pass keeps; None where no grid is fixed."""
-    scheme = model.scheme
+    scheme = model.time_integrator
     if scheme is None or scheme.kind == "dopri5":
         return None
     if scheme.option("memory") == "recompute":

@@ -153,6 +153,8 @@ Expr = (Number, Name, BinOp, Neg, Transpose, Norm, Attribute, Index, ListLiteral
 @_node
 class ModelStmt:
     name: str
+    kind: str = ""          # `model NAME : KIND`; "" when not written (an ode)
+    kind_span: Span = _span()
     span: Span = _span()
 
 
@@ -232,6 +234,23 @@ class NetHead:
 class NetStmt:
     heads: tuple
     body: Call
+    index: "Interval | None" = None   # `for n in 1..N-1`: one network per step n
+    span: Span = _span()
+
+
+@_node
+class NoiseStmt:
+    """`noise W : R[m]`: Brownian motions; dW is the increment over a step."""
+
+    declarations: tuple
+    span: Span = _span()
+
+
+@_node
+class LatentStmt:
+    """`latent z : R[k] ~ normal(mean, std)`: reparameterized latent variables."""
+
+    declarations: tuple
     span: Span = _span()
 
 
@@ -239,6 +258,7 @@ class NetStmt:
 class EquationStmt:
     kind: str  # ode pde sde initial boundary
     equations: tuple
+    options: tuple = ()   # the Keywords of `with points = 50, weight = 10`
     span: Span = _span()
 
 

@@ -37,7 +37,7 @@ _TOKEN_WORDS = {
     "STAR": "'*'", "SLASH": "'/'", "POW": "'^'", "VBAR": "'|'", "DOT": "'.'", "TILDE": "'~'",
     "TRANSPOSE": "'^T'", "$END": "the end of the file",
 }
-_STATEMENT_KEYWORDS = ("model", "const", "domain", "data", "state", "param", "net", "ode", "pde",
+_STATEMENT_KEYWORDS = ("model", "const", "domain", "data", "state", "param", "net", "noise", "latent", "ode", "pde",
                        "sde", "initial", "boundary", "scheme", "loss", "train", "report", "flow")
 
 
@@ -285,7 +285,21 @@ class _ToAst(Transformer):
         return ast.Spec(statements=tuple(c), span=_span(meta))
 
     def model_stmt(self, meta, c):
+        if len(c) > 1:
+            return ast.ModelStmt(name=str(c[0]), kind=str(c[1]), kind_span=_tok_span(c[1]), span=_span(meta))
         return ast.ModelStmt(name=str(c[0]), span=_span(meta))
+
+    def noise_stmt(self, meta, c):
+        return ast.NoiseStmt(declarations=tuple(c), span=_span(meta))
+
+    def latent_stmt(self, meta, c):
+        return ast.LatentStmt(declarations=tuple(c), span=_span(meta))
+
+    def index_range(self, meta, c):
+        return ast.Interval(name=str(c[0]), low=c[1], high=c[2], span=_span(meta))
+
+    def with_clause(self, meta, c):
+        return ("with", tuple(c))
 
     def binding(self, meta, c):
         return ast.Binding(name=str(c[0]), value=c[1], span=_span(meta))
@@ -344,13 +358,15 @@ class _ToAst(Transformer):
         return ast.NetHead(name=str(c[0]), inputs=tuple(str(x) for x in c[1:]), span=_span(meta))
 
     def net_stmt(self, meta, c):
-        return ast.NetStmt(heads=tuple(c[:-1]), body=c[-1], span=_span(meta))
+        index = c.pop() if isinstance(c[-1], ast.Interval) else None
+        return ast.NetStmt(heads=tuple(c[:-1]), body=c[-1], index=index, span=_span(meta))
 
     def equation_kind(self, meta, c):
         return str(c[0])
 
     def equation_stmt(self, meta, c):
-        return ast.EquationStmt(kind=c[0], equations=tuple(c[1:]), span=_span(meta))
+        options = c.pop()[1] if isinstance(c[-1], tuple) else ()
+        return ast.EquationStmt(kind=c[0], equations=tuple(c[1:]), options=options, span=_span(meta))
 
     def scheme_stmt(self, meta, c):
         return ast.SchemeStmt(call=c[0], span=_span(meta))

@@ -22,8 +22,7 @@ TOY_SETS = {
     "spirals": "two interleaved spirals in the plane, labels 0/1",
     "two_moons": "two interleaved half circles in the plane, labels 0/1",
 }
-GENERATORS = tuple(TOY_SETS) + ("ode",)
-PLANNED = ("peaks", "digits", "ou_paths", "normal", "gaussian_mixture", "checkerboard", "field", "pde")
+PLANNED = ("peaks", "normal", "gaussian_mixture", "checkerboard")
 
 
 def lower_dataset(st: ast.DataStmt, lowering) -> ir.DataSet:
@@ -34,10 +33,14 @@ def lower_dataset(st: ast.DataStmt, lowering) -> ir.DataSet:
         return _toy(st, call, lowering)
     if call.func == "ode":
         return _ode(st, call, lowering)
+    from sciml.lowering.generated_data import GENERATORS as FAMILY_GENERATORS
+    if call.func in FAMILY_GENERATORS:
+        return FAMILY_GENERATORS[call.func](st, call, lowering)
     if call.func in PLANNED:
         raise Unsupported(f"the '{call.func}' data generator", call.func_span)
+    generators = tuple(TOY_SETS) + ("ode",) + tuple(FAMILY_GENERATORS)
     lowering.fail("E504", f"unknown data generator '{call.func}'", call.func_span,
-                  "generators: " + ", ".join(GENERATORS) + "; or load \"file.npz\"")
+                  "generators: " + ", ".join(generators) + "; or load \"file.npz\"")
 
 
 def _options(call, lowering, allowed: dict) -> dict:
@@ -48,7 +51,11 @@ def _options(call, lowering, allowed: dict) -> dict:
             lowering.fail("E505", f"{call.func}() has no option '{kw.name}'", kw.span,
                           "options: " + ", ".join(allowed))
         kind = allowed[kw.name][0]
-        if kind == "int":
+        if kind == "flag":
+            if not isinstance(kw.value, ast.Name) or kw.value.id not in ("true", "false"):
+                lowering.fail("E505", f"{kw.name} is true or false", kw.value.span)
+            values[kw.name] = kw.value.id == "true"
+        elif kind == "int":
             values[kw.name] = lowering.integer(kw.value, kw.name, 0 if kw.name == "seed" else 1)
         else:
             values[kw.name] = lowering.real(kw.value, kw.name)

@@ -1,7 +1,10 @@
 """Lower syntax-tree expressions to sympy, checking names and shapes on the way.
 
-A lowered expression is a `Typed`: the sympy expression, its per-sample shape, and whether
-it is batched (depends on a state or on mini-batched data).  Shapes follow the maths:
+A lowered expression is a `Typed`: the sympy expression, its per-sample shape, and its sample
+axis: None (one value), the name of a data set (one value per sample of it), `paths` (SDE
+paths), `points` (collocation points), `nodes` (grid nodes), `draws` (posterior draws), or
+SAMPLES, the axis of an ODE's states, which takes the axis of the data it is combined with.
+Combining two different axes elementwise is an error (E250); reductions say over which axis.  Shapes follow the maths:
 `*` is the matrix product when its left factor is a matrix and elementwise otherwise.
 No user text is ever handed to sympy's parser: numbers come from the NUMBER token, names
 become `sympy.Symbol`s, and every operator is built explicitly.
@@ -14,16 +17,33 @@ from dataclasses import dataclass
 import sympy
 
 from sciml.frontend import ast
-from sciml.lowering import limits
+from sciml.lowering import axes, limits
+from sciml.lowering.axes import SAMPLES
 from sciml.lowering import symbols as S
 from sciml.frontend.diagnostics import DiagnosticSink, Span, SpecError, suggestion_pool
+from sciml.lowering import family_symbols as F
+from sciml.lowering.family_calls import FamilyCalls
+
+
+
+
+def _axis(value):
+    """True (the old flag) is SAMPLES, False is no axis."""
+    return SAMPLES if value is True else (None if value is False else value)
 
 
 @dataclass(frozen=True, slots=True)
 class Typed:
     expr: sympy.Basic
     shape: tuple
-    batched: bool = False
+    axis: str | None = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "axis", _axis(self.axis))
+
+    @property
+    def batched(self) -> bool:
+        return self.axis is not None
 
     @property
     def is_scalar(self) -> bool:
@@ -62,28 +82,32 @@ def fmt_shape(shape) -> str:
 class Entry:
     kind: str  # const state param net data time builtin
     shape: tuple = ()
-    batched: bool = False
+    axis: str | None = None
     node: object = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "axis", _axis(self.axis))
+
+    @property
+    def batched(self) -> bool:
+        return self.axis is not None
 
 
 FUNCTIONS = sorted(set(S.ELEMENTWISE) | {
     "softmax", "cross_entropy", "mse", "mean", "sum", "dot", "pad", "smooth_in_time", "accuracy",
-    "dt", "dx", "dy", "lap", "grad", "div", "linspace", "normal", "fit", "nll", "elbo"})
-NOT_YET = {
-    "dx": "spatial derivatives (PDEs)", "dy": "spatial derivatives (PDEs)",
-    "lap": "the Laplacian (PDEs)", "div": "the divergence (PDEs)",
-    "fit": "initial/boundary fits (PINNs)",
-    "elbo": "the ELBO (VAEs)",
-}
+    "dt", "d", "lap", "grad", "div", "jacobian", "linspace", "normal", "uniform", "fit", "nll",
+    "elbo", "kl", "dsm", "ritz_energy", "rel_l2", "std", "covariance", "trace", "argmax"})
 
 
-class ExpressionLowering:
+class ExpressionLowering(FamilyCalls):
     """Turns `ast` expressions into `Typed` sympy expressions against a scope of names."""
 
-    def __init__(self, scope: dict, sink: DiagnosticSink, networks: dict):
+    def __init__(self, scope: dict, sink: DiagnosticSink, networks: dict, lowering=None, kind="ode"):
         self.scope = scope
         self.sink = sink
         self.networks = networks
+        self.lowering = lowering
+        self.kind = kind
         self.failed: set[str] = set()  # names whose declaration was rejected (already reported)
         self.state_at_spans: dict = {}  # StateAt -> where it is first written
         self.layer_index: str | None = None  # the index j while a flow's lines are lowered
@@ -118,9 +142,12 @@ class ExpressionLowering:
             return Typed(sympy.pi, ())
         if node.id == "I" and entry is None:
             return Typed(S.IdentityMatrix(0), (0, 0))  # its size comes from the term it is added to
+        family = self.family_name(node)
+        if family is not None:
+            return family
         if node.id == "t" and entry is None:
-            raise Unsupported("explicit dependence on time t", node.span,
-                              "per-step parameters, declared as K(t), are supported")
+            self.fail("E217", "t is the time of a right-hand side (ode, sde) or a coordinate of "
+                      "the domain", node.span, "declare it in the domain: domain x in [0, 1], t in [0, 1]")
         if entry is None:
             self.skip_if_failed(node.id)
             close = difflib.get_close_matches(node.id, suggestion_pool(self.scope), n=1)
@@ -139,7 +166,7 @@ class ExpressionLowering:
         if entry.kind == "flow":
             self.fail("E609", f"flow '{node.id}' is used in a likelihood: nll({node.id}, data.x)",
                       node.span, f"write nll({node.id}, train.x, latent = normal(0, 1))")
-        return Typed(sympy.Symbol(node.id), entry.shape, entry.batched)
+        return Typed(sympy.Symbol(node.id), entry.shape, entry.axis)
 
     def _Attribute(self, node):
         if isinstance(node.base, ast.Name):
@@ -154,8 +181,9 @@ class ExpressionLowering:
             self.fail("E105", f"data set '{dataset.name}' has no field '{node.name}'", node.span,
                       "its file is outside the folder of the spec (W101), so its fields are not listed"
                       if dataset.outside else f"its fields are: {names}")
-        per_sample = dataset.batched and not (dataset.generator == "ode" and field.name == "t")
-        return Typed(sympy.Symbol(f"{dataset.name}.{field.name}"), field.shape, per_sample)
+        per_sample = dataset.batched and not (dataset.generator in ("ode", "ou_paths") and field.name == "t")
+        return Typed(sympy.Symbol(f"{dataset.name}.{field.name}"), field.shape,
+                     dataset.name if per_sample else None)
 
     def _ListLiteral(self, node):
         rows = [item for item in node.items if isinstance(item, ast.ListLiteral)]
@@ -190,19 +218,19 @@ class ExpressionLowering:
     # -- operators ---------------------------------------------------------------------------
     def _Neg(self, node):
         x = self.lower(node.operand)
-        return Typed(-x.expr, x.shape, x.batched)
+        return Typed(-x.expr, x.shape, x.axis)
 
     def _Transpose(self, node):
         x = self.lower(node.operand)
         if len(x.shape) != 2:
             self.fail("E210", f"only matrices can be transposed; this is {fmt_shape(x.shape)}",
                       node.span, "for an inner product of vectors write dot(a, b)")
-        return Typed(S.Transposed(x.expr), (x.shape[1], x.shape[0]), x.batched)
+        return Typed(S.Transposed(x.expr), (x.shape[1], x.shape[0]), x.axis)
 
     def _Norm(self, node):
         x = self.lower(node.operand)
         if x.batched:
-            return Typed(S.SampleNorm(x.expr), (), True)
+            return Typed(S.SampleNorm(x.expr), (), x.axis)
         if _numeric(x.expr):   # |3|, |[3, 4]|: a number the emitted module can hold
             return self._in_range(Typed(S.numeric_form(S.FrobeniusNorm(x.expr)), ()), node, "this norm")
         return Typed(S.FrobeniusNorm(x.expr), (), False)
@@ -215,7 +243,7 @@ class ExpressionLowering:
         return self._binop(node, left, right)
 
     def _binop(self, node, left: Typed, right: Typed) -> Typed:
-        batched = left.batched or right.batched
+        batched = self.join(node, left, right)
         if node.op in "+-*" and isinstance(left.expr, sympy.MatrixBase) != isinstance(right.expr, sympy.MatrixBase):
             return self._mix_constant(node, left, right)
         if node.op in "+-":
@@ -297,7 +325,16 @@ class ExpressionLowering:
                               node.span, "declare the vector as a const and use its name")
         value = {"+": lambda e: e + other.expr, "*": lambda e: e * other.expr,
                  "-": (lambda e: e - other.expr) if matrix is left else (lambda e: other.expr - e)}[node.op]
-        return Typed(matrix.expr.applyfunc(value), matrix.shape, matrix.batched)
+        return Typed(matrix.expr.applyfunc(value), matrix.shape, matrix.axis)
+
+    def join(self, node, *values: Typed) -> str | None:
+        """The sample axes of an elementwise combination of `values` (E250 when two differ)."""
+        try:
+            return axes.join(*(v.axis for v in values))
+        except axes.AxisConflict as exc:
+            self.fail("E250", f"this combines values over two different sample axes, "
+                      f"'{exc.first}' and '{exc.second}', entry by entry", node.span,
+                      f"reduce one of them first, e.g. mean(..., over = {exc.second})")
 
     @staticmethod
     def _scalar(x: Typed) -> bool:
@@ -317,7 +354,7 @@ class ExpressionLowering:
                       span, "I + A needs a square matrix A")
         expr = x.expr.replace(lambda e: isinstance(e, S.IdentityMatrix) and e.args[0] == 0,
                               lambda e: S.IdentityMatrix(shape[0]))
-        return Typed(expr, shape, x.batched)
+        return Typed(expr, shape, x.axis)
 
     def _broadcast(self, node, left, right, verb):
         if self._scalar(left):
@@ -352,9 +389,7 @@ class ExpressionLowering:
                 value = S.numeric_form(function(x.expr)) if _numeric(x.expr) else function(x.expr, evaluate=False)
             if value.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo, sympy.I):
                 self.fail("E209", f"{node.func}(...) of this value is not a finite real number", node.span)
-            return self._in_range(Typed(value, x.shape, x.batched), node, f"{node.func}(...) of this value")
-        if node.func in NOT_YET:
-            raise Unsupported(NOT_YET[node.func], node.span)
+            return self._in_range(Typed(value, x.shape, x.axis), node, f"{node.func}(...) of this value")
         close = difflib.get_close_matches(node.func, FUNCTIONS + suggestion_pool(self.networks), n=1)
         self.fail("E103", f"unknown function '{node.func}'", node.func_span,
                   f"did you mean '{close[0]}'?" if close else "see docs/language.md for the functions")
@@ -374,6 +409,12 @@ class ExpressionLowering:
             self.fail("E206", f"network '{net.name}' takes {len(net.inputs)} input(s) "
                       f"({', '.join(net.inputs)}), got {len(node.args)}", node.span)
         arguments = node.positional
+        if net.index:   # one network per time step, picked by the step index
+            index = arguments[0] if arguments else None
+            if self.context not in ("ode", "sde") or not isinstance(index, ast.Name) or index.id != net.index:
+                self.fail("E608", f"network '{net.name}' has one set of weights per time step: it is called "
+                          f"in an equation, as {net.name}({net.index}, ...)", node.span)
+            arguments = arguments[1:]
         if net.layers:   # one set of weights per coupling layer, picked by the layer index
             index = arguments[0]
             if self.layer_index is None or not isinstance(index, ast.Name) or index.id != self.layer_index:
@@ -386,11 +427,17 @@ class ExpressionLowering:
             got = " + ".join(fmt_shape(x.shape) for x in inputs)
             self.fail("E205", f"network '{net.name}' expects {net.widths[0]} input features, "
                       f"got {got}", node.span, f"its first width is {net.widths[0]}")
+        axis = self.join(node, *inputs)
+        if net.posterior:   # one output per posterior draw of the weights
+            axis = axes.join(axis, axes.DRAWS)
         return Typed(S.NetCall(sympy.Symbol(net.name), *(x.expr for x in inputs)),
-                     (net.widths[-1],), any(x.batched for x in inputs))
+                     (net.widths[-1],), axis)
 
     def _state_at(self, node, entry):
-        """Y(T): the state at a time known at compile time; Y(obs.t): at a data set's times."""
+        """Y(T): the state at a time known at compile time; Y(obs.t): at a data set's times;
+        on a grid, u(data.x, data.t): at a data set's nodes and times."""
+        if self.kind == "grid_pde":
+            return self._grid_state_at(node, entry)
         (time,) = self._positional(node, 1)
         value = self._const_value(time.expr, node.span)
         if value.is_number and value.is_real:
@@ -409,8 +456,21 @@ class ExpressionLowering:
         """Whether `time` is the field t (the times, shared by all samples) of generate ode(...)."""
         name = str(time.expr) if isinstance(time.expr, sympy.Symbol) else ""
         entry = self.scope.get(name.split(".")[0]) if name.endswith(".t") else None
-        return (entry is not None and entry.kind == "data" and entry.node.generator == "ode"
-                and not time.batched)
+        return (entry is not None and entry.kind == "data" and entry.node.generator in ("ode", "ou_paths")
+                and not time.axis)
+
+    def _grid_state_at(self, node, entry):
+        """u(data.x, data.t): the grid state at the nodes and times of a data set on the grid."""
+        x, time = self._positional(node, 2)
+        names = [str(v.expr) for v in (x, time)]
+        sets = {n.split(".")[0] for n in names if "." in n}
+        if len(sets) != 1 or [n.split(".")[-1] for n in names] != ["x", "t"]:
+            self.fail("E213", f"{node.func}(...) on a grid is taken at a data set's nodes and times: "
+                      f"{node.func}(data.x, data.t)", node.span)
+        shape = (time.shape[0] if time.shape else 1, x.shape[0] if x.shape else 1)
+        at = Typed(S.StateAt(sympy.Symbol(node.func), time.expr), shape, None)
+        self.state_at_spans.setdefault(at.expr, node.span)
+        return at
 
     def _const_value(self, expr, span):
         values = {s: self.scope[str(s)].node.value for s in getattr(expr, "free_symbols", ())
@@ -422,10 +482,13 @@ class ExpressionLowering:
 
     def _call_softmax(self, node):
         (x,) = self._positional(node, 1)
-        return Typed(S.SoftmaxOf(x.expr), x.shape, x.batched)
+        return Typed(S.SoftmaxOf(x.expr), x.shape, x.axis)
 
     def _call_cross_entropy(self, node):
         probabilities, labels = self._positional(node, 2)
+        if isinstance(probabilities.expr, F.MeanOver) and isinstance(probabilities.expr.args[0], S.SoftmaxOf):
+            # probabilities averaged over posterior draws (seed 000): -log of the averaged probability
+            return Typed(S.SoftmaxCrossEntropy(probabilities.expr, labels.expr), ())
         if not isinstance(probabilities.expr, S.SoftmaxOf):
             self.fail("E214", "cross_entropy expects softmax(...) as its first argument",
                       node.positional[0].span, "write cross_entropy(softmax(W * Y(T) + mu), labels)")
@@ -444,6 +507,8 @@ class ExpressionLowering:
         return Typed(S.MeanSquaredError(a.expr, b.expr), ())
 
     def _call_mean(self, node):
+        if any(kw.name == "over" for kw in node.keywords):
+            return self.reduction(node, F.MeanOver)
         (x,) = self._positional(node, 1)
         return Typed(S.MeanOf(x.expr), ())
 
@@ -451,19 +516,30 @@ class ExpressionLowering:
         (x,) = self._positional(node, 1)
         return Typed(S.SumOf(x.expr), ())
 
+    def _call_div(self, node):
+        first = node.positional[0] if node.positional else None
+        entry = self.scope.get(first.func) if isinstance(first, ast.Call) else None
+        if entry is not None and entry.kind == "net":
+            return self.network_divergence(node)
+        return self.space_divergence(node)
+
+    @staticmethod
+    def fmt(shape) -> str:
+        return fmt_shape(shape)
+
     def _call_dot(self, node):
         a, b = self._positional(node, 2)
         if a.shape != b.shape or len(a.shape) != 1:
             self.fail("E201", f"dot of {fmt_shape(a.shape)} and {fmt_shape(b.shape)}", node.span,
                       "dot takes two vectors of the same length")
-        return Typed(S.InnerProduct(a.expr, b.expr), (), a.batched or b.batched)
+        return Typed(S.InnerProduct(a.expr, b.expr), (), a.batched or b.axis)
 
     def _call_pad(self, node):
         x, n = self._positional(node, 2)
         n = Typed(self._const_value(n.expr, node.span), n.shape)
         if not n.expr.is_Integer or len(x.shape) != 1 or x.shape[0] > int(n.expr):
             self.fail("E215", "pad(x, n) needs a vector x of length at most the integer n", node.span)
-        return Typed(S.PadTo(x.expr, n.expr), (int(n.expr),), x.batched)
+        return Typed(S.PadTo(x.expr, n.expr), (int(n.expr),), x.axis)
 
     def _call_smooth_in_time(self, node):
         if node.keywords or not node.positional:
@@ -481,9 +557,11 @@ class ExpressionLowering:
         """grad(N, x): the gradient of a scalar network N of one input, evaluated at x."""
         first = node.positional[0] if node.positional else None
         entry = self.scope.get(first.id) if isinstance(first, ast.Name) else None
+        if len(node.positional) == 1 and not (entry is not None and entry.kind == "net" and not entry.node.field):
+            return self.space_gradient(node)
         if entry is None or entry.kind != "net" or len(node.positional) != 2:
-            raise Unsupported("spatial gradients (PDEs)", node.span,
-                              "grad(N, x) of a network N of one input is supported")
+            self.fail("E240", "grad(u) is the gradient of a field in the space coordinates; grad(V, q) "
+                      "the gradient of a network V of one input at q", node.span)
         net = entry.node
         if node.keywords:
             self.fail("E206", f"grad() takes no argument '{node.keywords[0].name}'", node.keywords[0].span)
@@ -496,7 +574,7 @@ class ExpressionLowering:
         if len(x.shape) > 1 or size != net.widths[0]:
             self.fail("E205", f"network '{net.name}' expects {net.widths[0]} input features, "
                       f"got {fmt_shape(x.shape)}", node.positional[1].span)
-        return Typed(S.NetGrad(sympy.Symbol(net.name), x.expr), (net.widths[0],), x.batched)
+        return Typed(S.NetGrad(sympy.Symbol(net.name), x.expr), (net.widths[0],), x.axis)
 
     def _call_nll(self, node):
         """nll(g_inv, data.x, latent = normal(mean, std)): the flow's negative log-likelihood."""
@@ -537,6 +615,8 @@ class ExpressionLowering:
                   "write e.g. param K : R[n, n] ~ normal(0, 0.1)")
 
     def _call_dt(self, node):
+        if self.context in ("pde", "condition") and self.kind == "pinn":
+            return self.pde_time_derivative(node)
         self.fail("E217", "dt(...) may appear only on the left of an ode equation", node.span,
                   "write: ode dt(Y) = ...")
 
@@ -551,7 +631,8 @@ class ExpressionLowering:
         self.fail("E217", "a derivative at a time belongs in an initial condition", node.span)
 
     def _SectionRef(self, node):
-        raise Unsupported(f"fit({node.section}) losses (PINNs)", node.span)
+        self.fail("E254", f"'{node.section}' names a section of conditions inside fit({node.section})",
+                  node.span)
 
     def _Keyword(self, node):
         self.fail("E206", f"unexpected keyword argument '{node.name}'", node.span)

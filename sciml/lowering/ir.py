@@ -72,7 +72,8 @@ class State:
 
 @_node
 class Init:
-    """How a parameter starts: 'normal' (mean, std), 'zeros', or 'value' (a sympy number/matrix)."""
+    """How a parameter starts: 'normal' (mean, std), 'uniform' (low = mean, high = std),
+    'zeros', or 'value' (a sympy number/matrix)."""
 
     kind: str
     mean: float = 0.0
@@ -101,21 +102,32 @@ class Network:
     activation: str
     per_step: bool = False
     layers: int = 0
+    # one network per time step n in steps = (first, last), declared `for n in 1..N-1`;
+    # `start` names the parameter that stands for it at step 0 (`initial Z(0) = z0`)
+    index: str = ""
+    steps: tuple = ()
+    start: str = ""
+    batchnorm: bool = False
+    posterior: str = ""     # 'normal': a mean-field Gaussian per weight (Bayes by backprop)
+    draws: int = 0          # posterior draws per evaluation (the `draws` axis)
+    field: bool = False     # every input is a coordinate of the domain: a field u(x, t)
     span: Span = _span()
 
     @property
     def features(self) -> tuple:
         """The inputs that carry data (a per-layer network's first input is the layer index)."""
-        return self.inputs[1:] if self.layers else self.inputs
+        return self.inputs[1:] if self.layers or self.index else self.inputs
 
 
 @_node
 class Equation:
-    """d^order(state)/dt^order = rhs."""
+    """d^order(state)/dt^order = rhs; for an SDE, d(state) = rhs dt + diffusion, where
+    `diffusion` is linear in the noise increments (Increment atoms)."""
 
     state: str
     order: int
     rhs: sympy.Basic
+    diffusion: sympy.Basic = sympy.S.Zero
     span: Span = _span()
 
 
@@ -225,6 +237,115 @@ class StabilityGuard:
 
 
 @_node
+class Coordinate:
+    """A coordinate of the domain and its interval: x in [lower, upper]."""
+
+    name: str
+    lower: float
+    upper: float
+    span: Span = _span()
+
+
+@_node
+class Noise:
+    """`noise W : R[m]`: a Brownian motion with m independent components."""
+
+    name: str
+    shape: tuple
+    span: Span = _span()
+
+
+@_node
+class Latent:
+    """`latent z : R[k] ~ normal(mean, std)`: z = mean + std * eps, eps a standard normal draw."""
+
+    name: str
+    shape: tuple
+    distribution: str
+    mean: sympy.Basic
+    std: sympy.Basic
+    span: Span = _span()
+
+
+@_node
+class Residual:
+    """A PDE on a field, as residual = 0 at the interior points (`pde lhs = rhs`: lhs - rhs)."""
+
+    expr: sympy.Basic
+    span: Span = _span()
+
+
+@_node
+class PointSet:
+    """Where a loss term is evaluated: `count` points drawn by `sampler` on a part of the
+    domain (the interior; or the coordinates in `fixed` held at the given values)."""
+
+    sampler: str        # uniform, latin_hypercube, sobol
+    count: int
+    fixed: tuple = ()   # (coordinate, value) pairs: t = 0 for an initial slice, x = -1 for a face
+    span: Span = _span()
+
+
+@_node
+class Condition:
+    """An initial or boundary condition on a field or a grid state: `lhs = value` where the
+    target is held at `fixed` coordinates.  kind: initial, dirichlet, neumann, periodic."""
+
+    section: str         # initial or boundary (the fit(...) it belongs to)
+    kind: str
+    target: str          # the field or state
+    lhs: sympy.Basic
+    value: sympy.Basic
+    fixed: tuple         # (coordinate, value) pairs
+    points: PointSet | None = None
+    weight: sympy.Basic = sympy.S.One
+    span: Span = _span()
+
+    @property
+    def face(self) -> str:
+        return ", ".join(f"{name} = {value:g}" for name, value in self.fixed)
+
+
+@_node
+class Collocation:
+    """PINN / Deep Ritz discretization: the interior point set, redrawn every `resample`
+    training steps (0: fixed); the conditions carry their own point sets."""
+
+    interior: PointSet
+    resample: int = 0
+    span: Span = _span()
+
+    kind = "collocation"
+
+
+@_node
+class MethodOfLines:
+    """A grid of `nodes` nodes on the space interval and a time integrator for the semi-discrete
+    ODE; `boundary` is derived from the boundary lines: periodic, dirichlet or neumann."""
+
+    nodes: int
+    boundary: str
+    time: Scheme
+    span: Span = _span()
+
+    kind = "method_of_lines"
+
+
+@_node
+class RandomDraw:
+    """A random draw of the loss, made with numpy from the seed and the training step and passed
+    in with the batch: its purpose, distribution, shape per sample and axis."""
+
+    name: str
+    purpose: str          # brownian increments, collocation points, latent epsilon, ...
+    distribution: str     # normal, uniform, latin_hypercube, sobol, rademacher
+    shape: tuple
+    axis: str
+    count: int            # samples along the axis (0: the batch size)
+    span: Span = _span()
+
+
+@_node
 class Model:
     name: str
     constants: tuple
@@ -234,7 +355,7 @@ class Model:
     networks: tuple
     equations: tuple
     initials: tuple
-    scheme: Scheme | None  # None for a model without states (a flow)
+    scheme: "Scheme | Collocation | MethodOfLines | None"  # None for a flow, a VAE, a Bayesian network
     loss: sympy.Basic
     loss_span: Span
     training: tuple
@@ -248,6 +369,13 @@ class Model:
     # the analysis' stability findings (A2xx) as text: ("file:line:col" less the file,
     # code, message); a run that diverges names the one that predicted it
     stability_findings: tuple = ()
+    kind: str = "ode"       # model NAME : KIND (sciml/lowering/kinds.py)
+    domain: tuple = ()      # Coordinates
+    noises: tuple = ()
+    latents: tuple = ()
+    residuals: tuple = ()
+    conditions: tuple = ()
+    draws: tuple = ()       # every RandomDraw of the loss
     span: Span = _span()
 
     def state(self, name):
@@ -264,6 +392,14 @@ class Model:
 
     def flow(self, name):
         return next((f for f in self.flows if f.name == name), None)
+
+    @property
+    def time_integrator(self) -> "Scheme | None":
+        """The time-stepping scheme: the scheme, or the time integrator of the method of lines
+        (None for collocation and models without a scheme)."""
+        if isinstance(self.scheme, MethodOfLines):
+            return self.scheme.time
+        return self.scheme if isinstance(self.scheme, Scheme) else None
 
     @property
     def order(self) -> int:

@@ -6,9 +6,14 @@ All errors of a statement are collected; a statement with an error is skipped so
 statements still get checked against the rest.  A name whose declaration failed is marked, and
 its uses are skipped silently (no follow-on "unknown name").  Constructs that are not supported
 yet (E901) are reported together with the real errors.
+
+The model's kind (`model NAME : KIND`, sciml/lowering/kinds.py) says which statements it
+takes and what it needs; the families' statements are lowered in fields.py (PDEs),
+stochastic.py (noise, SDEs, latents), and their expressions in family_calls.py.
 """
 from __future__ import annotations
 
+import dataclasses
 import difflib
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,18 +27,17 @@ from sciml.lowering import symbols as S
 from sciml.frontend.diagnostics import DiagnosticSink, Span, SpecError, TooManyErrors
 from sciml.lowering.expressions import Entry, ExpressionLowering, Typed, Unsupported, fmt_shape
 from sciml.lowering.datasets import lower_dataset
+from sciml.lowering import axes, fields, kinds, stochastic
 
 RESERVED = {"pi": "the constant pi", "I": "the identity matrix", "t": "time", "dt": "the time derivative"}
-OPTIMIZERS = ("adam", "sgd")
-PLANNED_SCHEMES = ("euler_maruyama", "milstein", "collocation", "method_of_lines", "monte_carlo")
-PLANNED_NET_OPTIONS = ("bayes",)
-# Declarations first (in written order), then the statements that use them.
-ORDER = (ast.ModelStmt, ast.ConstStmt, ast.DomainStmt, ast.DataStmt, ast.StateStmt, ast.ParamStmt,
-         ast.NetStmt, ast.FlowStmt, ast.EquationStmt, ast.SchemeStmt, ast.LossStmt, ast.TrainStmt,
-         ast.ReportStmt)
-# What a spec of a planned family (PDE, SDE, flow) is checked for: the statements whose meaning
-# does not depend on that family (the others use functions and names of the family).
-FAMILY_INDEPENDENT = (ast.ModelStmt, ast.ConstStmt, ast.DataStmt, ast.StateStmt, ast.TrainStmt)
+OPTIMIZERS = ("adam", "sgd", "lbfgs")
+# Declarations first (in written order), then the statements that use them.  Equations come
+# in two passes: conditions (initial, boundary) after the equations, so fit(...) and the grid's
+# boundary know them; the scheme before the loss, which may read its options (dsm's T).
+ORDER = (ast.ModelStmt, ast.ConstStmt, ast.DomainStmt, ast.DataStmt, ast.NoiseStmt, ast.StateStmt,
+         ast.ParamStmt, ast.NetStmt, ast.LatentStmt, ast.FlowStmt, ast.EquationStmt, ast.SchemeStmt,
+         ast.LossStmt, ast.TrainStmt, ast.ReportStmt)
+CONDITIONS = ("initial", "boundary")
 
 
 class _Lowering:
@@ -43,7 +47,11 @@ class _Lowering:
         self.sink = DiagnosticSink()
         self.scope: dict[str, Entry] = {}
         self.networks: dict[str, ir.Network] = {}
-        self.exprs = ExpressionLowering(self.scope, self.sink, self.networks)
+        self.kind = kinds.KINDS[kinds.kind_of(spec, self.sink)]
+        self.exprs = ExpressionLowering(self.scope, self.sink, self.networks, self, self.kind.name)
+        self.domain, self.noises, self.latents, self.residuals, self.conditions = [], [], [], [], []
+        self.loss_has_energy = False
+        self.current_statement = None
         self.model_name = None
         self.constants, self.datasets, self.states, self.parameters = [], [], [], []
         self.equations, self.initials, self.reports, self.training = [], [], [], []
@@ -66,39 +74,30 @@ class _Lowering:
             span = statements[0].span if statements else Span.unknown()
             self.sink.error("E301", "a spec starts with `model NAME`", span,
                             "add a first line such as: model my_model")
-        planned = self._planned_family_constructs()
-        self.unsupported.extend(planned)
-        for kind in FAMILY_INDEPENDENT if planned else ORDER:
+        for kind in ORDER:
             for statement in statements:
-                if isinstance(statement, kind):
+                if isinstance(statement, kind) and not (kind is ast.EquationStmt
+                                                        and statement.kind in CONDITIONS):
                     self._guarded(statement)
+            if kind is ast.EquationStmt:   # then the conditions, which may read the equations
+                for statement in statements:
+                    if isinstance(statement, kind) and statement.kind in CONDITIONS:
+                        self._guarded(statement)
         if self.unsupported or self.sink.has_errors:  # E901 alongside the real errors, by position
             raise SpecError(self.unsupported + self.sink.items)
         self._check_complete()
         self.sink.raise_if_errors()
         return self._model()
 
-    def _planned_family_constructs(self) -> list:
-        """PDE, SDE, flow and likelihood specs parse today but generate no code yet: E901 at the
-        constructs that need the missing support (the rest of such a spec is checked only where
-        it cannot depend on them, see FAMILY_INDEPENDENT)."""
-        found = []
-        for st in self.spec.statements:
-            if isinstance(st, ast.DomainStmt):
-                found.append(_unsupported("spatial domains (PDEs)", st.span))
-            elif isinstance(st, ast.EquationStmt) and st.kind in ("pde", "sde", "boundary"):
-                what = {"pde": "PDE equations", "sde": "SDE equations", "boundary": "boundary conditions"}
-                found.append(_unsupported(what[st.kind], st.span))
-            elif isinstance(st, ast.SchemeStmt) and st.call.func in PLANNED_SCHEMES:
-                found.append(_unsupported(f"the {st.call.func} scheme", st.call.func_span))
-            elif isinstance(st, ast.NetStmt) and st.body.func == "mlp":
-                found += [_unsupported(f"the mlp() option '{k.name}'", k.span)
-                          for k in st.body.keywords if k.name in PLANNED_NET_OPTIONS]
-        return found
-
     def _guarded(self, statement):
+        self.current_statement = statement
+        self.exprs.context = ""
         with self._checking(*_declared_names(statement)):
-            getattr(self, "_" + type(statement).__name__)(statement)
+            kinds.check_statement_fits(self.kind, statement, self)
+            self.HANDLERS[type(statement)](self, statement)
+
+    def checking(self, *names):
+        return self._checking(*names)
 
     @contextmanager
     def _checking(self, *names):
@@ -209,7 +208,18 @@ class _Lowering:
                 self.constants.append(constant)
 
     def _DomainStmt(self, st):
-        raise Unsupported("spatial domains (PDEs)", st.span)
+        fields.lower_domain(st, self)
+
+    def _NoiseStmt(self, st):
+        stochastic.lower_noise(st, self)
+
+    def _LatentStmt(self, st):
+        stochastic.lower_latent(st, self)
+
+    def t_end(self) -> float:
+        """The final time of the model's scheme (1 when it has none yet)."""
+        scheme = getattr(self.scheme, "time", self.scheme)
+        return scheme.t_end if scheme is not None else 1.0
 
     def _FlowStmt(self, st):
         from sciml.lowering.flows import lower_flow
@@ -240,7 +250,9 @@ class _Lowering:
                 if len(shape) > 1:
                     self.fail("E204", "a state is a scalar or a vector", decl.type.span)
                 state = ir.State(name=decl.name, shape=shape, span=decl.span)
-                self.declare(decl.name, Entry("state", shape, True, state), decl.span)
+                axis = {"sde": axes.PATHS, "bsde": axes.PATHS, "diffusion": axes.PATHS,
+                        "grid_pde": axes.NODES}.get(self.kind.name, axes.SAMPLES)
+                self.declare(decl.name, Entry("state", shape, axis, state), decl.span)
                 self.states.append(state)
 
     def _ParamStmt(self, st):
@@ -266,12 +278,17 @@ class _Lowering:
             return ir.Init(kind="value", value=value)
         if decl.init_draw is not None:
             call = decl.init_draw
-            if call.func != "normal" or len(call.positional) != 2 or call.keywords:
-                self.fail("E222", "parameters are drawn from normal(mean, std)", call.span)
-            mean, std = (self.real(a, "a normal() argument") for a in call.positional)
-            if std < 0:
+            if call.func not in ("normal", "uniform") or len(call.positional) != 2 or call.keywords:
+                self.fail("E222", "parameters are drawn from normal(mean, std) or uniform(low, high)",
+                          call.span)
+            first, second = (self.real(a, f"a {call.func}() argument") for a in call.positional)
+            if call.func == "uniform":
+                if not first < second:
+                    self.fail("E222", "uniform(low, high) needs low < high", call.span)
+                return ir.Init(kind="uniform", mean=first, std=second)
+            if second < 0:
                 self.fail("E222", "the standard deviation must be >= 0", call.positional[1].span)
-            return ir.Init(kind="normal", mean=mean, std=std)
+            return ir.Init(kind="normal", mean=first, std=second)
         if len(shape) == 2:
             return ir.Init(kind="normal", std=float(1 / sympy.sqrt(shape[1])))
         return ir.Init(kind="zeros")
@@ -289,31 +306,73 @@ class _Lowering:
         if activation not in S.ACTIVATIONS:
             self.fail("E224", f"unknown activation '{activation}'", args[1].span,
                       "activations: " + ", ".join(sorted(S.ACTIVATIONS)))
-        per_step = False
-        for kw in body.keywords:
-            if kw.name != "per_step":
-                self.fail("E223", f"mlp() has no option '{kw.name}'", kw.span,
-                          "the one option is per_step = true (one network per time step)")
-            if not isinstance(kw.value, ast.Name) or kw.value.id not in ("true", "false"):
-                self.fail("E223", "per_step is true or false", kw.value.span,
-                          "write per_step = true for one network per time step")
-            per_step = kw.value.id == "true"
-        if per_step:
-            raise Unsupported("per-step networks", kw.span)
+        options = self._net_options(body)
+        index, steps = "", ()
+        if st.index is not None:
+            index = st.index.name
+            steps = (self.integer(st.index.low, "the first step", 0), self.integer(st.index.high, "the last step", 0))
+            if steps[1] < steps[0]:
+                self.fail("E225", f"the steps {steps[0]}..{steps[1]} are empty", st.index.span)
+            if any(head.inputs[0] != index for head in st.heads):
+                self.fail("E225", f"a network per step takes the step index first: "
+                          f"{st.heads[0].name}({index}, ...)", st.heads[0].span)
+        coordinates = set(self.exprs.coordinates)
         for head in st.heads:
+            field = bool(coordinates) and set(head.inputs) <= coordinates and not index
             net = ir.Network(name=head.name, inputs=head.inputs, widths=widths, activation=activation,
-                             per_step=per_step, span=head.span)
+                             per_step=bool(index), index=index, steps=steps, field=field,
+                             span=head.span, **options)
             self.declare(head.name, Entry("net", node=net), head.span)
             self.networks[head.name] = net
 
+    def _net_options(self, body) -> dict:
+        """batchnorm = true, posterior = normal, draws = N."""
+        options = {}
+        for kw in body.keywords:
+            if kw.name == "batchnorm":
+                if not isinstance(kw.value, ast.Name) or kw.value.id not in ("true", "false"):
+                    self.fail("E223", "batchnorm is true or false", kw.value.span)
+                options["batchnorm"] = kw.value.id == "true"
+            elif kw.name == "posterior":
+                if not isinstance(kw.value, ast.Name) or kw.value.id != "normal":
+                    self.fail("E223", "the weight posterior is normal (mean-field Gaussian)", kw.value.span)
+                options["posterior"] = "normal"
+            elif kw.name == "draws":
+                options["draws"] = self.integer(kw.value, "the number of posterior draws", 2)
+            elif kw.name == "per_step":
+                self.fail("E223", "a network per time step is declared with its steps: "
+                          "net Z(n, X) = mlp(...) for n in 0..N-1", kw.span)
+            else:
+                self.fail("E223", f"mlp() has no option '{kw.name}'", kw.span,
+                          "options: batchnorm = true, posterior = normal, draws = N")
+        if ("draws" in options) != ("posterior" in options):
+            self.fail("E223", "a weight posterior goes with its number of draws: posterior = normal, "
+                      "draws = 16", body.span)
+        return options
+
     # -- the model ------------------------------------------------------------------------------
     def _EquationStmt(self, st):
-        if st.kind in ("pde", "sde", "boundary"):
-            what = {"pde": "PDE equations", "sde": "SDE equations", "boundary": "boundary conditions"}
-            raise Unsupported(what[st.kind], st.span)
+        if st.options and st.kind not in CONDITIONS:
+            self.fail("E267", f"`with` options belong to initial and boundary lines, not to {st.kind} "
+                      "lines", st.options[0].span, "the interior points are the scheme's: "
+                      "collocation(interior = sobol(2000))")
+        pde_model = self.kind.domain
         for equation in st.equations:
             with self._checking():
-                (self._ode if st.kind == "ode" else self._initial)(equation)
+                self.exprs.context = st.kind
+                if st.kind == "ode":
+                    self._ode(equation)
+                elif st.kind == "sde":
+                    stochastic.lower_sde(equation, self)
+                elif st.kind == "pde":
+                    fields.lower_pde(equation, self)
+                elif pde_model:
+                    fields.lower_condition(equation, st.kind, st.options, self)
+                elif st.options:
+                    self.fail("E267", "`with` options belong to the conditions of a PDE model",
+                              st.options[0].span)
+                else:
+                    self._initial(equation)
 
     def _ode(self, eq):
         state, order = _derivative_of(eq.lhs)
@@ -349,6 +408,8 @@ class _Lowering:
         else:
             state = None
         self.exprs.skip_if_failed(state)
+        if state is not None and self.scope.get(state, Entry("")).kind == "net" and order == 0:
+            return self._initial_network(eq, state, time_args)
         if state is None or self.scope.get(state, Entry("")).kind != "state":
             self.fail("E305", "an initial condition reads: initial Y(0) = value", eq.lhs.span)
         if len(time_args) != 1 or self.constant_value(time_args[0], "the initial time") != 0:
@@ -368,22 +429,53 @@ class _Lowering:
                       f"as an array of shape (samples, {shape[0]})")
         self.initials.append(ir.InitialCondition(state=state, order=order, value=value.expr, span=eq.span))
 
+    def _initial_network(self, eq, name, time_args):
+        """initial Z(0) = z0: the parameter that stands for a per-step network at step 0."""
+        net = self.networks[name]
+        if not net.index:
+            self.fail("E305", f"'{name}' is a network; an initial value belongs to a state or to a "
+                      "network per step (initial Z(0) = z0)", eq.lhs.span)
+        if len(time_args) != 1 or self.integer(time_args[0], "the step", 0) != 0 or net.steps[0] != 1:
+            self.fail("E306", f"a network per step takes an initial value at step 0, when its steps "
+                      f"start at 1 (for {net.index} in 1..{net.steps[1]})", eq.lhs.span)
+        value = eq.rhs
+        entry = self.scope.get(value.id) if isinstance(value, ast.Name) else None
+        if entry is None or entry.kind != "param" or entry.shape != (net.widths[-1],):
+            self.fail("E305", f"{name}(0) is a parameter of the network's output size, "
+                      f"R[{net.widths[-1]}]", value.span, f"declare it: param z0 : R[{net.widths[-1]}]")
+        if net.start:
+            self.fail("E304", f"'{name}' has two initial values", eq.span)
+        self.networks[name] = dataclasses.replace(net, start=value.id)
+
     def _SchemeStmt(self, st):
         if self.scheme is not None:
             self.fail("E310", "a spec has one scheme", st.span)
         call = st.call
-        if call.func not in ir.SCHEMES:
-            if call.func in ("euler_maruyama", "milstein", "collocation", "method_of_lines", "monte_carlo"):
-                raise Unsupported(f"the {call.func} scheme", call.func_span)
-            close = difflib.get_close_matches(call.func, ir.SCHEMES, n=1)
+        handlers = {"collocation": fields.lower_collocation, "method_of_lines": fields.lower_method_of_lines,
+                    **{name: stochastic.lower_stochastic_scheme for name in stochastic.STOCHASTIC_SCHEMES}}
+        known = ir.SCHEMES + tuple(handlers)
+        if call.func not in known:
+            close = difflib.get_close_matches(call.func, known, n=1)
             self.fail("E401", f"unknown scheme '{call.func}'", call.func_span,
-                      f"did you mean '{close[0]}'?" if close else "schemes: " + ", ".join(ir.SCHEMES))
+                      f"did you mean '{close[0]}'?" if close else "schemes: " + ", ".join(known))
+        family = {"collocation": "collocation", "method_of_lines": "method of lines",
+                  "reverse_sampler": "reverse sampler", "euler_maruyama": kinds.STOCHASTIC,
+                  "milstein": kinds.STOCHASTIC}.get(call.func, kinds.TIME)
+        if family not in self.kind.schemes:
+            takes = ", ".join(self.kind.schemes) or "no scheme"
+            self.fail("E403", f"a model of kind {self.kind.name} takes {takes}, not the {family} "
+                      f"{call.func}", call.func_span, ("e.g. " + self.kind.example) if self.kind.example
+                      else "remove the scheme line")
+        if call.func in handlers:
+            self.scheme = handlers[call.func](call, self)
+            return
         from sciml.schemes.lower_scheme import lower_scheme
         self.scheme = lower_scheme(call, self)
 
     def _LossStmt(self, st):
         if self.loss is not None:
             self.fail("E310", "a spec has one loss (add terms with +)", st.span)
+        self.exprs.context = "loss"
         loss = self.lower(st.expr)
         if loss.shape not in ((), (1,)) or loss.batched:
             what = "per sample" if loss.batched else fmt_shape(loss.shape)
@@ -397,8 +489,6 @@ class _Lowering:
         if self.training:
             self.fail("E310", "a spec has one train line (chain stages with then)", st.span)
         for stage in st.stages:
-            if stage.func == "lbfgs":
-                raise Unsupported("the lbfgs optimizer", stage.func_span)
             if stage.func not in OPTIMIZERS:
                 self.fail("E501", f"unknown optimizer '{stage.func}'", stage.func_span,
                           "optimizers: " + ", ".join(OPTIMIZERS))
@@ -418,9 +508,11 @@ class _Lowering:
             self.training.append(ir.TrainStage(optimizer=stage.func, span=stage.span, **options))
 
     def _ReportStmt(self, st):
+        self.exprs.context = "report"
         for item in st.items:
             value = self.lower(item)
-            if value.shape not in ((), (1,)) and not isinstance(item, ast.Name):
+            samples = self.kind.noise and isinstance(value.expr, S.StateAt)   # sampled paths
+            if value.shape not in ((), (1,)) and not isinstance(item, ast.Name) and not samples:
                 self.fail("E208", "a report is a number or a parameter", item.span)
             datasets = sorted({str(s).split(".")[0] for s in value.expr.free_symbols if "." in str(s)})
             label = _label(item)
@@ -432,10 +524,13 @@ class _Lowering:
         # what is missing is missing from the model: point at its `model` line
         end = next((st.span for st in self.spec.statements if isinstance(st, ast.ModelStmt)),
                    Span(1, 1, 1, 2))
-        for state in self.states:
+        kinds.check_complete(self.kind, self, end)
+        equation = {"ode": "ode dt({}) = ...", "sde": "sde d({}) = f * dt + g * dW",
+                    "pde": "pde dt({}) = ..."}.get(self.kind.equations, "")
+        for state in self.states if self.kind.states else ():
             if not any(e.state == state.name for e in self.equations):
                 self.sink.error("E307", f"state '{state.name}' has no equation", state.span,
-                                f"add: ode dt({state.name}) = ...")
+                                "add: " + equation.format(state.name))
                 continue
             order = next(e.order for e in self.equations if e.state == state.name)
             for initial in self.initials:
@@ -450,22 +545,14 @@ class _Lowering:
                     what = _at_zero(state.name, k)
                     self.sink.error("E308", f"state '{state.name}' needs an initial value {what}",
                                     state.span, f"add: initial {what} = ...")
-        if self.flows and (self.states or self.scheme is not None):
-            what = self.states[0].span if self.states else self.scheme.span
-            self.unsupported.append(_unsupported("a flow together with states and a scheme (a "
-                                                 "continuous normalizing flow)", what))
-        elif self.flows:
-            pass   # a flow is the whole model: no states, equations or scheme
-        elif not self.states:
-            self.sink.error("E309", "the model has no state", end, "declare one: state Y : R[n]")
-        if self.scheme is None and not self.flows:
-            self.sink.error("E309", "the spec has no scheme", end, "add e.g.: scheme rk4(steps = 20, T = 1)")
-        if self.loss is None:
-            self.sink.error("E309", "the spec has no loss", end, "add e.g.: loss mse(Y(T), train.y)")
-        if not self.training:
-            self.sink.error("E309", "the spec has no train line", end,
-                            "add e.g.: train adam(lr = 1e-3, steps = 1000)")
-        if self.scheme is not None and not self.sink.has_errors:
+        for net in self.networks.values():
+            if net.index and net.steps[0] == 1 and not net.start:
+                self.sink.error("E308", f"the network per step '{net.name}' starts at step 1: step 0 "
+                                "needs its value", net.span, f"add: initial {net.name}(0) = z0, with "
+                                f"param z0 : R[{net.widths[-1]}]")
+        if isinstance(self.scheme, ir.MethodOfLines) and not self.sink.has_errors:
+            self.scheme = dataclasses.replace(self.scheme, boundary=fields.grid_boundary(self))
+        if isinstance(self.scheme, ir.Scheme) and self.kind.equations == "ode" and not self.sink.has_errors:
             from sciml.schemes.lower_scheme import check_scheme_fits
             check_scheme_fits(self)
         if self.unsupported:
@@ -487,7 +574,21 @@ class _Lowering:
             networks=tuple(self.networks.values()), equations=tuple(self.equations),
             initials=tuple(self.initials), scheme=self.scheme, loss=loss_expr, loss_span=loss_span,
             training=tuple(self.training), reports=tuple(self.reports), training_set=training_set,
-            flows=tuple(self.flows), loss_terms=self.loss_terms, span=self.spec.span)
+            flows=tuple(self.flows), loss_terms=self.loss_terms, kind=self.kind.name,
+            domain=tuple(self.domain), noises=tuple(self.noises), latents=tuple(self.latents),
+            residuals=tuple(self.residuals), conditions=tuple(self.conditions), span=self.spec.span)
+
+
+_Lowering.HANDLERS = {
+    ast.ModelStmt: _Lowering._ModelStmt, ast.ConstStmt: _Lowering._ConstStmt,
+    ast.DomainStmt: _Lowering._DomainStmt, ast.DataStmt: _Lowering._DataStmt,
+    ast.NoiseStmt: _Lowering._NoiseStmt, ast.StateStmt: _Lowering._StateStmt,
+    ast.ParamStmt: _Lowering._ParamStmt, ast.NetStmt: _Lowering._NetStmt,
+    ast.LatentStmt: _Lowering._LatentStmt, ast.FlowStmt: _Lowering._FlowStmt,
+    ast.EquationStmt: _Lowering._EquationStmt, ast.SchemeStmt: _Lowering._SchemeStmt,
+    ast.LossStmt: _Lowering._LossStmt, ast.TrainStmt: _Lowering._TrainStmt,
+    ast.ReportStmt: _Lowering._ReportStmt,
+}
 
 
 def _additive_terms(node) -> list:

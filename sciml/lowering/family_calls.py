@@ -1,0 +1,350 @@
+"""The expressions of the families beyond the ODE, as a mixin of `ExpressionLowering`:
+SDE terms (dt, dW), fields and their derivatives (d, lap, div, grad), derivatives of networks
+in a named input (div, jacobian), reductions over a named axis, and the losses and reports of
+PINNs, Deep Ritz, score matching, VAEs and Bayesian networks.
+
+The lowering sets `context` (which statement is being lowered: ode, sde, pde, condition,
+loss, report) and `coordinates` (the domain's, in order); the checks read them."""
+from __future__ import annotations
+
+import sympy
+
+from sciml.frontend import ast
+from sciml.lowering import axes
+from sciml.lowering import family_symbols as F
+from sciml.lowering import symbols as S
+
+SAMPLERS = ("uniform", "latin_hypercube", "sobol")
+
+
+class FamilyCalls:
+    context = ""
+    coordinates: tuple = ()
+
+    @property
+    def space(self) -> tuple:
+        return tuple(c for c in self.coordinates if c != "t")
+
+    # -- names -----------------------------------------------------------------------------
+    def family_name(self, node):
+        """The value of a bare name that only the families know, or None."""
+        name = node.id
+        entry = self.scope.get(name)
+        if entry is not None and entry.kind == "coordinate":
+            axis = axes.NODES if self.kind == "grid_pde" else axes.POINTS
+            return self.typed(sympy.Symbol(name), (), axis)
+        if entry is not None and entry.kind == "noise":
+            self.fail("E252", f"the noise '{name}' enters an sde line as its increment d{name}",
+                      node.span, f"write e.g.: sde d(X) = f(X) * dt + g(X) * d{name}")
+        if entry is not None and entry.kind == "net" and entry.node.field:
+            return self.field_value(entry.node, node.span)
+        if entry is None and name == "dt":
+            if self.context != "sde":
+                self.fail("E217", "dt stands alone only in an sde line (d(X) = f * dt + g * dW); "
+                          "elsewhere it is the time derivative dt(u)", node.span)
+            return self.typed(F.DT, ())
+        if entry is None and name.startswith("d") and self.scope.get(name[1:], None) is not None \
+                and self.scope[name[1:]].kind == "noise":
+            noise = self.scope[name[1:]]
+            if self.context != "sde":
+                self.fail("E252", f"the increment {name} belongs in an sde line", node.span,
+                          "an sde line reads d(X) = f(X) * dt + g(X) * dW")
+            return self.typed(F.Increment(sympy.Symbol(name[1:])), noise.shape, axes.PATHS)
+        if entry is None and name == "residual":
+            if self.kind != "pinn" or self.context != "loss":
+                self.fail("E254", "`residual` is the mean square of the PDE residual, a loss term of "
+                          "a pinn model", node.span, "write: loss residual + fit(initial) + fit(boundary)")
+            if not self.lowering.residuals:
+                self.fail("E254", "`residual` needs a pde line", node.span, "add: pde ... = 0")
+            return self.typed(F.Residual(), ())
+        if entry is None and name == "t" and self.context in ("ode", "sde"):
+            return self.typed(sympy.Symbol("t"), ())   # the time at which the stage evaluates
+        return None
+
+    def field_value(self, net, span):
+        """A bare field u: u at the current point of the point set being evaluated."""
+        if self.context not in ("pde", "condition", "loss", "report", "energy"):
+            self.fail("E255", f"the field '{net.name}' is read in a PDE, a condition or a loss", span)
+        axis = axes.NODES if self.kind == "grid_pde" else axes.POINTS
+        return self.typed(S.NetCall(sympy.Symbol(net.name), *(sympy.Symbol(c) for c in net.inputs)),
+                          (net.widths[-1],) if net.widths[-1] > 1 else (), axis)
+
+    def typed(self, expr, shape, axis=None):
+        from sciml.lowering.expressions import Typed
+        return Typed(expr, shape, axis)
+
+    # -- derivatives in space and time -------------------------------------------------------
+    def _coordinate(self, node, what):
+        if not isinstance(node, ast.Name) or node.id not in self.coordinates:
+            listed = ", ".join(self.coordinates) or "none: the model has no domain"
+            self.fail("E253", f"{what} is taken in a coordinate of the domain", node.span,
+                      f"coordinates: {listed}")
+        return sympy.Symbol(node.id)
+
+    def _pde_only(self, node):
+        if not self.coordinates:
+            self.fail("E253", f"{node.func}(...) is a derivative in space: it needs a domain", node.span,
+                      "declare one: domain x in [0, 1]; a model of kind pinn or grid_pde")
+
+    def _call_d(self, node):
+        """d(u, x), d(u, x, x): derivatives of a field or grid state in coordinates."""
+        if len(node.positional) < 2 or node.keywords:
+            self.fail("E217", "d(X) is the left side of an sde line; d(u, x) and d(u, x, x) are "
+                      "derivatives in a coordinate", node.span)
+        self._pde_only(node)
+        value = self.lower(node.positional[0])
+        expr = value.expr
+        for coordinate in node.positional[1:]:
+            expr = F.Partial(expr, self._coordinate(coordinate, "a derivative d(u, x)"))
+        return self.typed(expr, value.shape, value.axis)
+
+    def pde_time_derivative(self, node):
+        """dt(u) inside a PINN's pde line: the derivative in the coordinate t."""
+        if "t" not in self.coordinates:
+            self.fail("E253", "dt(u) in a pde needs the coordinate t in the domain", node.span,
+                      "add it: domain x in [0, 1], t in [0, 1]")
+        (value,) = self._positional(node, 1)
+        return self.typed(F.Partial(value.expr, sympy.Symbol("t")), value.shape, value.axis)
+
+    def _space_operator(self, node, cls, what):
+        self._pde_only(node)
+        (value,) = self._positional(node, 1)
+        coordinates = [sympy.Symbol(c) for c in self.space]
+        if not coordinates:
+            self.fail("E253", f"{what} needs a space coordinate in the domain", node.span)
+        return value, coordinates
+
+    def _call_lap(self, node):
+        value, coordinates = self._space_operator(node, F.Laplacian, "lap(u)")
+        return self.typed(F.Laplacian(value.expr, *coordinates), value.shape, value.axis)
+
+    def space_divergence(self, node):
+        value, coordinates = self._space_operator(node, F.Divergence, "div(v)")
+        if not (value.is_scalar and len(coordinates) == 1) and value.shape != (len(coordinates),):
+            self.fail("E201", f"div(v) of {self.fmt(value.shape)} in {len(coordinates)} space "
+                      f"dimension(s)", node.span, f"v has one entry per space coordinate "
+                      f"({', '.join(self.space)}); in one dimension a scalar")
+        return self.typed(F.Divergence(value.expr, *coordinates), (), value.axis)
+
+    def space_gradient(self, node):
+        value, coordinates = self._space_operator(node, F.SpaceGradient, "grad(u)")
+        if not value.is_scalar:
+            self.fail("E201", f"grad(u) of {self.fmt(value.shape)}: u is a scalar field", node.span)
+        return self.typed(F.SpaceGradient(value.expr, *coordinates), (len(coordinates),), value.axis)
+
+    # -- derivatives of networks in a named input ---------------------------------------------
+    def _network_input(self, node, what):
+        """(the lowered call F(...), the input symbol) of div(F(z, t), z) / jacobian(F(z, t), z)."""
+        if len(node.positional) != 2:
+            self.fail("E206", f"{what} takes a network call and the input it differentiates in: "
+                      f"{node.func}(F(z, t), z)", node.span)
+        call, wrt = node.positional
+        net = self.scope.get(call.func) if isinstance(call, ast.Call) else None
+        if net is None or net.kind != "net":
+            self.fail("E240", f"{what} differentiates a network call, as {node.func}(F(z, t), z)",
+                      call.span)
+        value = self.lower(call)
+        if not isinstance(wrt, ast.Name) or not any(isinstance(a, ast.Name) and a.id == wrt.id
+                                                    for a in call.positional):
+            self.fail("E240", f"{what}: '{getattr(wrt, 'id', '?')}' is not an input of this call",
+                      wrt.span, "name one of the call's arguments")
+        inner = self.lower(wrt)
+        return value, inner, sympy.Symbol(wrt.id)
+
+    def network_divergence(self, node):
+        value, inner, wrt = self._network_input(node, "div")
+        if value.shape != inner.shape:
+            self.fail("E240", f"div: the network maps {self.fmt(inner.shape)} to "
+                      f"{self.fmt(value.shape)}; a divergence needs the same size in and out", node.span)
+        estimator, probes = "exact", 0
+        for kw in node.keywords:
+            if kw.name != "trace":
+                self.fail("E206", f"div() takes no argument '{kw.name}'", kw.span,
+                          "the one option is trace = exact or trace = hutchinson(k)")
+            if isinstance(kw.value, ast.Name) and kw.value.id == "exact":
+                continue
+            if isinstance(kw.value, ast.Call) and kw.value.func == "hutchinson" and \
+                    len(kw.value.positional) == 1 and not kw.value.keywords:
+                estimator, probes = "hutchinson", self.lowering.integer(kw.value.positional[0], "probes")
+                continue
+            self.fail("E256", "trace is exact or hutchinson(k), k random probes", kw.value.span)
+        return self.typed(F.NetDivergence(value.expr, wrt, sympy.Symbol(estimator), sympy.Integer(probes)),
+                          (), value.axis)
+
+    def _call_jacobian(self, node):
+        value, inner, wrt = self._network_input(node, "jacobian")
+        if node.keywords:
+            self.fail("E206", f"jacobian() takes no argument '{node.keywords[0].name}'", node.keywords[0].span)
+        rows, cols = (value.shape or (1,))[0], (inner.shape or (1,))[0]
+        return self.typed(F.NetJacobian(value.expr, wrt), (rows, cols), value.axis)
+
+    # -- reductions over a named axis ---------------------------------------------------------
+    def over_axis(self, node, value):
+        """The axis named by `over = A`, checked against the axes of `value`; None for all."""
+        over = [kw for kw in node.keywords if kw.name == "over"]
+        extra = [kw for kw in node.keywords if kw.name != "over"]
+        if extra:
+            self.fail("E206", f"{node.func}() takes no argument '{extra[0].name}'", extra[0].span,
+                      "the one option is over = AXIS")
+        if not over:
+            return None
+        name = over[0].value.id if isinstance(over[0].value, ast.Name) else None
+        if name is None or not axes.has(value.axis, name):
+            held = ", ".join(sorted(axes.axes_of(value.axis))) or "none"
+            self.fail("E251", f"{node.func}(..., over = {name or '?'}): this value has no axis "
+                      f"'{name or '?'}'", over[0].value.span, f"its axes: {held}")
+        return name
+
+    def reduction(self, node, cls):
+        if len(node.positional) != 1:
+            self.fail("E206", f"{node.func}() takes 1 argument, got {len(node.positional)}", node.span)
+        value = self.lower(node.positional[0])
+        over = self.over_axis(node, value)
+        if over is None and cls is not F.MeanOver:
+            return self.typed(cls(value.expr, sympy.Symbol("all")), () if cls is not F.CovarianceOver
+                              else (value.shape or (1,)) * 2)
+        shape = value.shape if over is not None else ()
+        if cls is F.CovarianceOver:
+            shape = ((value.shape or (1,))[0],) * 2
+        return self.typed(cls(value.expr, sympy.Symbol(over or "all")), shape, axes.without(value.axis, over))
+
+    def _call_std(self, node):
+        return self.reduction(node, F.StdOver)
+
+    def _call_covariance(self, node):
+        return self.reduction(node, F.CovarianceOver)
+
+    def _call_trace(self, node):
+        (value,) = self._positional(node, 1)
+        if len(value.shape) != 2 or value.shape[0] != value.shape[1]:
+            self.fail("E201", f"trace of {self.fmt(value.shape)}: it takes a square matrix", node.span)
+        return self.typed(F.Trace(value.expr), (), value.axis)
+
+    def _call_argmax(self, node):
+        (value,) = self._positional(node, 1)
+        if not value.is_scalar or not value.batched:
+            self.fail("E201", "argmax(v) takes one number per sample and gives the index of the "
+                      "largest", node.span)
+        return self.typed(F.ArgMax(value.expr), ())
+
+    # -- losses and reports ---------------------------------------------------------------------
+    def _call_fit(self, node):
+        if len(node.positional) != 1 or not isinstance(node.positional[0], ast.SectionRef):
+            self.fail("E254", "fit(initial) or fit(boundary): the mean squares of a section's conditions",
+                      node.span)
+        section = node.positional[0].section
+        if self.kind != "pinn":
+            self.fail("E254", f"fit({section}) is a loss term of a pinn model", node.span)
+        if not any(c.section == section for c in self.lowering.conditions):
+            self.fail("E254", f"fit({section}): the spec has no {section} condition", node.span,
+                      f"add e.g.: {section} u(x, 0) = 0 with points = 50")
+        return self.typed(F.ConditionFit(sympy.Symbol(section)), ())
+
+    def _call_ritz_energy(self, node):
+        if self.kind != "pinn":
+            self.fail("E254", "ritz_energy(...) is the loss of a pinn model (Deep Ritz)", node.span)
+        context, self.context = self.context, "energy"
+        try:
+            (density,) = self._positional(node, 1)
+        finally:
+            self.context = context
+        if not density.is_scalar:
+            self.fail("E208", "the energy density is one number per point", node.span)
+        self.lowering.loss_has_energy = True
+        return self.typed(F.RitzEnergy(density.expr), ())
+
+    def _call_rel_l2(self, node):
+        """rel_l2(u, exact = ...): a report, the relative L2 error of a network on the domain."""
+        args, keywords = node.positional, {kw.name: kw for kw in node.keywords}
+        net = self.scope.get(args[0].id) if len(args) == 1 and isinstance(args[0], ast.Name) else None
+        if net is None or net.kind != "net" or set(keywords) != {"exact"}:
+            self.fail("E257", "rel_l2(u, exact = ...) compares a network with a known solution",
+                      node.span, "write e.g. rel_l2(u, exact = sin(pi * x))")
+        if not all(i in self.coordinates for i in net.node.inputs):
+            self.fail("E257", f"rel_l2: the inputs of '{net.node.name}' are not coordinates of the domain",
+                      args[0].span)
+        exact = keywords["exact"].value
+        context, self.context = self.context, "report"
+        try:
+            if isinstance(exact, ast.Call) and exact.func in F.REFERENCE_SOLUTIONS:
+                values = [self.lowering.real(a, "an argument of the reference solution") for a in exact.positional]
+                if len(values) != F.REFERENCE_SOLUTIONS[exact.func] or exact.keywords:
+                    self.fail("E206", f"{exact.func}() takes {F.REFERENCE_SOLUTIONS[exact.func]} argument(s)",
+                              exact.span)
+                value = F.Reference(sympy.Symbol(exact.func), *(sympy.Float(v) for v in values))
+            else:
+                value = self.lower(exact).expr
+        finally:
+            self.context = context
+        return self.typed(F.RelativeL2(sympy.Symbol(net.node.name), value), ())
+
+    def _call_dsm(self, node):
+        """dsm(s, data.x, t = uniform(low, high)): denoising score matching."""
+        args = node.positional
+        net = self.scope.get(args[0].id) if len(args) == 2 and isinstance(args[0], ast.Name) else None
+        if self.kind != "diffusion" or net is None or net.kind != "net":
+            self.fail("E258", "dsm(s, data.x, t = uniform(low, high)) trains the score network s of a "
+                      "diffusion model", node.span)
+        data = self.lower(args[1])
+        keywords = {kw.name: kw for kw in node.keywords}
+        if set(keywords) - {"t"}:
+            self.fail("E206", f"dsm() takes no argument '{sorted(set(keywords) - {'t'})[0]}'", node.span)
+        low, high = sympy.Float(1e-3), sympy.Float(self.lowering.t_end())
+        if "t" in keywords:
+            draw = keywords["t"].value
+            if not isinstance(draw, ast.Call) or draw.func != "uniform" or len(draw.positional) != 2:
+                self.fail("E258", "the times of score matching are t = uniform(low, high)", draw.span)
+            low, high = (sympy.Float(self.lowering.real(a, "a time")) for a in draw.positional)
+            if not 0 < low < high:
+                self.fail("E258", "score matching times need 0 < low < high", draw.span)
+        if net.node.widths[0] != (data.shape or (1,))[0] + 1 or net.node.widths[-1] != (data.shape or (1,))[0]:
+            self.fail("E205", f"the score network '{net.node.name}' maps (x, t) to a vector like x: "
+                      f"{(data.shape or (1,))[0] + 1} inputs, {(data.shape or (1,))[0]} outputs", args[0].span)
+        return self.typed(F.ScoreMatching(sympy.Symbol(net.node.name), data.expr, low, high), ())
+
+    def _distribution(self, node, names, what):
+        """(name, lowered parameters) of normal(mean, std) / bernoulli(p)."""
+        if not isinstance(node, ast.Call) or node.func not in names or node.keywords:
+            self.fail("E259", f"{what} is " + " or ".join(f"{n}(...)" for n in names), node.span)
+        arity = {"normal": 2, "bernoulli": 1}[node.func]
+        if len(node.positional) != arity:
+            self.fail("E206", f"{node.func}() takes {arity} argument(s)", node.span)
+        return node.func, [self.lower(a) for a in node.positional]
+
+    def _call_elbo(self, node):
+        """elbo(data.x, decoder = normal(g(z), s) | bernoulli(g(z)), prior = normal(0, 1))."""
+        if self.kind != "vae" or len(node.positional) != 1:
+            self.fail("E259", "elbo(data.x, decoder = ..., prior = ...) is the loss of a vae model", node.span)
+        x = self.lower(node.positional[0])
+        keywords = {kw.name: kw.value for kw in node.keywords}
+        if set(keywords) != {"decoder", "prior"}:
+            self.fail("E259", "elbo() takes decoder = normal(mean, std) or bernoulli(p), and "
+                      "prior = normal(0, 1)", node.span)
+        kind, (mean, *scale) = self._distribution(keywords["decoder"], ("normal", "bernoulli"), "the decoder")
+        if mean.shape != x.shape:
+            self.fail("E207", f"the decoder gives {self.fmt(mean.shape)} but the data are {self.fmt(x.shape)}",
+                      keywords["decoder"].span)
+        _, (prior_mean, prior_std) = self._distribution(keywords["prior"], ("normal",), "the prior")
+        latent = self.lowering.latents[0]
+        return self.typed(F.Elbo(x.expr, sympy.Symbol(latent.name), sympy.Symbol(kind), mean.expr,
+                                 scale[0].expr if scale else sympy.S.One, prior_mean.expr, prior_std.expr), ())
+
+    def _call_kl(self, node):
+        """kl(F, prior = normal(0, 1)): a Bayesian network's weight posterior against its prior."""
+        args = node.positional
+        net = self.scope.get(args[0].id) if len(args) == 1 and isinstance(args[0], ast.Name) else None
+        if net is None or net.kind != "net" or not net.node.posterior:
+            self.fail("E260", "kl(F, prior = normal(0, 1)) takes a network with a weight posterior",
+                      node.span, "declare it: net F(x) = mlp(..., posterior = normal, draws = 16)")
+        keywords = {kw.name: kw.value for kw in node.keywords}
+        if set(keywords) != {"prior"}:
+            self.fail("E260", "kl() takes prior = normal(mean, std)", node.span)
+        _, (mean, std) = self._distribution(keywords["prior"], ("normal",), "the prior")
+        return self.typed(F.KlToPrior(sympy.Symbol(net.node.name), mean.expr, std.expr), ())
+
+    def _call_uniform(self, node):
+        self.fail("E103", "uniform(...) may appear only after '~' in a param declaration or as the "
+                  "times of dsm(..., t = uniform(low, high))", node.func_span)
+
+    def _call_bernoulli(self, node):
+        self.fail("E103", "bernoulli(...) is a decoder of elbo(..., decoder = bernoulli(p))", node.func_span)

@@ -1,0 +1,130 @@
+"""The sympy vocabulary of the families beyond the ODE: noise, fields and their derivatives,
+reductions over a named sample axis, and the losses of PINNs, score matching, VAEs and
+Bayesian networks.  Unevaluated functions like those of `symbols.py`: the maths stays a tree
+that printers and the analysis walk.  Symbol arguments name things (a noise, a coordinate, an
+axis, a network); they are never parsed from user text."""
+from __future__ import annotations
+
+import sympy
+
+from sciml.lowering.symbols import ArrayOp
+
+DT = sympy.Symbol("dt")          # the time step in an SDE: d(X) = f * dt + g * dW
+
+
+class Increment(ArrayOp):
+    """Increment(W): dW, the increment of the Brownian motion W over the current step; one
+    draw per step, shared by every equation that names it."""
+
+    nargs = 1
+
+
+class Partial(ArrayOp):
+    """Partial(u, x): the derivative of u in the coordinate x (nested for higher orders)."""
+
+    nargs = 2
+
+
+class Laplacian(ArrayOp):
+    """Laplacian(u, x, y, ...): the sum of the second derivatives in the space coordinates."""
+
+
+class Divergence(ArrayOp):
+    """Divergence(v, x, y, ...): the sum of d v_i / d x_i over the space coordinates (in one
+    dimension, of a scalar: d v / d x)."""
+
+
+class SpaceGradient(ArrayOp):
+    """SpaceGradient(u, x, y, ...): the vector of the derivatives in the space coordinates."""
+
+
+class NetDivergence(ArrayOp):
+    """NetDivergence(F(...), z, estimator, probes): the trace of the Jacobian of the network
+    call F(...) in its input z; estimator 'exact' or 'hutchinson' with `probes` random probes."""
+
+    nargs = 4
+
+
+class NetJacobian(ArrayOp):
+    """NetJacobian(F(...), z): the Jacobian of the network call F(...) in its input z."""
+
+    nargs = 2
+
+
+class MeanOver(ArrayOp):
+    """MeanOver(x, axis): the mean over one named sample axis."""
+
+    nargs = 2
+
+
+class StdOver(ArrayOp):
+    """StdOver(x, axis): the standard deviation over one named sample axis (all, for axis 'all')."""
+
+    nargs = 2
+
+
+class CovarianceOver(ArrayOp):
+    """CovarianceOver(x, axis): the covariance matrix over a named axis (1/(N-1) normalization)."""
+
+    nargs = 2
+
+
+class Trace(ArrayOp):
+    nargs = 1
+
+
+class ArgMax(ArrayOp):
+    """The index of the largest entry over the sample axis."""
+
+    nargs = 1
+
+
+class Residual(ArrayOp):
+    """The mean square of the PDE residual over the interior points."""
+
+    nargs = 0
+
+
+class ConditionFit(ArrayOp):
+    """ConditionFit(section): the weighted mean squares of the initial or boundary conditions."""
+
+    nargs = 1
+
+
+class RitzEnergy(ArrayOp):
+    """RitzEnergy(density): the integral of the energy density over the domain (Monte Carlo)."""
+
+    nargs = 1
+
+
+class RelativeL2(ArrayOp):
+    """RelativeL2(u, exact): |u - exact| / |exact| over a reference grid of the domain."""
+
+    nargs = 2
+
+
+class Reference(ArrayOp):
+    """Reference(name, *arguments): a known solution of the library (burgers_cole_hopf(nu))."""
+
+
+class ScoreMatching(ArrayOp):
+    """ScoreMatching(s, x0, t_low, t_high): denoising score matching of the score network s on
+    the data x0, times drawn uniformly in [t_low, t_high], the transition kernel of the SDE."""
+
+    nargs = 4
+
+
+class Elbo(ArrayOp):
+    """Elbo(x, latent, decoder, mean, scale, prior_mean, prior_std): the evidence lower bound of
+    x, decoder 'normal' (mean, scale) or 'bernoulli' (probabilities in mean), a normal prior."""
+
+    nargs = 7
+
+
+class KlToPrior(ArrayOp):
+    """KlToPrior(F, mean, std): the KL divergence of network F's weight posterior to a normal prior."""
+
+    nargs = 3
+
+
+REFERENCE_SOLUTIONS = {"burgers_cole_hopf": 1}   # name: number of arguments

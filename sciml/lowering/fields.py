@@ -1,0 +1,271 @@
+"""Lower the PDE statements: the domain, `pde` lines, initial and boundary conditions on a
+field (PINN) or a grid state (method of lines), and the two PDE discretizations.
+
+A condition holds its target at fixed coordinates: `u(x, 0) = ...` fixes t at the start of
+its interval (an initial condition); `u(-1, t) = 0` fixes x at an end (Dirichlet);
+`d(u, x)(0, t) = 0` is Neumann; `c(0, t) = c(1, t)` periodic.  A PINN condition carries its
+point set and weight (`with points = 50, weight = 10, sampler = sobol`); a grid condition
+holds at the grid's end nodes."""
+from __future__ import annotations
+
+import sympy
+
+from sciml.frontend import ast
+from sciml.lowering import axes, ir
+from sciml.lowering.expressions import Entry, fmt_shape
+from sciml.lowering.family_calls import SAMPLERS
+
+
+def lower_domain(st: ast.DomainStmt, lowering):
+    if lowering.domain:
+        lowering.fail("E310", "a spec has one domain line", st.span, "list every coordinate on it")
+    for interval in st.intervals:
+        with lowering.checking(interval.name):
+            low = lowering.real(interval.low, f"the start of {interval.name}")
+            high = lowering.real(interval.high, f"the end of {interval.name}")
+            if not low < high:
+                lowering.fail("E265", f"the interval of {interval.name} is empty: [{low:g}, {high:g}]",
+                              interval.span, "write [start, end] with start < end")
+            coordinate = ir.Coordinate(name=interval.name, lower=low, upper=high, span=interval.span)
+            if interval.name in lowering.scope:
+                lowering.fail("E102", f"'{interval.name}' is declared twice", interval.span)
+            lowering.scope[interval.name] = Entry("coordinate", (), node=coordinate)
+            lowering.domain.append(coordinate)
+    lowering.exprs.coordinates = tuple(c.name for c in lowering.domain)
+    if "t" in lowering.exprs.coordinates and lowering.exprs.coordinates[-1] != "t":
+        lowering.fail("E265", "time t is the last coordinate of the domain", st.span,
+                      "write the space coordinates first: domain x in [0, 1], t in [0, 1]")
+
+
+def lower_pde(eq: ast.Equation, lowering):
+    exprs = lowering.exprs
+    if lowering.kind.name == "grid_pde":
+        return _grid_equation(eq, lowering)
+    exprs.context = "pde"
+    left, right = lowering.lower(eq.lhs), lowering.lower(eq.rhs)
+    residual = exprs.join(eq, left, right) and None
+    if not (left.is_scalar and right.is_scalar) and left.shape != right.shape:
+        lowering.fail("E201", f"the sides of this pde are {fmt_shape(left.shape)} and "
+                      f"{fmt_shape(right.shape)}", eq.span)
+    residual = left.expr - right.expr
+    if not residual.free_symbols & {sympy.Symbol(c) for c in exprs.coordinates} and \
+            not any(n.field for n in lowering.networks.values()):
+        lowering.fail("E255", "a pde of a pinn model is written on a field: a network of the "
+                      "domain's coordinates", eq.span, "declare it: net u(x, t) = mlp(2 -> 32 -> 1, tanh)")
+    lowering.residuals.append(ir.Residual(expr=residual, span=eq.span))
+
+
+def _grid_equation(eq, lowering):
+    """dt(u) = ... on a grid state: lowered like an ode, its right side on the grid nodes."""
+    lhs = eq.lhs
+    order, node = 0, lhs
+    while isinstance(node, ast.Call) and node.func == "dt" and len(node.args) == 1:
+        node, order = node.args[0], order + 1
+    if not order or not isinstance(node, ast.Name):
+        lowering.fail("E302", "a pde on a grid reads dt(u) = ... (or dt(dt(u)) = ...)", lhs.span,
+                      "the method of lines turns it into an ode for the values at the nodes")
+    state = node.id
+    lowering.exprs.skip_if_failed(state)
+    if lowering.scope.get(state, Entry("")).kind != "state":
+        lowering.fail("E303", f"'{state}' is not a state", lhs.span, f"declare it: state {state} : R")
+    if any(e.state == state for e in lowering.equations):
+        lowering.fail("E304", f"state '{state}' has two equations", eq.span, "keep one of them")
+    lowering.exprs.context = "pde"
+    rhs = lowering.lower(eq.rhs)
+    if not rhs.is_scalar:
+        lowering.fail("E207", f"dt({state}) is a value per node but the right side is "
+                      f"{fmt_shape(rhs.shape)}", eq.rhs.span)
+    lowering.equations.append(ir.Equation(state=state, order=order, rhs=rhs.expr, span=eq.span))
+
+
+def lower_condition(eq: ast.Equation, section: str, options: tuple, lowering):
+    """An initial or boundary condition of a PDE model (pinn or grid_pde)."""
+    exprs = lowering.exprs
+    exprs.context = "condition"
+    target, order, at, lhs_node = _target(eq.lhs, lowering)
+    fixed = _fixed(target, at, eq.lhs, lowering)
+    coordinates = {c.name: c for c in lowering.domain}
+    kind = "dirichlet"
+    if section == "initial":
+        if [name for name, _ in fixed] != ["t"] or fixed[0][1] != coordinates["t"].lower:
+            start = coordinates["t"].lower if "t" in coordinates else 0
+            lowering.fail("E306", f"an initial condition holds at t = {start:g}, the start of the domain",
+                          eq.lhs.span, f"write e.g. {target}(x, {start:g}) = ...")
+        kind = "initial"
+    else:
+        if len(fixed) != 1 or fixed[0][0] == "t" or \
+                fixed[0][1] not in (coordinates[fixed[0][0]].lower, coordinates[fixed[0][0]].upper):
+            lowering.fail("E266", "a boundary condition holds one space coordinate at an end of its "
+                          "interval", eq.lhs.span, "write e.g. u(0, t) = 0 for x in [0, 1]")
+        if order:
+            kind = "neumann"
+    lhs = lowering.lower(lhs_node)
+    periodic = _periodic_partner(eq.rhs, target, lowering)
+    if periodic is not None:
+        other = _fixed(target, periodic.positional, eq.rhs, lowering)
+        if section != "boundary" or len(other) != 1 or other[0][0] != fixed[0][0] or other == fixed:
+            lowering.fail("E266", "a periodic condition reads u(start, t) = u(end, t)", eq.span)
+        kind = "periodic"
+        value = sympy.Float(other[0][1])   # the other end, where the values are the same
+    else:
+        value_typed = lowering.lower(eq.rhs)
+        if value_typed.expr.has(sympy.Symbol(target)) and target in lowering.networks:
+            lowering.fail("E266", "the value of a condition does not read its own field", eq.rhs.span)
+        if not value_typed.is_scalar and value_typed.shape != lhs.shape:
+            lowering.fail("E207", f"{target} is {fmt_shape(lhs.shape)} but the value is "
+                          f"{fmt_shape(value_typed.shape)}", eq.rhs.span)
+        value = value_typed.expr
+    points, weight = _condition_options(options, section, fixed, lowering)
+    condition = ir.Condition(section=section, kind=kind, target=target, lhs=lhs.expr, value=value,
+                             fixed=tuple(fixed), points=points, weight=weight, span=eq.span)
+    if any(c.target == target and c.fixed == condition.fixed and c.lhs == condition.lhs
+           for c in lowering.conditions):
+        lowering.fail("E304", f"{target} has two conditions at {condition.face}", eq.span)
+    lowering.conditions.append(condition)
+    if section == "initial" and lowering.kind.name == "grid_pde":
+        lowering.initials.append(ir.InitialCondition(state=target, order=order, value=value, span=eq.span))
+
+
+def _target(lhs, lowering):
+    """(the field or grid state, its order in the derivative, the arguments, the node to lower)."""
+    order, inner = 0, lhs
+    if isinstance(lhs, ast.CallOfCall):
+        inner, at = lhs.inner, lhs.args
+        if inner.func == "dt" and len(inner.args) == 1 and isinstance(inner.args[0], ast.Name):
+            name, order = inner.args[0].id, 1
+        elif inner.func == "d" and len(inner.args) >= 2 and isinstance(inner.args[0], ast.Name):
+            name, order = inner.args[0].id, len(inner.args) - 1
+        else:
+            name = None
+    elif isinstance(lhs, ast.Call):
+        name, at = lhs.func, lhs.args
+    else:
+        name = None
+    lowering.exprs.skip_if_failed(name)
+    entry = lowering.scope.get(name) if name else None
+    grid = lowering.kind.name == "grid_pde"
+    if entry is None or (entry.kind != ("state" if grid else "net")) or (not grid and not entry.node.field):
+        what = "a grid state, as u(x, 0)" if grid else "a field (a network of the coordinates), as u(x, 0)"
+        lowering.fail("E305", f"a condition of a {lowering.kind.name} model holds {what}", lhs.span)
+    if not grid and order:   # the derivative of the field, evaluated at the point of the condition
+        call = ast.Call(func=name, args=tuple(ast.Name(id=i, span=lhs.span) for i in entry.node.inputs),
+                        span=lhs.span, func_span=lhs.span)
+        node = ast.Call(func=inner.func, args=(call,) + tuple(inner.args[1:]), span=inner.span,
+                        func_span=inner.func_span)
+        return name, order, at, node
+    return name, order, at, (ast.Name(id=name, span=lhs.span) if grid else lhs)
+
+
+def _fixed(target, at, node, lowering) -> list:
+    """[(coordinate, value)] for the arguments of target(...) that are numbers; the others must
+    be the coordinates themselves, in the order of the field's inputs (the domain's, on a grid)."""
+    names = lowering.networks[target].inputs if target in lowering.networks else \
+        tuple(c.name for c in lowering.domain)
+    if len(at) != len(names):
+        lowering.fail("E206", f"{target}(...) takes its {len(names)} coordinates ({', '.join(names)})",
+                      node.span)
+    fixed = []
+    for name, arg in zip(names, at):
+        if isinstance(arg, ast.Name) and arg.id == name:
+            continue
+        fixed.append((name, lowering.real(arg, f"the value of {name}")))
+    return fixed
+
+
+def _periodic_partner(rhs, target, lowering):
+    if isinstance(rhs, ast.Call) and rhs.func == target and lowering.scope.get(target) is not None:
+        return rhs
+    return None
+
+
+def _condition_options(options, section, fixed, lowering):
+    """(PointSet or None, weight) from `with points = N, weight = w, sampler = s`."""
+    given = {kw.name: kw for kw in options}
+    grid = lowering.kind.name == "grid_pde"
+    for name, kw in given.items():
+        if name not in ("points", "weight", "sampler") or grid:
+            lowering.fail("E267", f"a condition takes no option '{name}'" if not grid else
+                          "a condition on a grid holds at the grid's nodes: it takes no options",
+                          kw.span, "" if grid else "options: points, weight, sampler")
+    if grid:
+        return None, sympy.S.One
+    if "points" not in given:
+        span = lowering.current_statement.span
+        lowering.fail("E267", f"each {section} condition line says how many points it is fitted on",
+                      span, "add: with points = 50")
+    count = lowering.integer(given["points"].value, "the number of points")
+    sampler = "uniform"
+    if "sampler" in given:
+        value = given["sampler"].value
+        if not isinstance(value, ast.Name) or value.id not in SAMPLERS:
+            lowering.fail("E267", "the sampler is " + ", ".join(SAMPLERS), value.span)
+        sampler = value.id
+    weight = sympy.S.One
+    if "weight" in given:
+        weight = sympy.Float(lowering.real(given["weight"].value, "the weight"))
+        if weight <= 0:
+            lowering.fail("E267", "a condition's weight is positive", given["weight"].value.span)
+    return ir.PointSet(sampler=sampler, count=count, fixed=tuple(fixed), span=lowering.current_statement.span), weight
+
+
+def lower_collocation(call: ast.Call, lowering) -> ir.Collocation:
+    given = {kw.name: kw for kw in call.keywords}
+    if call.positional:
+        lowering.fail("E402", "collocation() options are named: interior = sobol(2000), resample = k",
+                      call.positional[0].span)
+    for name, kw in given.items():
+        if name not in ("interior", "resample"):
+            lowering.fail("E402", f"collocation() has no option '{name}'", kw.span,
+                          "options: interior = sampler(count), resample = k; conditions carry their "
+                          "own points (with points = N)")
+    if "interior" not in given:
+        lowering.fail("E402", "collocation() needs interior = sampler(count)", call.span,
+                      "write e.g. collocation(interior = latin_hypercube(10000))")
+    value = given["interior"].value
+    if not isinstance(value, ast.Call) or value.func not in SAMPLERS or len(value.positional) != 1 \
+            or value.keywords:
+        lowering.fail("E402", "the interior points are " + ", ".join(f"{s}(count)" for s in SAMPLERS),
+                      value.span)
+    count = lowering.integer(value.positional[0], "the number of interior points")
+    resample = lowering.integer(given["resample"].value, "resample", 0) if "resample" in given else 0
+    return ir.Collocation(interior=ir.PointSet(sampler=value.func, count=count, span=value.span),
+                          resample=resample, span=call.span)
+
+
+def lower_method_of_lines(call: ast.Call, lowering) -> ir.MethodOfLines:
+    from sciml.schemes.lower_scheme import lower_scheme
+    given = {kw.name: kw for kw in call.keywords}
+    for name, kw in given.items():
+        if name not in ("grid", "time"):
+            lowering.fail("E402", f"method_of_lines() has no option '{name}'", kw.span,
+                          "options: grid = nodes, time = euler(steps, T); the boundary lines say "
+                          "how the ends are handled")
+    if call.positional or set(given) != {"grid", "time"}:
+        lowering.fail("E402", "method_of_lines(grid = nodes, time = rk4(steps, T))", call.span)
+    nodes = lowering.integer(given["grid"].value, "the number of grid nodes", 3)
+    time = given["time"].value
+    if not isinstance(time, ast.Call) or time.func not in ir.SCHEMES:
+        lowering.fail("E401", "the time integrator of the method of lines is one of "
+                      + ", ".join(ir.SCHEMES), time.span)
+    scheme = lower_scheme(time, lowering)
+    end = next((c.upper for c in lowering.domain if c.name == "t"), None)
+    if end is not None and abs(scheme.t_end - end) > 1e-12 * max(1.0, abs(end)):
+        lowering.fail("E268", f"the time integrator runs to T = {scheme.t_end:g} but the domain's t "
+                      f"ends at {end:g}", time.span, "they are the same time: write the same T")
+    return ir.MethodOfLines(nodes=nodes, boundary="", time=scheme, span=call.span)
+
+
+def grid_boundary(lowering) -> str:
+    """The boundary handling of a grid model, from its boundary lines; E269 for an end without
+    a condition."""
+    conditions = [c for c in lowering.conditions if c.section == "boundary"]
+    for coordinate in lowering.domain:
+        if coordinate.name == "t":
+            continue
+        for end in (coordinate.lower, coordinate.upper):
+            if not any(c.fixed[0] == (coordinate.name, end) or
+                       (c.kind == "periodic" and c.fixed[0][0] == coordinate.name) for c in conditions):
+                lowering.sink.error("E269", f"the grid has no boundary condition at {coordinate.name} = {end:g}",
+                                    lowering.scheme.span, f"add e.g.: boundary u({end:g}, t) = 0")
+    kinds = {c.kind for c in conditions}
+    return kinds.pop() if len(kinds) == 1 else "mixed"

@@ -1,0 +1,143 @@
+"""The data generators of the families beyond the ODE: `digits` (scikit-learn's 8x8 digits),
+`ou_paths` (Ornstein-Uhlenbeck sample paths), `field` (a closed form on a grid of x and t) and
+`pde` (a known PDE solved on a grid).  Lowering fixes their fields and options; the emitted
+numpy half draws them."""
+from __future__ import annotations
+
+import sympy
+
+from sciml.frontend import ast
+from sciml.lowering import ir
+from sciml.lowering.expressions import Entry, fmt_shape
+
+DIGITS = 1797            # images in scikit-learn's digits
+PIXELS = 64
+
+
+def digits(st, call, lowering) -> ir.DataSet:
+    from sciml.lowering.datasets import _options
+    options = _options(call, lowering, {"seed": ("int", 0), "pairs": ("flag", False)})
+    fields = [ir.DataField(name="x", shape=(PIXELS,)), ir.DataField(name="label", shape=(), integer=True)]
+    if options["pairs"]:   # x a digit k, y an image of the digit k + 1 (9 -> 0)
+        fields.insert(1, ir.DataField(name="y", shape=(PIXELS,)))
+    options["samples"] = DIGITS
+    return ir.DataSet(name=st.name, generator="digits", options=tuple(sorted(options.items())),
+                      fields=tuple(fields), batched=True, span=st.span)
+
+
+def ou_paths(st, call, lowering) -> ir.DataSet:
+    """Paths of dX = -theta (X - mu) dt + sigma dW from X(0) = x0: fields t (the steps + 1
+    times) and x (one path per sample)."""
+    from sciml.lowering.datasets import _options
+    options = _options(call, lowering, {"theta": ("real", 1.0), "mu": ("real", 0.0), "sigma": ("real", 1.0),
+                                         "x0": ("real", 0.0), "paths": ("int", 1000), "steps": ("int", 100),
+                                         "T": ("real", 1.0), "seed": ("int", 0)})
+    if options["T"] <= 0 or options["sigma"] < 0:
+        lowering.fail("E505", "ou_paths() needs T > 0 and sigma >= 0", call.span)
+    options["samples"] = options["paths"]
+    times = options["steps"] + 1
+    fields = (ir.DataField(name="t", shape=(times,)), ir.DataField(name="x", shape=(times,)))
+    return ir.DataSet(name=st.name, generator="ou_paths", options=tuple(sorted(options.items())),
+                      fields=fields, batched=True, span=st.span)
+
+
+def _grid_axes(call, lowering):
+    from sciml.lowering.datasets import _times
+    axes = {}
+    for kw in call.keywords:
+        if kw.name in ("x", "t"):
+            axes[kw.name] = _times(kw.value, lowering) if kw.name == "t" else _nodes(kw.value, lowering)
+    for name in ("x", "t"):
+        if name not in axes:
+            lowering.fail("E505", f"{call.func}() needs {name} = linspace(start, stop, count)", call.span)
+    return axes
+
+
+def _nodes(node, lowering) -> tuple:
+    if not (isinstance(node, ast.Call) and node.func == "linspace" and len(node.positional) == 3):
+        lowering.fail("E505", "the nodes are x = linspace(start, stop, count)", node.span)
+    import numpy as np
+    a, b = (lowering.real(v, "linspace()") for v in node.positional[:2])
+    count = lowering.integer(node.positional[2], "the number of nodes", 2)
+    if b <= a:
+        lowering.fail("E505", "the nodes must increase", node.span)
+    return tuple((a + (b - a) * (np.arange(count) / (count - 1))).tolist())
+
+
+def _with_locals(lowering, names, context, lower):
+    """Lower with `names` as the data set's own values on its grid (removed afterwards)."""
+    for name in names:
+        if name in lowering.scope:
+            lowering.fail("E102", f"'{name}' is already declared; the generated field is local", lowering.current_statement.span)
+    saved = lowering.exprs.context
+    for name in names:
+        lowering.scope[name] = Entry("local", (), "nodes")
+    lowering.exprs.context = context
+    try:
+        return lower()
+    finally:
+        lowering.exprs.context = saved
+        for name in names:
+            del lowering.scope[name]
+
+
+def field(st, call, lowering) -> ir.DataSet:
+    """field(u(x, t) = closed form, x = linspace(...), t = linspace(...)): u on the grid."""
+    equations = [a for a in call.args if isinstance(a, ast.Equation)]
+    if len(equations) != 1 or not isinstance(equations[0].lhs, ast.Call) or \
+            [getattr(a, "id", None) for a in equations[0].lhs.args] != ["x", "t"]:
+        lowering.fail("E505", "field() takes one closed form: field(u(x, t) = ..., x = ..., t = ...)",
+                      call.span)
+    _check_keywords(call, ("x", "t"), lowering)
+    if any(c.name not in ("x", "t") for c in lowering.domain) or len(lowering.domain) != 2:
+        lowering.fail("E505", "field() is a function of x and t: declare domain x in [a, b], t in [0, T]",
+                      call.span)
+    name = equations[0].lhs.func
+    lowering.exprs.context = "data"
+    value = lowering.lower(equations[0].rhs)
+    if not value.is_scalar:
+        lowering.fail("E207", f"the field is a scalar function, but this is {fmt_shape(value.shape)}",
+                      equations[0].rhs.span)
+    grid = _grid_axes(call, lowering)
+    options = {"x": grid["x"], "t": grid["t"], "field": name}
+    fields = (ir.DataField(name="x", shape=(len(grid["x"]),)), ir.DataField(name="t", shape=(len(grid["t"]),)),
+              ir.DataField(name=name, shape=(len(grid["t"]), len(grid["x"]))))
+    return ir.DataSet(name=st.name, generator="field", options=tuple(sorted(options.items())),
+                      fields=fields, batched=False, rhs=(value.expr,), span=st.span)
+
+
+def pde(st, call, lowering) -> ir.DataSet:
+    """pde(dt(c) = ..., c(x, 0) = ..., boundary = periodic | dirichlet, x = ..., t = ...)."""
+    equations = [a for a in call.args if isinstance(a, ast.Equation)]
+    derivative = [e for e in equations if isinstance(e.lhs, ast.Call) and e.lhs.func == "dt"]
+    if len(derivative) != 1 or len(equations) != 2 or not isinstance(derivative[0].lhs.args[0], ast.Name):
+        lowering.fail("E505", "pde() takes the equation and the initial values: "
+                      "pde(dt(c) = ..., c(x, 0) = ..., boundary = periodic, x = ..., t = ...)", call.span)
+    name = derivative[0].lhs.args[0].id
+    start = next(e for e in equations if e is not derivative[0])
+    if not (isinstance(start.lhs, ast.Call) and start.lhs.func == name):
+        lowering.fail("E505", f"the initial values of pde() read {name}(x, 0) = ...", start.lhs.span)
+    _check_keywords(call, ("x", "t", "boundary"), lowering)
+    boundary = next((kw.value for kw in call.keywords if kw.name == "boundary"), None)
+    if not isinstance(boundary, ast.Name) or boundary.id not in ("periodic", "dirichlet"):
+        lowering.fail("E505", "pde() needs boundary = periodic or boundary = dirichlet (zero at both ends)",
+                      boundary.span if boundary is not None else call.span)
+    rhs = _with_locals(lowering, [name], "pde", lambda: lowering.lower(derivative[0].rhs))
+    lowering.exprs.context = "data"
+    initial = lowering.lower(start.rhs)
+    grid = _grid_axes(call, lowering)
+    options = {"x": grid["x"], "t": grid["t"], "boundary": boundary.id, "field": name}
+    fields = (ir.DataField(name="x", shape=(len(grid["x"]),)), ir.DataField(name="t", shape=(len(grid["t"]),)),
+              ir.DataField(name=name, shape=(len(grid["t"]), len(grid["x"]))))
+    return ir.DataSet(name=st.name, generator="pde", options=tuple(sorted(options.items())),
+                      fields=fields, batched=False, states=(name,), rhs=(rhs.expr, initial.expr), span=st.span)
+
+
+def _check_keywords(call, allowed, lowering):
+    for kw in call.keywords:
+        if kw.name not in allowed:
+            lowering.fail("E505", f"{call.func}() has no option '{kw.name}'", kw.span,
+                          "options: " + ", ".join(allowed))
+
+
+GENERATORS = {"digits": digits, "ou_paths": ou_paths, "field": field, "pde": pde}

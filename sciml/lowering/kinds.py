@@ -1,0 +1,131 @@
+"""Model kinds: `model NAME : KIND` says which family a spec belongs to, and each kind has
+its own completeness rules (what it needs, which statements and schemes it takes), checked
+here once every statement is lowered.  Guessing the family from the statements present would
+make every message a guess: "no state" is an error for an ODE and normal for a PINN."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sciml.frontend import ast
+from sciml.frontend.diagnostics import Span
+
+
+@dataclass(frozen=True)
+class Kind:
+    name: str
+    description: str
+    equations: str = ""          # the equation statement it takes: ode, sde or pde ('' none)
+    states: bool = False         # it needs states
+    domain: bool = False         # it needs a domain
+    noise: bool = False          # it needs a noise declaration
+    schemes: tuple = ()          # the scheme families it takes ('' : none)
+    example: str = ""            # a scheme line to suggest
+
+
+TIME = "time integrator"
+STOCHASTIC = "stochastic integrator"
+KINDS = {k.name: k for k in (
+    Kind("ode", "an ODE whose right side holds networks (a ResNet, a neural ODE)", "ode", True,
+         schemes=(TIME,), example="scheme rk4(steps = 20, T = 1)"),
+    Kind("latent_ode", "an encoder, a neural ODE on the latent state and a decoder", "ode", True,
+         schemes=(TIME,), example="scheme rk4(steps = 10, T = 1)"),
+    Kind("cnf", "a continuous normalizing flow: an ODE with its log-density", "ode", True,
+         schemes=(TIME,), example="scheme dopri5(T = 1, adjoint = true)"),
+    Kind("sde", "a stochastic differential equation with network terms", "sde", True, noise=True,
+         schemes=(STOCHASTIC,), example="scheme euler_maruyama(steps = 50, T = 1, paths = 1000)"),
+    Kind("bsde", "a forward-backward SDE (deep BSDE)", "sde", True, noise=True,
+         schemes=(STOCHASTIC,), example="scheme euler_maruyama(steps = 20, T = 1, paths = 64)"),
+    Kind("diffusion", "a score-based diffusion model: a forward SDE and a score network", "sde", True,
+         noise=True, schemes=("reverse sampler",),
+         example="scheme reverse_sampler(steps = 500, T = 1, score = s)"),
+    Kind("pinn", "a PDE on a network field, trained on collocation points (PINN, Deep Ritz)", "pde",
+         domain=True, schemes=("collocation",),
+         example="scheme collocation(interior = sobol(2000))"),
+    Kind("grid_pde", "a PDE on a grid state, discretized by the method of lines", "pde", True,
+         domain=True, schemes=("method of lines",),
+         example="scheme method_of_lines(grid = 64, time = rk4(steps = 400, T = 1))"),
+    Kind("flow", "a normalizing flow of coupling layers"),
+    Kind("vae", "a variational autoencoder: an encoder, a latent and a decoder"),
+    Kind("bayes", "a Bayesian neural network (a weight posterior) or an ensemble"),
+)}
+# the families of the statements that belong to some kinds only
+STATEMENT_FAMILY = {"ode": "ode", "sde": "sde", "pde": "pde"}
+
+
+def kind_of(spec: ast.Spec, sink) -> str:
+    """The kind the `model` line names ('ode' when it names none); E312 for an unknown kind."""
+    first = next((st for st in spec.statements if isinstance(st, ast.ModelStmt)), None)
+    if first is None or not first.kind:
+        return "ode"
+    if first.kind not in KINDS:
+        import difflib
+        close = difflib.get_close_matches(first.kind, KINDS, n=1)
+        sink.error("E312", f"unknown model kind '{first.kind}'", first.kind_span,
+                   f"did you mean '{close[0]}'?" if close else "kinds: " + ", ".join(KINDS))
+        return "ode"
+    return first.kind
+
+
+def check_statement_fits(kind: Kind, st, lowering):
+    """E313: a statement that the model's kind does not take (an sde line in an ode model)."""
+    family = None
+    if isinstance(st, ast.EquationStmt) and st.kind in STATEMENT_FAMILY:
+        family = st.kind
+        if family != kind.equations:
+            takers = [k for k in KINDS.values() if k.equations == family]
+            lowering.fail("E313", f"a model of kind {kind.name} has no {family} equations",
+                          st.span, f"{family} equations belong to a model of kind "
+                          + " or ".join(k.name for k in takers) + f": model NAME : {takers[0].name}")
+    if isinstance(st, ast.EquationStmt) and st.kind == "boundary" and not kind.domain:
+        lowering.fail("E313", f"a model of kind {kind.name} has no boundary conditions", st.span,
+                      "boundary conditions belong to a PDE: model NAME : pinn or grid_pde")
+    if isinstance(st, ast.DomainStmt) and not kind.domain:
+        lowering.fail("E313", f"a model of kind {kind.name} has no spatial domain", st.span,
+                      "a domain belongs to a PDE: model NAME : pinn or grid_pde")
+    if isinstance(st, ast.NoiseStmt) and not kind.noise:
+        lowering.fail("E313", f"a model of kind {kind.name} has no noise", st.span,
+                      "noise belongs to an SDE: model NAME : sde, bsde or diffusion")
+    if isinstance(st, ast.LatentStmt) and kind.name != "vae":
+        lowering.fail("E313", f"a model of kind {kind.name} has no latent variables", st.span,
+                      "latent variables belong to a variational autoencoder: model NAME : vae")
+    if isinstance(st, ast.FlowStmt) and kind.name != "flow":
+        lowering.fail("E313", f"a model of kind {kind.name} has no coupling flow", st.span,
+                      "write: model NAME : flow")
+
+
+def check_complete(kind: Kind, lowering, end: Span):
+    """What the kind needs and the spec lacks, at the `model` line (E309)."""
+    sink = lowering.sink
+    if kind.states and not lowering.states:
+        sink.error("E309", f"a model of kind {kind.name} has states; this one has none", end,
+                   "declare one: state Y : R[n]")
+    if not kind.states and lowering.states:
+        sink.error("E313", f"a model of kind {kind.name} has no states", lowering.states[0].span,
+                   "states belong to models of kind ode, sde, grid_pde and their relatives")
+    if kind.domain and not lowering.domain:
+        sink.error("E309", f"a model of kind {kind.name} needs a domain", end,
+                   "add e.g.: domain x in [0, 1], t in [0, 1]")
+    if kind.noise and not lowering.noises:
+        sink.error("E309", f"a model of kind {kind.name} needs a noise", end, "add e.g.: noise W : R[2]")
+    if kind.schemes and lowering.scheme is None:
+        sink.error("E309", "the spec has no scheme", end, "add e.g.: " + kind.example)
+    if not kind.schemes and lowering.scheme is not None:
+        sink.error("E313", f"a model of kind {kind.name} has no scheme", lowering.scheme.span,
+                   "remove the scheme line")
+    if kind.name == "flow" and not lowering.flows:
+        sink.error("E309", "a model of kind flow needs a flow statement", end,
+                   "add e.g.: flow g_inv for j in 1..4 { x2 = x2 * exp(s(j, x1)) + m(j, x1); swap(x1, x2) }")
+    if kind.name == "vae" and not lowering.latents:
+        sink.error("E309", "a model of kind vae needs a latent variable", end,
+                   "add e.g.: latent z : R[2] ~ normal(mu(train.x), exp(log_var(train.x) / 2))")
+    if kind.name == "bayes" and not any(n.posterior for n in lowering.networks.values()):
+        sink.error("E309", "a model of kind bayes needs a network with a weight posterior", end,
+                   "write e.g.: net F(x) = mlp(2 -> 32 -> 2, tanh, posterior = normal, draws = 16)")
+    if kind.name == "pinn" and not lowering.residuals and not lowering.loss_has_energy:
+        sink.error("E309", "a model of kind pinn needs a pde line or a ritz_energy(...) loss", end,
+                   "add e.g.: pde dt(u) - d(u, x, x) = 0")
+    if lowering.loss is None:
+        sink.error("E309", "the spec has no loss", end, "add e.g.: loss mse(Y(T), train.y)")
+    if not lowering.training:
+        sink.error("E309", "the spec has no train line", end,
+                   "add e.g.: train adam(lr = 1e-3, steps = 1000)")
