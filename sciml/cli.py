@@ -14,6 +14,7 @@ import traceback
 from pathlib import Path
 
 from sciml import __version__
+from sciml.backends import BACKENDS, NAMES as BACKEND_NAMES
 from sciml.frontend.diagnostics import (TOO_MANY, SpecError, count_text, render_json, render_text,
                                         with_severity)
 
@@ -157,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("compile", help="write the PyTorch or JAX module of a spec")
     p.add_argument("spec", help="the .sciml file, or - for standard input")
-    p.add_argument("--backend", choices=("torch", "jax"), default="torch")
+    _backend_option(p)
     p.add_argument("-o", "--output", help="output file (default: standard output)")
     p.add_argument("--dump", choices=("ast", "ir"), help="print a stage of the compiler instead")
     p.add_argument("--standalone", action="store_true",
@@ -182,7 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="compile to a temporary module and train")
     p.add_argument("spec")
-    p.add_argument("--backend", choices=("torch", "jax"), default="torch")
+    _backend_option(p)
     p.add_argument("--steps", type=int)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="cpu")
@@ -197,6 +198,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--check-every", type=int, default=10, help="training steps between checks")
     p.set_defaults(run=cmd_run)
     return parser
+
+
+def _backend_option(p) -> None:
+    p.add_argument("--backend", choices=BACKEND_NAMES, default=BACKEND_NAMES[0],
+                   help="; ".join(f"{b.name}: {b.title} (pip install sciml-compiler[{b.extra}])"
+                                  for b in BACKENDS))
 
 
 def _analysis_options(p) -> None:

@@ -1,31 +1,30 @@
 """The compiler pipeline, one line per stage.
 
-    source text --parse----> syntax tree (sciml.frontend.ast)     grammar/: Lark, LALR
+    source text --parse----> syntax tree (sciml.frontend.ast)     frontend/: Lark, LALR
                 --lower----> typed IR (sciml.lowering.ir)         names, shapes, completeness
-                --analyse--> findings (diagnostics)                structure, stability, well-posedness
+                --analyse--> findings (diagnostics)                analysis/passes.py: the passes
                 --emit-----> a standalone Python module           backends/<name>/
 
 Every stage raises `SpecError` with positioned diagnostics when the spec is wrong; anything
-else escaping from here is a compiler bug.  Backends are imported only when code is emitted,
-and never import torch or jax themselves (only the code they write does).
+else escaping from here is a compiler bug.  Backends come from the registry in
+`sciml.backends`; an emitter is imported only when code is emitted, and never imports torch or
+jax itself (only the code it writes does).
 """
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import os
 from pathlib import Path, PurePath
 
-from sciml.frontend.parser import parse
-from sciml.frontend import ast
-from sciml.lowering import ir
 from sciml.analysis.passes import analyse
+from sciml.backends import backend as find_backend
+from sciml.frontend import ast
 from sciml.frontend.diagnostics import Diagnostic, SpecError, by_position
+from sciml.frontend.parser import parse
+from sciml.lowering import ir
 from sciml.lowering.dump import dump
 from sciml.lowering.lower import lower
 from sciml.backends.common.unsupported import check_emittable
-
-BACKENDS = ("torch", "jax")
 
 
 def front_end(source: str, path: str, *, allow_unstable: bool = False
@@ -53,9 +52,10 @@ def emit(model: ir.Model, source: str, path: str, backend: str, output: str | No
          standalone: bool = False) -> str:
     """The module's text; `output`, the file it will be written to, tells the module where the
     spec's folder is, for the data files (None or '-': beside the spec, as far as it knows);
-    `standalone`: the training runtime pasted in, not imported from sciml.runtime."""
+    `standalone`: the training runtime pasted in, not imported from sciml.runtime; `backend`: a
+    name in `sciml.backends.NAMES` (ValueError for another)."""
     check_emittable(model)                                  # E901: what no emitter writes yet
-    emitter = importlib.import_module(f"sciml.backends.{backend}")
+    emitter = find_backend(backend).emitter()
     return emitter.emit(model, source, Path(path).name, _spec_folder(path, output), standalone)  # IR -> Python
 
 

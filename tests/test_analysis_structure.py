@@ -9,7 +9,8 @@ import pytest
 import sympy
 
 from analysis_specs import by_code, data, findings, one_state, pair
-from sciml.analysis.structure import MAX_SLOPE, MatPoly
+from sciml.analysis.jacobian.matpoly import MatPoly
+from sciml.analysis.jacobian.terms import MAX_SLOPE
 
 RNG = np.random.default_rng(0)
 

@@ -154,7 +154,7 @@ REPROS_ISSUE_8 = {
     "file_names-carriage_return_in_the_data_name": dict(source=fi.DATA_SPEC, spec_name="spec.sciml",
                                                         data_name="\ra.csv", data=fi.DATA_CSV),
     # slow: a case over SLOW_SECONDS (17 s, then 127 s: the cubic formula of a symbolic 3x3
-    # matrix, factored in stability.py:_euler_bound and structure.py:_eig_text)
+    # matrix, factored in stability.py:_euler_bound and jacobian/texts.py:eigenvalues_text)
     "slow-euler_bound_of_a_symbolic_3x3_matrix": _edited(fi.ZOO["ode/loss_landscape.sciml"],
                                                          "[[-theta1 - theta2, theta1, theta2]",
                                                          "[[theta1 - theta2, theta1, theta2]"),

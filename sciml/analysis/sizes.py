@@ -12,15 +12,16 @@ from __future__ import annotations
 
 import math
 
-from sciml.lowering import ir
+from sciml.analysis.found import Found, Options
 from sciml.frontend.diagnostics import Diagnostic, finding
+from sciml.lowering import ir
 from sciml.lowering.limits import (MAX_BYTES, MAX_SAMPLES, MAX_STEPS, bytes_text, size_text)
 
 CODE_NOTE, CODE_ERROR = "A401", "E231"
 FLOAT32, FLOAT64 = 4, 8
 
 
-def findings(model: ir.Model) -> list[Diagnostic]:
+def run(model: ir.Model, earlier: Found, options: Options) -> Found:
     """The size note and every size error of `model`."""
     errors = _count_errors(model)
     parameters = [(_parameter_count(model, p), p.name, p.span) for p in model.parameters]
@@ -51,7 +52,7 @@ def findings(model: ir.Model) -> list[Diagnostic]:
                 f"states{over} in float32, more than the limit of {bytes_text(MAX_BYTES)}", span,
                 "use fewer steps, smaller states or a smaller batch (train adam(..., batch = 128))"))
     errors += _data_errors(model)
-    return errors + [_note(model, total, per_sample, batch, states, grid)]
+    return Found(tuple(errors + [_note(model, total, per_sample, batch, states, grid)]))
 
 
 def _too_large(message: str, span, help: str) -> Diagnostic:

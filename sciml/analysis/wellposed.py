@@ -1,16 +1,12 @@
-"""Well-posedness findings that lowering does not already refuse.
+"""The smoothness pass: is each right side smooth enough for the scheme's order (A304, a note)?
 
 Lowering guarantees one equation per state and an initial value per time derivative (E304,
-E307, E308).  Here:
-
-* A301 / A302: a parameter or network that is declared but read nowhere (warning);
-* A303: a parameter or network that is read, but not by the loss, directly or through a state
-  the loss reads: training never changes it (warning);
-* smoothness: `rough_functions(expr, order, wrt)` lists the activations and functions in an
-  expression that are not smooth enough for `order` derivatives in the variables `wrt` (ReLU is
-  Lipschitz but has no second derivative).  A304 uses it for the order of the scheme (RK4 is
-  fourth order for a C^4 right side); a loss that takes derivatives of a network (a physics
-  residual, once the language has them) will use it with that order, as an error.
+E307, E308); declarations that nothing reads are `unused.py`'s.  Here
+`rough_functions(expr, order, wrt)` lists the activations and functions in an expression that are
+not smooth enough for `order` derivatives in the variables `wrt` (ReLU is Lipschitz but has no
+second derivative).  A304 uses it for the order of the scheme (RK4 is fourth order for a C^4
+right side); a loss that takes derivatives of a network (a physics residual, once the language
+has them) will use it with that order, as an error.
 """
 from __future__ import annotations
 
@@ -18,11 +14,12 @@ from dataclasses import dataclass
 
 import sympy
 
+from sciml.analysis.found import Found, Options
+from sciml.analysis.stability import NAMES, ORDER
+from sciml.frontend.diagnostics import finding
 from sciml.lowering import ir
 from sciml.lowering import symbols as S
-from sciml.frontend.diagnostics import Diagnostic, finding
 from sciml.lowering.mathtext import expr_text
-from sciml.analysis.stability import NAMES, ORDER
 
 # The smoothness k of a function: C^k, and no more.  A Lipschitz function (relu, abs) also has
 # a derivative almost everywhere, so derivatives up to order k + 1 are meaningful; order k + 2
@@ -73,8 +70,7 @@ def rough_functions(expr, order: int, wrt, networks=()) -> tuple[Rough, ...]:
             k = SMOOTHNESS[name]
             if order + extra > k + 1:
                 found.setdefault((name, expr_text(e)), Rough(name, k, order + extra, expr_text(e)))
-        net_grad = getattr(S, "NetGrad", None)
-        if isinstance(e, S.NetCall) or (net_grad is not None and isinstance(e, net_grad)):
+        if isinstance(e, (S.NetCall, S.NetGrad)):
             net = by_name.get(str(e.args[0]))
             taken = 1 if not isinstance(e, S.NetCall) else 0
             if net is not None:
@@ -91,58 +87,13 @@ def rough_functions(expr, order: int, wrt, networks=()) -> tuple[Rough, ...]:
     return tuple(found.values())
 
 
-def findings(model: ir.Model) -> list[Diagnostic]:
-    return _unused(model) + _scheme_smoothness(model)
-
-
-def _names(expr) -> set:
-    return {s.name for s in expr.free_symbols} if isinstance(expr, sympy.Basic) else set()
-
-
-def _unused(model: ir.Model) -> list[Diagnostic]:
-    equations = {e.state: _names(e.rhs) for e in model.equations}
-    for flow in model.flows:   # a flow reads what its coupling lines read
-        equations[flow.name] = set().union(*(_names(line.rhs) for line in flow.lines
-                                             if isinstance(line, ir.Coupling)))
-    initials: dict = {}
-    for i in model.initials:
-        initials.setdefault(i.state, set()).update(_names(i.value))
-    everywhere = set().union(*equations.values(), *initials.values(), _names(model.loss),
-                             *(_names(r.expr) for r in model.reports))
-    # what the loss reads: its names, and through each state it reads, that state's equation
-    # and initial values, transitively
-    states = {s.name for s in model.states} | {f.name for f in model.flows}
-    reached, todo = set(), list(_names(model.loss))
-    while todo:
-        name = todo.pop()
-        if name in reached:
-            continue
-        reached.add(name)
-        if name in states:
-            todo.extend(equations.get(name, ()))
-            todo.extend(initials.get(name, ()))
-    out = []
-    declared = [(p.name, p.span, "parameter", "A301") for p in model.parameters]
-    declared += [(n.name, n.span, "network", "A302") for n in model.networks]
-    for name, span, what, code in declared:
-        if name not in everywhere:
-            out.append(finding(code, "warning", f"{what} '{name}' is declared but never used", span,
-                               f"remove it, or use it in an equation or the loss", name=name, kind=what))
-        elif name not in reached:
-            out.append(finding("A303", "warning", f"{what} '{name}' does not affect the loss, so "
-                               "training never changes it", span,
-                               "it is read only where the loss does not look (a report, or a state "
-                               "the loss does not read); use it in the loss or make it a const",
-                               name=name, kind=what))
-    return out
-
-
-def _scheme_smoothness(model: ir.Model) -> list[Diagnostic]:
+def run(model: ir.Model, earlier: Found, options: Options) -> Found:
+    """A304 for each right side too rough for the scheme's order."""
     if model.scheme is None:
-        return []
+        return Found()
     order = ORDER.get(model.scheme.kind, 1)
     if order < 2:
-        return []
+        return Found()
     out = []
     states = [s.name for s in model.states]
     for eq in model.equations:
@@ -153,4 +104,4 @@ def _scheme_smoothness(model: ir.Model) -> list[Diagnostic]:
                 f"{order} continuous derivatives, but in {lhs} {rough.text}", eq.span,
                 "expect a lower order of convergence; a smooth activation (tanh, softplus) keeps it",
                 function=rough.function, smoothness=rough.smoothness, order=order))
-    return out
+    return Found(tuple(out))

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from importlib import resources
 
-CLASSES = {"torch": "TorchRuntime", "jax": "JaxRuntime"}
+CLASSES = {"torch": "TorchRuntime", "jax": "JaxRuntime"}   # read by the registry, sciml.backends
 
 
 def source_text(name: str) -> str:
