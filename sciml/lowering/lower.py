@@ -27,7 +27,7 @@ from sciml.lowering import symbols as S
 from sciml.frontend.diagnostics import DiagnosticSink, Span, SpecError, TooManyErrors
 from sciml.lowering.expressions import Entry, ExpressionLowering, Typed, Unsupported, fmt_shape
 from sciml.lowering.datasets import lower_dataset
-from sciml.lowering import axes, fields, kinds, stochastic
+from sciml.lowering import axes, fields, kinds, randomness, stochastic
 
 RESERVED = {"pi": "the constant pi", "I": "the identity matrix", "t": "time", "dt": "the time derivative"}
 OPTIMIZERS = ("adam", "sgd", "lbfgs")
@@ -665,6 +665,7 @@ def lower(spec: ast.Spec, spec_dir: Path, warnings: list | None = None) -> ir.Mo
     added to `warnings` when it is given."""
     lowering = _Lowering(spec, spec_dir)
     model = lowering.run()
+    model = dataclasses.replace(model, draws=randomness.draws(model))   # every random draw, as nodes
     if warnings is not None:
         warnings.extend(d for d in lowering.sink.items if d.severity == "warning")
     return model
