@@ -45,6 +45,9 @@ KNOWN = {
     ("lowering/lower.py", "sciml.schemes.lower_scheme"):
         "lower.py hands the scheme line to sciml/schemes/ (lowering importing a layer above it); "
         "lower.py is being rewritten (issue 9, item 6)",
+    ("lowering/equations.py", "sciml.schemes.lower_scheme"):
+        "the scheme line is handed to sciml/schemes/; it moves below lowering with the scheme "
+        "registry (issue 9, item 3)",
     ("lowering/fields.py", "sciml.schemes.lower_scheme"):
         "the method of lines lowers its time integrator with the scheme line's lowering; both move "
         "below lowering with the scheme registry (issue 9, item 3)",

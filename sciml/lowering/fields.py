@@ -11,7 +11,7 @@ from __future__ import annotations
 import sympy
 
 from sciml.frontend import ast
-from sciml.lowering import axes, ir
+from sciml.lowering import ir
 from sciml.lowering.expressions import Entry, fmt_shape
 from sciml.lowering.family_calls import SAMPLERS
 

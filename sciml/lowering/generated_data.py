@@ -4,7 +4,6 @@
 numpy half draws them."""
 from __future__ import annotations
 
-import sympy
 
 from sciml.frontend import ast
 from sciml.lowering import ir

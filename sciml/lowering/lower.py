@@ -14,7 +14,6 @@ stochastic.py (noise, SDEs, latents), and their expressions in family_calls.py.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -25,12 +24,10 @@ from sciml.lowering import ir
 from sciml.lowering import limits
 from sciml.lowering import symbols as S
 from sciml.frontend.diagnostics import DiagnosticSink, Span, SpecError, TooManyErrors
-from sciml.lowering.expressions import Entry, ExpressionLowering, Typed, Unsupported, fmt_shape
-from sciml.lowering.datasets import lower_dataset
-from sciml.lowering import axes, fields, kinds, randomness, stochastic
+from sciml.lowering.expressions import Entry, ExpressionLowering, Typed, Unsupported
+from sciml.lowering import fields, kinds, randomness, stochastic
 
 RESERVED = {"pi": "the constant pi", "I": "the identity matrix", "t": "time", "dt": "the time derivative"}
-OPTIMIZERS = ("adam", "sgd", "lbfgs")
 # Declarations first (in written order), then the statements that use them.  Equations come
 # in two passes: conditions (initial, boundary) after the equations, so fit(...) and the grid's
 # boundary know them; the scheme before the loss, which may read its options (dsm's T).
@@ -192,45 +189,10 @@ class _Lowering:
             self.fail("E211", f"{what} must be a real number", node.span)
         return number
 
-    # -- declarations ---------------------------------------------------------------------------
-    def _ModelStmt(self, st):
-        if self.model_name is not None:
-            self.fail("E301", "a spec has one `model` line", st.span)
-        self.model_name = st.name
-
-    def _ConstStmt(self, st):
-        for binding in st.bindings:
-            with self._checking(binding.name):
-                value = self.constant(binding.value, f"constant '{binding.name}'")
-                constant = ir.Constant(name=binding.name, value=value.expr, span=binding.span)
-                # the shape as written: [1, 2] is a vector R[2], a column as states are
-                self.declare(binding.name, Entry("const", value.shape, node=constant), binding.span)
-                self.constants.append(constant)
-
-    def _DomainStmt(self, st):
-        fields.lower_domain(st, self)
-
-    def _NoiseStmt(self, st):
-        stochastic.lower_noise(st, self)
-
-    def _LatentStmt(self, st):
-        stochastic.lower_latent(st, self)
-
     def t_end(self) -> float:
         """The final time of the model's scheme (1 when it has none yet)."""
         scheme = getattr(self.scheme, "time", self.scheme)
         return scheme.t_end if scheme is not None else 1.0
-
-    def _FlowStmt(self, st):
-        from sciml.lowering.flows import lower_flow
-        flow = lower_flow(st, self)
-        self.declare(st.name, Entry("flow", node=flow), st.span)
-        self.flows.append(flow)
-
-    def _DataStmt(self, st):
-        dataset = lower_dataset(st, self)
-        self.declare(st.name, Entry("data", node=dataset), st.span)
-        self.datasets.append(dataset)
 
     def shape_of(self, type_: ast.TypeExpr) -> tuple:
         if type_.base != "R":
@@ -239,285 +201,6 @@ class _Lowering:
         if len(type_.dims) > 2:
             self.fail("E204", "arrays of more than two dimensions are not supported", type_.span)
         return tuple(self.integer(d, "a dimension") for d in type_.dims)
-
-    def _StateStmt(self, st):
-        for decl in st.declarations:
-            with self._checking(decl.name):
-                if decl.time_dependent or decl.init_draw or decl.init_value is not None:
-                    self.fail("E220", f"state '{decl.name}' takes its start from an initial line",
-                              decl.span, f"write: initial {decl.name}(0) = ...")
-                shape = self.shape_of(decl.type)
-                if len(shape) > 1:
-                    self.fail("E204", "a state is a scalar or a vector", decl.type.span)
-                state = ir.State(name=decl.name, shape=shape, span=decl.span)
-                axis = {"sde": axes.PATHS, "bsde": axes.PATHS, "diffusion": axes.PATHS,
-                        "grid_pde": axes.NODES}.get(self.kind.name, axes.SAMPLES)
-                self.declare(decl.name, Entry("state", shape, axis, state), decl.span)
-                self.states.append(state)
-
-    def _ParamStmt(self, st):
-        for decl in st.declarations:
-            with self._checking(decl.name):
-                shape = self.shape_of(decl.type)
-                init = self._init(decl, shape)
-                param = ir.Parameter(name=decl.name, shape=shape, per_step=decl.time_dependent is not None,
-                                     init=init, span=decl.span)
-                if decl.time_dependent not in (None, "t"):
-                    self.fail("E221", f"a per-step parameter depends on t, not '{decl.time_dependent}'",
-                              decl.span, f"write {decl.name}(t)")
-                self.declare(decl.name, Entry("param", shape, node=param), decl.span)
-                self.parameters.append(param)
-
-    def _init(self, decl, shape) -> ir.Init:
-        if decl.init_value is not None:
-            value = self.constant_value(decl.init_value, "an initial value")
-            value_shape = tuple(value.shape) if isinstance(value, sympy.MatrixBase) else ()
-            if value_shape not in ((), _column(shape)):
-                self.fail("E207", f"initial value of shape {fmt_shape(value_shape)} for a "
-                          f"{fmt_shape(shape)} parameter", decl.init_value.span)
-            return ir.Init(kind="value", value=value)
-        if decl.init_draw is not None:
-            call = decl.init_draw
-            if call.func not in ("normal", "uniform") or len(call.positional) != 2 or call.keywords:
-                self.fail("E222", "parameters are drawn from normal(mean, std) or uniform(low, high)",
-                          call.span)
-            first, second = (self.real(a, f"a {call.func}() argument") for a in call.positional)
-            if call.func == "uniform":
-                if not first < second:
-                    self.fail("E222", "uniform(low, high) needs low < high", call.span)
-                return ir.Init(kind="uniform", mean=first, std=second)
-            if second < 0:
-                self.fail("E222", "the standard deviation must be >= 0", call.positional[1].span)
-            return ir.Init(kind="normal", mean=first, std=second)
-        if len(shape) == 2:
-            return ir.Init(kind="normal", std=float(1 / sympy.sqrt(shape[1])))
-        return ir.Init(kind="zeros")
-
-    def _NetStmt(self, st):
-        body = st.body
-        if body.func != "mlp":
-            raise Unsupported(f"networks of kind '{body.func}' (only mlp)", body.func_span)
-        args = body.positional
-        if len(args) != 2 or not isinstance(args[0], ast.Arrows) or not isinstance(args[1], ast.Name):
-            self.fail("E223", "write a network as mlp(in -> hidden -> ... -> out, activation)",
-                      body.span)
-        widths = tuple(self.integer(w, "a layer width") for w in args[0].items)
-        activation = args[1].id
-        if activation not in S.ACTIVATIONS:
-            self.fail("E224", f"unknown activation '{activation}'", args[1].span,
-                      "activations: " + ", ".join(sorted(S.ACTIVATIONS)))
-        options = self._net_options(body)
-        index, steps = "", ()
-        if st.index is not None:
-            index = st.index.name
-            steps = (self.integer(st.index.low, "the first step", 0), self.integer(st.index.high, "the last step", 0))
-            if steps[1] < steps[0]:
-                self.fail("E225", f"the steps {steps[0]}..{steps[1]} are empty", st.index.span)
-            if any(head.inputs[0] != index for head in st.heads):
-                self.fail("E225", f"a network per step takes the step index first: "
-                          f"{st.heads[0].name}({index}, ...)", st.heads[0].span)
-        coordinates = set(self.exprs.coordinates)
-        for head in st.heads:
-            field = bool(coordinates) and set(head.inputs) <= coordinates and not index
-            net = ir.Network(name=head.name, inputs=head.inputs, widths=widths, activation=activation,
-                             per_step=bool(index), index=index, steps=steps, field=field,
-                             span=head.span, **options)
-            self.declare(head.name, Entry("net", node=net), head.span)
-            self.networks[head.name] = net
-
-    def _net_options(self, body) -> dict:
-        """batchnorm = true, posterior = normal, draws = N."""
-        options = {}
-        for kw in body.keywords:
-            if kw.name == "batchnorm":
-                if not isinstance(kw.value, ast.Name) or kw.value.id not in ("true", "false"):
-                    self.fail("E223", "batchnorm is true or false", kw.value.span)
-                options["batchnorm"] = kw.value.id == "true"
-            elif kw.name == "posterior":
-                if not isinstance(kw.value, ast.Name) or kw.value.id != "normal":
-                    self.fail("E223", "the weight posterior is normal (mean-field Gaussian)", kw.value.span)
-                options["posterior"] = "normal"
-            elif kw.name == "draws":
-                options["draws"] = self.integer(kw.value, "the number of posterior draws", 2)
-            elif kw.name == "per_step":
-                self.fail("E223", "a network per time step is declared with its steps: "
-                          "net Z(n, X) = mlp(...) for n in 0..N-1", kw.span)
-            else:
-                self.fail("E223", f"mlp() has no option '{kw.name}'", kw.span,
-                          "options: batchnorm = true, posterior = normal, draws = N")
-        if ("draws" in options) != ("posterior" in options):
-            self.fail("E223", "a weight posterior goes with its number of draws: posterior = normal, "
-                      "draws = 16", body.span)
-        return options
-
-    # -- the model ------------------------------------------------------------------------------
-    def _EquationStmt(self, st):
-        if st.options and st.kind not in CONDITIONS:
-            self.fail("E267", f"`with` options belong to initial and boundary lines, not to {st.kind} "
-                      "lines", st.options[0].span, "the interior points are the scheme's: "
-                      "collocation(interior = sobol(2000))")
-        pde_model = self.kind.domain
-        for equation in st.equations:
-            with self._checking():
-                self.exprs.context = st.kind
-                if st.kind == "ode":
-                    self._ode(equation)
-                elif st.kind == "sde":
-                    stochastic.lower_sde(equation, self)
-                elif st.kind == "pde":
-                    fields.lower_pde(equation, self)
-                elif pde_model:
-                    fields.lower_condition(equation, st.kind, st.options, self)
-                elif st.options:
-                    self.fail("E267", "`with` options belong to the conditions of a PDE model",
-                              st.options[0].span)
-                else:
-                    self._initial(equation)
-
-    def _ode(self, eq):
-        state, order = _derivative_of(eq.lhs)
-        if state is None:
-            self.fail("E302", "the left side of an ode is dt(state) or dt(dt(state))", eq.lhs.span)
-        self.exprs.skip_if_failed(state)
-        entry = self.scope.get(state)
-        if entry is None or entry.kind != "state":
-            self.fail("E303", f"'{state}' is not a state", eq.lhs.span, f"declare it: state {state} : R[n]")
-        if any(e.state == state for e in self.equations):
-            self.fail("E304", f"state '{state}' has two equations", eq.span, "keep one of them")
-        rhs = self.lower(eq.rhs)
-        if rhs.shape != entry.shape and not (rhs.shape in ((), (1,)) and entry.shape in ((), (1,))):
-            self.fail("E207", f"dt({state}) is {fmt_shape(entry.shape)} but the right side is "
-                      f"{fmt_shape(rhs.shape)}", eq.rhs.span)
-        if rhs.expr.has(S.StateAt):
-            self.fail("E217", "an ode right side cannot evaluate a state at a time", eq.rhs.span)
-        data = next(_data_fields(eq.rhs, self.scope), None)
-        if data is not None:
-            self.fail("E217", f"an ode right side cannot read data ({_dotted(data)})", data.span,
-                      "a right side depends on states, parameters, networks, constants and t only; "
-                      "data enter through the initial values and the loss")
-        self.equations.append(ir.Equation(state=state, order=order, rhs=rhs.expr, span=eq.span))
-
-    def _initial(self, eq):
-        lhs = eq.lhs
-        order = 0
-        if isinstance(lhs, ast.CallOfCall):
-            state, order = _derivative_of(lhs.inner)
-            time_args = lhs.args
-        elif isinstance(lhs, ast.Call):
-            state, time_args = lhs.func, lhs.args
-        else:
-            state = None
-        self.exprs.skip_if_failed(state)
-        if state is not None and self.scope.get(state, Entry("")).kind == "net" and order == 0:
-            return self._initial_network(eq, state, time_args)
-        if state is None or self.scope.get(state, Entry("")).kind != "state":
-            self.fail("E305", "an initial condition reads: initial Y(0) = value", eq.lhs.span)
-        if len(time_args) != 1 or self.constant_value(time_args[0], "the initial time") != 0:
-            self.fail("E306", "initial conditions are given at t = 0", eq.lhs.span)
-        if any(i.state == state and i.order == order for i in self.initials):
-            self.fail("E304", f"'{state}' has two initial conditions", eq.span)
-        value = self.lower(eq.rhs)
-        shape = self.scope[state].shape
-        if value.shape != shape and value.shape not in ((), (1,)):
-            self.fail("E207", f"{state}(0) is {fmt_shape(shape)} but the value is "
-                      f"{fmt_shape(value.shape)}", eq.rhs.span)
-        if value.batched and value.is_scalar and shape not in ((), (1,)):  # a number fills a
-            # vector state; one value per sample does not (a .csv column x is a scalar field)
-            self.fail("E509", f"{state}(0) is {fmt_shape(shape)} but the value has one entry per "
-                      "sample", eq.rhs.span, f"a per-sample value has the {shape[0]} entries of the "
-                      "state: a .csv gives a vector field x as the columns x[0], x[1], ..., a .npz "
-                      f"as an array of shape (samples, {shape[0]})")
-        self.initials.append(ir.InitialCondition(state=state, order=order, value=value.expr, span=eq.span))
-
-    def _initial_network(self, eq, name, time_args):
-        """initial Z(0) = z0: the parameter that stands for a per-step network at step 0."""
-        net = self.networks[name]
-        if not net.index:
-            self.fail("E305", f"'{name}' is a network; an initial value belongs to a state or to a "
-                      "network per step (initial Z(0) = z0)", eq.lhs.span)
-        if len(time_args) != 1 or self.integer(time_args[0], "the step", 0) != 0 or net.steps[0] != 1:
-            self.fail("E306", f"a network per step takes an initial value at step 0, when its steps "
-                      f"start at 1 (for {net.index} in 1..{net.steps[1]})", eq.lhs.span)
-        value = eq.rhs
-        entry = self.scope.get(value.id) if isinstance(value, ast.Name) else None
-        if entry is None or entry.kind != "param" or entry.shape != (net.widths[-1],):
-            self.fail("E305", f"{name}(0) is a parameter of the network's output size, "
-                      f"R[{net.widths[-1]}]", value.span, f"declare it: param z0 : R[{net.widths[-1]}]")
-        if net.start:
-            self.fail("E304", f"'{name}' has two initial values", eq.span)
-        self.networks[name] = dataclasses.replace(net, start=value.id)
-
-    def _SchemeStmt(self, st):
-        if self.scheme is not None:
-            self.fail("E310", "a spec has one scheme", st.span)
-        call = st.call
-        handlers = {"collocation": fields.lower_collocation, "method_of_lines": fields.lower_method_of_lines,
-                    **{name: stochastic.lower_stochastic_scheme for name in stochastic.STOCHASTIC_SCHEMES}}
-        known = ir.SCHEMES + tuple(handlers)
-        if call.func not in known:
-            close = difflib.get_close_matches(call.func, known, n=1)
-            self.fail("E401", f"unknown scheme '{call.func}'", call.func_span,
-                      f"did you mean '{close[0]}'?" if close else "schemes: " + ", ".join(known))
-        family = {"collocation": "collocation", "method_of_lines": "method of lines",
-                  "reverse_sampler": "reverse sampler", "euler_maruyama": kinds.STOCHASTIC,
-                  "milstein": kinds.STOCHASTIC}.get(call.func, kinds.TIME)
-        if family not in self.kind.schemes:
-            takes = ", ".join(self.kind.schemes) or "no scheme"
-            self.fail("E403", f"a model of kind {self.kind.name} takes {takes}, not the {family} "
-                      f"{call.func}", call.func_span, ("e.g. " + self.kind.example) if self.kind.example
-                      else "remove the scheme line")
-        if call.func in handlers:
-            self.scheme = handlers[call.func](call, self)
-            return
-        from sciml.schemes.lower_scheme import lower_scheme
-        self.scheme = lower_scheme(call, self)
-
-    def _LossStmt(self, st):
-        if self.loss is not None:
-            self.fail("E310", "a spec has one loss (add terms with +)", st.span)
-        self.exprs.context = "loss"
-        loss = self.lower(st.expr)
-        if loss.shape not in ((), (1,)) or loss.batched:
-            what = "per sample" if loss.batched else fmt_shape(loss.shape)
-            self.fail("E208", f"the loss must be one number, but this is {what}", st.expr.span,
-                      "reduce it with mean(...), sum(...) or mse(...)")
-        self.loss = (loss.expr, st.span)
-        self.loss_terms = tuple((sign * self.lower(term).expr, term.span)
-                                for sign, term in _additive_terms(st.expr))
-
-    def _TrainStmt(self, st):
-        if self.training:
-            self.fail("E310", "a spec has one train line (chain stages with then)", st.span)
-        for stage in st.stages:
-            if stage.func not in OPTIMIZERS:
-                self.fail("E501", f"unknown optimizer '{stage.func}'", stage.func_span,
-                          "optimizers: " + ", ".join(OPTIMIZERS))
-            options = {"lr": 1e-3, "steps": 1000, "batch": 0}
-            for kw in stage.keywords:
-                if kw.name not in options:
-                    self.fail("E502", f"{stage.func}() has no option '{kw.name}'", kw.span,
-                              "options: lr, steps, batch")
-                options[kw.name] = (self.real(kw.value, "lr") if kw.name == "lr"
-                                    else self.integer(kw.value, kw.name, 0 if kw.name == "batch" else 1))
-                if kw.name == "lr" and options["lr"] <= 0:
-                    self.fail("E507", f"the learning rate must be positive, but lr = {options['lr']:g}",
-                              kw.value.span, "typical values lie between 1e-4 and 1e-1")
-            if stage.positional:
-                self.fail("E502", "optimizer options are named, as adam(lr = 1e-3, steps = 1000)",
-                          stage.positional[0].span)
-            self.training.append(ir.TrainStage(optimizer=stage.func, span=stage.span, **options))
-
-    def _ReportStmt(self, st):
-        self.exprs.context = "report"
-        for item in st.items:
-            value = self.lower(item)
-            samples = self.kind.noise and isinstance(value.expr, S.StateAt)   # sampled paths
-            if value.shape not in ((), (1,)) and not isinstance(item, ast.Name) and not samples:
-                self.fail("E208", "a report is a number or a parameter", item.span)
-            datasets = sorted({str(s).split(".")[0] for s in value.expr.free_symbols if "." in str(s)})
-            label = _label(item)
-            self.reports.append(ir.Report(label=label, expr=value.expr,
-                                          dataset=datasets[0] if datasets else "", span=item.span))
 
     # -- completeness -----------------------------------------------------------------------
     def _check_complete(self):
@@ -579,15 +262,22 @@ class _Lowering:
             residuals=tuple(self.residuals), conditions=tuple(self.conditions), span=self.spec.span)
 
 
+# One handler per statement, in declarations.py, equations.py and training.py (they use the
+# helpers at the end of this module, so they are imported here, after the class).
+from sciml.lowering import declarations, equations, training  # noqa: E402
+
 _Lowering.HANDLERS = {
-    ast.ModelStmt: _Lowering._ModelStmt, ast.ConstStmt: _Lowering._ConstStmt,
-    ast.DomainStmt: _Lowering._DomainStmt, ast.DataStmt: _Lowering._DataStmt,
-    ast.NoiseStmt: _Lowering._NoiseStmt, ast.StateStmt: _Lowering._StateStmt,
-    ast.ParamStmt: _Lowering._ParamStmt, ast.NetStmt: _Lowering._NetStmt,
-    ast.LatentStmt: _Lowering._LatentStmt, ast.FlowStmt: _Lowering._FlowStmt,
-    ast.EquationStmt: _Lowering._EquationStmt, ast.SchemeStmt: _Lowering._SchemeStmt,
-    ast.LossStmt: _Lowering._LossStmt, ast.TrainStmt: _Lowering._TrainStmt,
-    ast.ReportStmt: _Lowering._ReportStmt,
+    ast.ModelStmt: declarations.lower_model, ast.ConstStmt: declarations.lower_const,
+    ast.DomainStmt: lambda lowering, st: fields.lower_domain(st, lowering),
+    ast.DataStmt: declarations.lower_data,
+    ast.NoiseStmt: lambda lowering, st: stochastic.lower_noise(st, lowering),
+    ast.StateStmt: declarations.lower_states, ast.ParamStmt: declarations.lower_params,
+    ast.NetStmt: declarations.lower_net,
+    ast.LatentStmt: lambda lowering, st: stochastic.lower_latent(st, lowering),
+    ast.FlowStmt: declarations.lower_flow_statement,
+    ast.EquationStmt: equations.lower_equations, ast.SchemeStmt: equations.lower_scheme_line,
+    ast.LossStmt: training.lower_loss, ast.TrainStmt: training.lower_training,
+    ast.ReportStmt: training.lower_reports,
 }
 
 

@@ -1,0 +1,62 @@
+"""Lower the loss, train and report lines."""
+from __future__ import annotations
+
+from sciml.frontend import ast
+from sciml.lowering import ir
+from sciml.lowering import symbols as S
+from sciml.lowering import lower as common
+from sciml.lowering.expressions import fmt_shape
+
+OPTIMIZERS = ("adam", "sgd", "lbfgs")
+
+
+def lower_loss(lowering, st):
+    if lowering.loss is not None:
+        lowering.fail("E310", "a spec has one loss (add terms with +)", st.span)
+    lowering.exprs.context = "loss"
+    loss = lowering.lower(st.expr)
+    if loss.shape not in ((), (1,)) or loss.batched:
+        what = "per sample" if loss.batched else fmt_shape(loss.shape)
+        lowering.fail("E208", f"the loss must be one number, but this is {what}", st.expr.span,
+                  "reduce it with mean(...), sum(...) or mse(...)")
+    lowering.loss = (loss.expr, st.span)
+    lowering.loss_terms = tuple((sign * lowering.lower(term).expr, term.span)
+                            for sign, term in common._additive_terms(st.expr))
+
+
+def lower_training(lowering, st):
+    if lowering.training:
+        lowering.fail("E310", "a spec has one train line (chain stages with then)", st.span)
+    for stage in st.stages:
+        if stage.func not in OPTIMIZERS:
+            lowering.fail("E501", f"unknown optimizer '{stage.func}'", stage.func_span,
+                      "optimizers: " + ", ".join(OPTIMIZERS))
+        options = {"lr": 1e-3, "steps": 1000, "batch": 0}
+        for kw in stage.keywords:
+            if kw.name not in options:
+                lowering.fail("E502", f"{stage.func}() has no option '{kw.name}'", kw.span,
+                          "options: lr, steps, batch")
+            options[kw.name] = (lowering.real(kw.value, "lr") if kw.name == "lr"
+                                else lowering.integer(kw.value, kw.name, 0 if kw.name == "batch" else 1))
+            if kw.name == "lr" and options["lr"] <= 0:
+                lowering.fail("E507", f"the learning rate must be positive, but lr = {options['lr']:g}",
+                          kw.value.span, "typical values lie between 1e-4 and 1e-1")
+        if stage.positional:
+            lowering.fail("E502", "optimizer options are named, as adam(lr = 1e-3, steps = 1000)",
+                      stage.positional[0].span)
+        lowering.training.append(ir.TrainStage(optimizer=stage.func, span=stage.span, **options))
+
+
+def lower_reports(lowering, st):
+    lowering.exprs.context = "report"
+    for item in st.items:
+        value = lowering.lower(item)
+        samples = lowering.kind.noise and isinstance(value.expr, S.StateAt)   # sampled paths
+        if value.shape not in ((), (1,)) and not isinstance(item, ast.Name) and not samples:
+            lowering.fail("E208", "a report is a number or a parameter", item.span)
+        datasets = sorted({str(s).split(".")[0] for s in value.expr.free_symbols if "." in str(s)})
+        label = common._label(item)
+        lowering.reports.append(ir.Report(label=label, expr=value.expr,
+                                      dataset=datasets[0] if datasets else "", span=item.span))
+
+# -- completeness -----------------------------------------------------------------------
