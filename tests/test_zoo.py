@@ -79,3 +79,11 @@ def test_e901_names_the_construct_in_an_ode_model(extra, rhs, train, construct):
         pipeline.compile_spec(source, "m.sciml", "jax")
     (diagnostic,) = caught.value.diagnostics
     assert diagnostic.code == "E901" and construct in diagnostic.message
+
+
+def test_every_function_of_the_language_is_in_the_call_table():
+    """Functions are dispatched by the table expressions.CALLS, not by building method names."""
+    from sciml.lowering.expressions import CALLS, ExpressionLowering
+    methods = {name for klass in ExpressionLowering.__mro__ for name in vars(klass) if name.startswith("_call_")}
+    assert {f.__name__ for f in CALLS.values()} == methods
+    assert all(f.__name__ == "_call_" + name for name, f in CALLS.items())

@@ -21,7 +21,8 @@ from sciml.lowering import axes, limits
 from sciml.lowering.axes import SAMPLES
 from sciml.lowering import symbols as S
 from sciml.frontend.diagnostics import DiagnosticSink, Span, SpecError, suggestion_pool
-from sciml.lowering import family_symbols as F
+from sciml.lowering.arithmetic import Arithmetic
+from sciml.lowering.calls import Calls
 from sciml.lowering.family_calls import FamilyCalls
 
 
@@ -99,7 +100,7 @@ FUNCTIONS = sorted(set(S.ELEMENTWISE) | {
     "elbo", "kl", "dsm", "ritz_energy", "rel_l2", "std", "covariance", "trace", "argmax"})
 
 
-class ExpressionLowering(FamilyCalls):
+class ExpressionLowering(Arithmetic, Calls, FamilyCalls):
     """Turns `ast` expressions into `Typed` sympy expressions against a scope of names."""
 
     def __init__(self, scope: dict, sink: DiagnosticSink, networks: dict, lowering=None, kind="ode"):
@@ -119,8 +120,7 @@ class ExpressionLowering(FamilyCalls):
 
     # -- entry point -------------------------------------------------------------------------
     def lower(self, node) -> Typed:
-        method = getattr(self, "_" + type(node).__name__)
-        return method(node)
+        return NODES[type(node)](self, node)
 
     def fail(self, code, message, span, help=""):
         self.sink.error(code, message, span, help)
@@ -235,97 +235,9 @@ class ExpressionLowering(FamilyCalls):
             return self._in_range(Typed(S.numeric_form(S.FrobeniusNorm(x.expr)), ()), node, "this norm")
         return Typed(S.FrobeniusNorm(x.expr), (), False)
 
-    def _BinOp(self, node):
-        left, right = self.lower(node.left), self.lower(node.right)
-        if node.op != "^" and _numeric(left.expr) and _numeric(right.expr):
-            what = {"+": "this sum", "-": "this difference", "*": "this product", "/": "this quotient"}
-            return self._in_range(self._binop(node, left, right), node, what[node.op])
-        return self._binop(node, left, right)
-
-    def _binop(self, node, left: Typed, right: Typed) -> Typed:
-        batched = self.join(node, left, right)
-        if node.op in "+-*" and isinstance(left.expr, sympy.MatrixBase) != isinstance(right.expr, sympy.MatrixBase):
-            return self._mix_constant(node, left, right)
-        if node.op in "+-":
-            shape = self._identity_shape(node, left, right)
-            if shape is not None:
-                left, right = (self._fill_identity(x, shape, node.span) for x in (left, right))
-            shape = self._broadcast(node, left, right, "add" if node.op == "+" else "subtract")
-            expr = left.expr + right.expr if node.op == "+" else left.expr - right.expr
-            return Typed(expr, shape, batched)
-        if node.op == "*":
-            if len(left.shape) == 2 and len(right.shape) in (1, 2) and not self._scalar(right):
-                if left.shape[1] != right.shape[0]:
-                    self.fail("E202", f"matrix product of {fmt_shape(left.shape)} and "
-                              f"{fmt_shape(right.shape)}: inner dimensions {left.shape[1]} and "
-                              f"{right.shape[0]} differ", node.span,
-                              "check the shapes in the param and state declarations")
-                shape = (left.shape[0],) + tuple(right.shape[1:])
-                return Typed(S.MatProduct(left.expr, right.expr), shape, batched)
-            if len(right.shape) == 2 and not self._scalar(left) and len(left.shape) == 1:
-                self.fail("E202", f"a vector ({fmt_shape(left.shape)}) times a matrix "
-                          f"({fmt_shape(right.shape)})", node.span,
-                          "vectors are columns: write the matrix first, or transpose it")
-            shape = self._broadcast(node, left, right, "multiply")
-            if isinstance(left.expr, sympy.MatrixBase) and isinstance(right.expr, sympy.MatrixBase):
-                return Typed(left.expr.multiply_elementwise(right.expr), shape, batched)
-            return Typed(left.expr * right.expr, shape, batched)
-        if node.op == "/":
-            if not self._scalar(right) and right.shape != left.shape:
-                self.fail("E212", f"division by {fmt_shape(right.shape)}: the divisor must be a "
-                          "scalar or have the same shape", node.span)
-            if isinstance(right.expr, sympy.MatrixBase) or right.expr.is_zero:
-                self.fail("E212", "division by zero" if right.expr.is_zero else "division by a "
-                          "written-out vector", node.right.span, "divide by a nonzero scalar")
-            shape = left.shape if not self._scalar(left) else right.shape
-            return Typed(left.expr / right.expr, shape, batched)
-        # power
-        if not self._scalar(right) or right.batched or isinstance(right.expr, sympy.MatrixBase):
-            self.fail("E209", "the exponent must be a scalar", node.right.span)
-        if len(left.shape) == 2:
-            self.fail("E209", f"power of a matrix ({fmt_shape(left.shape)})", node.span,
-                      "powers act elementwise on vectors; write A * A for a matrix product")
-        if isinstance(left.expr, sympy.MatrixBase):  # a constant vector, elementwise
-            value = left.expr.applyfunc(lambda entry: self._power(node, entry, right.expr))
-        else:
-            value = self._power(node, left.expr, right.expr)
-        if value.has(sympy.zoo, sympy.nan, sympy.oo, -sympy.oo, sympy.I):
-            self.fail("E209", "this power is not a finite real number", node.span)
-        return self._in_range(Typed(value, left.shape, batched), node, "this power")
-
-    def _power(self, node, base, exponent):
-        """base^exponent, its size judged before it is computed: 9^9^9 would take sympy hours
-        (and 2^2^2^2^2^2 forever)."""
-        try:
-            return limits.guarded_power(base, exponent)
-        except limits.OutOfRange as exc:
-            self.out_of_range(exc, node.span, "this power")
-
-    def out_of_range(self, exc: "limits.OutOfRange", span, what: str = "this value"):
-        what = f"{what} (about {limits.magnitude_text(exc.digits)})"
-        self.fail("E230", limits.out_of_range_message(what, exc.problem), span,
-                  limits.range_help(exc.problem))
-
-    def _in_range(self, value: Typed, node, what: str) -> Typed:
-        """`value` when it is not a number, or a number a float64 holds; else E230 at `node`."""
-        if _numeric(value.expr):
-            problem = limits.range_problem(value.expr)
-            if problem:
-                self.fail("E230", limits.out_of_range_message(what, problem), node.span,
-                          limits.range_help(problem))
-        return value
-
     @staticmethod
-    def _mix_constant(node, left: Typed, right: Typed) -> Typed:
-        """A constant vector or matrix written out, combined with a number (folded entry by
-        entry) or with anything else (not supported yet: sympy would expand it wrongly)."""
-        matrix, other = (left, right) if isinstance(left.expr, sympy.MatrixBase) else (right, left)
-        if not other.expr.is_number:
-            raise Unsupported("sums and products of written-out vectors with states or parameters",
-                              node.span, "declare the vector as a const and use its name")
-        value = {"+": lambda e: e + other.expr, "*": lambda e: e * other.expr,
-                 "-": (lambda e: e - other.expr) if matrix is left else (lambda e: other.expr - e)}[node.op]
-        return Typed(matrix.expr.applyfunc(value), matrix.shape, matrix.axis)
+    def fmt(shape) -> str:
+        return fmt_shape(shape)
 
     def join(self, node, *values: Typed) -> str | None:
         """The sample axes of an elementwise combination of `values` (E250 when two differ)."""
@@ -375,9 +287,9 @@ class ExpressionLowering(FamilyCalls):
             self.fail("E107", f"'{node.func}' is a {entry.kind}, not a function", node.func_span)
         if entry is None:
             self.skip_if_failed(node.func)
-        method = getattr(self, "_call_" + node.func, None)
+        method = CALLS.get(node.func)
         if method is not None:
-            return method(node)
+            return method(self, node)
         if node.func in S.ELEMENTWISE:
             (x,) = self._positional(node, 1)
             function = S.ELEMENTWISE[node.func]
@@ -480,146 +392,6 @@ class ExpressionLowering(FamilyCalls):
         except limits.OutOfRange as exc:
             self.out_of_range(exc, span)
 
-    def _call_softmax(self, node):
-        (x,) = self._positional(node, 1)
-        return Typed(S.SoftmaxOf(x.expr), x.shape, x.axis)
-
-    def _call_cross_entropy(self, node):
-        probabilities, labels = self._positional(node, 2)
-        if isinstance(probabilities.expr, F.MeanOver) and isinstance(probabilities.expr.args[0], S.SoftmaxOf):
-            # probabilities averaged over posterior draws (seed 000): -log of the averaged probability
-            return Typed(S.SoftmaxCrossEntropy(probabilities.expr, labels.expr), ())
-        if not isinstance(probabilities.expr, S.SoftmaxOf):
-            self.fail("E214", "cross_entropy expects softmax(...) as its first argument",
-                      node.positional[0].span, "write cross_entropy(softmax(W * Y(T) + mu), labels)")
-        return Typed(S.SoftmaxCrossEntropy(probabilities.expr.args[0], labels.expr), ())
-
-    def _call_accuracy(self, node):
-        logits, labels = self._positional(node, 2)
-        inner = logits.expr.args[0] if isinstance(logits.expr, S.SoftmaxOf) else logits.expr
-        return Typed(S.Accuracy(inner, labels.expr), ())
-
-    def _call_mse(self, node):
-        a, b = self._positional(node, 2)
-        if a.shape != b.shape:
-            self.fail("E201", f"mse of {fmt_shape(a.shape)} and {fmt_shape(b.shape)}", node.span,
-                      "both arguments need the same shape")
-        return Typed(S.MeanSquaredError(a.expr, b.expr), ())
-
-    def _call_mean(self, node):
-        if any(kw.name == "over" for kw in node.keywords):
-            return self.reduction(node, F.MeanOver)
-        (x,) = self._positional(node, 1)
-        return Typed(S.MeanOf(x.expr), ())
-
-    def _call_sum(self, node):
-        (x,) = self._positional(node, 1)
-        return Typed(S.SumOf(x.expr), ())
-
-    def _call_div(self, node):
-        first = node.positional[0] if node.positional else None
-        entry = self.scope.get(first.func) if isinstance(first, ast.Call) else None
-        if entry is not None and entry.kind == "net":
-            return self.network_divergence(node)
-        return self.space_divergence(node)
-
-    @staticmethod
-    def fmt(shape) -> str:
-        return fmt_shape(shape)
-
-    def _call_dot(self, node):
-        a, b = self._positional(node, 2)
-        if a.shape != b.shape or len(a.shape) != 1:
-            self.fail("E201", f"dot of {fmt_shape(a.shape)} and {fmt_shape(b.shape)}", node.span,
-                      "dot takes two vectors of the same length")
-        return Typed(S.InnerProduct(a.expr, b.expr), (), a.batched or b.axis)
-
-    def _call_pad(self, node):
-        x, n = self._positional(node, 2)
-        n = Typed(self._const_value(n.expr, node.span), n.shape)
-        if not n.expr.is_Integer or len(x.shape) != 1 or x.shape[0] > int(n.expr):
-            self.fail("E215", "pad(x, n) needs a vector x of length at most the integer n", node.span)
-        return Typed(S.PadTo(x.expr, n.expr), (int(n.expr),), x.axis)
-
-    def _call_smooth_in_time(self, node):
-        if node.keywords or not node.positional:
-            self.fail("E206", "smooth_in_time takes one or more per-step parameters", node.span)
-        for arg in node.positional:
-            if isinstance(arg, ast.Name):
-                self.skip_if_failed(arg.id)
-            entry = self.scope.get(arg.id) if isinstance(arg, ast.Name) else None
-            if entry is None or entry.kind != "param" or not entry.node.per_step:
-                self.fail("E216", "smooth_in_time takes parameters declared per step, as K(t)",
-                          arg.span)
-        return Typed(S.SmoothInTime(*(sympy.Symbol(a.id) for a in node.positional)), ())
-
-    def _call_grad(self, node):
-        """grad(N, x): the gradient of a scalar network N of one input, evaluated at x."""
-        first = node.positional[0] if node.positional else None
-        entry = self.scope.get(first.id) if isinstance(first, ast.Name) else None
-        if len(node.positional) == 1 and not (entry is not None and entry.kind == "net" and not entry.node.field):
-            return self.space_gradient(node)
-        if entry is None or entry.kind != "net" or len(node.positional) != 2:
-            self.fail("E240", "grad(u) is the gradient of a field in the space coordinates; grad(V, q) "
-                      "the gradient of a network V of one input at q", node.span)
-        net = entry.node
-        if node.keywords:
-            self.fail("E206", f"grad() takes no argument '{node.keywords[0].name}'", node.keywords[0].span)
-        if len(net.inputs) != 1 or net.widths[-1] != 1:
-            self.fail("E240", f"grad({net.name}, x) needs a network of one input with one output; "
-                      f"'{net.name}' has {len(net.inputs)} input(s) and {net.widths[-1]} output(s)",
-                      node.span, f"declare it as: net {net.name}(x) = mlp({net.widths[0]} -> ... -> 1, ...)")
-        x = self.lower(node.positional[1])
-        size = 1 if self._scalar(x) else x.shape[0]
-        if len(x.shape) > 1 or size != net.widths[0]:
-            self.fail("E205", f"network '{net.name}' expects {net.widths[0]} input features, "
-                      f"got {fmt_shape(x.shape)}", node.positional[1].span)
-        return Typed(S.NetGrad(sympy.Symbol(net.name), x.expr), (net.widths[0],), x.axis)
-
-    def _call_nll(self, node):
-        """nll(g_inv, data.x, latent = normal(mean, std)): the flow's negative log-likelihood."""
-        args = node.positional
-        entry = self.scope.get(args[0].id) if args and isinstance(args[0], ast.Name) else None
-        if len(args) != 2 or entry is None or entry.kind != "flow":
-            if args and isinstance(args[0], ast.Name):
-                self.skip_if_failed(args[0].id)
-            self.fail("E609", "nll takes a flow and the data it maps to the latent space",
-                      node.span, "write nll(g_inv, train.x, latent = normal(0, 1))")
-        flow = entry.node
-        x = self.lower(args[1])
-        if x.shape != (flow.size,):
-            self.fail("E207", f"flow '{flow.name}' maps R[{flow.size}] (two halves of {flow.half}), "
-                      f"but this is {fmt_shape(x.shape)}", args[1].span)
-        mean, std = sympy.S.Zero, sympy.S.One
-        for kw in node.keywords:
-            if kw.name != "latent":
-                self.fail("E206", f"nll() takes no argument '{kw.name}'", kw.span,
-                          "the one option is latent = normal(mean, std)")
-            value = kw.value
-            if not isinstance(value, ast.Call) or value.func != "normal" or len(value.positional) != 2 \
-                    or value.keywords:
-                self.fail("E610", "the latent distribution is normal(mean, std)", value.span)
-            mean, std = (self._const_value(self.lower(a).expr, a.span) for a in value.positional)
-            if not (mean.is_number and std.is_number and mean.is_real and std.is_positive):
-                self.fail("E610", "normal(mean, std) takes numbers, std > 0", value.span)
-        return Typed(S.FlowNll(sympy.Symbol(flow.name), x.expr, mean, std), ())
-
-    def _call_linspace(self, node):
-        self.fail("E103", "linspace(...) may appear only as the times of a generated data set, "
-                  "in generate ode(..., t = linspace(start, stop, count))", node.func_span,
-                  "generate the data set, then use its times: Y(obs.t)")
-
-    def _call_normal(self, node):
-        self.fail("E103", "normal(...) may appear only after '~' in a param declaration or as the "
-                  "initial value in generate ode(...)", node.func_span,
-                  "write e.g. param K : R[n, n] ~ normal(0, 0.1)")
-
-    def _call_dt(self, node):
-        if self.context in ("pde", "condition") and self.kind == "pinn":
-            return self.pde_time_derivative(node)
-        self.fail("E217", "dt(...) may appear only on the left of an ode equation", node.span,
-                  "write: ode dt(Y) = ...")
-
     # -- forms valid elsewhere only ------------------------------------------------------------
     def _Index(self, node):
         raise Unsupported("indexing", node.span)
@@ -639,3 +411,26 @@ class ExpressionLowering(FamilyCalls):
 
     def _Equation(self, node):
         self.fail("E219", "an equation cannot stand inside an expression", node.span)
+
+
+# What lowers each kind of syntax-tree node, and each function by name.
+E = ExpressionLowering
+NODES = {ast.Number: E._Number, ast.Name: E._Name, ast.Attribute: E._Attribute,
+         ast.ListLiteral: E._ListLiteral, ast.Neg: E._Neg, ast.Transpose: E._Transpose,
+         ast.Norm: E._Norm, ast.BinOp: E._BinOp, ast.Call: E._Call, ast.Index: E._Index,
+         ast.Arrows: E._Arrows, ast.CallOfCall: E._CallOfCall, ast.SectionRef: E._SectionRef,
+         ast.Keyword: E._Keyword, ast.Equation: E._Equation}
+CALLS = {
+    # the ODE family and flows (calls.py)
+    "softmax": E._call_softmax, "cross_entropy": E._call_cross_entropy, "accuracy": E._call_accuracy,
+    "mse": E._call_mse, "mean": E._call_mean, "sum": E._call_sum, "div": E._call_div,
+    "dot": E._call_dot, "pad": E._call_pad, "smooth_in_time": E._call_smooth_in_time,
+    "grad": E._call_grad, "nll": E._call_nll, "linspace": E._call_linspace,
+    "normal": E._call_normal, "dt": E._call_dt,
+    # the other families (family_calls.py)
+    "d": E._call_d, "lap": E._call_lap, "jacobian": E._call_jacobian, "std": E._call_std,
+    "covariance": E._call_covariance, "trace": E._call_trace, "argmax": E._call_argmax,
+    "fit": E._call_fit, "ritz_energy": E._call_ritz_energy, "rel_l2": E._call_rel_l2,
+    "dsm": E._call_dsm, "elbo": E._call_elbo, "kl": E._call_kl, "uniform": E._call_uniform,
+    "bernoulli": E._call_bernoulli,
+}
