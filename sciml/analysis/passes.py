@@ -26,12 +26,15 @@ import sympy
 from sciml.lowering import ir
 from sciml.frontend.diagnostics import Diagnostic, by_position, finding
 from sciml.lowering.mathtext import expr_text, number_text
-from sciml.analysis.stability import (BOUNDED, DAMPED, GROWING, IMAGINARY, NAMES, RK4_IMAGINARY_LIMIT, STABLE,
-                        UNKNOWN, UNSTABLE, Verdict, verdict)
+from sciml.analysis.stability import (BOUNDED, DAMPED, GROWING, IMAGINARY, STABLE, UNKNOWN, UNSTABLE, Verdict,
+                                      has_disc_region, region, verdict)
 from sciml.analysis.structure import FORMS, MAX_SLOPE, Structure, _eigenvalues, structures
 from sciml.lowering.coupling import flow_findings
 from sciml.analysis.wellposed import findings as wellposedness
 from sciml.analysis.sizes import findings as sizes
+from sciml.schemes import registry
+from sciml.schemes.algebra import Rate, Value, split_term, term_order
+from sciml.schemes.registry import FIRST_ORDER, SEPARABLE_PAIR
 
 UNSTABLE_CODE = "A201"
 
@@ -68,6 +71,7 @@ class _Context:
         self.scalar_params = {sympy.Symbol(p.name, real=True) for p in model.parameters
                               if p.shape in ((), (1,))}
         self.scheme = model.scheme
+        self.definition = registry.definition_of(model.scheme) if model.scheme else None
         self.h = model.scheme.t_end / model.scheme.steps if model.scheme and model.scheme.steps else None
         self.constants = {sympy.Symbol(c.name, real=True): c.value for c in model.constants
                           if not isinstance(c.value, sympy.MatrixBase)}
@@ -88,20 +92,20 @@ def _structure_finding(s: Structure) -> Diagnostic:
 # -- scheme against spectrum -------------------------------------------------------------------
 
 def _stability_findings(ctx: _Context, s: Structure, allow_unstable: bool) -> list[Diagnostic]:
-    scheme = ctx.scheme
-    name = NAMES[scheme.kind]
+    scheme, definition = ctx.scheme, ctx.definition
+    name = definition.short
     base = {"scheme": scheme.kind, "structure": s.form, "states": ", ".join(s.states),
             "h": ctx.h}
-    if scheme.kind == "dopri5":
+    if definition.adaptive:
         if s.spectrum.kind == GROWING:
-            return [_unstable(ctx, s, verdict(scheme.kind, s.spectrum), allow_unstable, base)]
+            return [_unstable(ctx, s, verdict(definition, s.spectrum), allow_unstable, base)]
         return [finding("A205", "note", f"no fixed-step verdict for {name}: it chooses each step "
                         "by error control, which also keeps h*lambda inside its stability region",
                         scheme.span, "stiff dynamics show up as many small steps, not as growth",
                         verdict=UNKNOWN, **base)]
-    if scheme.kind == "imex":
+    if definition.matrix_options:
         return _explicit_part(ctx, s, allow_unstable, base)
-    v = verdict(scheme.kind, s.spectrum)
+    v = verdict(definition, s.spectrum)
     if v.kind == UNSTABLE:
         return [_unstable(ctx, s, v, allow_unstable, base)]
     if v.kind == STABLE:
@@ -130,7 +134,7 @@ def _bound_text(bound) -> str:
 
 def _bounded(ctx: _Context, s: Structure, v, allow_unstable, base) -> Diagnostic:
     scheme, h = ctx.scheme, ctx.h
-    name = NAMES[scheme.kind]
+    name = ctx.definition.short
     rel = "<" if v.strict else "<="
     bound_text = _bound_text(v.bound)
     qualifier = "" if v.sharp else " (a sufficient bound)"
@@ -289,7 +293,7 @@ def _bisect(f, h: float):
 
 
 def _unstable(ctx, s: Structure, v, allow_unstable, base) -> Diagnostic:
-    name = NAMES[ctx.scheme.kind]
+    name = ctx.definition.short
     if s.spectrum.kind == GROWING:
         message = f"{name} cannot be stable here: {v.reason}"
         help = s.meaning
@@ -311,13 +315,15 @@ def _remedy(ctx, s: Structure) -> str:
     """What to change: the damping gamma that forward Euler needs at this h, or another scheme."""
     h = ctx.h
     sp = s.spectrum
-    if ctx.scheme.kind == "imex" and sp.kind == IMAGINARY:
+    explicit, pair = registry.recommended(FIRST_ORDER), registry.recommended(SEPARABLE_PAIR)
+    on_axis = expr_text(region(explicit).imaginary_limit)
+    if ctx.definition.matrix_options and sp.kind == IMAGINARY:
         inside = f" or inside sigma, ({s.hint} - gamma*I)" if s.hint else ""
-        rk4 = f" (stable for h*norm2({s.hint}) <= {expr_text(RK4_IMAGINARY_LIMIT)})" if s.hint else ""
+        stable = f" (stable for h*norm2({s.hint}) <= {on_axis})" if s.hint else ""
         return (f"add damping: a term -gamma*{s.states[0]} with gamma > 0{inside}; the explicit part "
                 "is a forward Euler step, which amplifies undamped rotations, and L cannot damp "
-                f"them; or use rk4{rk4}")
-    if ctx.scheme.kind == "euler" and sp.kind in (IMAGINARY, DAMPED) and s.hint:
+                f"them; or use {explicit.name}{stable}")
+    if has_disc_region(ctx.definition) and sp.kind in (IMAGINARY, DAMPED) and s.hint:
         slope = sp.slope if sp.kind == DAMPED else sympy.S.One
         activation = _activation(s)
         c = float(MAX_SLOPE.get(activation, 1)) if activation else float(slope)
@@ -332,11 +338,13 @@ def _remedy(ctx, s: Structure) -> str:
                        f"{number_text(low)} <= gamma <= {number_text(high)}")
         else:
             damping = f"use more steps (h*norm2({s.hint}) <= 1), then add damping gamma*I"
-        alternative = (f"or use verlet (stable for h*norm2 < 2)" if len(s.states) == 2 else
-                       f"or use rk4 (stable for h*norm2({s.hint}) <= {expr_text(RK4_IMAGINARY_LIMIT)})")
+        swing = expr_text(region(pair).oscillation_limit)
+        alternative = (f"or use {pair.name} (stable for h*norm2 < {swing})" if len(s.states) == 2 else
+                       f"or use {explicit.name} (stable for h*norm2({s.hint}) <= {on_axis})")
         return f"{damping}; {alternative}"
     if sp.kind == IMAGINARY and len(s.states) == 2:
-        return "use verlet, which is stable on imaginary spectra for h*norm2 < 2"
+        return (f"use {pair.name}, which is stable on imaginary spectra for h*norm2 < "
+                f"{expr_text(region(pair).oscillation_limit)}")
     return "add damping (a term -gamma*I with gamma > 0) or use a scheme whose region contains the spectrum"
 
 
@@ -359,11 +367,13 @@ def _explicit_part(ctx: _Context, s: Structure, allow_unstable: bool, base) -> l
     scheme = ctx.scheme
     smallest = _implicit_smallest(ctx.model)
     base = dict(base, part="explicit", lambda_min_L=expr_text(smallest))
-    if len(s.states) > 1:
-        v = Verdict(UNKNOWN, reason=f"{' and '.join(s.states)} are coupled, and the IMEX step is "
-                    "analysed for one state")
+    every = [state.name for state in ctx.model.states]
+    if len(s.states) > 1 and set(s.states) != set(every):
+        # L acts on the stacked state: a structure of some of the states is not all of J
+        v = Verdict(UNKNOWN, reason=f"L acts on the stacked state ({', '.join(every)}), and "
+                    f"{' and '.join(s.states)} are only part of it")
     else:
-        v = verdict("imex", s.spectrum, implicit_min=smallest)
+        v = verdict(ctx.definition, s.spectrum, implicit_min=smallest)
     if v.kind == UNSTABLE:
         return [_unstable(ctx, s, v, allow_unstable, base)]
     if v.kind == STABLE:
@@ -385,7 +395,8 @@ def _implicit_smallest(model: ir.Model) -> sympy.Expr:
     lowered by 1e-5 relative and taken as 0 below 1e-6 norm2(L); 0 when L is not found.  0 is
     always a lower bound (lowering has checked L >= 0), and a lower bound keeps the verdict sound:
     the IMEX bound only grows with l."""
-    constant = next((c for c in model.constants if c.name == model.scheme.option("L")), None)
+    (option,) = registry.definition_of(model.scheme).matrix_options
+    constant = next((c for c in model.constants if c.name == model.scheme.option(option)), None)
     if constant is None or not isinstance(constant.value, sympy.MatrixBase):
         return sympy.S.Zero
     value = sympy.ImmutableMatrix(constant.value)
@@ -407,34 +418,65 @@ def _implicit_smallest(model: ir.Model) -> sympy.Expr:
 
 
 def _reversible_scheme(model: ir.Model) -> list[Diagnostic]:
-    """Verlet and leapfrog are reversible (seed 002): each step is undone exactly, in closed form,
-    and the backends emit that inverse step."""
+    """A reversible scheme (seed 002): each step is undone exactly, in closed
+    form, by its definition's inverse stages, which the backends emit as inverse_step."""
     scheme = model.scheme
-    if scheme is None or scheme.kind not in ("verlet", "leapfrog"):
+    definition = registry.definition_of(scheme) if scheme is not None else None
+    if definition is None or not definition.reversible:
         return []
-    if scheme.kind == "verlet":
-        y, z = (e.state for e in model.equations)
-        undo = (f"{z} -= h/2*dt({z}), then {y} -= h*dt({y}), then {z} -= h/2*dt({z}): each stage "
-                "changes one state by a function of the other, so it is undone exactly")
-        emitted = f"inverse_step(p, j, {y}, {z})"
-    else:
-        (eq,) = model.equations
-        y = eq.state
-        undo = (f"{y}_(j-1) = 2*{y}_j - {y}_(j+1) + h^2*f_j({y}_j): the two-step recursion run "
-                "backwards")
-        emitted = f"inverse_step(p, j, {y}_previous, {y})"
+    names = _role_names(model, definition)
+    undo = ", then ".join(_undo_text(stage, names) for stage in definition.inverse)
+    carried = [name if k == len(slots) - 1 else f"{name}_previous"
+               for role in dict.fromkeys(v.role for v in definition.carried)
+               for slots in [[v for v in definition.carried if v.role == role]]
+               for k, _ in enumerate(slots) for name in names[role]]
+    emitted = f"inverse_step(p, j, {', '.join(carried)})"
     recompute = scheme.option("memory") == "recompute"
-    return [finding("A111", "note", f"{NAMES[scheme.kind]} is reversible: {undo}", scheme.span,
+    return [finding("A111", "note", f"{definition.short} is reversible: {undo}: "
+                    f"{definition.reversible_reason}", scheme.span,
                     f"the inverse step is emitted as {emitted}" + ("; with memory = recompute the "
                     "backward pass uses it instead of stored states" if recompute else ""),
                     structure="reversible", scheme=scheme.kind, reversible=True)]
 
 
+def _role_names(model: ir.Model, definition) -> dict:
+    if definition.forms == (SEPARABLE_PAIR,):
+        first, second = model.equations
+        return {"y": [first.state], "z": [second.state]}
+    return {"y": [s.name for s in model.states]}
+
+
+def _undo_text(stage, names) -> str:
+    """`Z -= h/2*dt(Z)` for a stage that changes a state by a multiple of its right side, else
+    the stage as written: `Y_(j-1) = 2*Y_j - Y_(j+1) + h^2*f_j(Y_j)`."""
+    target, value = stage.target, stage.value
+    (state,) = names[target.role]
+    terms = sorted(sympy.Add.make_args(value), key=term_order)
+
+    def label(v):
+        return f"{state}_j" if v.offset == 0 else f"{state}_(j{'+' if v.offset > 0 else ''}{v.offset})"
+    if len(terms) == 2 and isinstance(terms[0], Value) and terms[0].role == target.role:
+        coefficient, rate = split_term(terms[1])
+        if isinstance(rate, Rate) and rate.role == target.role:
+            sign = "-=" if coefficient.could_extract_minus_sign() else "+="
+            return f"{state} {sign} {expr_text(abs(coefficient))}*dt({state})"
+    text = ""
+    for term in terms:
+        coefficient, vector = split_term(term)
+        negative = coefficient.could_extract_minus_sign()
+        coefficient = -coefficient if negative else coefficient
+        body = f"f_j({label(vector.args[2])})" if isinstance(vector, Rate) else label(vector)
+        body = body if coefficient == 1 else f"{expr_text(coefficient)}*{body}"
+        text += f" {'-' if negative else '+'} {body}" if text else ("-" if negative else "") + body
+    return f"{label(target)} = {text}"
+
+
 def _implicit_part(model: ir.Model) -> list[Diagnostic]:
     scheme = model.scheme
-    if scheme is None or scheme.kind != "imex":
+    if scheme is None or not registry.definition_of(scheme).matrix_options:
         return []
-    name = scheme.option("L")
+    (option,) = registry.definition_of(scheme).matrix_options
+    name = scheme.option(option)
     constant = next((c for c in model.constants if c.name == name), None)
     shown, smallest = "", None
     if constant is not None:
@@ -447,5 +489,5 @@ def _implicit_part(model: ir.Model) -> list[Diagnostic]:
                     f"every h: {name} is symmetric positive semi-definite{shown}, so "
                     f"(I + h*{name})^-1 has 2-norm <= 1", scheme.span,
                     "backward Euler damps every mode of the stiff part, whatever the step",
-                    scheme="imex", verdict=STABLE, part="implicit",
+                    scheme=scheme.kind, verdict=STABLE, part="implicit",
                     smallest_eigenvalue=smallest)]

@@ -9,7 +9,6 @@ yet (E901) are reported together with the real errors.
 """
 from __future__ import annotations
 
-import difflib
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -371,15 +370,8 @@ class _Lowering:
     def _SchemeStmt(self, st):
         if self.scheme is not None:
             self.fail("E310", "a spec has one scheme", st.span)
-        call = st.call
-        if call.func not in ir.SCHEMES:
-            if call.func in ("euler_maruyama", "milstein", "collocation", "method_of_lines", "monte_carlo"):
-                raise Unsupported(f"the {call.func} scheme", call.func_span)
-            close = difflib.get_close_matches(call.func, ir.SCHEMES, n=1)
-            self.fail("E401", f"unknown scheme '{call.func}'", call.func_span,
-                      f"did you mean '{close[0]}'?" if close else "schemes: " + ", ".join(ir.SCHEMES))
         from sciml.schemes.lower_scheme import lower_scheme
-        self.scheme = lower_scheme(call, self)
+        self.scheme = lower_scheme(st.call, self)   # its options from the scheme's definition
 
     def _LossStmt(self, st):
         if self.loss is not None:
@@ -459,7 +451,7 @@ class _Lowering:
         elif not self.states:
             self.sink.error("E309", "the model has no state", end, "declare one: state Y : R[n]")
         if self.scheme is None and not self.flows:
-            self.sink.error("E309", "the spec has no scheme", end, "add e.g.: scheme rk4(steps = 20, T = 1)")
+            self.sink.error("E309", "the spec has no scheme", end, "add e.g.: scheme " + _scheme_example())
         if self.loss is None:
             self.sink.error("E309", "the spec has no loss", end, "add e.g.: loss mse(Y(T), train.y)")
         if not self.training:
@@ -567,3 +559,8 @@ def lower(spec: ast.Spec, spec_dir: Path, warnings: list | None = None) -> ir.Mo
     if warnings is not None:
         warnings.extend(d for d in lowering.sink.items if d.severity == "warning")
     return model
+
+
+def _scheme_example() -> str:
+    from sciml.schemes import registry
+    return registry.recommended(registry.FIRST_ORDER).example
