@@ -365,13 +365,15 @@ def _explicit_part(ctx: _Context, s: Structure, allow_unstable: bool, base) -> l
     """IMEX's explicit part: forward Euler preconditioned by (I + h*L)^-1, judged on f's Jacobian
     together with lambda_min(L) (`stability.imex_verdict`)."""
     scheme = ctx.scheme
-    smallest = _implicit_smallest(ctx.model)
+    block = _implicit_block(ctx.model, s.states)
+    smallest = _implicit_smallest(block) if block is not None else sympy.S.Zero
     base = dict(base, part="explicit", lambda_min_L=expr_text(smallest))
-    every = [state.name for state in ctx.model.states]
-    if len(s.states) > 1 and set(s.states) != set(every):
-        # L acts on the stacked state: a structure of some of the states is not all of J
-        v = Verdict(UNKNOWN, reason=f"L acts on the stacked state ({', '.join(every)}), and "
-                    f"{' and '.join(s.states)} are only part of it")
+    if block is None:   # L acts on the stacked state; this structure is part of it, not cut off
+        every = ", ".join(state.name for state in ctx.model.states)
+        (option,) = ctx.definition.matrix_options
+        v = Verdict(UNKNOWN, reason=f"the implicit operator {scheme.option(option)} acts on the "
+                    f"stacked state ({every}) and couples {' and '.join(s.states)} with the other "
+                    "states, so the step does not split along the structures")
     else:
         v = verdict(ctx.definition, s.spectrum, implicit_min=smallest)
     if v.kind == UNSTABLE:
@@ -389,17 +391,35 @@ def _explicit_part(ctx: _Context, s: Structure, allow_unstable: bool, base) -> l
     return [_bounded(ctx, s, v, allow_unstable, base)]
 
 
-def _implicit_smallest(model: ir.Model) -> sympy.Expr:
-    """lambda_min(L), or a number a little below it: exact where L has rational entries and sympy
-    finds a short closed form; else from floating point (relative error ~ 1e-16 norm2(L)/l),
-    lowered by 1e-5 relative and taken as 0 below 1e-6 norm2(L); 0 when L is not found.  0 is
-    always a lower bound (lowering has checked L >= 0), and a lower bound keeps the verdict sound:
-    the IMEX bound only grows with l."""
+def _implicit_block(model: ir.Model, states) -> sympy.ImmutableMatrix | None:
+    """L's block on `states`: its rows and columns of the stacked state (the states in the order
+    they are declared); None where L couples them with the other states.  An empty matrix when L
+    is not found."""
     (option,) = registry.definition_of(model.scheme).matrix_options
     constant = next((c for c in model.constants if c.name == model.scheme.option(option)), None)
     if constant is None or not isinstance(constant.value, sympy.MatrixBase):
-        return sympy.S.Zero
+        return sympy.ImmutableMatrix(0, 0, [])
+    rows, first = [], 0
+    for state in model.states:
+        size = state.shape[0] if state.shape else 1
+        if state.name in states:
+            rows += range(first, first + size)
+        first += size
     value = sympy.ImmutableMatrix(constant.value)
+    others = [k for k in range(value.shape[0]) if k not in rows]
+    if any(not value[i, k].is_zero for i in rows for k in others):
+        return None
+    return value.extract(rows, rows)
+
+
+def _implicit_smallest(value: sympy.ImmutableMatrix) -> sympy.Expr:
+    """lambda_min of L (or of its block), or a number a little below it: exact where L has
+    rational entries and sympy finds a short closed form; else from floating point (relative error
+    ~ 1e-16 norm2(L)/l), lowered by 1e-5 relative and taken as 0 below 1e-6 norm2(L); 0 when L is
+    not found.  0 is always a lower bound (lowering has checked L >= 0), and a lower bound keeps
+    the verdict sound: the IMEX bound only grows with l."""
+    if value.shape[0] == 0:
+        return sympy.S.Zero
     if all(v.is_Rational for v in value):
         eigen = _eigenvalues(value)
         if eigen is not None and not any(e.has(sympy.Float) for e in eigen):

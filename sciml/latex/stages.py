@@ -33,7 +33,8 @@ class StageLatex:
         if self.d.start_steps and steps:
             steps[-1] += rf", \quad j \ge {self.d.start_steps}"
         out += steps
-        out += [line for stage in self.d.readout for line in self.stage(stage, "j")]
+        out += [line + r" \quad \text{(at the grid times)}"
+                for stage in self.d.readout for line in self.stage(stage, "j")]
         return out
 
     # -- one stage ---------------------------------------------------------------------------

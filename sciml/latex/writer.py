@@ -101,13 +101,14 @@ class SpecLatexPrinter(LatexPrinter):
         name, x = expr.args
         return r"\nabla " + self._print(name) + r"\left(" + self._print(x) + r"\right)"
 
-    def _print_StateAt(self, expr):
+    def _print_StateAt(self, expr, exp=None):
         state, time = expr.args
         if self.t_end is not None and time.is_number and float(time) == float(self.t_end):
             when = "T"
         else:
             when = self._print(time)
-        return self._print(state) + r"\left(" + when + r"\right)"
+        out = self._print(state) + r"\left(" + when + r"\right)"
+        return out if exp is None else out + "^{" + exp + "}"
 
     def _print_Relu(self, expr):
         return r"\max\left(0, " + self._print(expr.args[0]) + r"\right)"
