@@ -9,8 +9,6 @@ from dataclasses import dataclass
 
 import sympy
 
-from sciml.schemes.algebra import Value
-
 # the equation forms a scheme integrates
 FIRST_ORDER = "first-order system"      # dt(Y) = f(t, Y), Y one state or several, stacked
 SEPARABLE_PAIR = "separable pair"       # dt(Y) = f(t, Z), dt(Z) = g(t, Y)
@@ -71,7 +69,6 @@ class SchemeDefinition:
     variant: tuple = ()       # (option, value) that selects this definition among its name's
     stability: Region = Region()
     solvers: tuple = ()       # adaptive: (library, the library's name for the method)
-    description: str = ""     # a line for the docs
 
     @property
     def fixed_step(self) -> bool:
@@ -96,13 +93,6 @@ class SchemeDefinition:
         """The Values a step returns: the carried ones one step on."""
         return tuple(v.shifted(1) for v in self.carried)
 
-    def stages_text(self) -> str:
-        """The stages as plain text (docs and tests)."""
-        return "; ".join(f"{s.target} = {s.value}" for s in self.step)
-
-
-def state_values(stages) -> list[Value]:
-    return [s.target for s in stages if isinstance(s.target, Value)]
 
 
 def grid_options() -> tuple:

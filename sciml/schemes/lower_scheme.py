@@ -147,13 +147,23 @@ def _check_stacked_size(lowering, option):
     declared, each a vector (a scalar state is one entry)."""
     scheme = lowering.scheme
     L = lowering.scope[scheme.option(option)].node
-    sizes = [state.shape[0] if state.shape else 1 for state in lowering.states]
-    if len(lowering.states) == 1 and L.shape[0] != sizes[0]:
-        state = lowering.states[0]
-        lowering.sink.error("E405", f"{option} is {fmt_shape(L.shape)} but state '{state.name}' is "
-                            f"{fmt_shape(state.shape)}", scheme.span)
-    elif L.shape[0] != sum(sizes):
-        names = ", ".join(s.name for s in lowering.states)
+    states = lowering.states
+    if len(states) == 1:
+        (state,) = states
+        if state.shape != (L.shape[0],):
+            lowering.sink.error("E405", f"{option} is {fmt_shape(L.shape)} but state '{state.name}' is "
+                                f"{fmt_shape(state.shape)}", scheme.span)
+        return
+    not_vectors = [state for state in states if len(state.shape) != 1]
+    for state in not_vectors:
+        lowering.sink.error("E405", f"{option} acts on the stacked state, but state '{state.name}' is "
+                            f"{fmt_shape(state.shape)}", scheme.span,
+                            "every state of the stack is a vector R[n] (a single number: R[1])")
+    if not_vectors:
+        return
+    sizes = [state.shape[0] for state in states]
+    if L.shape[0] != sum(sizes):
+        names = ", ".join(s.name for s in states)
         lowering.sink.error("E405", f"{option} is {fmt_shape(L.shape)} but the states {names} stack "
                             f"to {sum(sizes)} entries", scheme.span,
                             f"{option} acts on the stacked state ({names}), "

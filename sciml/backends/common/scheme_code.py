@@ -21,7 +21,7 @@ from sciml.schemes.definition import SchemeDefinition
 
 
 @dataclass
-class Spelled:
+class CodeNames:
     """What the printed code calls things: `call(role, index, args, step)` is the right side of
     the index-th state of `role` with its arguments (state name -> code) at step `step`."""
 
@@ -38,19 +38,20 @@ class Spelled:
 
 
 class StageCode:
-    def __init__(self, definition: SchemeDefinition, spelled: Spelled):
-        self.d, self.s = definition, spelled
-        self.slots = {role: sum(1 for v in definition.carried if v.role == role) or 1 for role in spelled.roles}
+    def __init__(self, definition: SchemeDefinition, names: CodeNames):
+        self.d, self.s = definition, names
+        self.slots = {role: sum(1 for v in definition.carried if v.role == role) or 1 for role in names.roles}
         self.aux_names, self.aux_roles = {}, {}
         for stage in definition.start + definition.step + definition.inverse:
             if isinstance(stage.target, Auxiliary) and stage.target not in self.aux_names:
                 role = rate_role(stage.value)
-                states = spelled.roles[role]
+                states = names.roles[role]
                 name = stage.target.name
                 self.aux_names[stage.target] = [name] if len(states) == 1 else [f"{name}_{s}" for s in states]
                 self.aux_roles[stage.target] = role
         self.hoisted = {}     # a step-invariant matrix -> its name (set up before the loop)
         self.stacked = {}     # role -> the name of its stacked state
+        self.stacked_value = {}   # role -> the Value that name holds
         self.held = {}
 
     # -- which variable holds which value -----------------------------------------------------
@@ -160,7 +161,11 @@ class StageCode:
     def _stacked_atom(self, e, step) -> str:
         if isinstance(e, (Value, Auxiliary)):
             names = self.held[e]
-            return names[0] if len(names) == 1 else self.stacked[argument_role(e) if isinstance(e, Value) else self.aux_roles[e]]
+            if len(names) == 1:
+                return names[0]
+            if not isinstance(e, Value) or self.stacked_value.get(e.role) != e:
+                raise AssertionError(f"{self.d.name}: {e} is not the stacked value")
+            return self.stacked[e.role]
         if isinstance(e, Rate):
             calls = [self._call(e, k, step) for k in range(len(self.s.roles[e.role]))]
             return calls[0] if len(calls) == 1 else self.s.concat.format(", ".join(calls))
@@ -186,9 +191,11 @@ class StageCode:
         return self.s.call(rate.role, k, args, step)
 
     def _stack(self, role) -> str:
+        """`u_v = concat(u, v)`: the newest value of `role`, stacked."""
         if role not in self.stacked:
             self.stacked[role] = self.s.fresh("_".join(self.s.roles[role]))
         current = max((v for v in self.held if isinstance(v, Value) and v.role == role), key=lambda v: v.offset)
+        self.stacked_value[role] = current
         return f"{self.stacked[role]} = " + self.s.concat.format(", ".join(self.held[current]))
 
     def _unstack(self, role) -> list[str]:
@@ -249,7 +256,7 @@ class StageCode:
 def data_step_function(definition: SchemeDefinition, name: str) -> list[str]:
     """def NAME(rhs, u, h_data): one step of the scheme on dt(u) = rhs(u), in numpy, for a
     simulated data set (the states of a system stacked in u)."""
-    code = StageCode(definition, Spelled(roles={"y": ["u"]}, h="h_data",
+    code = StageCode(definition, CodeNames(roles={"y": ["u"]}, h="h_data",
                                          call=lambda role, index, args, step: f"rhs({args['u']})"))
     code.hold(definition.carried)
     body = code.block(definition.step, definition.returned)

@@ -9,31 +9,31 @@ collected on the way.
 from __future__ import annotations
 
 from sciml.backends.common.quoting import literal
-from sciml.backends.common.scheme_code import Spelled, StageCode
+from sciml.backends.common.scheme_code import CodeNames, StageCode
 from sciml.schemes import registry
-from sciml.schemes.registry import SECOND_ORDER, SEPARABLE_PAIR
+from sciml.schemes.registry import SEPARABLE_PAIR
 
 
 class SolveWriter:
     def __init__(self, writer):
         self.w, self.m = writer, writer.m
         self.d = registry.definition_of(self.m.scheme)
-        names = writer.names
+        user = writer.names   # the spec's names in the code
         if self.d.forms == (SEPARABLE_PAIR,):      # the first equation drifts, the second kicks
             first, second = self.m.equations
-            roles = {"y": [names[first.state]], "z": [names[second.state]]}
+            roles = {"y": [user[first.state]], "z": [user[second.state]]}
         else:
-            roles = {"y": [names[s.name] for s in self.m.states]}
-        self.equations = {names[e.state]: e for e in self.m.equations}
+            roles = {"y": [user[s.name] for s in self.m.states]}
+        self.equations = {user[e.state]: e for e in self.m.equations}
         self.roles = roles
-        self.sizes = {names[s.name]: (s.shape[0] if s.shape else 1) for s in self.m.states}
+        self.sizes = {user[s.name]: (s.shape[0] if s.shape else 1) for s in self.m.states}
         matrices = {o: writer.arrays[self.m.scheme.option(o)] for o in self.d.matrix_options}
-        identity = writer.names.get(f"I{sum(self.sizes.values())}", "")
-        self.spelled = Spelled(
+        identity = user.get(f"I{sum(self.sizes.values())}", "")
+        names = CodeNames(
             roles=roles, call=self._call, initial_rates={"y": [f"dt_{n}" for n in roles["y"]]},
             matrices=matrices, identity=identity, linear_solve=writer.sp.linear_solve,
             concat=writer.sp.concat, sizes=self.sizes, fresh=writer.fresh)
-        self.code = StageCode(self.d, self.spelled)
+        self.code = StageCode(self.d, names)
 
     def _call(self, role, index, args, step) -> str:
         return self.w.call(self.equations[self.roles[role][index]], args, step)

@@ -37,5 +37,4 @@ DOPRI5 = SchemeDefinition(
     carried=(y[0],),
     step=STAGES,
     solvers=(("torchdiffeq", "dopri5"), ("diffrax", "Dopri5")),
-    description="adaptive steps by error control; gradients by the adjoint equation or through the solver",
 )

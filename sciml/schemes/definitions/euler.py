@@ -21,5 +21,4 @@ EULER = SchemeDefinition(
     step=(Stage(y[1], y[0] + h * y.rate(t, y[0])),),
     # R(z) = 1 + z: the disc |1 + z| <= 1, which meets the imaginary axis only at 0
     stability=Region(real_limit=sympy.Integer(2), imaginary_limit=sympy.S.Zero, half_disc=sympy.S.Zero),
-    description="one evaluation per step; stable where |1 + h lambda| <= 1",
 )

@@ -26,5 +26,4 @@ IMEX = SchemeDefinition(
     example="imex(steps = 20, T = 1.0, L = L)",
     carried=(y[0],),
     step=(Stage(y[1], solve(I + h * L, y[0] + h * L * y[0] + h * y.rate(t, y[0]))),),
-    description="one evaluation and one linear solve with I + h L per step",
 )

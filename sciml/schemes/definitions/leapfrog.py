@@ -26,5 +26,4 @@ LEAPFROG = SchemeDefinition(
     reversible=True,
     reversible_reason="the two-step recursion run backwards",
     stability=Region(oscillation_limit=sympy.Integer(2)),
-    description="one evaluation per step; reversible (seed 002)",
 )

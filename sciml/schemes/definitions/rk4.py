@@ -28,5 +28,4 @@ RK4 = SchemeDefinition(
     # 2.6 (tests/test_analysis_stability.py checks the region on a fine polar grid)
     stability=Region(real_limit=sympy.Float("2.785293563405282"), imaginary_limit=2 * sympy.sqrt(2),
                      half_disc=sympy.Rational(26, 10)),
-    description="four evaluations per step",
 )

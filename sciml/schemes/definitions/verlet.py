@@ -42,7 +42,6 @@ KICK_DRIFT_KICK = SchemeDefinition(
     inverse=(Stage(z[half], z[1] - h / 2 * z.rate(t + h, y[1])),
              Stage(y[0], y[1] - h * y.rate(t + h / 2, z[half])),
              Stage(z[0], z[half] - h / 2 * z.rate(t, y[0]))),
-    description="kick-drift-kick: y and z at the grid times, three half or whole updates per step",
     **COMMON)
 
 STAGGERED = SchemeDefinition(
@@ -57,5 +56,4 @@ STAGGERED = SchemeDefinition(
     readout=(Stage(z[1], z[1 + half] - h / 2 * z.rate(t + h, y[1])),),
     inverse=(Stage(z[half], z[1 + half] - h * z.rate(t + h, y[1])),
              Stage(y[0], y[1] - h * y.rate(t + h / 2, z[half]))),
-    description="staggered (seed 002): z on the half steps, two updates per step",
     **COMMON)
