@@ -13,6 +13,8 @@ import sympy
 from analysis_specs import by_code, data, findings, one_state, pair
 from sciml.analysis import stability as st
 from sciml.analysis.stability import Spectrum, verdict
+from sciml.schemes import registry
+from sciml.schemes.registry import FIRST_ORDER
 
 RNG = np.random.default_rng(1)
 
@@ -20,24 +22,44 @@ RNG = np.random.default_rng(1)
 # -- the regions, derived ----------------------------------------------------------------------
 
 def test_constants_are_what_sympy_derives_from_the_schemes():
+    """Every constant a definition's Region gives equals what sympy derives from its stages."""
+    assert st.stability_function("euler") == 1 + st.z
     assert st.stability_function("rk4") == sum(st.z**k / sympy.factorial(k) for k in range(5))
-    assert st.derive_imaginary_limit("euler") == 0
-    assert st.derive_real_limit("euler") == 2
-    assert st.derive_imaginary_limit("rk4") == st.RK4_IMAGINARY_LIMIT == 2 * sympy.sqrt(2)
-    assert abs(float(st.derive_real_limit("rk4")) - float(st.RK4_REAL_LIMIT)) < 1e-12
-    assert st.derive_oscillation_limit() == st.OSCILLATION_LIMIT == 2
-    assert sympy.simplify(st.derive_euler_bound() - st.EULER_BOUND) == 0
+    euler, rk4 = registry.lookup("euler").stability, registry.lookup("rk4").stability
+    assert st.derive_imaginary_limit("euler") == euler.imaginary_limit == 0
+    assert st.derive_real_limit("euler") == euler.real_limit == 2
+    assert st.derive_half_disc("euler") == euler.half_disc == 0
+    assert st.derive_imaginary_limit("rk4") == rk4.imaginary_limit == 2 * sympy.sqrt(2)
+    assert abs(float(st.derive_real_limit("rk4")) - float(rk4.real_limit)) < 1e-12
+    assert st.derive_half_disc("rk4") == rk4.half_disc      # 2.6156... rounded down
+    for d in registry.DEFINITIONS:
+        if d.stability.oscillation_limit is not None:
+            assert st.derive_oscillation_limit(d) == d.stability.oscillation_limit == 2, d
+    assert sympy.simplify(st.derive_disc_bound("euler") - st.DISC_BOUND) == 0
+
+
+def test_every_fixed_step_region_is_derived_from_the_stages():
+    """region() fills in what a definition leaves out; first-order schemes get R(z) = exp(z) to
+    their order (dopri5's fifth-order solution too)."""
+    for d in registry.DEFINITIONS:
+        if FIRST_ORDER in d.forms and not d.matrix_options:
+            taylor = sum(st.z**k / sympy.factorial(k) for k in range(d.order + 1))
+            difference = sympy.Poly(sympy.expand(st.stability_function(d) - taylor), st.z)
+            assert all(difference.coeff_monomial(st.z**k) == 0 for k in range(d.order + 1)), d.name
+        if d.fixed_step:
+            assert st.region(d) is not None
 
 
 def test_rk4_region_contains_the_half_disc():
-    """Every point of {|z| <= RK4_HALF_DISC, Re z <= 0} on a fine polar grid is inside."""
-    r_max = float(st.RK4_HALF_DISC)
+    """Every point of {|z| <= half_disc, Re z <= 0} on a fine polar grid is inside."""
+    inside = st.region_test("rk4")
+    r_max = float(st.region("rk4").half_disc)
     for theta in np.linspace(math.pi / 2, 3 * math.pi / 2, 721):
         ray = cmath.exp(1j * theta)
         for r in np.linspace(0, r_max, 261):
-            assert st.rk4_inside(r * ray), (r, theta)
+            assert inside(r * ray), (r, theta)
     # and it is nearly the largest such disc: some point at radius 2.62 is outside
-    assert not all(st.rk4_inside(2.62 * cmath.exp(1j * t)) for t in np.linspace(math.pi / 2, 3 * math.pi / 2, 721))
+    assert not all(inside(2.62 * cmath.exp(1j * t)) for t in np.linspace(math.pi / 2, 3 * math.pi / 2, 721))
 
 
 # -- verdicts against the regions ----------------------------------------------------------------
@@ -70,7 +92,7 @@ def test_forward_euler_on_an_undamped_antisymmetric_spectrum_is_unstable_for_eve
 def test_parabolic_bounds():
     rho = sympy.Symbol("rho", positive=True)
     assert verdict("euler", Spectrum(st.NEGATIVE_REAL, radius=rho)).bound == 2 / rho
-    assert verdict("rk4", Spectrum(st.NEGATIVE_REAL, radius=rho)).bound == st.RK4_REAL_LIMIT / rho
+    assert verdict("rk4", Spectrum(st.NEGATIVE_REAL, radius=rho)).bound == st.region("rk4").real_limit / rho
 
 
 def test_leapfrog_and_verlet_on_oscillations():

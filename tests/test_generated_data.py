@@ -21,7 +21,7 @@ def test_one_state_matches_a_fine_reference(tmp_path):
     module = compile_and_load(SPECS / "ode" / "node_fit.sciml", "torch", tmp_path)
     obs = module.make_data()["obs"]
     A = np.array([[-0.1, 2.0], [-2.0, -0.1]])
-    reference = module.simulate_ode(lambda u: A @ u**3, np.array([[2.0], [0.0]]), obs["t"], 12000, "rk4")
+    reference = module.simulate_ode(lambda u: A @ u**3, np.array([[2.0], [0.0]]), obs["t"], 12000, module.rk4_step)
     np.testing.assert_allclose(obs["u"], reference, atol=1e-8)
 
 

@@ -30,7 +30,7 @@ L_ONE = ", L = [[2, -1], [-1, 2]]"         # eigenvalues 1, 3: l = 1
 # -- the bound, derived ------------------------------------------------------------------------
 
 def test_the_bound_is_what_sympy_derives():
-    root, slope = st.derive_imex_bound()
+    root, slope = st.derive_imex_bound("imex")
     assert sympy.simplify(root - st.IMEX_BOUND) == 0
     assert sympy.expand(slope - (2 * st._l - st._r)) == 0     # every h is stable when r <= 2 l
 

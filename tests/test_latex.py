@@ -96,3 +96,14 @@ def test_no_torch_or_jax():
             "assert not {'torch', 'jax'} & set(sys.modules), sorted(sys.modules)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 0, result.stderr
+
+
+def test_imex_on_a_system_acts_on_the_stacked_state(tmp_path, capsys):
+    """L acts on the stacked state (u, v): the step is written with columns."""
+    from test_systems import IMEX_PAIR
+    spec = tmp_path / "imex_pair.sciml"
+    spec.write_text(IMEX_PAIR.format(steps=16))
+    text = latex(capsys, spec)
+    assert (r"\left(I + h L\right) \begin{pmatrix} u_{j+1} \\ v_{j+1} \end{pmatrix} &= "
+            r"\begin{pmatrix} u_{j} \\ v_{j} \end{pmatrix} + h L \begin{pmatrix} u_{j} \\ v_{j} \end{pmatrix}") in text
+    assert r"\operatorname{sum}\left(v\left(T\right)^{2}\right)" in text and balanced(text)

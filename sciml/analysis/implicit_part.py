@@ -13,13 +13,15 @@ from sciml.analysis.stability import STABLE
 from sciml.frontend.diagnostics import finding
 from sciml.lowering import ir
 from sciml.lowering.mathtext import number_text
+from sciml.schemes import registry
 
 
 def run(model: ir.Model, earlier: Found, options: Options) -> Found:
     scheme = model.scheme
-    if scheme is None or scheme.kind != "imex":
+    if scheme is None or not registry.definition_of(scheme).matrix_options:
         return Found()
-    name = scheme.option("L")
+    (option,) = registry.definition_of(scheme).matrix_options
+    name = scheme.option(option)
     constant = next((c for c in model.constants if c.name == name), None)
     shown, smallest = "", None
     if constant is not None:
@@ -32,6 +34,6 @@ def run(model: ir.Model, earlier: Found, options: Options) -> Found:
                     f"every h: {name} is symmetric positive semi-definite{shown}, so "
                     f"(I + h*{name})^-1 has 2-norm <= 1", scheme.span,
                     "backward Euler damps every mode of the stiff part, whatever the step",
-                    scheme="imex", verdict=STABLE, part="implicit",
+                    scheme=scheme.kind, verdict=STABLE, part="implicit",
                     smallest_eigenvalue=smallest)
     return Found((found,))

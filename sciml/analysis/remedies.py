@@ -8,8 +8,10 @@ import sympy
 
 from sciml.analysis.jacobian.forms import Structure
 from sciml.analysis.jacobian.terms import MAX_SLOPE
-from sciml.analysis.stability import DAMPED, IMAGINARY, RK4_IMAGINARY_LIMIT
+from sciml.analysis.stability import DAMPED, IMAGINARY, has_disc_region, region
 from sciml.lowering.mathtext import expr_text, number_text
+from sciml.schemes import registry
+from sciml.schemes.registry import FIRST_ORDER, SEPARABLE_PAIR
 
 
 def remedy(ctx, s: Structure) -> str:
@@ -17,13 +19,15 @@ def remedy(ctx, s: Structure) -> str:
     (`ctx`: the stability verdict's context, with the scheme and h)."""
     h = ctx.h
     sp = s.spectrum
-    if ctx.scheme.kind == "imex" and sp.kind == IMAGINARY:
+    explicit, pair = registry.recommended(FIRST_ORDER), registry.recommended(SEPARABLE_PAIR)
+    on_axis = expr_text(region(explicit).imaginary_limit)
+    if ctx.definition.matrix_options and sp.kind == IMAGINARY:
         inside = f" or inside sigma, ({s.hint} - gamma*I)" if s.hint else ""
-        rk4 = f" (stable for h*norm2({s.hint}) <= {expr_text(RK4_IMAGINARY_LIMIT)})" if s.hint else ""
+        stable = f" (stable for h*norm2({s.hint}) <= {on_axis})" if s.hint else ""
         return (f"add damping: a term -gamma*{s.states[0]} with gamma > 0{inside}; the explicit part "
                 "is a forward Euler step, which amplifies undamped rotations, and L cannot damp "
-                f"them; or use rk4{rk4}")
-    if ctx.scheme.kind == "euler" and sp.kind in (IMAGINARY, DAMPED) and s.hint:
+                f"them; or use {explicit.name}{stable}")
+    if has_disc_region(ctx.definition) and sp.kind in (IMAGINARY, DAMPED) and s.hint:
         slope = sp.slope if sp.kind == DAMPED else sympy.S.One
         activation = _activation(s)
         c = float(MAX_SLOPE.get(activation, 1)) if activation else float(slope)
@@ -38,11 +42,13 @@ def remedy(ctx, s: Structure) -> str:
                        f"{number_text(low)} <= gamma <= {number_text(high)}")
         else:
             damping = f"use more steps (h*norm2({s.hint}) <= 1), then add damping gamma*I"
-        alternative = ("or use verlet (stable for h*norm2 < 2)" if len(s.states) == 2 else
-                       f"or use rk4 (stable for h*norm2({s.hint}) <= {expr_text(RK4_IMAGINARY_LIMIT)})")
+        swing = expr_text(region(pair).oscillation_limit)
+        alternative = (f"or use {pair.name} (stable for h*norm2 < {swing})" if len(s.states) == 2 else
+                       f"or use {explicit.name} (stable for h*norm2({s.hint}) <= {on_axis})")
         return f"{damping}; {alternative}"
     if sp.kind == IMAGINARY and len(s.states) == 2:
-        return "use verlet, which is stable on imaginary spectra for h*norm2 < 2"
+        return (f"use {pair.name}, which is stable on imaginary spectra for h*norm2 < "
+                f"{expr_text(region(pair).oscillation_limit)}")
     return "add damping (a term -gamma*I with gamma > 0) or use a scheme whose region contains the spectrum"
 
 

@@ -1,11 +1,13 @@
 """Scheme against spectrum: where each time integrator is stable, and a verdict for a spectrum.
 
 A fixed-step scheme applied to the test equation y' = lambda y multiplies y by R(h lambda) each
-step; it is stable when |R(z)| <= 1 for every z = h lambda.  The stability functions below are
-derived with sympy from the schemes' own stages (forward Euler, classical RK4) or from the
-two-step recurrence (leapfrog, Stormer-Verlet on y'' = -w^2 y), not typed in, and the limits that
-the verdicts use (RK4's real and imaginary intervals, the leapfrog/Verlet limit h w < 2) are
-computed from them once per process.
+step; it is stable when |R(z)| <= 1 for every z = h lambda.  R(z) is derived with sympy from the
+stages of the scheme's definition (sciml/schemes/derive.py applies them to y' = lambda y); a
+separable pair and a second-order equation are judged by the amplification matrix of the same
+stages on y' = w z, z' = -w y (y'' = -w^2 y).  The limits the verdicts use (the real and
+imaginary intervals of R's region, the largest half-disc inside it, h w < 2) are the constants of
+the definition's `Region`, derived here where a definition leaves one out; the tests re-derive
+every one.
 
 A `Spectrum` says where the eigenvalues of the right side's Jacobian lie (`structure.py` finds
 it); `verdict(scheme, spectrum)` compares it with the region and answers one of
@@ -17,18 +19,23 @@ it); `verdict(scheme, spectrum)` compares it with the region and answers one of
 The analysis is the linearised, frozen-coefficient one of seed 000 (weights that change slowly
 in time, sigma monotone): J = diag(sigma') A with sigma' in [0, max sigma'].
 
-IMEX (`imex_verdict`) is forward Euler preconditioned by the implicit part: its step
-Y_{j+1} = (I + hL)^-1 (Y_j + h L Y_j + h f(Y_j)) has the amplification M = I + h P^-1 J with
-P = I + hL (L symmetric positive semi-definite, lambda_min(L) = l >= 0), so it is judged on J
-together with l; see there.
+A scheme with a matrix option (IMEX, `imex_verdict`) is forward Euler preconditioned by the
+implicit part: its step Y_{j+1} = (I + hL)^-1 (Y_j + h L Y_j + h f(Y_j)) has the amplification
+M = I + h P^-1 J with P = I + hL (L symmetric positive semi-definite, lambda_min(L) = l >= 0), so
+it is judged on J together with l; see there.
 """
 from __future__ import annotations
 
+import cmath
+import math
 from dataclasses import dataclass
+from functools import lru_cache
 
 import sympy
 
 from sciml.lowering.mathtext import expr_text
+from sciml.schemes import derive, registry
+from sciml.schemes.definition import FIRST_ORDER, SECOND_ORDER, SEPARABLE_PAIR, Region, SchemeDefinition
 
 STABLE, BOUNDED, UNSTABLE, UNKNOWN = "stable", "bounded", "unstable", "unknown"
 
@@ -41,15 +48,7 @@ OSCILLATION = "oscillation"    # y'' = -Omega y, Omega >= 0 with sqrt(|Omega|) <
 GROWING = "growing"            # some eigenvalue has Re > 0: the continuous model grows
 OPAQUE = "unknown"             # nothing known
 
-z = sympy.Symbol("z")
-ORDER = {"euler": 1, "rk4": 4, "verlet": 2, "leapfrog": 2, "imex": 1, "dopri5": 5}
-NAMES = {"euler": "forward Euler", "rk4": "RK4", "verlet": "Stormer-Verlet",
-         "leapfrog": "leapfrog", "imex": "IMEX", "dopri5": "Dormand-Prince (adaptive)"}
-# The radius of the largest half-disc {|z| <= r, Re z <= 0} inside RK4's region: 2.6156...
-# (tests/test_analysis_stability.py checks it against the region on a fine polar grid).
-RK4_HALF_DISC = sympy.Rational(26, 10)
-
-
+z = derive.z
 @dataclass(frozen=True)
 class Spectrum:
     kind: str
@@ -72,34 +71,28 @@ class Verdict:
     reason: str = ""
 
 
-# -- the schemes' stability functions, derived -------------------------------------------------
-# The derivations below run in the tests (tests/test_analysis_stability.py), which check that the
-# constants used by the verdicts equal what they derive; the compiler itself uses the constants,
-# since a derivation costs sympy a few hundred milliseconds.
+# -- the schemes' stability regions, derived from their stages ----------------------------------
+# The compiler uses the constants of each definition's Region where it gives them (a derivation
+# costs sympy a few hundred milliseconds); tests/test_analysis_stability.py checks that they
+# equal what the derivations below give.
 
-RK4_REAL_LIMIT = sympy.Float("2.785293563405282")   # |R(-x)| <= 1 for x in [0, 2.7853]
-RK4_IMAGINARY_LIMIT = 2 * sympy.sqrt(2)            # |R(iy)| <= 1 for |y| <= 2 sqrt(2)
-OSCILLATION_LIMIT = sympy.Integer(2)               # leapfrog / Verlet: h w < 2
 _a, _b = sympy.symbols("a b", positive=True)
-EULER_BOUND = 2 * _a / (_a**2 + _b**2)             # |1 + h(-a + ib)| <= 1 for h <= this
+DISC_BOUND = 2 * _a / (_a**2 + _b**2)             # |1 + h(-a + ib)| <= 1 for h <= this
 _r, _l = sympy.Symbol("r", positive=True), sympy.Symbol("l", nonnegative=True)
 IMEX_BOUND = 2 / (_r - 2 * _l)                     # h r <= 2 (1 + h l), for r > 2 l
 
 
-def stability_function(scheme: str) -> sympy.Expr:
+def definition(scheme) -> SchemeDefinition:
+    """A SchemeDefinition, or the definition of the scheme of that name (its first form)."""
+    return scheme if isinstance(scheme, SchemeDefinition) else registry.lookup(scheme)
+
+
+def stability_function(scheme) -> sympy.Expr:
     """R(z) with y_{j+1} = R(h lambda) y_j for y' = lambda y, from the scheme's stages."""
-    if scheme == "euler":
-        return 1 + z                                       # y + h (lambda y)
-    if scheme == "rk4":
-        k1 = z
-        k2 = z * (1 + k1 / 2)
-        k3 = z * (1 + k2 / 2)
-        k4 = z * (1 + k3)
-        return sympy.expand(1 + (k1 + 2 * k2 + 2 * k3 + k4) / 6)
-    raise ValueError(scheme)
+    return derive.stability_function(definition(scheme))
 
 
-def derive_real_limit(scheme: str) -> sympy.Expr:
+def derive_real_limit(scheme) -> sympy.Expr:
     """x* > 0 with |R(-x)| <= 1 exactly for x in [0, x*]: the negative real interval."""
     x = sympy.Symbol("x", real=True)
     R = stability_function(scheme).subs(z, -x)
@@ -111,7 +104,7 @@ def derive_real_limit(scheme: str) -> sympy.Expr:
     return min(candidates, key=float)
 
 
-def derive_imaginary_limit(scheme: str) -> sympy.Expr:
+def derive_imaginary_limit(scheme) -> sympy.Expr:
     """y* >= 0 with |R(i y)| <= 1 exactly for |y| <= y* (0: only the origin)."""
     y = sympy.Symbol("y", real=True)
     re, im = sympy.expand(stability_function(scheme).subs(z, sympy.I * y)).as_real_imag()
@@ -122,28 +115,46 @@ def derive_imaginary_limit(scheme: str) -> sympy.Expr:
     return positive[0] if excess.eval(positive[0] / 2) <= 0 else sympy.S.Zero
 
 
-def derive_oscillation_limit() -> sympy.Expr:
-    """w* with Stormer-Verlet on y' = v, v' = -y (step w; also leapfrog on y'' = -y, whose
-    recurrence y_{j+1} - (2 - w^2) y_j + y_{j-1} = 0 has the same characteristic polynomial)
-    stable exactly for 0 < w < w*: a negative discriminant puts both roots, distinct, on the
-    unit circle (their product is the determinant, 1)."""
+def derive_half_disc(scheme) -> sympy.Expr:
+    """The radius of the largest half-disc {|z| <= r, Re z <= 0} inside the region, rounded down
+    to one decimal, on a polar grid (0 where the region meets the imaginary axis only at 0)."""
+    inside = region_test(scheme)
+    rays = [cmath.exp(1j * (math.pi / 2 + math.pi * k / 360)) for k in range(361)]
+
+    def fits(r):
+        return all(inside(r * s * ray) for ray in rays for s in (0.25, 0.5, 0.75, 1.0))
+    lo, hi = 0.0, 16.0
+    for _ in range(40):
+        lo, hi = ((lo + hi) / 2, hi) if fits((lo + hi) / 2) else (lo, (lo + hi) / 2)
+    return sympy.Rational(math.floor(lo * 10), 10)
+
+
+def derive_oscillation_limit(scheme) -> sympy.Expr:
+    """w* with the scheme stable exactly for 0 < h w < w* on y' = w z, z' = -w y (a separable
+    pair) or y'' = -w^2 y (a second-order equation): the amplification matrix of its step has
+    determinant 1, and a negative discriminant of its characteristic polynomial puts both roots,
+    distinct, on the unit circle."""
+    d = definition(scheme)
     w, xi = sympy.Symbol("w", positive=True), sympy.Symbol("xi")
-    A = sympy.Matrix([[1, w], [-w, 1 - w**2]])   # y += w v, then v -= w y (the new y)
+    rates = (("y", -w**2),) if d.forms == (SECOND_ORDER,) else (("y", w), ("z", -w))
+    A = derive.amplification_matrix(d, rates).subs(derive.h, 1)
+    assert sympy.expand(A.det()) == 1
     char = A.charpoly(xi).as_expr()
-    assert sympy.expand(char - (xi**2 - (2 - w**2) * xi + 1)) == 0
     discriminant = sympy.Poly(sympy.discriminant(char, xi), w)
     roots = sorted((r for r in discriminant.real_roots() if r.is_positive), key=float)
     assert discriminant.eval(roots[0] / 2) < 0
     return roots[0]
 
 
-def derive_imex_bound() -> tuple[sympy.Expr, sympy.Expr]:
-    """(h*, c) for IMEX on a symmetric Jacobian with eigenvalues in [-r, 0] and lambda_min(L) = l:
-    the worst mode is L's eigenvector for l with J's eigenvalue -r, multiplied by
-    m(h) = 1 - h r/(1 + h l) <= 1 each step; m >= -1 <=> (m + 1)(1 + h l) = 2 + c h >= 0 with
-    c = 2 l - r, so every h is stable when c >= 0 and h <= h* = 2/(r - 2 l) otherwise."""
-    h = sympy.Symbol("h", positive=True)
-    m = 1 - h * _r / (1 + h * _l)
+def derive_imex_bound(scheme) -> tuple[sympy.Expr, sympy.Expr]:
+    """(h*, c) for the IMEX step on a symmetric Jacobian with eigenvalues in [-r, 0] and
+    lambda_min(L) = l: the worst mode is L's eigenvector for l with J's eigenvalue -r, multiplied
+    each step by m(h) = R(-h r) with L = l (from the stages: 1 - h r/(1 + h l) <= 1);
+    m >= -1 <=> (m + 1)(1 + h l) = 2 + c h >= 0 with c = 2 l - r, so every h is stable when
+    c >= 0 and h <= h* = 2/(r - 2 l) otherwise."""
+    h = derive.h
+    (matrix,) = definition(scheme).matrix_options
+    m = derive.stability_function(definition(scheme), **{matrix: _l}).subs(z, -h * _r)
     numerator, denominator = sympy.fraction(sympy.together(m + 1))
     assert sympy.expand(denominator - (1 + h * _l)) == 0
     poly = sympy.Poly(sympy.expand(numerator), h)
@@ -152,27 +163,77 @@ def derive_imex_bound() -> tuple[sympy.Expr, sympy.Expr]:
     return sympy.factor(root), poly.coeff_monomial(h)
 
 
-def derive_euler_bound() -> sympy.Expr:
-    """|1 + h(-a + i b)|^2 - 1 = h (h (a^2 + b^2) - 2 a): its positive root in h."""
+def derive_disc_bound(scheme) -> sympy.Expr:
+    """For R(z) = 1 + z: |R(h(-a + i b))|^2 - 1 = h (h (a^2 + b^2) - 2 a), its positive root in h."""
     h = sympy.Symbol("h", positive=True)
-    roots = sympy.roots(sympy.Poly(sympy.expand((1 - h * _a)**2 + (h * _b)**2 - 1), h))
+    R = stability_function(scheme).subs(z, h * (-_a + sympy.I * _b))
+    re, im = sympy.expand(R).as_real_imag()
+    roots = sympy.roots(sympy.Poly(sympy.expand(re**2 + im**2 - 1), h))
     (root,) = [r for r in roots if r != 0]
     return sympy.factor(root)
 
 
-def rk4_inside(value: complex) -> bool:
-    return abs(_rk4_numeric(value)) <= 1 + 1e-12
+@lru_cache(maxsize=None)
+def region(scheme) -> Region:
+    """The definition's Region, every constant it leaves out derived."""
+    d = definition(scheme)
+    given = d.stability
+    if FIRST_ORDER in d.forms and not d.matrix_options:
+        return Region(real_limit=_or(given.real_limit, derive_real_limit, d),
+                      imaginary_limit=_or(given.imaginary_limit, derive_imaginary_limit, d),
+                      half_disc=_or(given.half_disc, derive_half_disc, d))
+    if d.forms in ((SEPARABLE_PAIR,), (SECOND_ORDER,)):
+        return Region(oscillation_limit=_or(given.oscillation_limit, derive_oscillation_limit, d))
+    return given
 
 
-def _rk4_numeric(value: complex) -> complex:
-    return 1 + value + value**2 / 2 + value**3 / 6 + value**4 / 24
+def _or(value, derivation, d):
+    return value if value is not None else derivation(d)
+
+
+@lru_cache(maxsize=None)
+def region_test(scheme):
+    """inside(z): |R(z)| <= 1 (to 1e-12), R evaluated in floating point."""
+    coefficients = [complex(c) for c in sympy.Poly(stability_function(scheme), z).all_coeffs()]
+
+    def inside(value: complex) -> bool:
+        total = 0j
+        for c in coefficients:
+            total = total * value + c
+        return abs(total) <= 1 + 1e-12
+    return inside
 
 
 # -- verdicts -----------------------------------------------------------------------------------
 
-def verdict(scheme: str, spectrum: Spectrum, *, implicit_min=sympy.S.Zero) -> Verdict:
-    """`implicit_min`: lambda_min(L) of IMEX's implicit part (0, always a lower bound, when not
-    known); the other schemes ignore it."""
+def verdict(scheme, spectrum: Spectrum, *, implicit_min=sympy.S.Zero) -> Verdict:
+    """`scheme`: a SchemeDefinition or a scheme's name.  `implicit_min`: lambda_min(L) of the
+    implicit part of a scheme with a matrix option (0, always a lower bound, when not known);
+    the other schemes ignore it."""
+    d = definition(scheme)
+    common = _common(spectrum)
+    if common is not None:
+        return common
+    if d.adaptive:
+        return Verdict(UNKNOWN, reason=f"{d.short} chooses its steps")
+    if d.matrix_options:
+        return imex_verdict(spectrum, implicit_min)
+    if FIRST_ORDER in d.forms:
+        if has_disc_region(d):   # R = 1 + z: the disc, in closed form
+            return _disc(d, spectrum)
+        return _polynomial(d, spectrum)
+    return _symplectic(d, spectrum)
+
+
+def has_disc_region(scheme) -> bool:
+    """Whether the scheme's region is the disc |1 + z| <= 1 (R(z) = 1 + z, forward Euler's)."""
+    d = definition(scheme)
+    return FIRST_ORDER in d.forms and not d.adaptive and not d.matrix_options \
+        and sympy.degree(stability_function(d), z) == 1
+
+
+def _common(spectrum: Spectrum) -> Verdict | None:
+    """The verdicts that hold whatever the scheme: a growing model, nothing known, J = 0."""
     kind = spectrum.kind
     if kind == GROWING:
         return Verdict(UNSTABLE, reason="the continuous model grows (an eigenvalue with "
@@ -183,15 +244,7 @@ def verdict(scheme: str, spectrum: Spectrum, *, implicit_min=sympy.S.Zero) -> Ve
             and spectrum.shift == 0 and (kind != DAMPED or spectrum.damping == 0):
         return Verdict(STABLE, reason="the Jacobian is 0 (the right side does not depend on the "
                        "state), so every step is the identity on perturbations")
-    if scheme == "euler":
-        return _euler(spectrum)
-    if scheme == "rk4":
-        return _rk4(spectrum)
-    if scheme in ("verlet", "leapfrog"):
-        return _symplectic(scheme, spectrum)
-    if scheme == "imex":
-        return imex_verdict(spectrum, implicit_min)
-    return Verdict(UNKNOWN, reason="no verdict for this scheme")
+    return None
 
 
 def _sign(expr) -> int | None:
@@ -206,7 +259,7 @@ def _sign(expr) -> int | None:
     return None
 
 
-def _euler(sp: Spectrum) -> Verdict:
+def _disc(d, sp: Spectrum) -> Verdict:
     # |1 + h(-a + i b)|^2 <= 1  <=>  h (a^2 + b^2) <= 2 a   (solved below with sympy)
     if sp.kind == IMAGINARY:
         return _damped_disc(-sp.shift, sp.radius, sympy.S.One, sp)
@@ -216,16 +269,16 @@ def _euler(sp: Spectrum) -> Verdict:
         alpha = -sp.shift
         if _sign(alpha) == -1:
             return Verdict(UNSTABLE, reason="every eigenvalue has positive real part")
-        bound = _euler_bound(alpha + sp.radius, sympy.S.Zero)
+        bound = _disc_bound(alpha + sp.radius, sympy.S.Zero)
         return Verdict(BOUNDED, bound=bound, requires=_nonneg(alpha))
     if sp.kind == EXPLICIT:
-        return _explicit(sp, _euler_bound, sharp=True)
-    return Verdict(UNKNOWN, reason="forward Euler integrates first-order equations")
+        return _explicit(d, sp, _disc_bound, sharp=True)
+    return Verdict(UNKNOWN, reason=f"{d.short} integrates first-order equations")
 
 
-def _euler_bound(a, b):
+def _disc_bound(a, b):
     """The largest h with |1 + h(-a + i b)| <= 1, for a > 0."""
-    return sympy.factor(EULER_BOUND.xreplace({_a: a, _b: b}))
+    return sympy.factor(DISC_BOUND.xreplace({_a: a, _b: b}))
 
 
 def _damped_disc(alpha, omega, slope, sp: Spectrum) -> Verdict:
@@ -236,7 +289,7 @@ def _damped_disc(alpha, omega, slope, sp: Spectrum) -> Verdict:
                        "0, so every imaginary eigenvalue is amplified")
     if sign_alpha == -1:
         return Verdict(UNSTABLE, reason="negative damping: the eigenvalues have positive real part")
-    bound = EULER_BOUND.xreplace({_a: alpha, _b: omega}) / slope
+    bound = DISC_BOUND.xreplace({_a: alpha, _b: omega}) / slope
     return Verdict(BOUNDED, bound=bound, requires=_positive(alpha))
 
 
@@ -259,39 +312,42 @@ def _nonneg(expr):
     return (sympy.GreaterThan(rest, 0),)
 
 
-def _rk4(sp: Spectrum) -> Verdict:
+def _polynomial(d, sp: Spectrum) -> Verdict:
+    """A one-step scheme whose region is R's: its imaginary and real intervals, and inside it a
+    half-disc (a sufficient bound where the eigenvalues are damped)."""
+    limits = region(d)
     if sp.kind == IMAGINARY and _sign(sp.shift) == 0:
-        return Verdict(BOUNDED, bound=RK4_IMAGINARY_LIMIT / sp.radius)
+        return Verdict(BOUNDED, bound=limits.imaginary_limit / sp.radius)
     if sp.kind == IMAGINARY:
         alpha = -sp.shift
         if _sign(alpha) == -1:
             return Verdict(UNSTABLE, reason="negative damping: the eigenvalues have positive real part")
-        return Verdict(BOUNDED, bound=RK4_HALF_DISC / sympy.sqrt(alpha**2 + sp.radius**2),
+        return Verdict(BOUNDED, bound=limits.half_disc / sympy.sqrt(alpha**2 + sp.radius**2),
                        sharp=False, requires=_nonneg(alpha))
     if sp.kind == NEGATIVE_REAL:
         alpha = -sp.shift
         if _sign(alpha) == -1:
             return Verdict(UNSTABLE, reason="every eigenvalue has positive real part")
-        return Verdict(BOUNDED, bound=RK4_REAL_LIMIT / (alpha + sp.radius), requires=_nonneg(alpha))
+        return Verdict(BOUNDED, bound=limits.real_limit / (alpha + sp.radius), requires=_nonneg(alpha))
     if sp.kind == DAMPED:
         if _sign(sp.damping) == 0:
-            return Verdict(BOUNDED, bound=RK4_IMAGINARY_LIMIT / (sp.slope * sp.radius))
+            return Verdict(BOUNDED, bound=limits.imaginary_limit / (sp.slope * sp.radius))
         if _sign(sp.damping) == -1:
             return Verdict(UNSTABLE, reason="negative damping: the eigenvalues have positive real part")
-        return Verdict(BOUNDED, bound=RK4_HALF_DISC / (sp.slope * sympy.sqrt(sp.damping**2 + sp.radius**2)),
+        return Verdict(BOUNDED, bound=limits.half_disc / (sp.slope * sympy.sqrt(sp.damping**2 + sp.radius**2)),
                        sharp=False, requires=_nonneg(sp.damping))
     if sp.kind == EXPLICIT:
-        return _explicit(sp, None, sharp=False)
-    return Verdict(UNKNOWN, reason="RK4 integrates first-order equations")
+        return _explicit(d, sp, None, sharp=False)
+    return Verdict(UNKNOWN, reason=f"{d.short} integrates first-order equations")
 
 
-def _symplectic(scheme: str, sp: Spectrum) -> Verdict:
+def _symplectic(d, sp: Spectrum) -> Verdict:
     if sp.kind in (OSCILLATION,) or (sp.kind == IMAGINARY and _sign(sp.shift) == 0):
-        return Verdict(BOUNDED, bound=OSCILLATION_LIMIT / sp.radius, strict=True)
-    return Verdict(UNKNOWN, reason=f"{NAMES[scheme]} is analysed on imaginary (oscillatory) spectra only")
+        return Verdict(BOUNDED, bound=region(d).oscillation_limit / sp.radius, strict=True)
+    return Verdict(UNKNOWN, reason=f"{d.short} is analysed on imaginary (oscillatory) spectra only")
 
 
-def _explicit(sp: Spectrum, closed_form, sharp: bool) -> Verdict:
+def _explicit(d, sp: Spectrum, closed_form, sharp: bool) -> Verdict:
     """Eigenvalues s*mu, s in [0, slope], mu given (numbers or expressions in the spec's scalars)."""
     bounds, requires, seen = [], [], set()
     for mu in sp.eigenvalues:
@@ -309,9 +365,9 @@ def _explicit(sp: Spectrum, closed_form, sharp: bool) -> Verdict:
         if closed_form is not None:
             bound = closed_form(a, b) / sp.slope
         elif mu.is_number:
-            bound = sympy.Float(_rk4_ray_limit(complex(mu) * float(sp.slope)), 6)
+            bound = sympy.Float(_ray_limit(d, complex(mu) * float(sp.slope)), 6)
         else:
-            bound = RK4_HALF_DISC / (sp.slope * sympy.sqrt(sympy.factor(a**2 + b**2)))
+            bound = region(d).half_disc / (sp.slope * sympy.sqrt(sympy.factor(a**2 + b**2)))
         bounds.append(bound)
         requires.extend(_positive(a) if sa is None else ())
     if not bounds:
@@ -322,14 +378,15 @@ def _explicit(sp: Spectrum, closed_form, sharp: bool) -> Verdict:
                    requires=tuple(dict.fromkeys(requires)))
 
 
-def _rk4_ray_limit(mu: complex) -> float:
-    """The largest h with h*s*mu inside RK4's region for every s in [0, 1] (sampled rays)."""
+def _ray_limit(d, mu: complex) -> float:
+    """The largest h with h*s*mu inside the region for every s in [0, 1] (sampled rays)."""
+    inside = region_test(d)
     if mu == 0:
         return float("inf")
     lo, hi = 0.0, 10.0 / abs(mu)
     for _ in range(60):
         mid = (lo + hi) / 2
-        if all(rk4_inside(mid * mu * k / 200) for k in range(1, 201)):
+        if all(inside(mid * mu * k / 200) for k in range(1, 201)):
             lo = mid
         else:
             hi = mid
@@ -366,11 +423,9 @@ def imex_verdict(sp: Spectrum, smallest=sympy.S.Zero) -> Verdict:
       J's parts with L's eigenvectors and no bound is proved (UNKNOWN).
     """
     kind = sp.kind
-    if kind in (GROWING, OPAQUE):
-        return verdict("euler", sp)
-    if kind in (IMAGINARY, NEGATIVE_REAL, OSCILLATION, DAMPED) and sp.radius == 0 \
-            and sp.shift == 0 and (kind != DAMPED or sp.damping == 0):
-        return verdict("euler", sp)                     # J = 0: M = I
+    common = _common(sp)                                # J = 0: M = I
+    if common is not None:
+        return common
     l = sympy.sympify(smallest)
     if kind == NEGATIVE_REAL:
         alpha = -sp.shift

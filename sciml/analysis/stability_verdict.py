@@ -19,12 +19,12 @@ from sciml.analysis.found import Found, Options
 from sciml.analysis.jacobian.eigenvalues import smallest_lower_bound
 from sciml.analysis.jacobian.forms import Structure
 from sciml.analysis.remedies import norm_help, remedy
-from sciml.analysis.stability import (BOUNDED, GROWING, NAMES, STABLE, UNKNOWN, UNSTABLE, Verdict,
-                                      verdict)
+from sciml.analysis.stability import BOUNDED, GROWING, STABLE, UNKNOWN, UNSTABLE, Verdict, verdict
 from sciml.analysis.step_bounds import bound_as_text, steps_needed, weight_limit
 from sciml.frontend.diagnostics import Diagnostic, finding
 from sciml.lowering import ir
 from sciml.lowering.mathtext import expr_text, number_text
+from sciml.schemes import registry
 
 
 UNSTABLE_CODE = "A201"
@@ -48,6 +48,7 @@ class _Context:
         self.scalar_params = {sympy.Symbol(p.name, real=True) for p in model.parameters
                               if p.shape in ((), (1,))}
         self.scheme = model.scheme
+        self.definition = registry.definition_of(model.scheme) if model.scheme else None
         self.h = model.scheme.t_end / model.scheme.steps if model.scheme and model.scheme.steps else None
         self.constants = {sympy.Symbol(c.name, real=True): c.value for c in model.constants
                           if not isinstance(c.value, sympy.MatrixBase)}
@@ -59,20 +60,20 @@ class _Context:
 
 
 def _verdicts(ctx: _Context, s: Structure, allow_unstable: bool) -> list[Diagnostic]:
-    scheme = ctx.scheme
-    name = NAMES[scheme.kind]
+    scheme, definition = ctx.scheme, ctx.definition
+    name = definition.short
     base = {"scheme": scheme.kind, "structure": s.form, "states": ", ".join(s.states),
             "h": ctx.h}
-    if scheme.kind == "dopri5":
+    if definition.adaptive:
         if s.spectrum.kind == GROWING:
-            return [_unstable(ctx, s, verdict(scheme.kind, s.spectrum), allow_unstable, base)]
+            return [_unstable(ctx, s, verdict(definition, s.spectrum), allow_unstable, base)]
         return [finding("A205", "note", f"no fixed-step verdict for {name}: it chooses each step "
                         "by error control, which also keeps h*lambda inside its stability region",
                         scheme.span, "stiff dynamics show up as many small steps, not as growth",
                         verdict=UNKNOWN, **base)]
-    if scheme.kind == "imex":
+    if definition.matrix_options:
         return _explicit_part(ctx, s, allow_unstable, base)
-    v = verdict(scheme.kind, s.spectrum)
+    v = verdict(definition, s.spectrum)
     if v.kind == UNSTABLE:
         return [_unstable(ctx, s, v, allow_unstable, base)]
     if v.kind == STABLE:
@@ -92,7 +93,7 @@ def _lower(text: str) -> str:
 
 def _bounded(ctx: _Context, s: Structure, v, allow_unstable, base) -> Diagnostic:
     scheme, h = ctx.scheme, ctx.h
-    name = NAMES[scheme.kind]
+    name = ctx.definition.short
     rel = "<" if v.strict else "<="
     bound_text = bound_as_text(v.bound)
     qualifier = "" if v.sharp else " (a sufficient bound)"
@@ -186,7 +187,7 @@ def _guard(ctx: _Context, s: Structure, bound, strict, requires, text, span):
 
 
 def _unstable(ctx, s: Structure, v, allow_unstable, base) -> Diagnostic:
-    name = NAMES[ctx.scheme.kind]
+    name = ctx.definition.short
     if s.spectrum.kind == GROWING:
         message = f"{name} cannot be stable here: {v.reason}"
         help = s.meaning
@@ -208,13 +209,17 @@ def _explicit_part(ctx: _Context, s: Structure, allow_unstable: bool, base) -> l
     """IMEX's explicit part: forward Euler preconditioned by (I + h*L)^-1, judged on f's Jacobian
     together with lambda_min(L) (`stability.imex_verdict`)."""
     scheme = ctx.scheme
-    smallest = _implicit_smallest(ctx.model)
+    block = _implicit_block(ctx.model, s.states)
+    smallest = _implicit_smallest(block) if block is not None else sympy.S.Zero
     base = dict(base, part="explicit", lambda_min_L=expr_text(smallest))
-    if len(s.states) > 1:
-        v = Verdict(UNKNOWN, reason=f"{' and '.join(s.states)} are coupled, and the IMEX step is "
-                    "analysed for one state")
+    if block is None:   # L acts on the stacked state; this structure is part of it, not cut off
+        every = ", ".join(state.name for state in ctx.model.states)
+        (option,) = ctx.definition.matrix_options
+        v = Verdict(UNKNOWN, reason=f"the implicit operator {scheme.option(option)} acts on the "
+                    f"stacked state ({every}) and couples {' and '.join(s.states)} with the other "
+                    "states, so the step does not split along the structures")
     else:
-        v = verdict("imex", s.spectrum, implicit_min=smallest)
+        v = verdict(ctx.definition, s.spectrum, implicit_min=smallest)
     if v.kind == UNSTABLE:
         return [_unstable(ctx, s, v, allow_unstable, base)]
     if v.kind == STABLE:
@@ -230,11 +235,31 @@ def _explicit_part(ctx: _Context, s: Structure, allow_unstable: bool, base) -> l
     return [_bounded(ctx, s, v, allow_unstable, base)]
 
 
-def _implicit_smallest(model: ir.Model) -> sympy.Expr:
-    """lambda_min(L), or a number a little below it (`smallest_lower_bound`); 0 when L is not
-    found.  0 is always a lower bound (lowering has checked L >= 0), and a lower bound keeps the
-    verdict sound: the IMEX bound only grows with l."""
-    constant = next((c for c in model.constants if c.name == model.scheme.option("L")), None)
+def _implicit_block(model: ir.Model, states) -> sympy.ImmutableMatrix | None:
+    """L's block on `states`: its rows and columns of the stacked state (the states in the order
+    they are declared); None where L couples them with the other states.  An empty matrix when L
+    is not found."""
+    (option,) = registry.definition_of(model.scheme).matrix_options
+    constant = next((c for c in model.constants if c.name == model.scheme.option(option)), None)
     if constant is None or not isinstance(constant.value, sympy.MatrixBase):
+        return sympy.ImmutableMatrix(0, 0, [])
+    rows, first = [], 0
+    for state in model.states:
+        size = state.shape[0] if state.shape else 1
+        if state.name in states:
+            rows += range(first, first + size)
+        first += size
+    value = sympy.ImmutableMatrix(constant.value)
+    others = [k for k in range(value.shape[0]) if k not in rows]
+    if any(not value[i, k].is_zero for i in rows for k in others):
+        return None
+    return value.extract(rows, rows)
+
+
+def _implicit_smallest(value: sympy.ImmutableMatrix) -> sympy.Expr:
+    """lambda_min of L (or of its block), or a number a little below it (`smallest_lower_bound`);
+    0 when L is not found.  0 is always a lower bound (lowering has checked L >= 0), and a lower
+    bound keeps the verdict sound: the IMEX bound only grows with l."""
+    if value.shape[0] == 0:
         return sympy.S.Zero
-    return smallest_lower_bound(sympy.ImmutableMatrix(constant.value))
+    return smallest_lower_bound(value)

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 import sympy
 
 from sciml.analysis.found import Found, Options
-from sciml.analysis.stability import NAMES, ORDER
 from sciml.frontend.diagnostics import finding
 from sciml.lowering import ir
 from sciml.lowering import symbols as S
 from sciml.lowering.mathtext import expr_text
+from sciml.schemes import registry
 
 # The smoothness k of a function: C^k, and no more.  A Lipschitz function (relu, abs) also has
 # a derivative almost everywhere, so derivatives up to order k + 1 are meaningful; order k + 2
@@ -91,7 +91,8 @@ def run(model: ir.Model, earlier: Found, options: Options) -> Found:
     """A304 for each right side too rough for the scheme's order."""
     if model.scheme is None:
         return Found()
-    order = ORDER.get(model.scheme.kind, 1)
+    definition = registry.definition_of(model.scheme)
+    order = definition.order
     if order < 2:
         return Found()
     out = []
@@ -100,7 +101,7 @@ def run(model: ir.Model, earlier: Found, options: Options) -> Found:
         for rough in rough_functions(eq.rhs, order, states, model.networks):
             lhs = f"dt(dt({eq.state}))" if eq.order == 2 else f"dt({eq.state})"
             out.append(finding(
-                "A304", "note", f"{NAMES[model.scheme.kind]} has order {order} for a right side with "
+                "A304", "note", f"{definition.short} has order {order} for a right side with "
                 f"{order} continuous derivatives, but in {lhs} {rough.text}", eq.span,
                 "expect a lower order of convergence; a smooth activation (tanh, softplus) keeps it",
                 function=rough.function, smoothness=rough.smoothness, order=order))

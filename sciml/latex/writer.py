@@ -12,6 +12,7 @@ from sympy.printing.latex import LatexPrinter, translate
 from sympy.printing.precedence import PRECEDENCE
 
 from sciml.lowering import ir
+from sciml.schemes import registry
 
 _OPERATORS = {"SoftmaxOf": "softmax", "Accuracy": "accuracy", "MeanOf": "mean", "SumOf": "sum",
               "Softplus": "softplus", "Step": "H"}
@@ -100,13 +101,14 @@ class SpecLatexPrinter(LatexPrinter):
         name, x = expr.args
         return r"\nabla " + self._print(name) + r"\left(" + self._print(x) + r"\right)"
 
-    def _print_StateAt(self, expr):
+    def _print_StateAt(self, expr, exp=None):
         state, time = expr.args
         if self.t_end is not None and time.is_number and float(time) == float(self.t_end):
             when = "T"
         else:
             when = self._print(time)
-        return self._print(state) + r"\left(" + when + r"\right)"
+        out = self._print(state) + r"\left(" + when + r"\right)"
+        return out if exp is None else out + "^{" + exp + "}"
 
     def _print_Relu(self, expr):
         return r"\max\left(0, " + self._print(expr.args[0]) + r"\right)"
@@ -192,15 +194,6 @@ class _Writer:
                 else symbol_latex(n, step)
         return self.tex(eq.rhs, names)
 
-    def plus(self, left: str, factor: str, eq, values=None, step="j", sign="+") -> str:
-        """left + factor * f, with a leading minus of f folded into the sign."""
-        body = self.f(eq, values, step)
-        if isinstance(eq.rhs, sympy.Add):
-            body = r"\left(" + body + r"\right)"
-        elif body.startswith("-"):
-            body, sign = body[1:].lstrip(), "-" if sign == "+" else "+"
-        return f"{left} {sign} {factor} {body}"
-
     # -- blocks ------------------------------------------------------------------------------
     def model_lines(self) -> list[str]:
         lines = []
@@ -247,59 +240,17 @@ class _Writer:
         return lines
 
     def scheme_lines(self) -> list[str]:
-        return getattr(self, "_" + self.m.scheme.kind)()
+        """The update equations: the stages of the scheme's definition (stages.py); an
+        adaptive scheme, which a library steps, in words."""
+        definition = registry.definition_of(self.m.scheme)
+        if definition.adaptive:
+            return self._adaptive(definition)
+        from sciml.latex.stages import StageLatex
+        return StageLatex(self, definition).lines()
 
-    def _euler(self):
-        return [f"{self.state(e.state, 'j+1')} &= " + self.plus(self.state(e.state, "j"), "h", e)
-                for e in self.m.equations]
-
-    def _rk4(self):
-        eqs = self.m.equations
-        single = len(eqs) == 1
-
-        def k(i, e):
-            return f"k_{{{i}}}" if single else f"k_{{{i}}}^{{{self.state(e.state)}}}"
-
-        lines = []
-        for i, factor in enumerate((None, r"\frac{h}{2}", r"\frac{h}{2}", "h"), start=1):
-            values = None
-            if factor:
-                values = {e.state: r"\left(" + self.state(e.state, "j") + " + " + factor + " "
-                          + k(i - 1, e) + r"\right)" for e in eqs}
-            lines += [f"{k(i, e)} &= {self.f(e, values)}" for e in eqs]
-        for e in eqs:
-            lines.append(f"{self.state(e.state, 'j+1')} &= {self.state(e.state, 'j')} + \\frac{{h}}{{6}}"
-                         f"\\left({k(1, e)} + 2 {k(2, e)} + 2 {k(3, e)} + {k(4, e)}\\right)")
-        return lines
-
-    def _verlet(self):
-        drift, kick = self.m.equations
-        y, z = drift.state, kick.state
-        half = self.state(z, "j+1/2")
-        return [f"{half} &= " + self.plus(self.state(z, "j"), r"\frac{h}{2}", kick),
-                f"{self.state(y, 'j+1')} &= " + self.plus(self.state(y, "j"), "h", drift, {z: half}),
-                f"{self.state(z, 'j+1')} &= " + self.plus(half, r"\frac{h}{2}", kick,
-                                                          {y: self.state(y, "j+1")})]
-
-    def _leapfrog(self):
-        (eq,) = self.m.equations
-        y = eq.state
-        return [f"{self.state(y, '1')} &= " + self.plus(
-                    self.state(y, "0") + r" + h \dot{" + self.state(y) + "}(0)", r"\frac{h^{2}}{2}",
-                    eq, {y: self.state(y, "0")}, step="0"),
-                f"{self.state(y, 'j+1')} &= " + self.plus(
-                    f"2 {self.state(y, 'j')} - {self.state(y, 'j-1')}", "h^{2}", eq)
-                + r", \quad j \ge 1"]
-
-    def _imex(self):
-        (eq,) = self.m.equations
-        yj, L = self.state(eq.state, "j"), symbol_latex(str(self.m.scheme.option("L")))
-        return [rf"\left(I + h {L}\right) {self.state(eq.state, 'j+1')} &= "
-                + self.plus(f"{yj} + h {L} {yj}", "h", eq)]
-
-    def _dopri5(self):
+    def _adaptive(self, definition):
         s = self.m.scheme
-        words = r"\text{adaptive Dormand--Prince 5(4) (dopri5) on } [0, T]"
+        words = rf"\text{{{definition.latex} ({definition.name}) on }} [0, T]"
         tolerances = (r"\text{rtol } " + self.tex(sympy.Float(s.option("rtol"))) + r",\ \text{atol } "
                       + self.tex(sympy.Float(s.option("atol"))))
         grad = (r"\text{gradients by the continuous adjoint equation}" if s.option("adjoint")
@@ -310,16 +261,10 @@ class _Writer:
         s = self.m.scheme
         whole = float(s.t_end).is_integer() and abs(s.t_end) < 1e15   # 1e300 as 10^{300}, not 301 digits
         t_end = self.tex(sympy.Integer(int(s.t_end)) if whole else sympy.Float(s.t_end))
-        if s.kind == "dopri5":
+        if registry.definition_of(s).adaptive:
             return f"T &= {t_end}"
         return (rf"h &= \frac{{T}}{{N}}, \quad T = {t_end}, \quad N = {s.steps}, \quad "
                 rf"j = 0, \dots, N - 1")
-
-
-_SCHEME_NAMES = {"euler": "forward Euler", "rk4": "classical Runge--Kutta (RK4)",
-                 "verlet": r"St\"ormer--Verlet (symplectic, reversible)",
-                 "leapfrog": "leapfrog (reversible)", "imex": "IMEX Euler (the linear term implicit)",
-                 "dopri5": "Dormand--Prince (adaptive)"}
 
 
 def _align(lines: list[str]) -> str:
@@ -355,14 +300,14 @@ def to_latex(model: ir.Model, standalone: bool = False) -> str:
     if model.flows:
         return _flow_document(w, model, title, standalone)
     parts = [f"% {title}: the continuous model\n", _align(w.model_lines()),
-             f"% scheme: {_SCHEME_NAMES[model.scheme.kind]}\n",
+             f"% scheme: {registry.definition_of(model.scheme).latex}\n",
              _align([w.grid_line(), *w.scheme_lines()]),
              "% loss\n", _align(_loss_lines(w, model.loss))]
     body = "".join(parts)
     if not standalone:
         return body
     sections = [f"\\section*{{{title}}}\n", "\\subsection*{Model}\n", parts[1],
-                f"\\subsection*{{Scheme: {_SCHEME_NAMES[model.scheme.kind]}}}\n", parts[3],
+                f"\\subsection*{{Scheme: {registry.definition_of(model.scheme).latex}}}\n", parts[3],
                 "\\subsection*{Loss}\n", parts[5]]
     return ("\\documentclass{article}\n\\usepackage{amsmath}\n\\usepackage{amssymb}\n"
             "\\begin{document}\n" + "".join(sections) + "\\end{document}\n")

@@ -16,6 +16,7 @@ from sciml.lowering import ir
 from sciml.lowering import limits
 from sciml.frontend.diagnostics import finding
 from sciml.lowering.expressions import Entry, Unsupported, fmt_shape
+from sciml.schemes import registry
 
 TOY_SETS = {
     # name: (description, default options)
@@ -118,8 +119,9 @@ def _ode(st, call, lowering) -> ir.DataSet:
         elif kw.name == "steps":
             options["steps"] = lowering.integer(kw.value, "steps")
         elif kw.name == "method":
-            if not isinstance(kw.value, ast.Name) or kw.value.id not in ("euler", "rk4"):
-                lowering.fail("E505", "method is euler or rk4", kw.value.span)
+            methods = registry.data_methods()
+            if not isinstance(kw.value, ast.Name) or kw.value.id not in methods:
+                lowering.fail("E505", f"method is {' or '.join(methods)}", kw.value.span)
             options["method"] = kw.value.id
         else:
             lowering.fail("E505", f"ode() has no option '{kw.name}'", kw.span,
@@ -130,7 +132,7 @@ def _ode(st, call, lowering) -> ir.DataSet:
         random = next(initial_of[s] for s, first in zip(states, start) if first[0] == "normal")
         lowering.fail("E505", "random initial values need samples = N", random.span)
     options.setdefault("seed", 0)
-    options.setdefault("method", "rk4")
+    options.setdefault("method", registry.recommended(registry.FIRST_ORDER).name)
     options.setdefault("steps", 100 * max(1, len(options["times"]) - 1))
     _check_on_grid(options["times"], options["steps"], times_node, lowering)
     options["samples"] = samples or 1

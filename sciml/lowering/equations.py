@@ -11,6 +11,7 @@ from sciml.lowering import fields, ir, kinds, stochastic
 from sciml.lowering import symbols as S
 from sciml.lowering import lower as common
 from sciml.lowering.expressions import Entry, fmt_shape
+from sciml.schemes import registry
 
 
 def lower_equations(lowering, st):
@@ -119,7 +120,7 @@ def lower_scheme_line(lowering, st):
     call = st.call
     handlers = {"collocation": fields.lower_collocation, "method_of_lines": fields.lower_method_of_lines,
                 **{name: stochastic.lower_stochastic_scheme for name in stochastic.STOCHASTIC_SCHEMES}}
-    known = ir.SCHEMES + tuple(handlers)
+    known = registry.NAMES + tuple(handlers)
     if call.func not in known:
         close = difflib.get_close_matches(call.func, known, n=1)
         lowering.fail("E401", f"unknown scheme '{call.func}'", call.func_span,
@@ -130,10 +131,10 @@ def lower_scheme_line(lowering, st):
     if family not in lowering.kind.schemes:
         takes = ", ".join(lowering.kind.schemes) or "no scheme"
         lowering.fail("E403", f"a model of kind {lowering.kind.name} takes {takes}, not the {family} "
-                  f"{call.func}", call.func_span, ("e.g. " + lowering.kind.example) if lowering.kind.example
+                  f"{call.func}", call.func_span, ("e.g. " + lowering.kind.suggestion) if lowering.kind.schemes
                   else "remove the scheme line")
     if call.func in handlers:
         lowering.scheme = handlers[call.func](call, lowering)
         return
-    from sciml.schemes.lower_scheme import lower_scheme
+    from sciml.lowering.scheme_line import lower_scheme
     lowering.scheme = lower_scheme(call, lowering)

@@ -14,6 +14,7 @@ from sciml.frontend import ast
 from sciml.lowering import ir
 from sciml.lowering.expressions import Entry, fmt_shape
 from sciml.lowering.family_calls import SAMPLERS
+from sciml.schemes import registry
 
 
 def lower_domain(st: ast.DomainStmt, lowering):
@@ -233,26 +234,31 @@ def lower_collocation(call: ast.Call, lowering) -> ir.Collocation:
 
 
 def lower_method_of_lines(call: ast.Call, lowering) -> ir.MethodOfLines:
-    from sciml.schemes.lower_scheme import lower_scheme
+    from sciml.lowering.scheme_line import lower_scheme
     given = {kw.name: kw for kw in call.keywords}
     for name, kw in given.items():
         if name not in ("grid", "time"):
             lowering.fail("E402", f"method_of_lines() has no option '{name}'", kw.span,
-                          "options: grid = nodes, time = euler(steps, T); the boundary lines say "
+                          "options: grid = nodes, time = " + _time_example() + "; the boundary lines say "
                           "how the ends are handled")
     if call.positional or set(given) != {"grid", "time"}:
-        lowering.fail("E402", "method_of_lines(grid = nodes, time = rk4(steps, T))", call.span)
+        lowering.fail("E402", "method_of_lines(grid = nodes, time = " + _time_example() + ")", call.span)
     nodes = lowering.integer(given["grid"].value, "the number of grid nodes", 3)
     time = given["time"].value
-    if not isinstance(time, ast.Call) or time.func not in ir.SCHEMES:
+    fixed = [d.name for d in registry.DEFINITIONS if not d.adaptive]
+    if not isinstance(time, ast.Call) or time.func not in fixed:
         lowering.fail("E401", "the time integrator of the method of lines is one of "
-                      + ", ".join(ir.SCHEMES), time.span)
+                      + ", ".join(dict.fromkeys(fixed)), time.span)
     scheme = lower_scheme(time, lowering)
     end = next((c.upper for c in lowering.domain if c.name == "t"), None)
     if end is not None and abs(scheme.t_end - end) > 1e-12 * max(1.0, abs(end)):
         lowering.fail("E268", f"the time integrator runs to T = {scheme.t_end:g} but the domain's t "
                       f"ends at {end:g}", time.span, "they are the same time: write the same T")
     return ir.MethodOfLines(nodes=nodes, boundary="", time=scheme, span=call.span)
+
+
+def _time_example() -> str:
+    return registry.recommended(registry.FIRST_ORDER).example
 
 
 def grid_boundary(lowering) -> str:

@@ -184,7 +184,8 @@ class Flow:
 
 @_node
 class Scheme:
-    """A time integrator: kind in SCHEMES, `steps` steps of size t_end/steps (fixed grid)."""
+    """A time integrator: `kind` the name of its definition (sciml.schemes.registry, which
+    `definition_of(scheme)` looks up), `steps` steps of size t_end/steps (0: adaptive)."""
 
     kind: str
     steps: int
@@ -194,9 +195,6 @@ class Scheme:
 
     def option(self, name: str, default=None):
         return dict(self.options).get(name, default)
-
-
-SCHEMES = ("euler", "rk4", "verlet", "leapfrog", "imex", "dopri5")
 
 
 @_node

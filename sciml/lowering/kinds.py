@@ -19,18 +19,24 @@ class Kind:
     domain: bool = False         # it needs a domain
     noise: bool = False          # it needs a noise declaration
     schemes: tuple = ()          # the scheme families it takes ('' : none)
-    example: str = ""            # a scheme line to suggest
+    example: str = ""            # a scheme line to suggest ("" : the recommended time integrator)
+
+    @property
+    def suggestion(self) -> str:
+        from sciml.schemes import registry
+        time = registry.recommended(registry.FIRST_ORDER).example
+        return self.example.format(time=time) if self.example else "scheme " + time
 
 
 TIME = "time integrator"
 STOCHASTIC = "stochastic integrator"
 KINDS = {k.name: k for k in (
     Kind("ode", "an ODE whose right side holds networks (a ResNet, a neural ODE)", "ode", True,
-         schemes=(TIME,), example="scheme rk4(steps = 20, T = 1)"),
+         schemes=(TIME,)),
     Kind("latent_ode", "an encoder, a neural ODE on the latent state and a decoder", "ode", True,
-         schemes=(TIME,), example="scheme rk4(steps = 10, T = 1)"),
+         schemes=(TIME,)),
     Kind("cnf", "a continuous normalizing flow: an ODE with its log-density", "ode", True,
-         schemes=(TIME,), example="scheme dopri5(T = 1, adjoint = true)"),
+         schemes=(TIME,)),
     Kind("sde", "a stochastic differential equation with network terms", "sde", True, noise=True,
          schemes=(STOCHASTIC,), example="scheme euler_maruyama(steps = 50, T = 1, paths = 1000)"),
     Kind("bsde", "a forward-backward SDE (deep BSDE)", "sde", True, noise=True,
@@ -43,7 +49,7 @@ KINDS = {k.name: k for k in (
          example="scheme collocation(interior = sobol(2000))"),
     Kind("grid_pde", "a PDE on a grid state, discretized by the method of lines", "pde", True,
          domain=True, schemes=("method of lines",),
-         example="scheme method_of_lines(grid = 64, time = rk4(steps = 400, T = 1))"),
+         example="scheme method_of_lines(grid = 64, time = {time})"),
     Kind("flow", "a normalizing flow of coupling layers"),
     Kind("vae", "a variational autoencoder: an encoder, a latent and a decoder"),
     Kind("bayes", "a Bayesian neural network (a weight posterior) or an ensemble"),
@@ -108,7 +114,7 @@ def check_complete(kind: Kind, lowering, end: Span):
     if kind.noise and not lowering.noises:
         sink.error("E309", f"a model of kind {kind.name} needs a noise", end, "add e.g.: noise W : R[2]")
     if kind.schemes and lowering.scheme is None:
-        sink.error("E309", "the spec has no scheme", end, "add e.g.: " + kind.example)
+        sink.error("E309", "the spec has no scheme", end, "add e.g.: " + kind.suggestion)
     if not kind.schemes and lowering.scheme is not None:
         sink.error("E313", f"a model of kind {kind.name} has no scheme", lowering.scheme.span,
                    "remove the scheme line")

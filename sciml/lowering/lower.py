@@ -236,7 +236,7 @@ class _Lowering:
         if isinstance(self.scheme, ir.MethodOfLines) and not self.sink.has_errors:
             self.scheme = dataclasses.replace(self.scheme, boundary=fields.grid_boundary(self))
         if isinstance(self.scheme, ir.Scheme) and self.kind.equations == "ode" and not self.sink.has_errors:
-            from sciml.schemes.lower_scheme import check_scheme_fits
+            from sciml.lowering.scheme_line import check_scheme_fits
             check_scheme_fits(self)
         if self.unsupported:
             raise SpecError(self.unsupported + self.sink.items)

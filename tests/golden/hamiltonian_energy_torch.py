@@ -43,19 +43,12 @@ class DataError(Exception):
 
 
 def simulate_ode(rhs, start, times, steps, method):
-    """Integrate dt(u) = rhs(u) from the columns of `start` with `steps` fixed steps of
-    `method` (rk4 or euler) over [0, times[-1]]; return the states at `times`."""
+    """Integrate dt(u) = rhs(u) from the columns of `start` with `steps` fixed steps
+    u = method(rhs, u, h) over [0, times[-1]]; return the states at `times`."""
     h_data = times[-1] / steps
     u, observed = start, [start] if times[0] == 0 else []
     for step in range(1, steps + 1):
-        if method == "rk4":
-            k1 = rhs(u)
-            k2 = rhs(u + h_data / 2 * k1)
-            k3 = rhs(u + h_data / 2 * k2)
-            k4 = rhs(u + h_data * k3)
-            u = u + h_data / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
-        else:
-            u = u + h_data * rhs(u)
+        u = method(rhs, u, h_data)
         if any(abs(step * h_data - t) < 1e-9 * max(1.0, t) for t in times):
             observed.append(u)
     return np.stack(observed) if len(times) > 1 else observed[-1]
@@ -71,6 +64,16 @@ def ode_data(names, sizes, rhs, start, times, steps, method):
     return data
 
 
+def rk4_step(rhs, u, h_data):
+    """One step of classical Runge-Kutta (RK4) on dt(u) = rhs(u), for the simulated data."""
+    k1 = rhs(u)
+    k2 = rhs(u + h_data / 2 * k1)
+    k3 = rhs(u + h_data / 2 * k2)
+    k4 = rhs(u + h_data * k3)
+    u = u + h_data / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+    return u
+
+
 def ode_rhs_pieces(u):
     """The known right-hand side that generates data set pieces."""
     x_, y = u[0:1], u[1:2]
@@ -80,7 +83,7 @@ def ode_rhs_pieces(u):
 def make_data(data_dir=None):
     """Every data set of the spec: {name: {field: array with samples last}}."""
     return {
-        'pieces': ode_data(('x', 'y'), (1, 1,), ode_rhs_pieces, np.concatenate([np.random.default_rng(0).normal(0.0, 1.0, size=(1, 512)), np.random.default_rng(1).normal(0.0, 1.0, size=(1, 512))]), np.array((0.0, 0.25, 0.5, 0.75, 1.0)), 400, 'rk4'),
+        'pieces': ode_data(('x', 'y'), (1, 1,), ode_rhs_pieces, np.concatenate([np.random.default_rng(0).normal(0.0, 1.0, size=(1, 512)), np.random.default_rng(1).normal(0.0, 1.0, size=(1, 512))]), np.array((0.0, 0.25, 0.5, 0.75, 1.0)), 400, rk4_step),
     }
 
 
@@ -183,7 +186,7 @@ def solve(p, q, v):
 
 
 def inverse_step(p, j, q, v):
-    """Undo step j of the Verlet scheme: recompute (q_j, v_j) from (q_j+1, v_j+1)."""
+    """Undo step j of Stormer-Verlet: (q_j, v_j) from (q_j+1, v_j+1)."""
     v = v - h / 2 * dv_dt(q, p)
     q = q - h * dq_dt(v)
     v = v - h / 2 * dv_dt(q, p)

@@ -171,7 +171,7 @@ def solve(p, Y, Z):
 
 
 def inverse_step(p, j, Y, Z):
-    """Undo step j of the Verlet scheme: recompute (Y_j, Z_j) from (Y_j+1, Z_j+1)."""
+    """Undo step j of Stormer-Verlet: (Y_j, Z_j) from (Y_j+1, Z_j+1)."""
     K1, b1, K2, b2 = p['K1'], p['b1'], p['K2'], p['b2']
     Z = Z - h / 2 * dZ_dt(Y, K2[j], b2[j])
     Y = Y - h * dY_dt(Z, K1[j], b1[j])

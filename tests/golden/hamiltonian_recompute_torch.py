@@ -154,7 +154,7 @@ def dZ_dt(Y, K2, b2):
 
 
 def step(p, j, Y, Z):
-    """Step j of the Verlet scheme: (Y_j+1, Z_j+1) from (Y_j, Z_j)."""
+    """Step j of Stormer-Verlet: (Y_j+1, Z_j+1) from (Y_j, Z_j)."""
     K1, b1, K2, b2 = p['K1'], p['b1'], p['K2'], p['b2']
     Z = Z + h / 2 * dZ_dt(Y, K2[j], b2[j])
     Y = Y + h * dY_dt(Z, K1[j], b1[j])
@@ -163,7 +163,7 @@ def step(p, j, Y, Z):
 
 
 def inverse_step(p, j, Y, Z):
-    """Undo step j of the Verlet scheme: recompute (Y_j, Z_j) from (Y_j+1, Z_j+1)."""
+    """Undo step j of Stormer-Verlet: (Y_j, Z_j) from (Y_j+1, Z_j+1)."""
     K1, b1, K2, b2 = p['K1'], p['b1'], p['K2'], p['b2']
     Z = Z - h / 2 * dZ_dt(Y, K2[j], b2[j])
     Y = Y - h * dY_dt(Z, K1[j], b1[j])
@@ -172,8 +172,8 @@ def inverse_step(p, j, Y, Z):
 
 
 class ReversibleSolve(torch.autograd.Function):
-    """Verlet without stored activations (memory = recompute): the backward pass walks the
-    steps in reverse, recomputing each step's input from its output with inverse_step."""
+    """A reversible scheme without stored activations (memory = recompute): the backward pass
+    walks the steps in reverse, recomputing each step's input from its output with inverse_step."""
 
     @staticmethod
     def forward(ctx, names, Y, Z, *values):

@@ -47,19 +47,12 @@ class DataError(Exception):
 
 
 def simulate_ode(rhs, start, times, steps, method):
-    """Integrate dt(u) = rhs(u) from the columns of `start` with `steps` fixed steps of
-    `method` (rk4 or euler) over [0, times[-1]]; return the states at `times`."""
+    """Integrate dt(u) = rhs(u) from the columns of `start` with `steps` fixed steps
+    u = method(rhs, u, h) over [0, times[-1]]; return the states at `times`."""
     h_data = times[-1] / steps
     u, observed = start, [start] if times[0] == 0 else []
     for step in range(1, steps + 1):
-        if method == "rk4":
-            k1 = rhs(u)
-            k2 = rhs(u + h_data / 2 * k1)
-            k3 = rhs(u + h_data / 2 * k2)
-            k4 = rhs(u + h_data * k3)
-            u = u + h_data / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
-        else:
-            u = u + h_data * rhs(u)
+        u = method(rhs, u, h_data)
         if any(abs(step * h_data - t) < 1e-9 * max(1.0, t) for t in times):
             observed.append(u)
     return np.stack(observed) if len(times) > 1 else observed[-1]
@@ -75,6 +68,16 @@ def ode_data(names, sizes, rhs, start, times, steps, method):
     return data
 
 
+def rk4_step(rhs, u, h_data):
+    """One step of classical Runge-Kutta (RK4) on dt(u) = rhs(u), for the simulated data."""
+    k1 = rhs(u)
+    k2 = rhs(u + h_data / 2 * k1)
+    k3 = rhs(u + h_data / 2 * k2)
+    k4 = rhs(u + h_data * k3)
+    u = u + h_data / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+    return u
+
+
 def ode_rhs_obs(u):
     """The known right-hand side that generates data set obs."""
     return A @ u**3
@@ -83,7 +86,7 @@ def ode_rhs_obs(u):
 def make_data(data_dir=None):
     """Every data set of the spec: {name: {field: array with samples last}}."""
     return {
-        'obs': ode_data(('u',), (2,), ode_rhs_obs, np.array([[2.0], [0.0]]), np.array((0.0, 0.05, 0.1, 0.15000000000000002, 0.2, 0.25, 0.30000000000000004, 0.35, 0.4, 0.44999999999999996, 0.5, 0.5499999999999999, 0.6000000000000001, 0.65, 0.7, 0.75, 0.8, 0.85, 0.8999999999999999, 0.95, 1.0, 1.0499999999999998, 1.0999999999999999, 1.1500000000000001, 1.2000000000000002, 1.25, 1.3, 1.35, 1.4, 1.45, 1.5)), 3000, 'rk4'),
+        'obs': ode_data(('u',), (2,), ode_rhs_obs, np.array([[2.0], [0.0]]), np.array((0.0, 0.05, 0.1, 0.15000000000000002, 0.2, 0.25, 0.30000000000000004, 0.35, 0.4, 0.44999999999999996, 0.5, 0.5499999999999999, 0.6000000000000001, 0.65, 0.7, 0.75, 0.8, 0.85, 0.8999999999999999, 0.95, 1.0, 1.0499999999999998, 1.0999999999999999, 1.1500000000000001, 1.2000000000000002, 1.25, 1.3, 1.35, 1.4, 1.45, 1.5)), 3000, rk4_step),
     }
 
 
@@ -143,8 +146,9 @@ OBSERVED_STATES = ('y(obs.t)',)
 # ---- the model
 
 def at_observed_steps(leading, steps):
-    """The states at OBSERVED_STEPS: `leading` are the states of the first steps (the start, and
-    for leapfrog the first step), `steps` the state after each later step (axis 0)."""
+    """The states at OBSERVED_STEPS: `leading` are the states before the loop (the start, and
+    the first step where the scheme takes it in its setup), `steps` the state after each later
+    step (axis 0)."""
     return jnp.concatenate([state[None] for state in leading] + [steps])[np.asarray(OBSERVED_STEPS)]
 
 

@@ -155,9 +155,10 @@ def solve(p, Y, dt_Y):
 
 
 def inverse_step(p, j, Y_previous, Y):
-    """Undo leapfrog step j >= 1: (Y_j-1, Y_j) from (Y_j, Y_j+1)."""
+    """Undo step j >= 1 of leapfrog: (Y_j-1, Y_j) from (Y_j, Y_j+1)."""
     K, b = p['K'], p['b']
-    return 2 * Y_previous - Y + h**2 * d2Y_dt2(Y_previous, K[j], b[j]), Y_previous
+    Y_previous, Y = 2 * Y_previous - Y + h**2 * d2Y_dt2(Y_previous, K[j], b[j]), Y_previous
+    return Y_previous, Y
 
 
 def loss(p, batch):

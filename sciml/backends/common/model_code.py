@@ -1,8 +1,8 @@
 """The model half of an emitted module: networks, right-hand sides, the scheme, the loss.
 
 Written once for both backends; what differs (array creation, linear solves, adaptive
-solvers) comes from the backend's `Spelling`.  Each scheme is a few lines of Python that
-read like its update formula, one line per stage.
+solvers) comes from the backend's `Spelling`.  The time loop is printed from the scheme's
+definition (solve_code.py), one line per stage of its update formula.
 """
 from __future__ import annotations
 
@@ -11,16 +11,11 @@ from dataclasses import dataclass
 import sympy
 
 from sciml.backends.common.quoting import comment, docstring, literal
+from sciml.backends.common.solve_code import SolveWriter
 from sciml.lowering import ir
 from sciml.lowering import symbols as S
-
-SCHEME_TITLES = {
-    "euler": "forward Euler", "rk4": "classical Runge-Kutta (RK4)",
-    "verlet": "Stormer-Verlet (symplectic, reversible)", "leapfrog": "leapfrog (reversible)",
-    "imex": "IMEX Euler: (I + h L) Y_{j+1} = Y_j + h L Y_j + h f(Y_j)",
-    "dopri5": "adaptive Dormand-Prince 5(4)",
-}
-
+from sciml.schemes import registry
+from sciml.schemes.algebra import Identity
 
 @dataclass(frozen=True)
 class Spelling:
@@ -32,11 +27,12 @@ class Spelling:
     stack: str        # .format(items)
     concat: str       # .format(items)  along the feature axis
     linear_solve: str  # .format(matrix, rhs)
-    adaptive: str     # template of the dopri5 solve body
+    adaptive: str     # template of the adaptive solve body (the library's solver)
     reversible: str   # template of the Verlet solve that recomputes activations backwards
     default_like: str  # a float64 scalar, for a model without parameters or data to take the dtype from
     pieces: dict      # helper function texts by name
     scan: bool = False  # the time loop as jax.lax.scan over the steps, not a Python for loop
+    solver_library: str = ""  # the library of adaptive solvers (a definition's `solvers` key)
 
 
 class ModelWriter:
@@ -54,12 +50,13 @@ class ModelWriter:
             state = names[str(atom.args[0])]
             suffix = "T" if atom.args[1].is_number else "obs"
             self.names[str(atom)] = f"{state}_{suffix}"
-        imex = model.scheme is not None and model.scheme.kind == "imex"
+        definition = registry.definition_of(model.scheme) if model.scheme is not None else None
+        scheme_matrices = {model.scheme.option(o) for o in definition.matrix_options} if definition else set()
+        stacked = sum(s.shape[0] if s.shape else 1 for s in model.states)
         self.matrix_consts = sorted({str(s) for e in model.equations for s in e.rhs.free_symbols
-                                     if self._const_shape(str(s))}
-                                    | ({model.scheme.option("L")} if imex else set()))
+                                     if self._const_shape(str(s))} | scheme_matrices)
         self.identities = sorted({int(i.args[0]) for e in model.equations for i in e.rhs.atoms(S.IdentityMatrix)}
-                                 | ({model.states[0].shape[0]} if imex else set()))
+                                 | ({stacked} if definition and _uses_identity(definition) else set()))
         self.taken = set(self.names.values())
         for size in self.identities:
             self.names[f"I{size}"] = self.fresh(f"I{size}")
@@ -183,213 +180,17 @@ class ModelWriter:
                 args.append(a)
         return f"{self.rhs_name(eq)}({', '.join(args)})"
 
-    # -- the scheme ----------------------------------------------------------------------------
+    # -- the scheme: its definition's stages (solve_code.py) -----------------------------------
     def solve(self) -> list[str]:
-        """def solve(p, <initial states>): integrate and return the observed values."""
-        m, sp = self.m, self.sp
-        if m.scheme is None or self._recompute():
-            return []  # written with the Verlet step, see reversible_steps
-        first = self.state_names[0]
-        starts = [f"{n}" for n in self.state_names]
-        if m.order == 2:
-            starts.append(f"dt_{first}")
-        lines = [f"def solve(p, {', '.join(starts)}):",
-                 f'    """{SCHEME_TITLES[m.scheme.kind]}: {m.scheme.steps or "adaptive"} steps on [0, T_END]."""']
-        params = [self.names[p.name] for p in m.parameters
-                  if any(p.name in {str(s) for s in e.rhs.free_symbols} for e in m.equations)]
-        if params and m.scheme.kind != "dopri5":   # the adaptive solve reads them from its p
-            lines.append(f"    {', '.join(params)} = "
-                         + ", ".join(f"p[{literal(n)}]" for n in params))
-        for c in self.matrix_consts:
-            lines.append(f"    {self.arrays[c]} = " + sp.as_const.format(value=self.names[c], like=first))
-        for size in self.identities:
-            lines.append(f"    {self.names[f'I{size}']} = " + sp.eye.format(n=size, like=first))
-        paths = sorted({self.names[str(a.args[0])] for a in self.observed if not a.args[1].is_number},
-                       key=self.state_names.index)  # states observed at the data times
-        if m.scheme.kind == "dopri5":
-            return lines + self._scheme_dopri5()
-        if sp.scan:
-            return lines + self._scan(params, paths)
-        lines += [f"    {s}_path = [{s}] if 0 in OBSERVED_STEPS else []" for s in paths]
-        setup, start, body = getattr(self, "_scheme_" + m.scheme.kind)()
-        lines += [f"    {line}" for line in setup]
-        if start == 1 and paths:   # the setup took the first step (leapfrog): it may be observed
-            lines += [f"    if 1 in OBSERVED_STEPS:"] + [f"        {s}_path.append({s})" for s in paths]
-        lines += [self._loop(start)] + [f"        {line}" for line in body]
-        if paths:
-            lines += ["        if j + 1 in OBSERVED_STEPS:"]
-            lines += [f"            {s}_path.append({s})" for s in paths]
-        results = []
-        for atom in self.observed:
-            state = self.names[str(atom.args[0])]
-            results.append(state if atom.args[1].is_number else sp.stack.format(f"{state}_path"))
-        lines.append(f"    return {', '.join(results)}")
-        return lines
-
-    def _scan(self, params, paths) -> list[str]:
-        """The time loop as jax.lax.scan: one compiled step, not N_STEPS copies of it.  The
-        per-step weights are the scanned inputs (axis 0 is the step); each step outputs the
-        states observed at the data times, and at_observed_steps picks those times."""
-        m = self.m
-        per_step = [n for n in params if any(q.per_step and self.names[q.name] == n for q in m.parameters)]
-        values = [self.fresh(f"{n}_j") for n in per_step]
-        self.step_values = dict(zip(per_step, values))
-        try:
-            setup, start, body = getattr(self, "_scheme_" + m.scheme.kind)()
-        finally:
-            self.step_values = {}
-        carried = [self.names[e.state] for e in m.equations]
-        if m.scheme.kind == "leapfrog":
-            carried = [f"{carried[0]}_previous", carried[0]]
-        carry = carried[0] if len(carried) == 1 else "carry"
-        weights = "_" if not per_step else "weights" if len(per_step) > 1 else values[0]
-        starts = {s: self.fresh(f"{s}_start") for s in paths}
-        outs = {s: self.fresh(f"{s}_steps") for s in paths}
-        lines = [f"    {starts[s]} = {s}" for s in paths]
-        lines += [f"    {line}" for line in setup]
-        firsts = {s: self.fresh(f"{s}_first") for s in paths} if start == 1 else {}
-        lines += [f"    {firsts[s]} = {s}" for s in firsts]   # after the first step, taken in the setup
-        lines.append(f"    def step({carry}, {weights}):")
-        if len(carried) > 1:
-            lines.append(f"        {', '.join(carried)} = carry")
-        if len(per_step) > 1:
-            lines.append(f"        {', '.join(values)} = weights")
-        lines += [f"        {line}" for line in body]
-        carry_out = carried[0] if len(carried) == 1 else f"({', '.join(carried)})"
-        outputs = "None" if not paths else paths[0] if len(paths) == 1 else f"({', '.join(paths)})"
-        lines.append(f"        return {carry_out}, {outputs}")
-        steps_out = "_" if not paths else outs[paths[0]] if len(paths) == 1 \
-            else "(" + ", ".join(outs[s] for s in paths) + ")"
-        cut = f"[{start}:]" if start else ""
-        xs = "" if not per_step else ", " + (f"{per_step[0]}{cut}" if len(per_step) == 1
-                                            else "(" + ", ".join(f"{n}{cut}" for n in per_step) + ")")
-        length = "" if per_step else ", length=N_STEPS - 1" if start else ", length=N_STEPS"
-        # jax.checkpoint: the backward pass recomputes each step's activations (measured: as fast
-        # as the unrolled loop; storing them per step made the scan's gradient 2x slower on CPU)
-        lines.append(f"    {carry_out}, {steps_out} = jax.lax.scan(jax.checkpoint(step), {carry_out}{xs}{length})")
-        results = []
-        for atom in self.observed:
-            state = self.names[str(atom.args[0])]
-            if atom.args[1].is_number:
-                results.append(state)
-            else:
-                self.helpers.add("at_observed_steps")
-                leading = f"({starts[state]}, {firsts[state]})" if firsts else f"({starts[state]},)"
-                results.append(f"at_observed_steps({leading}, {outs[state]})")
-        lines.append(f"    return {', '.join(results)}")
-        return lines
-
-    def _loop(self, start: int = 0) -> str:
-        return f"    for j in range({start}, N_STEPS):" if start else "    for j in range(N_STEPS):"
-
-    # each scheme: (lines before the loop, the first step j of the loop, the lines of step j)
-    def _scheme_euler(self):
-        eqs = self.m.equations
-        targets = ", ".join(self.names[e.state] for e in eqs)
-        updates = ", ".join(f"{self.names[e.state]} + h * {self.call(e)}" for e in eqs)
-        return [], 0, [f"{targets} = {updates}"]
-
-    def _scheme_rk4(self):
-        eqs = self.m.equations
-        states = [self.names[e.state] for e in eqs]
-        single = len(eqs) == 1
-        lines = []
-        stage_names = [[f"k{i}" if single else f"k{i}_{s}" for s in states] for i in range(1, 5)]
-        previous = None
-        for i, (factor, names) in enumerate(zip((None, "h / 2", "h / 2", "h"), stage_names)):
-            values = None
-            if previous is not None:
-                values = {s: f"{s} + {factor} * {k}" for s, k in zip(states, previous)}
-            calls = ", ".join(self.call(e, values) for e in eqs)
-            lines.append(f"{', '.join(names)} = {calls}")
-            previous = names
-        updates = ", ".join(f"{s} + h / 6 * ({k1} + 2 * {k2} + 2 * {k3} + {k4})"
-                            for s, k1, k2, k3, k4 in zip(states, *stage_names))
-        lines.append(f"{', '.join(states)} = {updates}")
-        return [], 0, lines
-
-    def _verlet_pair(self):
-        """(position equation, momentum equation): the momentum is kicked by the position."""
-        first, second = self.m.equations
-        return first, second
-
-    def _scheme_verlet(self):
-        drift, kick = self._verlet_pair()
-        y, z = self.names[drift.state], self.names[kick.state]
-        return [], 0, [f"{z} = {z} + h / 2 * {self.call(kick)}",
-                       f"{y} = {y} + h * {self.call(drift)}",
-                       f"{z} = {z} + h / 2 * {self.call(kick)}"]
-
-    def _recompute(self) -> bool:
-        return self.m.scheme is not None and self.m.scheme.kind == "verlet" and self.m.scheme.option("memory") == "recompute"
-
-    def reversible_steps(self) -> list[str]:
-        """The inverse step of a reversible scheme (Verlet, leapfrog; seed 002).  Verlet with
-        memory = recompute also gets one forward step and the solve whose backward pass
-        recomputes the states with the inverse."""
         if self.m.scheme is None:
             return []
-        if self.m.scheme.kind == "leapfrog":
-            return self._leapfrog_inverse()
-        if self.m.scheme.kind != "verlet":
-            return []
-        drift, kick = self._verlet_pair()
-        y, z = self.names[drift.state], self.names[kick.state]
-        params = [self.names[p.name] for p in self.m.parameters
-                  if any(p.name in {str(s) for s in e.rhs.free_symbols} for e in self.m.equations)]
-        unpack = [f"    {', '.join(params)} = " + ", ".join(f"p[{literal(n)}]" for n in params)] if params else []
-        lines = []
-        if self._recompute():
-            lines += [f"def step(p, j, {y}, {z}):",
-                      f'    """Step j of the Verlet scheme: ({y}_j+1, {z}_j+1) from ({y}_j, {z}_j)."""',
-                      *unpack,
-                      f"    {z} = {z} + h / 2 * {self.call(kick)}",
-                      f"    {y} = {y} + h * {self.call(drift)}",
-                      f"    {z} = {z} + h / 2 * {self.call(kick)}",
-                      f"    return {y}, {z}", "", ""]
-        lines += [f"def inverse_step(p, j, {y}, {z}):",
-                  f'    """Undo step j of the Verlet scheme: recompute ({y}_j, {z}_j) from ({y}_j+1, {z}_j+1)."""',
-                  *unpack,
-                  f"    {z} = {z} - h / 2 * {self.call(kick)}",
-                  f"    {y} = {y} - h * {self.call(drift)}",
-                  f"    {z} = {z} - h / 2 * {self.call(kick)}",
-                  f"    return {y}, {z}", "", ""]
-        if self._recompute():
-            results = ", ".join(self.names[str(a.args[0])] for a in self.observed)
-            lines += self.sp.reversible.format(
-                y=y, z=z, title=SCHEME_TITLES["verlet"], steps=self.m.scheme.steps,
-                results=results).strip("\n").split("\n") + ["", ""]
-        return lines
+        self.solver = SolveWriter(self)
+        return self.solver.solve()
 
-    def _leapfrog_inverse(self) -> list[str]:
-        """The exact inverse of leapfrog step j >= 1 (reversibility, seed 002): the two-step
-        recursion run backwards, Y_{j-1} = 2 Y_j - Y_{j+1} + h^2 f_j(Y_j)."""
-        (eq,) = self.m.equations
-        y = self.names[eq.state]
-        params = [self.names[p.name] for p in self.m.parameters if p.name in {str(s) for s in eq.rhs.free_symbols}]
-        unpack = [f"    {', '.join(params)} = " + ", ".join(f"p[{literal(n)}]" for n in params)] if params else []
-        previous = f"{y}_previous"
-        return [f"def inverse_step(p, j, {previous}, {y}):",
-                f'    """Undo leapfrog step j >= 1: ({y}_j-1, {y}_j) from ({y}_j, {y}_j+1)."""',
-                *unpack,
-                f"    return 2 * {previous} - {y} + h**2 * {self.call(eq, {y: previous})}, {previous}",
-                "", ""]
+    def reversible_steps(self) -> list[str]:
+        return self.solver.reversible_steps() if self.m.scheme is not None else []
 
-    def _scheme_leapfrog(self):
-        (eq,) = self.m.equations
-        y = self.names[eq.state]
-        return ([f"{y}_previous, {y} = {y}, {y} + h * dt_{y} + h**2 / 2 * {self.call(eq, step='0')}"], 1,
-                [f"{y}_previous, {y} = {y}, 2 * {y} - {y}_previous + h**2 * {self.call(eq)}"])
-
-    def _scheme_imex(self):
-        (eq,) = self.m.equations
-        y = self.names[eq.state]
-        L = self.arrays[self.m.scheme.option("L")]
-        identity = self.names[f"I{self.m.states[0].shape[0]}"]
-        return ([f"implicit = {identity} + h * {L}"], 0,
-                [f"{y} = " + self.sp.linear_solve.format("implicit", f"{y} + h * ({L} @ {y}) + h * {self.call(eq)}")])
-
-    def _scheme_dopri5(self):
+    def adaptive_solve(self, definition) -> list[str]:
         """The library's adaptive solve; a system of several states is solved as one tuple."""
         eqs = self.m.equations
         states = [self.names[e.state] for e in eqs]
@@ -417,7 +218,8 @@ class ModelWriter:
             y=states[0], state=state, start=start, call=call, solved=", ".join(paths),
             solved_value=solved_value, trimmed=trimmed, trimmed_ys=trimmed_ys,
             rtol=repr(scheme.option("rtol")), atol=repr(scheme.option("atol")),
-            adjoint=scheme.option("adjoint"), results=", ".join(results)).strip("\n").splitlines()
+            adjoint=scheme.option("adjoint"), results=", ".join(results),
+            method=definition.solver(self.sp.solver_library)).strip("\n").splitlines()
 
     # -- loss and reports --------------------------------------------------------------------
     def _field_names(self, dataset: str, batch: str) -> dict:
@@ -518,3 +320,7 @@ class ModelWriter:
             lines += bindings + [f"    values[{literal(report.label)}] = {self.code(expr, names)}"]
         lines += ["    return values", "", ""]
         return lines
+
+
+def _uses_identity(definition) -> bool:
+    return any(stage.value.atoms(Identity) for stage in definition.start + definition.step)

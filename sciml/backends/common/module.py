@@ -8,7 +8,7 @@ compiling twice gives identical bytes.
 from __future__ import annotations
 
 from sciml import __version__
-from sciml.backends.common.model_code import SCHEME_TITLES, ModelWriter, Spelling
+from sciml.backends.common.model_code import ModelWriter, Spelling
 from sciml.backends.common.flow_code import FlowWriter, inverse_name
 from sciml.backends.common.divergence_code import emit_divergence_section, loss_terms_function
 from sciml.backends.common.guard_code import emit_guard_section
@@ -17,6 +17,7 @@ from sciml.backends.common.numpy_code import emit_numpy_section, file_imports
 from sciml.backends.common.runtime_code import runtime_imports, runtime_lines
 from sciml.backends.common.quoting import comment, docstring, literal
 from sciml.lowering import ir
+from sciml.schemes import registry
 
 
 def user_names(model: ir.Model) -> dict:
@@ -88,7 +89,8 @@ def _what(model: ir.Model) -> str:
     """The header line that says what the model integrates or maps."""
     scheme = model.scheme
     if scheme is not None:
-        return f"Scheme: {SCHEME_TITLES[scheme.kind]}, {scheme.steps or 'adaptive'} steps on [0, {scheme.t_end!r}]."
+        title = registry.definition_of(scheme).title
+        return f"Scheme: {title}, {scheme.steps or 'adaptive'} steps on [0, {scheme.t_end!r}]."
     flows = "; ".join(f"{f.name}, {f.layers} coupling layers on R[{f.size}], inverse "
                       f"{_inverse_text(f)}" for f in model.flows)
     return docstring(f"Flow: {flows}.")

@@ -10,6 +10,8 @@ import builtins
 import keyword
 import re
 
+from sciml.schemes import registry
+
 # Names the emitted modules define or import themselves.
 MODULE_NAMES = frozenset("""
 argparse json sys time pathlib np torch jax jnp optax diffrax torchdiffeq
@@ -26,7 +28,7 @@ ode_data os csv DataError data_path data_values data_dir SPEC_FOLDER
 carry weights at_observed_steps functools lr
 Diverged diverged loss_terms STABILITY_FINDINGS OBSERVED_STATES
 Runtime TorchRuntime JaxRuntime
-""".split())
+""".split()) | frozenset(f"{name}_step" for name in registry.NAMES)   # the simulated data's steps
 
 
 # Shapes of the names the emitted code derives from user names (k1_Y, Y_previous, Y_T, I2, ...):

@@ -11,7 +11,9 @@ from sympy.printing.numpy import NumPyPrinter
 from sciml.backends.common.names import MODULE_NAMES, safe_names
 from sciml.backends.common.printer import ArrayPrinterMixin
 from sciml.backends.common.quoting import docstring, literal
+from sciml.backends.common.scheme_code import data_step_function
 from sciml.lowering import ir
+from sciml.schemes import registry
 
 
 class NumpyCodePrinter(ArrayPrinterMixin, NumPyPrinter):
@@ -144,19 +146,12 @@ def two_moons(samples, seed, noise):
 ''',
     "ode": '''
 def simulate_ode(rhs, start, times, steps, method):
-    """Integrate dt(u) = rhs(u) from the columns of `start` with `steps` fixed steps of
-    `method` (rk4 or euler) over [0, times[-1]]; return the states at `times`."""
+    """Integrate dt(u) = rhs(u) from the columns of `start` with `steps` fixed steps
+    u = method(rhs, u, h) over [0, times[-1]]; return the states at `times`."""
     h_data = times[-1] / steps
     u, observed = start, [start] if times[0] == 0 else []
     for step in range(1, steps + 1):
-        if method == "rk4":
-            k1 = rhs(u)
-            k2 = rhs(u + h_data / 2 * k1)
-            k3 = rhs(u + h_data / 2 * k2)
-            k4 = rhs(u + h_data * k3)
-            u = u + h_data / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
-        else:
-            u = u + h_data * rhs(u)
+        u = method(rhs, u, h_data)
         if any(abs(step * h_data - t) < 1e-9 * max(1.0, t) for t in times):
             observed.append(u)
     return np.stack(observed) if len(times) > 1 else observed[-1]
@@ -250,6 +245,8 @@ def emit_numpy_section(model: ir.Model, names: dict, spec_folder: str = ".") -> 
             lines.extend(GENERATORS[generator].strip("\n").splitlines())
             lines.append("")
             lines.append("")
+        for method in sorted({d.option("method") for d in model.datasets if d.generator == "ode"}):
+            lines += data_step_function(registry.lookup(method), f"{method}_step") + ["", ""]
         for d in model.datasets:
             if d.generator == "ode":
                 lines.extend(_ode_rhs(d, names))
@@ -316,7 +313,7 @@ def _dataset_call(d: ir.DataSet, names) -> str:
     times = "(" + ", ".join(repr(t) for t in o["times"]) + ("," if len(o["times"]) == 1 else "") + ")"
     sizes = "(" + ", ".join(str(_size(d, s)) for s in d.states) + ",)"
     return (f"ode_data({literal(d.states)}, {sizes}, ode_rhs_{names[d.name]}, {start_code}, np.array({times}), "
-            f"{o['steps']}, {literal(o['method'])})")
+            f"{o['steps']}, {o['method']}_step)")
 
 
 def _init_params(model: ir.Model, names: dict) -> list[str]:

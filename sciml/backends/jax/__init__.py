@@ -5,16 +5,18 @@ from sciml.backends.common.model_code import Spelling
 from sciml.backends.common.module import emit_module
 from sciml.backends.jax import template
 from sciml.backends.jax.printer import JaxCodePrinter
+from sciml.schemes import registry
 
 SPELLING = Spelling(printer=JaxCodePrinter, as_const=template.AS_CONST, eye=template.EYE,
                     stack=template.STACK, concat=template.CONCAT, linear_solve=template.LINEAR_SOLVE,
                     adaptive=template.ADAPTIVE, reversible=template.REVERSIBLE,
-                    default_like=template.DEFAULT_LIKE, pieces=template.PIECES, scan=True)
+                    default_like=template.DEFAULT_LIKE, pieces=template.PIECES,
+                    solver_library="diffrax", scan=True)
 
 
 def emit(model, source: str, source_name: str, spec_folder: str = ".", standalone: bool = False) -> str:
     imports = list(template.IMPORTS)
-    if model.scheme is not None and model.scheme.kind == "dopri5":
+    if model.scheme is not None and registry.definition_of(model.scheme).adaptive:
         imports.append(template.ADAPTIVE_IMPORT)
     return emit_module(model, source, source_name, "jax", SPELLING, imports, spec_folder,
                        standalone)

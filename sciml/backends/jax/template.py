@@ -16,7 +16,7 @@ ADAPTIVE = '''
     times = jnp.asarray(OBSERVED_TIMES if OBSERVED_TIMES[0] == 0 else (0.0,) + OBSERVED_TIMES,
                         dtype={y}.dtype)
     adjoint = diffrax.BacksolveAdjoint() if {adjoint} else diffrax.RecursiveCheckpointAdjoint()
-    solution = diffrax.diffeqsolve(diffrax.ODETerm(lambda t, {state}, p: {call}), diffrax.Dopri5(), t0=0.0,
+    solution = diffrax.diffeqsolve(diffrax.ODETerm(lambda t, {state}, p: {call}), diffrax.{method}(), t0=0.0,
                                    t1=T_END, dt0=None, y0={start}, args=p, saveat=diffrax.SaveAt(ts=times),
                                    stepsize_controller=diffrax.PIDController(rtol={rtol}, atol={atol}),
                                    adjoint=adjoint, max_steps=100000)
@@ -27,7 +27,7 @@ ADAPTIVE = '''
 REVERSIBLE = '''
 @jax.custom_vjp
 def reversible_solve(p, {y}, {z}):
-    """Verlet without stored activations (memory = recompute): see reversible_backward."""
+    """A reversible scheme without stored activations (memory = recompute): see reversible_backward."""
     for j in range(N_STEPS):
         {y}, {z} = step(p, j, {y}, {z})
     return {y}, {z}
@@ -56,15 +56,16 @@ reversible_solve.defvjp(reversible_forward, reversible_backward)
 
 def solve(p, {y}, {z}):
     """{title}: {steps} steps on [0, T_END], activations recomputed backwards."""
-    {y}, {z} = reversible_solve(p, {y}, {z})
+{start}    {y}, {z} = reversible_solve(p, {y}, {z})
     return {results}
 '''
 
 PIECES = {
     "at_observed_steps": '''
 def at_observed_steps(leading, steps):
-    """The states at OBSERVED_STEPS: `leading` are the states of the first steps (the start, and
-    for leapfrog the first step), `steps` the state after each later step (axis 0)."""
+    """The states at OBSERVED_STEPS: `leading` are the states before the loop (the start, and
+    the first step where the scheme takes it in its setup), `steps` the state after each later
+    step (axis 0)."""
     return jnp.concatenate([state[None] for state in leading] + [steps])[np.asarray(OBSERVED_STEPS)]
 ''',
     "gaussian_nll": '''

@@ -16,15 +16,15 @@ ADAPTIVE = '''
                             dtype={y}.dtype, device={y}.device)
     odeint = torchdiffeq.odeint_adjoint if {adjoint} else torchdiffeq.odeint
     extra = dict(adjoint_params=tuple(p.values())) if {adjoint} else dict()
-    {solved} = odeint(lambda t, {state}: {call}, {start}, times, rtol={rtol}, atol={atol}, method="dopri5", **extra)
+    {solved} = odeint(lambda t, {state}: {call}, {start}, times, rtol={rtol}, atol={atol}, method="{method}", **extra)
     {solved} = {solved_value} if OBSERVED_TIMES[0] == 0 else {trimmed}
     return {results}
 '''
 
 REVERSIBLE = '''
 class ReversibleSolve(torch.autograd.Function):
-    """Verlet without stored activations (memory = recompute): the backward pass walks the
-    steps in reverse, recomputing each step's input from its output with inverse_step."""
+    """A reversible scheme without stored activations (memory = recompute): the backward pass
+    walks the steps in reverse, recomputing each step's input from its output with inverse_step."""
 
     @staticmethod
     def forward(ctx, names, {y}, {z}, *values):
@@ -54,7 +54,7 @@ class ReversibleSolve(torch.autograd.Function):
 
 def solve(p, {y}, {z}):
     """{title}: {steps} steps on [0, T_END], activations recomputed backwards."""
-    names = tuple(p)
+{start}    names = tuple(p)
     {y}, {z} = ReversibleSolve.apply(names, {y}, {z}, *(p[name] for name in names))
     return {results}
 '''

@@ -1,11 +1,14 @@
 """Lower the `scheme` line and check that the scheme fits the equations.
 
-Which scheme suits which equations:
-  euler, rk4, dopri5, imex   first-order systems   dt(Y) = f(Y)
-  verlet                     a separable pair      dt(Y) = f(Z), dt(Z) = g(Y)
-  leapfrog                   one second-order state dt(dt(Y)) = f(Y)
+The options, their defaults and which may be given by position come from the scheme's definition
+(sciml/schemes/registry.py), and so do the equations it integrates:
+    first-order system    dt(Y) = f(Y), one state or several
+    separable pair        dt(Y) = f(Z), dt(Z) = g(Y)
+    second-order state    dt(dt(Y)) = f(Y)
 """
 from __future__ import annotations
+
+import difflib
 
 import sympy
 
@@ -13,24 +16,26 @@ from sciml.frontend import ast
 from sciml.lowering import ir
 from sciml.lowering import symbols as S
 from sciml.lowering.datasets import on_grid
-from sciml.lowering.expressions import fmt_shape
-
-FIXED_STEP = ("euler", "rk4", "verlet", "leapfrog", "imex")
-_OPTIONS = {
-    "euler": ("steps", "T"), "rk4": ("steps", "T"), "leapfrog": ("steps", "T"),
-    "verlet": ("steps", "T", "memory"), "imex": ("steps", "T", "L"),
-    "dopri5": ("T", "rtol", "atol", "adjoint"),
-}
-
+from sciml.lowering.expressions import Unsupported, fmt_shape
+from sciml.schemes import registry
+from sciml.schemes.registry import CHOICE, FIRST_ORDER, FLAG, MATRIX, REAL, SECOND_ORDER, SEPARABLE_PAIR
 
 def lower_scheme(call: ast.Call, lowering) -> ir.Scheme:
-    names = _OPTIONS[call.func]
+    if call.func not in registry.NAMES:
+        if call.func in registry.PLANNED:
+            raise Unsupported(f"the {call.func} scheme", call.func_span)
+        close = difflib.get_close_matches(call.func, registry.NAMES, n=1)
+        lowering.fail("E401", f"unknown scheme '{call.func}'", call.func_span,
+                      f"did you mean '{close[0]}'?" if close else "schemes: " + ", ".join(registry.NAMES))
+    options = registry.family(call.func)[0].options
+    names = [o.name for o in options]
+    positional = [o.name for o in options if o.positional]
     given = {}
     for position, arg in enumerate(call.positional):
-        if position >= (1 if call.func == "dopri5" else 2):
-            lowering.fail("E402", f"{call.func}() takes at most {'(T)' if call.func == 'dopri5' else '(steps, T)'} "
+        if position >= len(positional):
+            lowering.fail("E402", f"{call.func}() takes at most ({', '.join(positional)}) "
                           "positionally; name the other options", arg.span)
-        given[("T",)[position] if call.func == "dopri5" else names[position]] = arg
+        given[positional[position]] = arg
     for kw in call.keywords:
         if kw.name not in names:
             lowering.fail("E402", f"{call.func}() has no option '{kw.name}'", kw.span,
@@ -38,11 +43,12 @@ def lower_scheme(call: ast.Call, lowering) -> ir.Scheme:
         if kw.name in given:
             lowering.fail("E402", f"option '{kw.name}' is given twice", kw.span)
         given[kw.name] = kw.value
-    for required in ("steps", "T") if call.func in FIXED_STEP else ("T",):
-        if required not in given:
-            lowering.fail("E402", f"{call.func}() needs {required}", call.span,
-                          f"write e.g. {call.func}(steps = 20, T = 1.0)" if call.func != "dopri5"
-                          else "write e.g. dopri5(T = 1.5, rtol = 1e-6, atol = 1e-8)")
+    for option in options:
+        if option.default is None and option.name not in given:
+            code, message, help = option.missing or (
+                "E402", f"{call.func}() needs {option.name}",
+                f"write e.g. {registry.family(call.func)[0].example}")
+            lowering.fail(code, message, call.span, help)
     steps = lowering.integer(given["steps"], "the number of steps") if "steps" in given else 0
     t_end = lowering.real(given["T"], "the final time T")
     if t_end <= 0:
@@ -51,34 +57,38 @@ def lower_scheme(call: ast.Call, lowering) -> ir.Scheme:
         lowering.fail("E230", f"the step h = T/steps = {t_end:g}/{steps} is too small for a "
                       "floating-point number: it would round to 0", given["T"].span,
                       "a step is at least about 5e-324; use a larger T or fewer steps")
-    options = {}
-    if call.func == "dopri5":
-        options["rtol"] = lowering.real(given["rtol"], "rtol") if "rtol" in given else 1e-6
-        options["atol"] = lowering.real(given["atol"], "atol") if "atol" in given else 1e-8
-        options["adjoint"] = _flag(given.get("adjoint"), lowering, "adjoint", True)
-    if call.func == "verlet":
-        memory = given.get("memory")
-        if memory is not None and not (isinstance(memory, ast.Name) and memory.id in ("store", "recompute")):
-            lowering.fail("E402", "memory is store or recompute", memory.span)
-        options["memory"] = memory.id if memory is not None else "store"
-    if call.func == "imex":
-        if "L" not in given:
-            lowering.fail("E405", "imex() needs the stiff linear operator L", call.span,
-                          "write imex(steps, T, L = L) with L a symmetric positive semi-definite constant")
-        options["L"] = _imex_operator(given["L"], lowering)
-    return ir.Scheme(kind=call.func, steps=steps, t_end=t_end, options=tuple(sorted(options.items())),
+    values = {}
+    for option in options:
+        if not option.grid:
+            values[option.name] = _option_value(option, given.get(option.name), lowering)
+    return ir.Scheme(kind=call.func, steps=steps, t_end=t_end, options=tuple(sorted(values.items())),
                      span=call.span)
 
 
-def _flag(node, lowering, name, default):
+def _option_value(option, node, lowering):
     if node is None:
-        return default
+        return option.default
+    if option.kind == REAL:
+        return lowering.real(node, option.name)
+    if option.kind == FLAG:
+        return _flag(node, lowering, option.name)
+    if option.kind == CHOICE:
+        if not (isinstance(node, ast.Name) and node.id in option.choices):
+            lowering.fail("E402", f"{option.name} is {' or '.join(option.choices)}", node.span)
+        return node.id
+    if option.kind == MATRIX:
+        return _matrix_option(node, lowering)
+    raise AssertionError(f"an option of kind {option.kind} outside the grid")
+
+
+def _flag(node, lowering, name):
     if not isinstance(node, ast.Name) or node.id not in ("true", "false"):
         lowering.fail("E402", f"{name} is true or false", node.span)
     return node.id == "true"
 
 
-def _imex_operator(node, lowering) -> str:
+def _matrix_option(node, lowering) -> str:
+    """A symmetric positive semi-definite constant matrix, by name (IMEX's L)."""
     if isinstance(node, ast.Name):
         lowering.exprs.skip_if_failed(node.id)
     if not isinstance(node, ast.Name) or lowering.scope.get(node.id) is None \
@@ -104,37 +114,67 @@ def _imex_operator(node, lowering) -> str:
 def check_scheme_fits(lowering):
     """Errors when the scheme cannot integrate these equations."""
     scheme, equations, sink = lowering.scheme, lowering.equations, lowering.sink
-    orders = {e.state: e.order for e in equations}
-    if scheme.kind == "leapfrog":
+    definition = registry.definition_of(scheme)
+    if definition.forms == (SECOND_ORDER,):
         if len(equations) != 1 or equations[0].order != 2:
-            sink.error("E403", "leapfrog integrates one second-order equation dt(dt(Y)) = f(Y)",
-                       scheme.span, "for first-order systems use euler, rk4 or verlet")
-    elif scheme.kind == "verlet":
+            sink.error("E403", f"{scheme.kind} integrates one second-order equation dt(dt(Y)) = f(Y)",
+                       scheme.span, f"for first-order systems use {_either(registry.accepting(FIRST_ORDER))}")
+    elif definition.forms == (SEPARABLE_PAIR,):
         _check_separable(lowering)
     else:
         for eq in equations:
             if eq.order != 1:
                 sink.error("E403", f"{scheme.kind} integrates first-order equations, but "
                            f"dt(dt({eq.state})) is second order", eq.span,
-                           "use scheme leapfrog(steps, T)")
-    if scheme.kind == "imex" and len(equations) > 1:
-        sink.error("E403", "imex integrates one equation dt(Y) = f(Y) + L Y - L Y (L Y implicit), "
-                   f"but the model has {len(equations)} states", scheme.span,
-                   "stack the states into one vector state, or use euler, rk4 or dopri5 for a system")
-    elif scheme.kind == "imex":
-        L = lowering.scope[scheme.option("L")].node
-        for state in lowering.states:
-            if state.shape != (L.shape[0],):
-                sink.error("E405", f"L is {fmt_shape(L.shape)} but state '{state.name}' is "
-                           f"{fmt_shape(state.shape)}", scheme.span)
+                           f"use scheme {_call(registry.recommended(SECOND_ORDER))}")
+    for name in definition.matrix_options:
+        _check_stacked_size(lowering, name)
     _check_times(lowering)
     _check_recompute(lowering)
+
+
+def _call(definition) -> str:
+    """`name(steps, T)`: the scheme with its positional options."""
+    return f"{definition.name}({', '.join(o.name for o in definition.positional)})"
+
+
+def _either(names) -> str:
+    return ", ".join(names[:-1]) + " or " + names[-1] if len(names) > 1 else names[0]
+
+
+def _check_stacked_size(lowering, option):
+    """A matrix option (IMEX's L) acts on the stacked state: the states in the order they are
+    declared, each a vector (a scalar state is one entry)."""
+    scheme = lowering.scheme
+    L = lowering.scope[scheme.option(option)].node
+    states = lowering.states
+    if len(states) == 1:
+        (state,) = states
+        if state.shape != (L.shape[0],):
+            lowering.sink.error("E405", f"{option} is {fmt_shape(L.shape)} but state '{state.name}' is "
+                                f"{fmt_shape(state.shape)}", scheme.span)
+        return
+    not_vectors = [state for state in states if len(state.shape) != 1]
+    for state in not_vectors:
+        lowering.sink.error("E405", f"{option} acts on the stacked state, but state '{state.name}' is "
+                            f"{fmt_shape(state.shape)}", scheme.span,
+                            "every state of the stack is a vector R[n] (a single number: R[1])")
+    if not_vectors:
+        return
+    sizes = [state.shape[0] for state in states]
+    if L.shape[0] != sum(sizes):
+        names = ", ".join(s.name for s in states)
+        lowering.sink.error("E405", f"{option} is {fmt_shape(L.shape)} but the states {names} stack "
+                            f"to {sum(sizes)} entries", scheme.span,
+                            f"{option} acts on the stacked state ({names}), "
+                            f"{' + '.join(map(str, sizes))} entries in the order of the state "
+                            "declarations; a block diagonal matrix treats each state on its own")
 
 
 def _check_recompute(lowering):
     """memory = recompute keeps only the final states: nothing may be observed on the way."""
     scheme = lowering.scheme
-    if scheme.kind != "verlet" or scheme.option("memory") != "recompute":
+    if scheme.option("memory") != "recompute":
         return
     for expr in [lowering.loss[0]] + [r.expr for r in lowering.reports]:
         for at in expr.atoms(S.StateAt):
@@ -149,17 +189,19 @@ def _check_recompute(lowering):
 def _check_separable(lowering):
     scheme, equations, sink = lowering.scheme, lowering.equations, lowering.sink
     if len(equations) != 2 or any(e.order != 1 for e in equations):
-        sink.error("E404", "verlet integrates a pair dt(Y) = f(Z), dt(Z) = g(Y)", scheme.span,
-                   "for a single state use rk4, for dt(dt(Y)) use leapfrog")
+        sink.error("E404", f"{scheme.kind} integrates a pair dt(Y) = f(Z), dt(Z) = g(Y)", scheme.span,
+                   f"for a single state use {registry.recommended(FIRST_ORDER).name}, for dt(dt(Y)) use "
+                   f"{registry.recommended(SECOND_ORDER).name}")
         return
     first, second = equations
     state_names = {first.state, second.state}
     for eq, other in ((first, second.state), (second, first.state)):
         used = {str(s) for s in eq.rhs.free_symbols} & state_names
         if used - {other}:
-            sink.error("E404", f"verlet needs dt({eq.state}) to depend on {other} only, but it reads "
+            sink.error("E404", f"{scheme.kind} needs dt({eq.state}) to depend on {other} only, but it reads "
                        f"{', '.join(sorted(used))}", eq.span,
-                       "the staggered update is explicit only for separable systems; use rk4")
+                       "the update is explicit only for separable systems; use "
+                       + registry.recommended(FIRST_ORDER).name)
 
 
 def _check_times(lowering):
@@ -185,10 +227,10 @@ def _check_times(lowering):
             sink.error("E406", f"observations run to t = {times[-1]:g}, past the scheme's "
                        f"T = {scheme.t_end:g}", span,
                        f"observe at times up to T, or run the scheme to T = {times[-1]:g}")
-        elif scheme.kind in FIXED_STEP and dataset.name not in off_grid:
+        elif registry.definition_of(scheme).fixed_step and dataset.name not in off_grid:
             h = scheme.t_end / scheme.steps
             if not all(on_grid(t, h) for t in times):
                 off_grid.add(dataset.name)
                 sink.error("E406", f"observation times are not on the grid of step h = {h:g}",
                            scheme.span, "choose steps so that every observation time is a "
-                           "multiple of T/steps, or use dopri5")
+                           "multiple of T/steps, or use " + _either(registry.adaptive()))

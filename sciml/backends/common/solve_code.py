@@ -1,0 +1,218 @@
+"""The time loop of an emitted module: `solve(p, <initial states>)`, and the inverse step of a
+reversible scheme, printed from the scheme's definition (sciml/schemes/registry.py).
+
+The lines of each step are the definition's stages (scheme_code.StageCode); what is around them
+is the same for every scheme: the torch module loops over the steps in Python, the JAX module
+scans one step function over them (jax.lax.scan); the states observed at the data times are
+collected on the way.
+"""
+from __future__ import annotations
+
+from sciml.backends.common.quoting import literal
+from sciml.backends.common.scheme_code import CodeNames, StageCode
+from sciml.schemes import registry
+from sciml.schemes.registry import SEPARABLE_PAIR
+
+
+class SolveWriter:
+    def __init__(self, writer):
+        self.w, self.m = writer, writer.m
+        self.d = registry.definition_of(self.m.scheme)
+        user = writer.names   # the spec's names in the code
+        if self.d.forms == (SEPARABLE_PAIR,):      # the first equation drifts, the second kicks
+            first, second = self.m.equations
+            roles = {"y": [user[first.state]], "z": [user[second.state]]}
+        else:
+            roles = {"y": [user[s.name] for s in self.m.states]}
+        self.equations = {user[e.state]: e for e in self.m.equations}
+        self.roles = roles
+        self.sizes = {user[s.name]: (s.shape[0] if s.shape else 1) for s in self.m.states}
+        matrices = {o: writer.arrays[self.m.scheme.option(o)] for o in self.d.matrix_options}
+        identity = user.get(f"I{sum(self.sizes.values())}", "")
+        names = CodeNames(
+            roles=roles, call=self._call, initial_rates={"y": [f"dt_{n}" for n in roles["y"]]},
+            matrices=matrices, identity=identity, linear_solve=writer.sp.linear_solve,
+            concat=writer.sp.concat, sizes=self.sizes, fresh=writer.fresh)
+        self.code = StageCode(self.d, names)
+
+    def _call(self, role, index, args, step) -> str:
+        return self.w.call(self.equations[self.roles[role][index]], args, step)
+
+    @property
+    def recompute(self) -> bool:
+        return self.d.reversible and self.m.scheme.option("memory") == "recompute"
+
+    def params(self) -> list[str]:
+        return [self.w.names[p.name] for p in self.m.parameters
+                if any(p.name in {str(s) for s in e.rhs.free_symbols} for e in self.m.equations)]
+
+    def _unpack(self) -> list[str]:
+        params = self.params()
+        return [f"    {', '.join(params)} = " + ", ".join(f"p[{literal(n)}]" for n in params)] if params else []
+
+    def _start(self, step="0") -> list[str]:
+        """The stages before the first step, from the initial states (and dt(Y)(0))."""
+        self.code.hold([v.shifted(-v.offset) for v in self.d.carried])   # every state at step 0
+        return self.code.block(self.d.start, _shifted(self.d.carried, self.d.start_steps), step)
+
+    def _step(self, step="j") -> list[str]:
+        self.code.hold(self.d.carried)
+        return self.code.block(self.d.step, self.d.returned, step)
+
+    def observed(self, state: str, step: str) -> str:
+        """The code of `state` at the grid time after the step just taken (its readout, where the
+        scheme carries it off the grid)."""
+        for stage in self.d.readout:
+            states = self.roles[stage.target.role]
+            if state in states:
+                return self.code.code(stage.value, states.index(state), step)
+        return state
+
+    # -- solve ------------------------------------------------------------------------------
+    def solve(self) -> list[str]:
+        """def solve(p, <initial states>): integrate and return the observed values."""
+        m, sp, w = self.m, self.w.sp, self.w
+        if self.recompute:
+            return []  # written with the step and its inverse, see reversible_steps
+        first = w.state_names[0]
+        starts = list(w.state_names) + ([f"dt_{first}"] if m.order == 2 else [])
+        lines = [f"def solve(p, {', '.join(starts)}):",
+                 f'    """{self.d.title}: {m.scheme.steps or "adaptive"} steps on [0, T_END]."""']
+        params = self.params()
+        if params and not self.d.adaptive:   # the adaptive solve reads them from its p
+            lines += self._unpack()
+        for c in w.matrix_consts:
+            lines.append(f"    {w.arrays[c]} = " + sp.as_const.format(value=w.names[c], like=first))
+        for size in w.identities:
+            lines.append(f"    {w.names[f'I{size}']} = " + sp.eye.format(n=size, like=first))
+        paths = sorted({w.names[str(a.args[0])] for a in w.observed if not a.args[1].is_number},
+                       key=w.state_names.index)  # states observed at the data times
+        if self.d.adaptive:
+            return lines + w.adaptive_solve(self.d)
+        if sp.scan:
+            return lines + self._scan(params, paths)
+        lines += [f"    {s}_path = [{s}] if 0 in OBSERVED_STEPS else []" for s in paths]
+        setup = self._start()
+        start = self.d.start_steps
+        if start and paths:   # the setup took the first step (leapfrog): it may be observed
+            observed = [f"        {s}_path.append({self.observed(s, '0')})" for s in paths]
+        body = self._step()
+        lines += [f"    {line}" for line in setup + self.code.setup()]
+        if start and paths:
+            lines += ["    if 1 in OBSERVED_STEPS:"] + observed
+        lines += [self._loop(start)] + [f"        {line}" for line in body]
+        if paths:
+            lines += ["        if j + 1 in OBSERVED_STEPS:"]
+            lines += [f"            {s}_path.append({self.observed(s, 'j')})" for s in paths]
+        results = []
+        for atom in w.observed:
+            state = w.names[str(atom.args[0])]
+            results.append(self.observed(state, "N_STEPS - 1") if atom.args[1].is_number
+                           else sp.stack.format(f"{state}_path"))
+        lines.append(f"    return {', '.join(results)}")
+        return lines
+
+    def _loop(self, start: int = 0) -> str:
+        return f"    for j in range({start}, N_STEPS):" if start else "    for j in range(N_STEPS):"
+
+    def _scan(self, params, paths) -> list[str]:
+        """The time loop as jax.lax.scan: one compiled step, not N_STEPS copies of it.  The
+        per-step weights are the scanned inputs (axis 0 is the step); each step outputs the
+        states observed at the data times, and at_observed_steps picks those times."""
+        m, w = self.m, self.w
+        per_step = [n for n in params if any(q.per_step and w.names[q.name] == n for q in m.parameters)]
+        values = [w.fresh(f"{n}_j") for n in per_step]
+        starts = {s: w.fresh(f"{s}_start") for s in paths}
+        outs = {s: w.fresh(f"{s}_steps") for s in paths}
+        setup = self._start()
+        start = self.d.start_steps
+        firsts = {s: w.fresh(f"{s}_first") for s in paths} if start == 1 else {}
+        first_values = {s: self.observed(s, "0") for s in firsts}
+        w.step_values = dict(zip(per_step, values))
+        try:
+            body = self._step()
+            step_outputs = [self.observed(s, "j") for s in paths]
+        finally:
+            w.step_values = {}
+        carried = self.code.carried_variables()
+        carry = carried[0] if len(carried) == 1 else "carry"
+        weights = "_" if not per_step else "weights" if len(per_step) > 1 else values[0]
+        lines = [f"    {starts[s]} = {s}" for s in paths]
+        lines += [f"    {line}" for line in setup + self.code.setup()]
+        lines += [f"    {firsts[s]} = {first_values[s]}" for s in firsts]   # after the first step, taken in the setup
+        lines.append(f"    def step({carry}, {weights}):")
+        if len(carried) > 1:
+            lines.append(f"        {', '.join(carried)} = carry")
+        if len(per_step) > 1:
+            lines.append(f"        {', '.join(values)} = weights")
+        lines += [f"        {line}" for line in body]
+        carry_out = carried[0] if len(carried) == 1 else f"({', '.join(carried)})"
+        outputs = "None" if not paths else step_outputs[0] if len(paths) == 1 else f"({', '.join(step_outputs)})"
+        lines.append(f"        return {carry_out}, {outputs}")
+        steps_out = "_" if not paths else outs[paths[0]] if len(paths) == 1 \
+            else "(" + ", ".join(outs[s] for s in paths) + ")"
+        cut = f"[{start}:]" if start else ""
+        xs = "" if not per_step else ", " + (f"{per_step[0]}{cut}" if len(per_step) == 1
+                                            else "(" + ", ".join(f"{n}{cut}" for n in per_step) + ")")
+        length = "" if per_step else f", length=N_STEPS - {start}" if start else ", length=N_STEPS"
+        # jax.checkpoint: the backward pass recomputes each step's activations (measured: as fast
+        # as the unrolled loop; storing them per step made the scan's gradient 2x slower on CPU)
+        lines.append(f"    {carry_out}, {steps_out} = jax.lax.scan(jax.checkpoint(step), {carry_out}{xs}{length})")
+        results = []
+        for atom in w.observed:
+            state = w.names[str(atom.args[0])]
+            if atom.args[1].is_number:
+                results.append(self.observed(state, "N_STEPS - 1"))
+            else:
+                w.helpers.add("at_observed_steps")
+                leading = f"({starts[state]}, {firsts[state]})" if firsts else f"({starts[state]},)"
+                results.append(f"at_observed_steps({leading}, {outs[state]})")
+        lines.append(f"    return {', '.join(results)}")
+        return lines
+
+    # -- reversible schemes -------------------------------------------------------------------
+    def reversible_steps(self) -> list[str]:
+        """The inverse step of a reversible scheme (seed 002).  With memory = recompute also one
+        forward step, and the solve whose backward pass recomputes the states with the inverse."""
+        if not self.d.reversible:
+            return []
+        carried = self.code.carried_variables()
+        args = ", ".join(carried)
+        after = f" >= {self.d.start_steps}" if self.d.start_steps else ""
+        at_j, at_next = _labels(self.d.carried, self.roles), _labels(self.d.returned, self.roles)
+        lines = []
+        if self.recompute:
+            lines += [f"def step(p, j, {args}):",
+                      f'    """Step j of {self.d.short}: ({at_next}) from ({at_j})."""',
+                      *self._unpack(), *[f"    {line}" for line in self._step()],
+                      f"    return {args}", "", ""]
+        self.code.hold(self.d.returned)
+        inverse = self.code.block(self.d.inverse, self.d.carried)
+        lines += [f"def inverse_step(p, j, {args}):",
+                  f'    """Undo step j{after} of {self.d.short}: ({at_j}) from ({at_next})."""',
+                  *self._unpack(), *[f"    {line}" for line in inverse],
+                  f"    return {args}", "", ""]
+        if self.recompute:
+            y, z = carried
+            setup = self._start()
+            self.code.hold(self.d.returned)
+            results = ", ".join(self.observed(self.w.names[str(a.args[0])], "N_STEPS - 1") for a in self.w.observed)
+            start = (self._unpack() if setup or self.d.readout else []) + [f"    {line}" for line in setup]
+            lines += self.w.sp.reversible.format(
+                y=y, z=z, title=self.d.title, steps=self.m.scheme.steps, results=results,
+                start="".join(line + "\n" for line in start)).strip("\n").split("\n") + ["", ""]
+        return lines
+
+
+def _shifted(values, by) -> tuple:
+    return tuple(v.shifted(by) for v in values)
+
+
+def _labels(values, roles) -> str:
+    """(Y_j, Z_j+1/2): the carried values with their steps, in the spec's names."""
+    out = []
+    for value in values:
+        for state in roles[value.role]:
+            offset = value.offset
+            out.append(f"{state}_j" + ("" if offset == 0 else f"+{offset}" if offset > 0 else f"{offset}"))
+    return ", ".join(out)

@@ -1,0 +1,147 @@
+"""A scheme's stages (sciml/schemes/) as LaTeX lines, `target &= formula`, in the spec's names.
+
+The same formulas the code writer prints (sciml/backends/common/scheme_code.py): a state at
+step j + o is Y_{j+o}, an auxiliary is k_{1} (k_{1}^{u} for a system), a right side is the
+spec's own right-hand side with its arguments in place; a formula with a matrix acts on the
+stacked state, shown as a column, and a linear solve A x = b is written as A x = b.
+"""
+from __future__ import annotations
+
+import sympy
+
+from sciml.latex.writer import symbol_latex
+from sciml.schemes.algebra import (Auxiliary, Identity, InitialRate, LinearSolve, MatrixOption, Rate, Value,
+                                   argument_role, h, is_matrix_expression, rate_role, split_term, term_order)
+from sciml.schemes.definition import SEPARABLE_PAIR
+
+
+class StageLatex:
+    def __init__(self, writer, definition):
+        self.w, self.d, self.m = writer, definition, writer.m
+        if definition.forms == (SEPARABLE_PAIR,):
+            first, second = self.m.equations
+            self.roles = {"y": [first.state], "z": [second.state]}
+        else:
+            self.roles = {"y": [s.name for s in self.m.states]}
+        self.equations = {e.state: e for e in self.m.equations}
+        self.aux_roles = {s.target: rate_role(s.value) for s in definition.step + definition.start
+                          if isinstance(s.target, Auxiliary)}
+
+    def lines(self) -> list[str]:
+        out = [line for stage in self.d.start for line in self.stage(stage, "0")]
+        steps = [line for stage in self.d.step for line in self.stage(stage, "j")]
+        if self.d.start_steps and steps:
+            steps[-1] += rf", \quad j \ge {self.d.start_steps}"
+        out += steps
+        out += [line + r" \quad \text{(at the grid times)}"
+                for stage in self.d.readout for line in self.stage(stage, "j")]
+        return out
+
+    # -- one stage ---------------------------------------------------------------------------
+    def stage(self, stage, base) -> list[str]:
+        target, value = stage.target, stage.value
+        role = target.role if isinstance(target, Value) else self.aux_roles[target]
+        if is_matrix_expression(value):
+            left = self._stacked(target, base)
+            if isinstance(value, LinearSolve):      # A x = b written as such
+                matrix, rhs = value.args
+                a = self._sum(matrix, lambda e: self._stacked(e, base))
+                a = r"\left(" + a + r"\right)" if isinstance(matrix, sympy.Add) else a
+                return [f"{a} {left} &= {self._sum(rhs, lambda e: self._stacked(e, base))}"]
+            return [f"{left} &= {self._sum(value, lambda e: self._stacked(e, base))}"]
+        return [f"{self._atom(target, k, base)} &= {self._sum(value, lambda e, k=k: self._atom(e, k, base), k)}"
+                for k in range(len(self.roles[role]))]
+
+    # -- atoms -------------------------------------------------------------------------------
+    def label(self, offset, base) -> str:
+        offset = sympy.Rational(offset)
+        if base == "0":
+            return str(offset)
+        return base if offset == 0 else f"{base}+{offset}" if offset > 0 else f"{base}{offset}"
+
+    def _atom(self, e, k, base) -> str:
+        if isinstance(e, Value):
+            return self.w.state(self.roles[e.role][k], self.label(e.offset, base))
+        if isinstance(e, Auxiliary):
+            states = self.roles[self.aux_roles[e]]
+            text = symbol_latex(e.name)
+            return text if len(states) == 1 else text + "^{" + self.w.state(states[k]) + "}"
+        if isinstance(e, InitialRate):
+            return r"\dot{" + self.w.state(self.roles[e.role][k]) + "}(0)"
+        if isinstance(e, Rate):
+            return self._rate(e, k, base)
+        raise AssertionError(f"cannot print {e} per state")
+
+    def _stacked(self, e, base) -> str:
+        if isinstance(e, MatrixOption):
+            return symbol_latex(str(self.m.scheme.option(e.name)))
+        if isinstance(e, Identity):
+            return "I"
+        role = e.role if isinstance(e, (Value, Rate)) else self.aux_roles[e]
+        entries = [self._atom(e, k, base) for k in range(len(self.roles[role]))]
+        if len(entries) == 1:
+            return entries[0]
+        return r"\begin{pmatrix} " + r" \\ ".join(entries) + r" \end{pmatrix}"
+
+    def _rate(self, rate, k, base) -> str:
+        argument = rate.args[2]
+        role = argument_role(argument)
+        values = {}
+        for i, state in enumerate(self.roles[role]):
+            text = self._sum(argument, lambda e, i=i: self._atom(e, i, base), i)
+            values[state] = r"\left(" + text + r"\right)" if isinstance(argument, sympy.Add) else text
+        eq = self.equations[self.roles[rate.role][k]]
+        return self.w.f(eq, values, step=base)
+
+    # -- sums --------------------------------------------------------------------------------
+    def _sum(self, expr, atom, k=None) -> str:
+        """`expr` with `atom` printing its leaves; k: the state (None: the stacked state)."""
+        terms = sorted(sympy.Add.make_args(expr), key=term_order)
+        text = ""
+        for term in terms:
+            coefficient, vector = split_term(term)
+            negative = coefficient.could_extract_minus_sign()
+            if negative:
+                coefficient = -coefficient
+            if isinstance(vector, Rate) and k is not None:
+                body = atom(vector)
+                rhs = self.equations[self.roles[vector.role][k]].rhs
+                if len(terms) > 1 or coefficient != 1:
+                    if isinstance(rhs, sympy.Add):
+                        body = r"\left(" + body + r"\right)"
+                    elif body.startswith("-"):     # y - h f, not y + h (-f)
+                        negative, body = not negative, body[1:].lstrip()
+                body = f"{_scale(coefficient)} {body}" if coefficient != 1 else body
+            else:
+                body = self._product(coefficient, vector, atom, k)
+            text += f" {'-' if negative else '+'} {body}" if text else ("- " if negative else "") + body
+        return text
+
+    def _product(self, coefficient, vector, atom, k) -> str:
+        scale = _scale(coefficient)
+        if vector == 1:
+            return scale or "1"
+        factors = sympy.Mul.make_args(vector)
+        matrices = [f for f in factors if isinstance(f, (MatrixOption, Identity))]
+        rest = [f for f in factors if f not in matrices]
+        parts = ([scale] if scale else []) + [atom(m) for m in matrices]
+        if rest and isinstance(rest[0], sympy.Add):
+            return " ".join(parts) + r"\left(" + self._sum(rest[0], atom, k) + r"\right)"
+        return " ".join(parts + [atom(f) for f in rest])
+
+
+def _scale(coefficient) -> str:
+    """\\frac{h}{2}, h^{2}, 2, or '' for 1."""
+    number, power = sympy.S.One, 0
+    for factor in sympy.Mul.make_args(coefficient):
+        if factor == h:
+            power += 1
+        elif isinstance(factor, sympy.Pow) and factor.base == h:
+            power += int(factor.exp)
+        else:
+            number *= factor
+    p, q = sympy.fraction(number)
+    top = " ".join(([] if p == 1 else [str(p)]) + ([] if power == 0 else ["h" if power == 1 else f"h^{{{power}}}"]))
+    if q == 1:
+        return top
+    return r"\frac{" + (top or "1") + "}{" + str(q) + "}"

@@ -1,0 +1,1 @@
+"""One module per time integrator (or per family of forms), each a SchemeDefinition."""

@@ -1,0 +1,80 @@
+"""Every time integrator, defined once: `SchemeDefinition`, and the registry of them.
+
+A definition says what a scheme is: its options, order, whether its step is fixed, which
+equations it integrates, and its stages as sympy update formulas (sciml/schemes/algebra.py).
+The lowering of the `scheme` line reads its options; the code writer
+(sciml/backends/common/model_code.py), the LaTeX writer and the stability analysis print or
+evaluate its stages.  A scheme's name is written in its definition and nowhere else
+(tests/test_scheme_registry.py checks it).
+
+To add a scheme: one module in sciml/schemes/definitions/ with its SchemeDefinition, and its
+name in DEFINITIONS below.
+"""
+from __future__ import annotations
+
+from functools import lru_cache
+
+from sciml.schemes.definition import (CHOICE, FIRST_ORDER, FLAG, MATRIX, REAL, SECOND_ORDER,  # noqa: F401
+                                      SEPARABLE_PAIR, STEPS, TIME, Option, Region, SchemeDefinition)
+
+
+def _definitions() -> tuple:
+    from sciml.schemes.definitions import dopri5, euler, imex, leapfrog, rk4, verlet
+    return (euler.EULER, rk4.RK4, verlet.KICK_DRIFT_KICK, verlet.STAGGERED, leapfrog.LEAPFROG,
+            imex.IMEX, dopri5.DOPRI5)
+
+
+DEFINITIONS: tuple = _definitions()
+# discretizations the language has (docs/language.md) that no definition implements yet
+PLANNED = ("euler_maruyama", "milstein", "collocation", "method_of_lines", "monte_carlo")
+NAMES: tuple = tuple(dict.fromkeys(d.name for d in DEFINITIONS))
+
+
+def family(name: str) -> tuple:
+    """The definitions written `name(...)`: one, or the forms of one method (verlet)."""
+    return tuple(d for d in DEFINITIONS if d.name == name)
+
+
+def lookup(name: str, **options) -> SchemeDefinition:
+    """The definition of `name` with these options (the first of its family by default)."""
+    chosen = family(name)
+    if not chosen:
+        raise KeyError(name)
+    for d in chosen:
+        if d.variant and options.get(d.variant[0], chosen[0].variant[1]) == d.variant[1]:
+            return d
+    return chosen[0]
+
+
+@lru_cache(maxsize=None)
+def _of(kind: str, options: tuple) -> SchemeDefinition:
+    return lookup(kind, **dict(options))
+
+
+def definition_of(scheme) -> SchemeDefinition:
+    """The definition of an ir.Scheme (its kind, and the option that picks a form)."""
+    return _of(scheme.kind, scheme.options)
+
+
+def accepting(form: str) -> tuple:
+    """The names of the schemes that integrate equations of `form`."""
+    return tuple(dict.fromkeys(d.name for d in DEFINITIONS if form in d.forms))
+
+
+def data_methods() -> tuple:
+    """The schemes a simulated data set may use (generate ode(..., method = ...)): fixed-step,
+    for first-order systems, with no option beyond the grid."""
+    return tuple(d.name for d in DEFINITIONS if d.fixed_step and d.forms == (FIRST_ORDER,)
+                 and all(o.grid for o in d.options))
+
+
+def recommended(form: str) -> SchemeDefinition:
+    """The fixed-step scheme of highest order for equations of `form` that needs no option
+    beyond the grid (the one messages suggest, and simulated data sets use by default)."""
+    return max((d for d in DEFINITIONS if d.fixed_step and form in d.forms
+                and all(o.grid or o.default is not None for o in d.options)), key=lambda d: d.order)
+
+
+def adaptive() -> tuple:
+    """The names of the adaptive schemes."""
+    return tuple(dict.fromkeys(d.name for d in DEFINITIONS if d.adaptive))
