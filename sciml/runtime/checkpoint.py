@@ -63,7 +63,7 @@ class CheckpointFiles:
         m = self.model
         metadata = {"layout": self.LAYOUT, "model": m.MODEL, "backend": m.BACKEND, "spec_sha256": m.SPEC_SHA256,
                     "sciml_version": m.SCIML_VERSION, "step": int(step), "stage": int(stage), "seed": seed,
-                    "dtype": dtype, "rng": rng}
+                    "dtype": dtype, "rng": rng, "params": list(params)}
         arrays = {f"param.{name}": value for name, value in params.items()}
         arrays.update({f"optimizer.{key}": value for key, value in optimizer.items()})
         arrays["losses"] = np.asarray(losses, dtype=np.float64)
@@ -117,8 +117,7 @@ class CheckpointFiles:
         try:
             metadata, arrays = self.decode(self.path)
         except Exception as exc:  # a damaged or foreign file: say so in one line
-            raise self.Refused(f"{self.path} is not a readable checkpoint ({type(exc).__name__}: "
-                               f"{str(exc).splitlines()[0] if str(exc) else 'no detail'})") from None
+            raise self.Refused(f"{self.path} is not a readable checkpoint ({self.first_line(exc)})") from None
         if metadata.get("spec_sha256") != m.SPEC_SHA256:
             raise self.Refused(f"{self.path} is a checkpoint of another spec (its sha256 "
                                f"{str(metadata.get('spec_sha256'))[:12]}..., this module's {m.SPEC_SHA256[:12]}...): "
@@ -126,11 +125,18 @@ class CheckpointFiles:
         if metadata.get("sciml_version") != m.SCIML_VERSION:
             print(f"{m.MODEL}: note: {self.path.name} was written by sciml {metadata.get('sciml_version')}, "
                   f"this module by sciml {m.SCIML_VERSION}", file=sys.stderr)
-        params = {key[6:]: value for key, value in arrays.items() if key.startswith("param.")}
-        optimizer = {key[10:]: value for key, value in arrays.items() if key.startswith("optimizer.")}
-        return self.Saved(step=int(metadata["step"]), stage=int(metadata["stage"]), params=params,
-                          optimizer=optimizer, rng=metadata["rng"], losses=arrays["losses"].tolist(),
-                          metadata=metadata)
+        try:
+            return self.Saved(step=int(metadata["step"]), stage=int(metadata["stage"]),
+                              params={name: arrays[f"param.{name}"] for name in metadata["params"]},
+                              optimizer={key[10:]: value for key, value in arrays.items() if key.startswith("optimizer.")},
+                              rng=metadata["rng"], losses=arrays["losses"].tolist(), metadata=metadata)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise self.Refused(f"{self.path} is not a whole checkpoint ({self.first_line(exc)})") from None
+
+    @staticmethod
+    def first_line(exc):
+        text = str(exc).strip()
+        return f"{type(exc).__name__}: {text.splitlines()[0][:200] if text else 'no detail'}"
 
     def decode(self, path):
         """(metadata, {key: numpy array}) of the file at `path`."""

@@ -174,7 +174,7 @@ class Runtime(RuntimeCommandLine):
         return self.to_numpy(p), value
 
     def write_checkpoint(self, checkpoints, done, stage, p, optimizer, rng, losses, seed, dtype):
-        checkpoints.write(done, stage, self.to_numpy(p), {} if optimizer is None else self.optimizer_arrays(optimizer),
+        checkpoints.write(done, stage, self.to_numpy(p), {} if optimizer is None else self.optimizer_arrays(optimizer, p),
                           rng.bit_generator.state, losses, seed, self.dtype_name(dtype))
 
     def observed_terms(self, params, batch, dtype, device="cpu"):

@@ -73,7 +73,7 @@ class JaxRuntime(Runtime):
         return updated, float(value)
 
     @staticmethod
-    def optimizer_arrays(optimizer):
+    def optimizer_arrays(optimizer, p):
         """The optax state as numpy: {'INDEX': leaf} in the order of its tree's leaves."""
         return {str(index): np.asarray(leaf) for index, leaf in enumerate(jax.tree_util.tree_leaves(optimizer["state"]))}
 

@@ -18,6 +18,7 @@ class TrainingPlots:
     """The plots of a run of the emitted module `model`, written to `folder`."""
 
     SAMPLES = 3  # trajectories drawn per observed state
+    ROWS = 6  # panels at most (one per feature of an observed state)
 
     def __init__(self, model, folder):
         self.model, self.folder = model, folder
@@ -83,13 +84,13 @@ class TrainingPlots:
         """State against data for the observed `pairs`: the model's path `terms[state]` and the
         field `batch[field]` ((times, features, samples)) over `times`; (its path, the series
         drawn: [(state, field, feature, sample, model values, data values)])."""
-        rows = [(state, field, feature) for state, _, field in pairs
+        rows = [(state, f"{name}.{field}", field, feature) for state, name, field in pairs
                 if np.ndim(terms[state]) == 3 and np.shape(terms[state]) == np.shape(batch[field])
-                for feature in range(np.shape(terms[state])[1])]
+                for feature in range(np.shape(terms[state])[1])][:self.ROWS]
         if not rows:
             return None, []
         figure, series = self.figure(len(rows), 2.6), []
-        for row, (state, field, feature) in enumerate(rows):
+        for row, (state, shown, field, feature) in enumerate(rows):
             axes = figure.add_subplot(len(rows), 1, row + 1)
             path, observed = np.asarray(terms[state]), np.asarray(batch[field])
             for sample in range(min(self.SAMPLES, path.shape[-1], observed.shape[-1])):
@@ -97,9 +98,9 @@ class TrainingPlots:
                 line, = axes.plot(times, model_values, linewidth=1.2,
                                   label="model" if sample == 0 else None)
                 axes.plot(times, data_values, "o", markersize=3, color=line.get_color(),
-                          label="data" if sample == 0 else None)
+                          label=shown if sample == 0 else None)
                 series.append((state, field, feature, sample, model_values, data_values))
-            axes.set(xlabel="t", ylabel=f"{state}[{feature}]", title=f"{state} against {field}, feature {feature}")
+            axes.set(xlabel="t", ylabel=f"{state}[{feature}]", title=f"{state} against {shown}, feature {feature}")
             axes.legend(loc="best", fontsize="small")
             axes.grid(True, alpha=0.3)
         return self.save(figure, "fit", write), series

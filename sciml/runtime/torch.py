@@ -100,20 +100,22 @@ class TorchRuntime(Runtime):
         return p, loss
 
     @staticmethod
-    def optimizer_arrays(optimizer):
-        """The optimizer's state as numpy: {'INDEX.KEY': array} (INDEX: the parameter's place)."""
+    def optimizer_arrays(optimizer, p):
+        """The optimizer's state as numpy: {'NAME.KEY': array} for parameter NAME of `p`."""
+        names = list(p)  # torch numbers the parameters in the order they were given
         state = optimizer.state_dict()["state"]
-        return {f"{index}.{key}": (value.detach().cpu().numpy() if torch.is_tensor(value) else np.asarray(value))
+        return {f"{names[index]}.{key}": (value.detach().cpu().numpy() if torch.is_tensor(value) else np.asarray(value))
                 for index, entries in sorted(state.items()) for key, value in sorted(entries.items())
                 if value is not None}  # SGD without momentum keeps a None buffer
 
     @staticmethod
     def restore_optimizer(optimizer, arrays, p):
-        """`optimizer` with the state `arrays` of optimizer_arrays loaded into it."""
+        """`optimizer` (made for `p`) with the state `arrays` of optimizer_arrays loaded into it."""
+        place = {name: index for index, name in enumerate(p)}
         state = {}
         for key, value in arrays.items():
-            index, name = key.split(".", 1)
-            state.setdefault(int(index), {})[name] = torch.as_tensor(np.array(value))
+            name, entry = key.rsplit(".", 1)
+            state.setdefault(place[name], {})[entry] = torch.as_tensor(np.array(value))
         optimizer.load_state_dict({"state": state, "param_groups": optimizer.state_dict()["param_groups"]})
         return optimizer
 
