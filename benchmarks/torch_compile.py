@@ -17,7 +17,8 @@ it: forward + backward + Adam, the loss read back (which waits for the step).  V
 "first step" is the wall time of the first call (trace + compile + one step).  Then every variant
 gets warm-up steps, and the variants are timed in interleaved rounds (rotating order), so that
 load from other processes falls on all of them alike; reported: median and interquartile range
-of the per-step wall time, and the median CPU time (process_time), over all rounds.  One torch
+of the per-step wall time, and the median CPU time (process_time) over all rounds, also as a
+ratio to eager's (CPU time is the steadier figure on a shared machine).  One torch
 thread and one XLA thread (as the tests pin them).  Correctness: the loss after the timed steps
 of each torch variant against eager's (the same mini-batches, float rounding apart).
 """
@@ -126,11 +127,12 @@ def main(argv=None):
             same = ("–" if variant.label == "jax" else
                     f"{abs(variant.value - eager.value) / abs(eager.value):.1e}")
             rows.append((dtype_name, variant.label, variant.first, median, q1, q3,
-                         statistics.median(variant.cpu), median / quartiles(eager.wall)[0], same))
+                         statistics.median(variant.cpu), statistics.median(variant.cpu) / statistics.median(eager.cpu),
+                         same))
     lines = [f"Machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
              f"torch {torch.__version__}, jax {jax.__version__}; one torch thread, one XLA thread; "
              f"{args.rounds} rounds x {args.steps} steps per variant.", "",
-             "| dtype | variant | first step s | step median ms | IQR ms | CPU ms | vs eager | loss vs eager |",
+             "| dtype | variant | first step s | step median ms | IQR ms | CPU ms | CPU vs eager | loss vs eager |",
              "|---|---|---:|---:|---:|---:|---:|---:|"]
     for dtype_name, label, first, median, q1, q3, cpu, ratio, same in rows:
         lines.append(f"| {dtype_name} | {label} | {first:.2f} | {median * 1e3:.2f} | {q1 * 1e3:.2f}–{q3 * 1e3:.2f} | "
