@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import sciml
+from helpers import ROOT, SPECS
 from sciml.modules import compile_and_import
 from sciml.runtime.checkpoint import CheckpointFiles
 
@@ -222,3 +223,22 @@ def test_without_safetensors_checkpoint_says_what_to_install(tmp_path, capsys, m
     status, result, stderr = _main(module, capsys, "--steps", "2", "--checkpoint", str(tmp_path / "c"))
     assert status == 2 and result is None and not (tmp_path / "c").exists()
     assert "--checkpoint needs the safetensors package" in stderr and "pip install safetensors" in stderr
+
+
+def test_sciml_run_passes_checkpoint_and_resume_on(tmp_path):
+    """`sciml run` compiles to a new temporary module each time; the spec's hash is the same, so
+    a later `sciml run --resume` continues the earlier run."""
+    spec = str(SPECS / "ode" / "resnet.sciml")
+
+    def run(*args):
+        done = subprocess.run([sys.executable, "-m", "sciml", "run", spec, "--backend", "torch", "--dtype", "float64",
+                               "--json", *args], capture_output=True, text=True, cwd=tmp_path, timeout=300,
+                              env={**os.environ, "PYTHONPATH": os.pathsep.join(
+                                  filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))})
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout.strip().splitlines()[-1])
+
+    first = run("--steps", "2", "--checkpoint", "saved", "--checkpoint-every", "1")
+    assert first["checkpoint"] == "saved/resnet_torch_checkpoint.safetensors"
+    resumed = run("--steps", "4", "--resume", "saved")
+    assert resumed["resumed_from"] == 2 and resumed["loss"] == run("--steps", "4")["loss"]

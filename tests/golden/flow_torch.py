@@ -6,6 +6,11 @@ Flow: g_inv, 8 coupling layers on R[2], inverse g.
 Command line:
     python THIS.py --steps N --seed S --device cpu|cuda --dtype float32|float64 --json [--out DIR]
         [--data-dir DIR] [--check-stability]   exit status 2: a data file does not fit; 3: diverged
+    --checkpoint DIR [--checkpoint-every N]    parameters, optimizer and random state, step (atomic)
+    --resume DIR                               continue from it (exit status 2: of another spec)
+    --plot DIR                                 loss curve, fit to observed trajectories (matplotlib)
+    --compile                                  torch.compile the training step (compile_seconds)
+    a progress bar on standard error when it is a terminal, log lines otherwise
 Import:
     make_data() -> {set: {field: numpy array}}   init_params(seed) -> {name: numpy array}
     loss(p, batch)                               p, batch: {name: array} of this backend
@@ -22,6 +27,8 @@ from sciml.runtime.torch import TorchRuntime
 
 MODEL = 'flow'
 BACKEND = 'torch'
+SPEC_SHA256 = '7188d8c1adf8ea0bf8ed1c6960636daf2b0bbbf334c99153613111ac198cf059'  # of the spec's text: --resume checks it
+SCIML_VERSION = '0.1.0'
 h = None  # no time grid
 STAGES = [('adam', 0.001, 5000, 512)]  # (optimizer, learning rate, steps, batch size; 0 = all samples)
 TRAIN_SET = 'train'

@@ -54,7 +54,7 @@ def emit_module(model: ir.Model, source: str, source_name: str, backend: str, sp
         "Command line:",
         "    python THIS.py --steps N --seed S --device cpu|cuda --dtype float32|float64 --json [--out DIR]",
         "        [--data-dir DIR] [--check-stability]   exit status 2: a data file does not fit; 3: diverged",
-        "    --checkpoint DIR [--checkpoint-every N]   parameters, optimizer and random state, step (atomic)",
+        "    --checkpoint DIR [--checkpoint-every N]    parameters, optimizer and random state, step (atomic)",
         "    --resume DIR                               continue from it (exit status 2: of another spec)",
         "    --plot DIR                                 loss curve, fit to observed trajectories (matplotlib)",
         *_compile_line(backend),
