@@ -107,6 +107,22 @@ def test_resuming_needs_the_random_state_and_the_optimizer_state(tmp_path, backe
 
 
 @pytest.mark.parametrize("backend", ["torch", "jax"])
+def test_resuming_past_the_steps_asked_for_trains_nothing_and_keeps_the_optimizer_state(tmp_path, capsys, backend):
+    module, _ = _module(tmp_path, backend)
+    data, dtype = module.make_data(), module._runtime.DTYPES["float64"]
+    files = CheckpointFiles(module, tmp_path / "c", kind=SUFFIX[backend])
+    _, straight = module.train(module.init_params(0), data, 8, 0, "cpu", dtype, log_every=0)
+    module.train(module.init_params(0), data, 3, 0, "cpu", dtype, log_every=0, checkpoints=files)
+    capsys.readouterr()
+    again = CheckpointFiles(module, tmp_path / "c", kind=SUFFIX[backend])
+    module.train(None, data, 2, 0, "cpu", dtype, log_every=0, resume=files.read(), checkpoints=again)
+    assert "the checkpoint is at step 3, 2 steps are asked for: nothing to train" in capsys.readouterr().err
+    rewritten = again.read()
+    assert rewritten.step == 3 and rewritten.optimizer.keys() == files.read().optimizer.keys() != set()
+    assert module.train(None, data, 8, 0, "cpu", dtype, log_every=0, resume=rewritten)[1] == straight
+
+
+@pytest.mark.parametrize("backend", ["torch", "jax"])
 def test_a_checkpoint_holds_parameters_optimizer_random_state_step_and_the_spec_hash(tmp_path, capsys, backend):
     module, source = _module(tmp_path, backend)
     folder = tmp_path / "saved"

@@ -25,6 +25,7 @@ from __future__ import annotations
 from importlib import resources
 
 CLASSES = {"torch": "TorchRuntime", "jax": "JaxRuntime"}
+
 PASTED = ("progress", "checkpoint", "plot", "command", "common")  # in this order, then the backend's file
 
 

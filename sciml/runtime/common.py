@@ -135,8 +135,12 @@ class Runtime(RuntimeCommandLine):
         self.say_nothing_to_train()
         if monitor is not None:
             monitor(done, params)
-        progress = TrainingProgress(sum(stage[2] for stage in plan), log_every, first=done)
-        stage, optimizer, end = 0, None, 0
+        total = sum(stage[2] for stage in plan)
+        if resume is not None and done >= total:
+            print(f"{self.model.MODEL}: the checkpoint is at step {done}, {total} steps are asked for: "
+                  "nothing to train", file=sys.stderr)
+        progress = TrainingProgress(total, log_every, first=done)
+        stage, optimizer, end = (resume.stage if resume is not None else 0), None, 0
         try:
             for index, (optimizer_name, lr, count, batch_size) in enumerate(plan):
                 begin, end = end, end + count
@@ -146,7 +150,7 @@ class Runtime(RuntimeCommandLine):
                 if done > begin:  # resumed inside this stage: its optimizer goes on where it was
                     if resume.stage != index:
                         raise self.Refused(f"the checkpoint's optimizer state is of stage {resume.stage + 1}, "
-                                                      f"step {done} is in stage {index + 1}: not resumed")
+                                           f"step {done} is in stage {index + 1}: not resumed")
                     optimizer = self.restore_optimizer(optimizer, resume.optimizer, p)
                 for _ in range(done - begin, count):
                     started = time.perf_counter()
@@ -166,16 +170,22 @@ class Runtime(RuntimeCommandLine):
         finally:
             progress.close()
         if checkpoints is not None and checkpoints.written != done:
-            self.write_checkpoint(checkpoints, done, stage, p, optimizer, rng, losses, seed, dtype)
+            self.write_checkpoint(checkpoints, done, stage, p, optimizer, rng, losses, seed, dtype, resume)
         batch = self.to_arrays(self.evaluation_batch(data), dtype, device)
         value = self.loss_value(p, batch)
         if not math.isfinite(value):
             raise self.diverged(done, value, p, batch)
         return self.to_numpy(p), value
 
-    def write_checkpoint(self, checkpoints, done, stage, p, optimizer, rng, losses, seed, dtype):
-        checkpoints.write(done, stage, self.to_numpy(p), {} if optimizer is None else self.optimizer_arrays(optimizer, p),
-                          rng.bit_generator.state, losses, seed, self.dtype_name(dtype))
+    def write_checkpoint(self, checkpoints, done, stage, p, optimizer, rng, losses, seed, dtype, resume=None):
+        """optimizer: the backend's optimizer of `stage`; None: none made in this run (the
+        resumed checkpoint's optimizer state is kept, if any)."""
+        if optimizer is not None:
+            arrays = self.optimizer_arrays(optimizer, p)
+        else:
+            arrays = resume.optimizer if resume is not None else {}
+        checkpoints.write(done, stage, self.to_numpy(p), arrays, rng.bit_generator.state, losses, seed,
+                          self.dtype_name(dtype))
 
     def observed_terms(self, params, batch, dtype, device="cpu"):
         """The loss terms and observed states (loss_terms) at numpy `params` on the numpy `batch`, as numpy."""
