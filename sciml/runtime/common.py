@@ -41,17 +41,22 @@ class Runtime(RuntimeCommandLine):
         return rng.choice(count, size, replace=False)
 
     @staticmethod
-    def sample(fields, sample_names, size, rng):
-        """A mini-batch: the same random samples (last axis) of every per-sample field."""
-        index = Runtime.sample_index(fields, sample_names, size, rng)
+    def pick(fields, sample_names, index):
+        """The samples `index` (None: all) of every per-sample field; the other fields as they are."""
         if index is None:
             return fields
         return {name: value[..., index] if name in sample_names else value for name, value in fields.items()}
 
+    @staticmethod
+    def sample(fields, sample_names, size, rng):
+        """A mini-batch: the same random samples (last axis) of every per-sample field."""
+        return Runtime.pick(fields, sample_names, Runtime.sample_index(fields, sample_names, size, rng))
+
     def place_fields(self, fields, dtype, device):
         """The training fields as backend arrays on the device, converted once; None when they
         do not fit there (each mini-batch is then converted from numpy as it is drawn)."""
-        size = np.dtype(self.dtype_name(dtype)).itemsize
+        name = self.dtype_name(dtype)
+        size = np.dtype(name).itemsize if name in self.DTYPES else 8
         nbytes = sum(value.size * (8 if value.dtype.kind in "iu" else size) for value in fields.values())
         return self.to_arrays(fields, dtype, device) if self.fits(nbytes, device) else None
 
@@ -61,12 +66,11 @@ class Runtime(RuntimeCommandLine):
         index = self.sample_index(fields, names, size, rng)
         if placed is not None:
             return placed if index is None else self.take(placed, names, index, device)
-        chosen = fields if index is None else {name: value[..., index] if name in names else value
-                                               for name, value in fields.items()}
-        return self.to_arrays(chosen, dtype, device)
+        return self.to_arrays(self.pick(fields, names, index), dtype, device)
 
     def dtype_name(self, dtype):
-        return next(name for name, value in self.DTYPES.items() if value == dtype)
+        """'float32' or 'float64' for the backend's dtype (another dtype: its own name)."""
+        return next((name for name, value in self.DTYPES.items() if value == dtype), str(dtype))
 
     # ---- stages
     @staticmethod
