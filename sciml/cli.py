@@ -144,6 +144,13 @@ def cmd_run(args) -> int:
             command += ["--out", args.out]
         if args.check_stability:
             command += ["--check-stability", "--check-every", str(args.check_every)]
+        for option in ("checkpoint", "resume", "plot"):   # folders: relative to where sciml runs
+            if getattr(args, option):
+                command += [f"--{option}", getattr(args, option)]
+        if args.checkpoint:
+            command += ["--checkpoint-every", str(args.checkpoint_every)]
+        if args.compile:
+            command.append("--compile")
         # data files are read from the spec's folder (the module is in a temporary one)
         spec_dir = Path(args.spec).resolve().parent if args.spec != "-" else Path.cwd()
         env = dict(os.environ)
@@ -196,6 +203,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--check-stability", action="store_true",
                    help="check the analysis' step-size bounds with the weights during training")
     p.add_argument("--check-every", type=int, default=10, help="training steps between checks")
+    p.add_argument("--checkpoint", metavar="DIR", help="write checkpoints to DIR while training")
+    p.add_argument("--checkpoint-every", type=int, default=100, metavar="N", help="steps between checkpoints")
+    p.add_argument("--resume", metavar="DIR", help="continue from the checkpoint in DIR (of the same spec)")
+    p.add_argument("--plot", metavar="DIR", help="draw the loss curve and the fit to observed data in DIR")
+    p.add_argument("--compile", action="store_true", help="torch.compile the training step (torch)")
     p.set_defaults(run=cmd_run)
     return parser
 

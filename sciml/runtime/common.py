@@ -1,36 +1,78 @@
 """The numpy half of the training runtime: what both backends do the same way.
 
 `Runtime(model)` reads the emitted module `model` (its STAGES, TRAIN_SET, SAMPLE_FIELDS, MODEL,
-BACKEND, make_data, init_params, StabilityMonitor, DataError) when a method runs, not
-when it is made.  A backend subclass supplies to_arrays, train, loss_and_grad, reports, DTYPES
-and seed.  Mirror of nothing: torch.py and jax.py build on it.
+BACKEND, make_data, init_params, ...) when a method runs, not when it is made.  Here: the
+training loop (stages, mini-batches, resuming, checkpoints, progress, the loss history) and the
+divergence message; the command line is command.py (RuntimeCommandLine, a base of Runtime).
+A backend subclass (torch.py, jax.py) supplies the arrays and the step: DTYPES, OPTIMIZERS,
+CHECKPOINT_KIND, seed, to_arrays, to_numpy, place_params, fits, take, prepare_step,
+new_optimizer, training_step, optimizer_arrays, restore_optimizer, loss_value, terms,
+loss_and_grad and reports.
 """
-import argparse
-import json
-import pathlib
+import math
 import sys
 import time
 
 import numpy as np
 
+from sciml.runtime.checkpoint import CheckpointFiles
+from sciml.runtime.command import RuntimeCommandLine
+from sciml.runtime.progress import TrainingProgress
 
-class Runtime:
+
+class Runtime(RuntimeCommandLine):
     """Training for the emitted module `model`; the module binds the methods to its own names."""
 
     DTYPES = {}  # "float32"/"float64" -> the backend's dtype
+    CHECKPOINT_KIND = "npz"  # the file format of --checkpoint: 'safetensors' or 'npz'
+    Refused = CheckpointFiles.Refused  # a checkpoint that cannot be resumed from
 
     def __init__(self, model):
         self.model = model
+        self.last_run = {}  # how the last train() went: first step's seconds, data placement, compile
+
+    # ---- mini-batches
+    @staticmethod
+    def sample_index(fields, sample_names, size, rng):
+        """The samples (last axis) of a mini-batch of `size`, drawn with numpy's `rng`; None: all."""
+        count = next((fields[name].shape[-1] for name in sample_names), 0)
+        if not sample_names or size == 0 or size >= count:
+            return None
+        return rng.choice(count, size, replace=False)
+
+    @staticmethod
+    def pick(fields, sample_names, index):
+        """The samples `index` (None: all) of every per-sample field; the other fields as they are."""
+        if index is None:
+            return fields
+        return {name: value[..., index] if name in sample_names else value for name, value in fields.items()}
 
     @staticmethod
     def sample(fields, sample_names, size, rng):
         """A mini-batch: the same random samples (last axis) of every per-sample field."""
-        count = next((fields[name].shape[-1] for name in sample_names), 0)
-        if not sample_names or size == 0 or size >= count:
-            return fields
-        index = rng.choice(count, size, replace=False)
-        return {name: value[..., index] if name in sample_names else value for name, value in fields.items()}
+        return Runtime.pick(fields, sample_names, Runtime.sample_index(fields, sample_names, size, rng))
 
+    def place_fields(self, fields, dtype, device):
+        """The training fields as backend arrays on the device, converted once; None when they
+        do not fit there (each mini-batch is then converted from numpy as it is drawn)."""
+        name = self.dtype_name(dtype)
+        size = np.dtype(name).itemsize if name in self.DTYPES else 8
+        nbytes = sum(value.size * (8 if value.dtype.kind in "iu" else size) for value in fields.values())
+        return self.to_arrays(fields, dtype, device) if self.fits(nbytes, device) else None
+
+    def batch(self, fields, placed, names, size, rng, dtype, device):
+        """The next mini-batch as backend arrays: indexed on the device when the fields are
+        placed there, else drawn in numpy and converted; the same rng draws either way."""
+        index = self.sample_index(fields, names, size, rng)
+        if placed is not None:
+            return placed if index is None else self.take(placed, names, index, device)
+        return self.to_arrays(self.pick(fields, names, index), dtype, device)
+
+    def dtype_name(self, dtype):
+        """'float32' or 'float64' for the backend's dtype (another dtype: its own name)."""
+        return next((name for name, value in self.DTYPES.items() if value == dtype), str(dtype))
+
+    # ---- stages
     @staticmethod
     def cut_stages(written, steps):
         """The stages `written` [(optimizer, lr, steps, batch)], cut or extended to `steps` steps
@@ -70,17 +112,102 @@ class Runtime:
         if not self.model.STAGES:
             print(f"{self.model.MODEL}: no trainable parameter; 0 training steps", file=sys.stderr)
 
-    @staticmethod
-    def log(done, value, log_every):
-        if log_every and done % log_every == 0:
-            print(f"step {done:6d}  loss {value:.6e}", file=sys.stderr)
+    # ---- the training loop
+    def train(self, params, data, steps=None, seed=0, device="cpu", dtype=None, log_every=100, monitor=None,
+              checkpoints=None, resume=None, losses=None, compile=False):
+        """Train from numpy `params`; return (numpy params, loss on the evaluation batch).
 
+        log_every: steps between log lines (a progress bar instead when stderr is a terminal;
+        0: quiet); monitor(step, numpy params), if given, sees the weights every monitor.every
+        steps; checkpoints: a CheckpointFiles written every checkpoints.every steps and at the
+        end; resume: a CheckpointFiles.Saved to continue from (its parameters, optimizer state,
+        random state and step; `params` and `seed` are then not used); losses: a list that gets
+        the loss of every step (a resumed run's earlier steps first); compile: torch.compile
+        the loss of the training step (torch; JAX always jit-compiles it)."""
+        dtype = self.DTYPES["float64"] if dtype is None else dtype
+        losses = [] if losses is None else losses
+        plan, rng, done = self.stages(steps), np.random.default_rng(seed), 0
+        if resume is not None:
+            params, done = resume.params, resume.step
+            rng.bit_generator.state = resume.rng
+            losses.extend(resume.losses)
+        p, device = self.place_params(params, dtype, device)
+        fields, names = self.training_fields(data)
+        placed = self.place_fields(fields, dtype, device)
+        self.last_run = {"data_on_device": placed is not None, "compile": self.prepare_step(compile),
+                         "first_step_seconds": None}
+        self.say_nothing_to_train()
+        if monitor is not None:
+            monitor(done, params)
+        total = sum(stage[2] for stage in plan)
+        if resume is not None and done >= total:
+            print(f"{self.model.MODEL}: the checkpoint is at step {done}, {total} steps are asked for: "
+                  "nothing to train", file=sys.stderr)
+        progress = TrainingProgress(total, log_every, first=done)
+        stage, optimizer, end = (resume.stage if resume is not None else 0), None, 0
+        try:
+            for index, (optimizer_name, lr, count, batch_size) in enumerate(plan):
+                begin, end = end, end + count
+                if done >= end:
+                    continue
+                stage, optimizer = index, self.new_optimizer(optimizer_name, lr, p, device)
+                if done > begin:  # resumed inside this stage: its optimizer goes on where it was
+                    if resume.stage != index:
+                        raise self.Refused(f"the checkpoint's optimizer state is of stage {resume.stage + 1}, "
+                                           f"step {done} is in stage {index + 1}: not resumed")
+                    optimizer = self.restore_optimizer(optimizer, resume.optimizer, p)
+                for _ in range(done - begin, count):
+                    started = time.perf_counter()
+                    batch = self.batch(fields, placed, names, batch_size, rng, dtype, device)
+                    updated, value = self.training_step(optimizer, p, batch)
+                    if not math.isfinite(value):
+                        raise self.diverged(done + 1, value, p, batch)
+                    p, done = updated, done + 1
+                    if self.last_run["first_step_seconds"] is None:
+                        self.last_run["first_step_seconds"] = round(time.perf_counter() - started, 3)
+                    losses.append(value)
+                    if monitor is not None and done % monitor.every == 0:
+                        monitor(done, self.to_numpy(p))
+                    progress(done, value)
+                    if checkpoints is not None and done % checkpoints.every == 0:
+                        self.write_checkpoint(checkpoints, done, stage, p, optimizer, rng, losses, seed, dtype)
+        finally:
+            progress.close()
+        if checkpoints is not None and checkpoints.written != done:
+            self.write_checkpoint(checkpoints, done, stage, p, optimizer, rng, losses, seed, dtype, resume)
+        batch = self.to_arrays(self.evaluation_batch(data), dtype, device)
+        value = self.loss_value(p, batch)
+        if not math.isfinite(value):
+            raise self.diverged(done, value, p, batch)
+        return self.to_numpy(p), value
+
+    def write_checkpoint(self, checkpoints, done, stage, p, optimizer, rng, losses, seed, dtype, resume=None):
+        """optimizer: the backend's optimizer of `stage`; None: none made in this run (the
+        resumed checkpoint's optimizer state is kept, if any)."""
+        if optimizer is not None:
+            arrays = self.optimizer_arrays(optimizer, p)
+        else:
+            arrays = resume.optimizer if resume is not None else {}
+        checkpoints.write(done, stage, self.to_numpy(p), arrays, rng.bit_generator.state, losses, seed,
+                          self.dtype_name(dtype))
+
+    def observed_terms(self, params, batch, dtype, device="cpu"):
+        """The loss terms and observed states (loss_terms) at numpy `params` on the numpy `batch`, as numpy."""
+        p, device = self.place_params(params, dtype, device)
+        return self.terms(p, self.to_arrays(batch, dtype, device))
+
+    # ---- divergence
     class Diverged(Exception):
         """The training loss stopped being finite; the message says where and why."""
 
         def __init__(self, message, step):
             super().__init__(message)
             self.step = step
+
+    def diverged(self, step, value, p, batch):
+        """The Diverged error for a loss `value` that is not finite at training `step` (1-based),
+        at the backend's parameters `p` on the backend's `batch`."""
+        return self.diverged_error(step, value, self.terms(p, batch), self.to_numpy(p))
 
     def diverged_error(self, step, value, terms, params):
         """The Diverged error for a loss `value` that is not finite at `step`, from the numpy
@@ -113,66 +240,6 @@ class Runtime:
 
     def seed(self, seed):
         """Seed the backend's own generator (the data and weights are drawn with numpy)."""
-
-    def arguments(self, argv=None):
-        m = self.model
-        parser = argparse.ArgumentParser(description=f"Train {m.MODEL} ({m.BACKEND}).")
-        parser.add_argument("--steps", type=int, default=None, help="training steps (default: the spec's)")
-        parser.add_argument("--seed", type=int, default=0)
-        parser.add_argument("--device", default="cpu")
-        parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
-        parser.add_argument("--json", action="store_true", help="print one JSON line with the results")
-        parser.add_argument("--out", help="folder to save the trained parameters in")
-        parser.add_argument("--check-stability", action="store_true",
-                            help="check the step-size bounds of the analysis with the weights during training")
-        parser.add_argument("--check-every", type=int, default=10, help="training steps between checks")
-        parser.add_argument("--data-dir", help="the folder of the data files (default: $SCIML_DATA_DIR, "
-                            "then beside this file, then the spec's folder)")
-        return parser.parse_args(argv)
-
-    def save(self, folder, params):
-        """Save `params` to folder/MODEL_BACKEND_params.npz: written whole, then renamed."""
-        m = self.model
-        folder = pathlib.Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        target = folder / f"{m.MODEL}_{m.BACKEND}_params.npz"
-        partial = target.with_name(target.name + ".partial")
-        with open(partial, "wb") as file:
-            np.savez(file, **params)
-        partial.replace(target)
-
-    def main(self, argv=None):
-        """The command line: train, print the result (one JSON line with --json), save with --out.
-        Exit status 2: a data file that does not fit; 3: training diverged."""
-        m = self.model
-        args = self.arguments(argv)
-        self.seed(args.seed)
-        dtype = self.DTYPES[args.dtype]
-        try:
-            data = m.make_data(args.data_dir)
-        except m.DataError as exc:  # a data file that does not fit the model: which file, which field
-            print(f"{m.MODEL}: error: {exc}", file=sys.stderr)
-            sys.exit(2)
-        start = time.perf_counter()
-        monitor = m.StabilityMonitor(args.check_every) if args.check_stability else None
-        try:
-            params, final = self.train(m.init_params(args.seed), data, args.steps, args.seed, args.device,
-                                       dtype, monitor=monitor)
-        except self.Diverged as exc:  # nothing is saved; the message says the step, the term and the cause
-            print(f"{m.MODEL}: error: {exc}", file=sys.stderr)
-            if args.json:
-                print(json.dumps({"model": m.MODEL, "backend": m.BACKEND, "status": "diverged", "step": exc.step,
-                                  "seed": args.seed, "dtype": args.dtype, "message": str(exc)}))
-            sys.exit(3)
-        result = {"model": m.MODEL, "backend": m.BACKEND, "status": "ok", "loss": final, "seed": args.seed,
-                  "steps": sum(stage[2] for stage in self.stages(args.steps)), "dtype": args.dtype,
-                  "device": args.device, "seconds": round(time.perf_counter() - start, 3),
-                  "reports": self.reports(params, data, dtype, args.device)}
-        if monitor is not None:
-            result["stability"] = monitor.summary()
-        if args.out:
-            self.save(args.out, params)
-        print(json.dumps(result) if args.json else f"{m.MODEL}: loss {final:.6e}  reports {result['reports']}")
 
 
 def _not_finite(what, array):

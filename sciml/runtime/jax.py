@@ -12,6 +12,9 @@ class JaxRuntime(Runtime):
 
     DTYPES = {"float32": jnp.float32, "float64": jnp.float64}
     OPTIMIZERS = {"adam": optax.adam(1.0), "sgd": optax.sgd(1.0)}  # unit steps: update scales them by lr
+    CHECKPOINT_KIND = "npz"
+    DATA_SHARE = 0.5  # the training data goes on an accelerator once when it takes at most this share of its free memory
+    COMPILE_HELP = "accepted for symmetry with torch: the JAX training step is always jax.jit-compiled"
 
     def __init__(self, model):
         super().__init__(model)
@@ -30,10 +33,27 @@ class JaxRuntime(Runtime):
         return {name: np.asarray(value) for name, value in p.items()}
 
     @staticmethod
-    def place(params, dtype, device):
-        """numpy params -> jax arrays on the named device."""
-        device = jax.devices(device)[0]
+    def place_params(params, dtype, device):
+        """numpy params -> jax arrays on the named device, and the device."""
+        device = jax.devices(device)[0] if isinstance(device, str) else device
         return {name: jax.device_put(jnp.asarray(value, dtype=dtype), device) for name, value in params.items()}, device
+
+    def fits(self, nbytes, device):
+        """Whether `nbytes` of training data fit on `device` beside the training (CPU: always)."""
+        stats = device.memory_stats() if hasattr(device, "memory_stats") else None
+        if not stats or "bytes_limit" not in stats:
+            return True
+        return nbytes <= self.DATA_SHARE * (stats["bytes_limit"] - stats.get("bytes_in_use", 0))
+
+    @staticmethod
+    def take(placed, names, index, device):
+        """The samples `index` (numpy) of the placed per-sample fields, indexed on the device."""
+        index = jax.device_put(jnp.asarray(index), device)
+        return {name: jnp.take(value, index, axis=-1) if name in names else value for name, value in placed.items()}
+
+    @staticmethod
+    def prepare_step(compile=False):
+        return "jax.jit"
 
     def update_step(self, p, opt_state, batch, optimizer_name, lr):
         """One training step: (new p, new optimizer state, loss at p); the learning rate is an
@@ -42,49 +62,47 @@ class JaxRuntime(Runtime):
         updates, opt_state = self.OPTIMIZERS[optimizer_name].update(grads, opt_state, p)
         return jax.tree_util.tree_map(lambda x, u: x + lr * u, p, updates), opt_state, value
 
-    def train(self, params, data, steps=None, seed=0, device="cpu", dtype=jnp.float64, log_every=100,
-              monitor=None):
-        """Train from numpy `params`; return (numpy params, loss on the evaluation batch).
-        monitor(step, numpy params), if given, sees the weights every monitor.every steps."""
-        p, device = self.place(params, dtype, device)
-        rng = np.random.default_rng(seed)
-        fields, names = self.training_fields(data)
-        done = 0
-        self.say_nothing_to_train()
-        if monitor is not None:
-            monitor(0, params)
-        for optimizer_name, lr, count, batch_size in self.stages(steps):
-            opt_state = jax.device_put(self.OPTIMIZERS[optimizer_name].init(p), device)  # placed like p: one compile
-            for _ in range(count):
-                batch = self.to_arrays(self.sample(fields, names, batch_size, rng), dtype, device)
-                updated, opt_state, value = self.update(p, opt_state, batch, optimizer_name, lr)
-                if not np.isfinite(float(value)):
-                    raise self.diverged(done + 1, value, p, batch)
-                p = updated
-                done += 1
-                if monitor is not None and done % monitor.every == 0:
-                    monitor(done, self.to_numpy(p))
-                self.log(done, float(value), log_every)
-        batch = self.to_arrays(self.evaluation_batch(data), dtype, device)
-        value = self.model.loss(p, batch)
-        if not np.isfinite(float(value)):
-            raise self.diverged(done, value, p, batch)
-        return self.to_numpy(p), float(value)
+    def new_optimizer(self, name, lr, p, device):
+        """{name, lr, state}: the optax state placed like p, so that every stage shares one compile."""
+        return {"name": name, "lr": lr, "state": jax.device_put(self.OPTIMIZERS[name].init(p), device)}
 
-    def diverged(self, step, value, p, batch):
-        """The Diverged error for a loss `value` that is not finite at training `step`."""
-        terms = self.to_numpy(self.model.loss_terms(p, batch))
-        return self.diverged_error(step, float(value), terms, self.to_numpy(p))
+    def training_step(self, optimizer, p, batch):
+        """One step at `p` on `batch`: (the new p, the loss before the step)."""
+        updated, optimizer["state"], value = self.update(p, optimizer["state"], batch, optimizer["name"],
+                                                         optimizer["lr"])
+        return updated, float(value)
+
+    @staticmethod
+    def optimizer_arrays(optimizer, p):
+        """The optax state as numpy: {'INDEX': leaf} in the order of its tree's leaves."""
+        return {str(index): np.asarray(leaf) for index, leaf in enumerate(jax.tree_util.tree_leaves(optimizer["state"]))}
+
+    def restore_optimizer(self, optimizer, arrays, p):
+        """`optimizer` with the state `arrays` of optimizer_arrays in place of its fresh one."""
+        leaves, tree = jax.tree_util.tree_flatten(optimizer["state"])
+        if sorted(arrays, key=int) != [str(index) for index in range(len(leaves))]:
+            raise self.Refused(f"the checkpoint's optimizer state has {len(arrays)} arrays, "
+                               f"{optimizer['name']} has {len(leaves)}: not resumed")
+        loaded = [jax.device_put(jnp.asarray(arrays[str(index)], dtype=leaf.dtype), leaf.sharding)
+                  for index, leaf in enumerate(leaves)]
+        return dict(optimizer, state=jax.tree_util.tree_unflatten(tree, loaded))
+
+    def loss_value(self, p, batch):
+        return float(self.model.loss(p, batch))
+
+    def terms(self, p, batch):
+        """The module's loss_terms at `p` on `batch`, as numpy."""
+        return self.to_numpy(self.model.loss_terms(p, batch))
 
     def loss_and_grad(self, params, batch, dtype=jnp.float64, device="cpu"):
         """Loss and gradients at numpy `params` on the numpy `batch`, returned as numpy."""
-        p, device = self.place(params, dtype, device)
+        p, device = self.place_params(params, dtype, device)
         value, grads = jax.value_and_grad(self.model.loss)(p, self.to_arrays(batch, dtype, device))
         return float(value), self.to_numpy(grads)
 
     def reports(self, params, data, dtype=jnp.float64, device="cpu"):
         """The spec's reports at numpy `params`, each on its data set, as Python numbers or lists."""
-        p, device = self.place(params, dtype, device)
+        p, device = self.place_params(params, dtype, device)
         arrays = {name: self.to_arrays(fields, dtype, device) for name, fields in data.items()}
         values = self.model.evaluate_reports(p, arrays)
         return {name: np.asarray(value).tolist() for name, value in values.items()}

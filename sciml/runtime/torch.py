@@ -1,4 +1,7 @@
 """The torch half of the training runtime (mirror: jax.py): tensors, autograd, torch.optim."""
+import math
+import sys
+
 import numpy as np
 import torch
 
@@ -10,6 +13,12 @@ class TorchRuntime(Runtime):
 
     DTYPES = {"float32": torch.float32, "float64": torch.float64}
     OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}
+    CHECKPOINT_KIND = "safetensors"
+    DATA_SHARE = 0.5  # the training data goes on a GPU once when it takes at most this share of its free memory
+
+    def __init__(self, model):
+        super().__init__(model)
+        self.step_loss = None  # the loss of the training step: the module's, or torch.compile of it
 
     def seed(self, seed):
         torch.manual_seed(seed)
@@ -25,50 +34,103 @@ class TorchRuntime(Runtime):
     def to_numpy(p):
         return {name: value.detach().cpu().numpy() for name, value in p.items()}
 
-    def train(self, params, data, steps=None, seed=0, device="cpu", dtype=torch.float64, log_every=100,
-              monitor=None):
-        """Train from numpy `params`; return (numpy params, loss on the evaluation batch).
-        monitor(step, numpy params), if given, sees the weights every monitor.every steps."""
-        loss = self.model.loss
-        p = {name: torch.tensor(value, dtype=dtype, device=device, requires_grad=True)
-             for name, value in params.items()}
-        rng = np.random.default_rng(seed)
-        fields, names = self.training_fields(data)
-        done = 0
-        self.say_nothing_to_train()
-        if monitor is not None:
-            monitor(0, params)
-        for optimizer_name, lr, count, batch_size in self.stages(steps):
-            optimizer = self.OPTIMIZERS[optimizer_name](list(p.values()), lr=lr)
-            for _ in range(count):
-                batch = self.to_arrays(self.sample(fields, names, batch_size, rng), dtype, device)
-                optimizer.zero_grad()
-                value = loss(p, batch)
-                if not torch.isfinite(value):
-                    raise self.diverged(done + 1, value, p, batch)
-                value.backward()
-                optimizer.step()
-                done += 1
-                if monitor is not None and done % monitor.every == 0:
-                    monitor(done, self.to_numpy(p))
-                self.log(done, value.item(), log_every)
-        with torch.no_grad():
-            batch = self.to_arrays(self.evaluation_batch(data), dtype, device)
-            value = loss(p, batch)
-        if not torch.isfinite(value):
-            raise self.diverged(done, value, p, batch)
-        return self.to_numpy(p), value.item()
+    @staticmethod
+    def place_params(params, dtype, device):
+        """numpy params -> leaf tensors that require gradients, and the device."""
+        return {name: torch.tensor(value, dtype=dtype, device=device, requires_grad=True)
+                for name, value in params.items()}, device
 
-    def diverged(self, step, value, p, batch):
-        """The Diverged error for a loss `value` that is not finite at training `step`."""
+    def fits(self, nbytes, device):
+        """Whether `nbytes` of training data fit on `device` beside the training (CPU: always)."""
+        device = torch.device(device)
+        if device.type != "cuda":
+            return True
+        free, _ = torch.cuda.mem_get_info(device)
+        return nbytes <= self.DATA_SHARE * free
+
+    @staticmethod
+    def take(placed, names, index, device):
+        """The samples `index` (numpy) of the placed per-sample fields, indexed on the device.
+        The same values and memory layout as numpy's value[..., index] converted."""
+        index = torch.as_tensor(index, device=device)
+        return {name: value.movedim(-1, 0)[index].movedim(0, -1) if name in names else value
+                for name, value in placed.items()}
+
+    def prepare_step(self, compile=False):
+        """The loss of the training step: torch.compile of the module's with `compile` (falling
+        back to eager, with a message, where torch.compile is missing or fails); how it runs."""
+        self.step_loss = self.model.loss
+        if not compile:
+            return "eager"
+        if not hasattr(torch, "compile"):
+            return self.compile_failed("this torch has no torch.compile")
+        try:
+            self.step_loss = torch.compile(self.model.loss)
+        except Exception as exc:  # e.g. a Python version that torch.compile does not support yet
+            return self.compile_failed(f"{type(exc).__name__}: {exc}")
+        return "torch.compile"
+
+    def compile_failed(self, why):
+        why = (str(why).strip().splitlines() or ["no detail"])[0][:200]
+        print(f"{self.model.MODEL}: --compile: torch.compile is not available here ({why}); "
+              "training eagerly", file=sys.stderr)
+        self.step_loss = self.model.loss
+        self.last_run["compile"] = f"eager (torch.compile failed: {why})"
+        return self.last_run["compile"]
+
+    def new_optimizer(self, name, lr, p, device):
+        return self.OPTIMIZERS[name](list(p.values()), lr=lr)
+
+    def training_step(self, optimizer, p, batch):
+        """One step at `p` on `batch`: (p, the loss before the step); p is left as it was when
+        the loss is not finite."""
+        optimizer.zero_grad()
+        try:
+            value = self.step_loss(p, batch)
+            loss = value.item()
+            if math.isfinite(loss):
+                value.backward()
+        except Exception as exc:
+            if self.step_loss is self.model.loss:
+                raise
+            self.compile_failed(f"{type(exc).__name__}: {exc}")  # the first compiled call compiles
+            return self.training_step(optimizer, p, batch)
+        if math.isfinite(loss):
+            optimizer.step()
+        return p, loss
+
+    @staticmethod
+    def optimizer_arrays(optimizer, p):
+        """The optimizer's state as numpy: {'NAME.KEY': array} for parameter NAME of `p`."""
+        names = list(p)  # torch numbers the parameters in the order they were given
+        state = optimizer.state_dict()["state"]
+        return {f"{names[index]}.{key}": (value.detach().cpu().numpy() if torch.is_tensor(value) else np.asarray(value))
+                for index, entries in sorted(state.items()) for key, value in sorted(entries.items())
+                if value is not None}  # SGD without momentum keeps a None buffer
+
+    @staticmethod
+    def restore_optimizer(optimizer, arrays, p):
+        """`optimizer` (made for `p`) with the state `arrays` of optimizer_arrays loaded into it."""
+        place = {name: index for index, name in enumerate(p)}
+        state = {}
+        for key, value in arrays.items():
+            name, entry = key.rsplit(".", 1)
+            state.setdefault(place[name], {})[entry] = torch.as_tensor(np.array(value))
+        optimizer.load_state_dict({"state": state, "param_groups": optimizer.state_dict()["param_groups"]})
+        return optimizer
+
+    def loss_value(self, p, batch):
         with torch.no_grad():
-            terms = self.to_numpy(self.model.loss_terms(p, batch))
-        return self.diverged_error(step, value.item(), terms, self.to_numpy(p))
+            return self.model.loss(p, batch).item()
+
+    def terms(self, p, batch):
+        """The module's loss_terms at `p` on `batch`, as numpy."""
+        with torch.no_grad():
+            return self.to_numpy(self.model.loss_terms(p, batch))
 
     def loss_and_grad(self, params, batch, dtype=torch.float64, device="cpu"):
         """Loss and gradients at numpy `params` on the numpy `batch`, returned as numpy."""
-        p = {name: torch.tensor(value, dtype=dtype, device=device, requires_grad=True)
-             for name, value in params.items()}
+        p, device = self.place_params(params, dtype, device)
         value = self.model.loss(p, self.to_arrays(batch, dtype, device))
         if not p:  # no trainable parameter: nothing to differentiate
             return value.item(), {}

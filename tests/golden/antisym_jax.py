@@ -6,6 +6,10 @@ Scheme: forward Euler, 20 steps on [0, 2.0].
 Command line:
     python THIS.py --steps N --seed S --device cpu|cuda --dtype float32|float64 --json [--out DIR]
         [--data-dir DIR] [--check-stability]   exit status 2: a data file does not fit; 3: diverged
+    --checkpoint DIR [--checkpoint-every N]    parameters, optimizer and random state, step (atomic)
+    --resume DIR                               continue from it (exit status 2: of another spec)
+    --plot DIR                                 loss curve, fit to observed trajectories (matplotlib)
+    a progress bar on standard error when it is a terminal, log lines otherwise
 Import:
     make_data() -> {set: {field: numpy array}}   init_params(seed) -> {name: numpy array}
     loss(p, batch)                               p, batch: {name: array} of this backend
@@ -25,6 +29,8 @@ jax.config.update("jax_enable_x64", True)  # float64 on request, as in the torch
 
 MODEL = 'antisym'
 BACKEND = 'jax'
+SPEC_SHA256 = '925fce547e541ecc2c457ccea167cff1542b90de51019b1647371af8e1093a0d'  # of the spec's text: --resume checks it
+SCIML_VERSION = '0.1.0'
 N_STEPS = 20
 T_END = 2.0
 h = T_END / N_STEPS

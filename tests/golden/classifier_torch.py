@@ -6,6 +6,11 @@ Scheme: forward Euler, 10 steps on [0, 1.0].
 Command line:
     python THIS.py --steps N --seed S --device cpu|cuda --dtype float32|float64 --json [--out DIR]
         [--data-dir DIR] [--check-stability]   exit status 2: a data file does not fit; 3: diverged
+    --checkpoint DIR [--checkpoint-every N]    parameters, optimizer and random state, step (atomic)
+    --resume DIR                               continue from it (exit status 2: of another spec)
+    --plot DIR                                 loss curve, fit to observed trajectories (matplotlib)
+    --compile                                  torch.compile the training step (compile_seconds)
+    a progress bar on standard error when it is a terminal, log lines otherwise
 Import:
     make_data() -> {set: {field: numpy array}}   init_params(seed) -> {name: numpy array}
     loss(p, batch)                               p, batch: {name: array} of this backend
@@ -22,6 +27,8 @@ from sciml.runtime.torch import TorchRuntime
 
 MODEL = 'classifier'
 BACKEND = 'torch'
+SPEC_SHA256 = '595c86884bc610f724647345d5dc31fd386f74ef4ea917f5f9cf086fd5ca27de'  # of the spec's text: --resume checks it
+SCIML_VERSION = '0.1.0'
 N_STEPS = 10
 T_END = 1.0
 h = T_END / N_STEPS

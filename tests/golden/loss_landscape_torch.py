@@ -6,6 +6,11 @@ Scheme: forward Euler, 100 steps on [0, 10.0].
 Command line:
     python THIS.py --steps N --seed S --device cpu|cuda --dtype float32|float64 --json [--out DIR]
         [--data-dir DIR] [--check-stability]   exit status 2: a data file does not fit; 3: diverged
+    --checkpoint DIR [--checkpoint-every N]    parameters, optimizer and random state, step (atomic)
+    --resume DIR                               continue from it (exit status 2: of another spec)
+    --plot DIR                                 loss curve, fit to observed trajectories (matplotlib)
+    --compile                                  torch.compile the training step (compile_seconds)
+    a progress bar on standard error when it is a terminal, log lines otherwise
 Import:
     make_data() -> {set: {field: numpy array}}   init_params(seed) -> {name: numpy array}
     loss(p, batch)                               p, batch: {name: array} of this backend
@@ -22,6 +27,8 @@ from sciml.runtime.torch import TorchRuntime
 
 MODEL = 'loss_landscape'
 BACKEND = 'torch'
+SPEC_SHA256 = '6ea7a08acc63f4e3c7d30404c456d5bd947c7e24ba22f9a3c82794824643d3bd'  # of the spec's text: --resume checks it
+SCIML_VERSION = '0.1.0'
 N_STEPS = 100
 T_END = 10.0
 h = T_END / N_STEPS

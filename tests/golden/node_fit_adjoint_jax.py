@@ -6,6 +6,10 @@ Scheme: adaptive Dormand-Prince 5(4), adaptive steps on [0, 1.5].
 Command line:
     python THIS.py --steps N --seed S --device cpu|cuda --dtype float32|float64 --json [--out DIR]
         [--data-dir DIR] [--check-stability]   exit status 2: a data file does not fit; 3: diverged
+    --checkpoint DIR [--checkpoint-every N]    parameters, optimizer and random state, step (atomic)
+    --resume DIR                               continue from it (exit status 2: of another spec)
+    --plot DIR                                 loss curve, fit to observed trajectories (matplotlib)
+    a progress bar on standard error when it is a terminal, log lines otherwise
 Import:
     make_data() -> {set: {field: numpy array}}   init_params(seed) -> {name: numpy array}
     loss(p, batch)                               p, batch: {name: array} of this backend
@@ -26,6 +30,8 @@ import diffrax
 
 MODEL = 'node_fit_adjoint'
 BACKEND = 'jax'
+SPEC_SHA256 = 'b2eaa147efcbe696662db650f05c8a5603d3994672110d58d4718977c7d4a090'  # of the spec's text: --resume checks it
+SCIML_VERSION = '0.1.0'
 N_STEPS = 0
 T_END = 1.5
 h = None  # adaptive

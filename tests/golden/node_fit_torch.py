@@ -6,6 +6,11 @@ Scheme: classical Runge-Kutta (RK4), 30 steps on [0, 1.5].
 Command line:
     python THIS.py --steps N --seed S --device cpu|cuda --dtype float32|float64 --json [--out DIR]
         [--data-dir DIR] [--check-stability]   exit status 2: a data file does not fit; 3: diverged
+    --checkpoint DIR [--checkpoint-every N]    parameters, optimizer and random state, step (atomic)
+    --resume DIR                               continue from it (exit status 2: of another spec)
+    --plot DIR                                 loss curve, fit to observed trajectories (matplotlib)
+    --compile                                  torch.compile the training step (compile_seconds)
+    a progress bar on standard error when it is a terminal, log lines otherwise
 Import:
     make_data() -> {set: {field: numpy array}}   init_params(seed) -> {name: numpy array}
     loss(p, batch)                               p, batch: {name: array} of this backend
@@ -22,6 +27,8 @@ from sciml.runtime.torch import TorchRuntime
 
 MODEL = 'node_fit'
 BACKEND = 'torch'
+SPEC_SHA256 = 'f2d07cbe746b8841ff3274d4f37ad0f75bd0c701c4e4a6adf04dd5da00b0e8c5'  # of the spec's text: --resume checks it
+SCIML_VERSION = '0.1.0'
 N_STEPS = 30
 T_END = 1.5
 h = T_END / N_STEPS

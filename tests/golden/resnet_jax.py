@@ -6,6 +6,10 @@ Scheme: forward Euler, 10 steps on [0, 1.0].
 Command line:
     python THIS.py --steps N --seed S --device cpu|cuda --dtype float32|float64 --json [--out DIR]
         [--data-dir DIR] [--check-stability]   exit status 2: a data file does not fit; 3: diverged
+    --checkpoint DIR [--checkpoint-every N]    parameters, optimizer and random state, step (atomic)
+    --resume DIR                               continue from it (exit status 2: of another spec)
+    --plot DIR                                 loss curve, fit to observed trajectories (matplotlib)
+    a progress bar on standard error when it is a terminal, log lines otherwise
 Import:
     make_data() -> {set: {field: numpy array}}   init_params(seed) -> {name: numpy array}
     loss(p, batch)                               p, batch: {name: array} of this backend
@@ -25,6 +29,8 @@ jax.config.update("jax_enable_x64", True)  # float64 on request, as in the torch
 
 MODEL = 'resnet'
 BACKEND = 'jax'
+SPEC_SHA256 = 'a42e525e90eac7d39e1bb5726390ed53fd942a31b0446bba3b2a820fc1610693'  # of the spec's text: --resume checks it
+SCIML_VERSION = '0.1.0'
 N_STEPS = 10
 T_END = 1.0
 h = T_END / N_STEPS

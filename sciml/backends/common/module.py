@@ -7,6 +7,8 @@ compiling twice gives identical bytes.
 """
 from __future__ import annotations
 
+import hashlib
+
 from sciml import __version__
 from sciml.backends.common.model_code import ModelWriter, Spelling
 from sciml.backends.common.flow_code import FlowWriter, inverse_name
@@ -53,6 +55,11 @@ def emit_module(model: ir.Model, source: str, source_name: str, backend: str, sp
         "Command line:",
         "    python THIS.py --steps N --seed S --device cpu|cuda --dtype float32|float64 --json [--out DIR]",
         "        [--data-dir DIR] [--check-stability]   exit status 2: a data file does not fit; 3: diverged",
+        "    --checkpoint DIR [--checkpoint-every N]    parameters, optimizer and random state, step (atomic)",
+        "    --resume DIR                               continue from it (exit status 2: of another spec)",
+        "    --plot DIR                                 loss curve, fit to observed trajectories (matplotlib)",
+        *_compile_line(backend),
+        "    a progress bar on standard error when it is a terminal, log lines otherwise",
         "Import:",
         "    make_data() -> {set: {field: numpy array}}   init_params(seed) -> {name: numpy array}",
         "    loss(p, batch)                               p, batch: {name: array} of this backend",
@@ -65,6 +72,8 @@ def emit_module(model: ir.Model, source: str, source_name: str, backend: str, sp
         "",
         f"MODEL = {literal(model.name)}",
         f"BACKEND = {literal(backend)}",
+        f"SPEC_SHA256 = {literal(hashlib.sha256(source.encode('utf-8', 'surrogatepass')).hexdigest())}  # of the spec's text: --resume checks it",
+        f"SCIML_VERSION = {literal(__version__)}",
         *_grid(scheme),
         *_stages(model),
         f"TRAIN_SET = {literal(model.training_set)}",
@@ -157,6 +166,12 @@ def _with_imports(imports: list, extra: list, runtime_std: list, runtime_other: 
     if own:
         groups.insert(2, own)
     return [line for group in groups for line in ([""] + group)][1:]
+
+
+def _compile_line(backend: str) -> list[str]:
+    if backend == "torch":
+        return ["    --compile                                  torch.compile the training step (compile_seconds)"]
+    return []
 
 
 def _runtime_line(backend: str, standalone: bool) -> list[str]:

@@ -27,7 +27,8 @@ x1 x2 log_det gaussian_nll check_stability StabilityMonitor STABILITY_BOUNDS mon
 ode_data os csv DataError data_path data_values data_dir SPEC_FOLDER
 carry weights at_observed_steps functools lr
 Diverged diverged loss_terms STABILITY_FINDINGS OBSERVED_STATES
-Runtime TorchRuntime JaxRuntime
+Runtime TorchRuntime JaxRuntime RuntimeCommandLine TrainingProgress CheckpointFiles TrainingPlots
+SPEC_SHA256 SCIML_VERSION dataclasses io math re
 """.split()) | frozenset(f"{name}_step" for name in registry.NAMES)   # the simulated data's steps
 
 

@@ -1,16 +1,17 @@
 """The end of an emitted module: the training runtime, imported or pasted in.
 
-The runtime is a package, `sciml.runtime` (common.py, torch.py, jax.py).  A module imports its
-backend's class from there and binds it to itself; `--standalone` pastes the text of the same
-files in place of the import (their imports merged into the module's), so the file needs only
-numpy and torch (or jax and optax).  The files are read as text: compiling never imports torch
-or jax.
+The runtime is a package, `sciml.runtime` (progress.py, checkpoint.py, plot.py, command.py,
+common.py, torch.py, jax.py).  A module imports its backend's class from there and binds it to
+itself; `--standalone` pastes the text of the same files in place of the import (their imports
+merged into the module's), so the file needs only numpy and torch (or jax and optax; matplotlib
+for --plot and safetensors for torch's --checkpoint are imported only when used).  The files
+are read as text: compiling never imports torch or jax.
 """
 from __future__ import annotations
 
 import ast
 
-from sciml.runtime import CLASSES, source_text
+from sciml.runtime import CLASSES, PASTED, source_text
 
 THIRD_PARTY = ("numpy", "torch", "jax", "optax", "sciml")
 
@@ -20,12 +21,14 @@ def runtime_imports(backend: str, standalone: bool) -> tuple[list[str], list[str
     if not standalone:
         return ["import sys"], [f"from sciml.runtime.{backend} import {CLASSES[backend]}"]
     std, other = [], []
-    for name in ("common", backend):
+    for name in (*PASTED, backend):
         for line in _parts(source_text(name))[0]:
             top = line.split()[1].split(".")[0]
             if top == "sciml":
                 continue
-            (other if top in THIRD_PARTY else std).append(line)
+            target = other if top in THIRD_PARTY else std
+            if line not in target:
+                target.append(line)
     return std, other
 
 
@@ -33,10 +36,9 @@ def runtime_lines(backend: str, standalone: bool) -> list[str]:
     """The training section: the pasted classes (standalone only), the binding, the main."""
     cls = CLASSES[backend]
     if standalone:
-        lines = [f"# ---- training: the runtime sciml.runtime.{backend}, pasted in by sciml compile --standalone",
-                 f"# -- sciml.runtime.common"]
-        lines += _parts(source_text("common"))[1] + ["", "", f"# -- sciml.runtime.{backend}"]
-        lines += _parts(source_text(backend))[1] + ["", ""]
+        lines = [f"# ---- training: the runtime sciml.runtime.{backend}, pasted in by sciml compile --standalone"]
+        for name in (*PASTED, backend):
+            lines += [f"# -- sciml.runtime.{name}"] + _parts(source_text(name))[1] + ["", ""]
     else:
         lines = [f"# ---- training: the runtime sciml.runtime.{backend} (sciml compile --standalone pastes it in)"]
     return lines + [
