@@ -4,8 +4,6 @@
 numpy half draws them."""
 from __future__ import annotations
 
-import sympy
-
 from sciml.frontend import ast
 from sciml.lowering import ir
 from sciml.lowering.expressions import Entry, fmt_shape
@@ -83,6 +81,7 @@ def _with_locals(lowering, names, context, lower):
 
 def field(st, call, lowering) -> ir.DataSet:
     """field(u(x, t) = closed form, x = linspace(...), t = linspace(...)): u on the grid."""
+    lowering.exprs.require_domain()
     equations = [a for a in call.args if isinstance(a, ast.Equation)]
     if len(equations) != 1 or not isinstance(equations[0].lhs, ast.Call) or \
             [getattr(a, "id", None) for a in equations[0].lhs.args] != ["x", "t"]:
@@ -108,6 +107,7 @@ def field(st, call, lowering) -> ir.DataSet:
 
 def pde(st, call, lowering) -> ir.DataSet:
     """pde(dt(c) = ..., c(x, 0) = ..., boundary = periodic | dirichlet, x = ..., t = ...)."""
+    lowering.exprs.require_domain()
     equations = [a for a in call.args if isinstance(a, ast.Equation)]
     derivative = [e for e in equations if isinstance(e.lhs, ast.Call) and e.lhs.func == "dt"]
     if len(derivative) != 1 or len(equations) != 2 or not isinstance(derivative[0].lhs.args[0], ast.Name):
