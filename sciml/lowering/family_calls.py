@@ -177,6 +177,8 @@ class FamilyCalls(FamilyLosses):
                       f"{node.func}(F(z, t), z)", node.span)
         call, wrt = node.positional
         net = self.scope.get(call.func) if isinstance(call, ast.Call) else None
+        if net is None and isinstance(call, ast.Call):
+            self.skip_if_failed(call.func)   # a network whose declaration was rejected
         if net is None or net.kind != "net":
             self.fail("E240", f"{what} differentiates a network call, as {node.func}(F(z, t), z)",
                       call.span, f"write the call itself; a factor goes outside: 2 * {node.func}(F(z, t), z)"

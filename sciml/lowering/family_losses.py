@@ -34,6 +34,16 @@ class FamilyLosses:
         if written(self.lowering.spec, kind):
             raise SpecError(self.sink.items)
 
+    def named(self, node):
+        """The scope entry that the name `node` names (None for another node); the use of a
+        name whose declaration was rejected is skipped."""
+        if not isinstance(node, ast.Name):
+            return None
+        entry = self.scope.get(node.id)
+        if entry is None:
+            self.skip_if_failed(node.id)
+        return entry
+
     def known_value(self, expr, span):
         """`expr` with the constants put in: a number when it is known at compile time."""
         return self._const_value(expr, span)
@@ -71,7 +81,7 @@ class FamilyLosses:
         """rel_l2(u, exact = ...): a report, the relative L2 error of a network on the domain."""
         self.require_domain()
         args, keywords = node.positional, {kw.name: kw for kw in node.keywords}
-        net = self.scope.get(args[0].id) if len(args) == 1 and isinstance(args[0], ast.Name) else None
+        net = self.named(args[0]) if len(args) == 1 else None
         if net is None or net.kind != "net" or set(keywords) != {"exact"}:
             self.fail("E257", "rel_l2(u, exact = ...) compares a network with a known solution",
                       node.span, "write e.g. rel_l2(u, exact = sin(pi * x))")
@@ -97,7 +107,7 @@ class FamilyLosses:
     def _call_dsm(self, node):
         """dsm(s, data.x, t = uniform(low, high)): denoising score matching."""
         args = node.positional
-        net = self.scope.get(args[0].id) if len(args) == 2 and isinstance(args[0], ast.Name) else None
+        net = self.named(args[0]) if len(args) == 2 else None
         if self.kind != "diffusion" or net is None or net.kind != "net":
             self.fail("E258", "dsm(s, data.x, t = uniform(low, high)) trains the score network s of a "
                       "diffusion model", node.span, "write: model NAME : diffusion, with net s(x, t)"
@@ -187,7 +197,7 @@ class FamilyLosses:
     def _call_kl(self, node):
         """kl(F, prior = normal(0, 1)): a Bayesian network's weight posterior against its prior."""
         args = node.positional
-        net = self.scope.get(args[0].id) if len(args) == 1 and isinstance(args[0], ast.Name) else None
+        net = self.named(args[0]) if len(args) == 1 else None
         if net is None or net.kind != "net" or not net.node.posterior:
             self.fail("E260", "kl(F, prior = normal(0, 1)) takes a network with a weight posterior",
                       node.span, "declare it: net F(x) = mlp(..., posterior = normal, draws = 16)")

@@ -31,10 +31,17 @@ def lower_domain(st: ast.DomainStmt, lowering):
                                     "write [start, end] with start < end")
             coordinate = ir.Coordinate(name=interval.name, lower=low, upper=high, span=interval.span)
             if interval.name in lowering.scope:
-                lowering.fail("E102", f"'{interval.name}' is declared twice", interval.span)
+                lowering.fail("E102", f"'{interval.name}' is declared twice", interval.span,
+                              f"'{interval.name}' is a {lowering.scope[interval.name].kind} already; a "
+                              "coordinate of the domain needs a name of its own")
             lowering.scope[interval.name] = Entry("coordinate", (), node=coordinate)
             lowering.domain.append(coordinate)
-    lowering.exprs.coordinates = tuple(c.name for c in lowering.domain)
+    # a rejected interval (its error reported) still names a coordinate, so that networks of it
+    # are fields; the uses that need the intervals are skipped (require_domain)
+    lowering.exprs.coordinates = tuple(interval.name for interval in st.intervals)
+    if len(lowering.domain) < len(st.intervals):
+        lowering.exprs.failed.add(DOMAIN_REJECTED)
+        return
     if "t" in lowering.exprs.coordinates and lowering.exprs.coordinates[-1] != "t":
         lowering.fail("E265", "time t is the last coordinate of the domain", st.span,
                       "write the space coordinates first: domain x in [0, 1], t in [0, 1]")

@@ -75,7 +75,10 @@ def recovery_kind(spec: ast.Spec) -> str:
     statements = spec.statements
     equations = {st.kind for st in statements if isinstance(st, ast.EquationStmt)}
     if "sde" in equations or any(isinstance(st, ast.NoiseStmt) for st in statements):
-        return "sde"
+        if any(isinstance(st, ast.SchemeStmt) and st.call.func == "reverse_sampler" for st in statements):
+            return "diffusion"
+        per_step = any(isinstance(st, ast.NetStmt) and st.index is not None for st in statements)
+        return "bsde" if per_step else "sde"
     if "pde" in equations or "boundary" in equations or any(isinstance(st, ast.DomainStmt) for st in statements):
         return "grid_pde" if any(isinstance(st, ast.StateStmt) for st in statements) else "pinn"
     if any(isinstance(st, ast.LatentStmt) for st in statements):

@@ -117,6 +117,8 @@ def lower_stochastic_scheme(call: ast.Call, lowering) -> ir.Scheme:
     if "score" in defaults:
         score = given.get("score")
         entry = lowering.scope.get(score.id) if isinstance(score, ast.Name) else None
+        if entry is None and isinstance(score, ast.Name):
+            lowering.exprs.skip_if_failed(score.id)   # a network whose declaration was rejected
         if entry is None or entry.kind != "net":
             nets = [name for name, e in lowering.scope.items() if e.kind == "net"]
             lowering.fail("E263", "reverse_sampler(..., score = s) names the score network",
