@@ -33,6 +33,7 @@ class Calls:
 
     def _call_mse(self, node):
         a, b = self._positional(node, 2)
+        self.join(node, a, b)   # the mean of squared differences, entry by entry: one axis
         if a.shape != b.shape:
             self.fail("E201", f"mse of {self.fmt(a.shape)} and {self.fmt(b.shape)}", node.span,
                       "both arguments need the same shape")
@@ -86,6 +87,7 @@ class Calls:
         first = node.positional[0] if node.positional else None
         entry = self.scope.get(first.id) if isinstance(first, ast.Name) else None
         if len(node.positional) == 1 and not (entry is not None and entry.kind == "net" and not entry.node.field):
+            self.require_domain()
             return self.space_gradient(node)
         if entry is None or entry.kind != "net" or len(node.positional) != 2:
             self.fail("E240", "grad(u) is the gradient of a field in the space coordinates; grad(V, q) "
@@ -145,6 +147,13 @@ class Calls:
     def _call_dt(self, node):
         if self.context in ("pde", "condition") and self.kind == "pinn":
             return self.pde_time_derivative(node)
-        self.fail("E217", "dt(...) may appear only on the left of an ode equation", node.span,
-                  "write: ode dt(Y) = ...")
+        where = {"sde": ("in an sde line the time step is dt alone and the left side is d(X)",
+                         "write: sde d(X) = f(X) * dt + g(X) * dW"),
+                 "report": ("dt(...) is a derivative in time: it belongs to an equation, not a report",
+                            "report the quantity itself, or a network of t"),
+                 "loss": ("dt(...) is a derivative in time: it belongs to an equation, not the loss",
+                          "a PINN's residual is written on its pde line and read as `residual`")}
+        message, help = where.get(self.context, ("dt(...) may appear only on the left of an ode equation "
+                                                 "or in a pde line", "write: ode dt(Y) = ..."))
+        self.fail("E217", message, node.span, help)
 

@@ -116,10 +116,13 @@ def lower_net(lowering, st):
         index = st.index.name
         steps = (lowering.integer(st.index.low, "the first step", 0), lowering.integer(st.index.high, "the last step", 0))
         if steps[1] < steps[0]:
-            lowering.fail("E225", f"the steps {steps[0]}..{steps[1]} are empty", st.index.span)
+            lowering.fail("E225", f"the steps {steps[0]}..{steps[1]} are empty", st.index.span,
+                          "write the first step, then the last: for n in 1..N-1")
         if any(head.inputs[0] != index for head in st.heads):
             lowering.fail("E225", f"a network per step takes the step index first: "
-                      f"{st.heads[0].name}({index}, ...)", st.heads[0].span)
+                          f"{st.heads[0].name}({index}, ...)", st.heads[0].span,
+                          f"the index of `for {index} in ...` picks the weights: write "
+                          f"net {st.heads[0].name}({index}, {', '.join(i for i in st.heads[0].inputs if i != index) or 'x'})")
     coordinates = set(lowering.exprs.coordinates)
     for head in st.heads:
         field = bool(coordinates) and set(head.inputs) <= coordinates and not index
@@ -136,23 +139,27 @@ def _net_options(lowering, body) -> dict:
     for kw in body.keywords:
         if kw.name == "batchnorm":
             if not isinstance(kw.value, ast.Name) or kw.value.id not in ("true", "false"):
-                lowering.fail("E223", "batchnorm is true or false", kw.value.span)
+                lowering.fail("E223", "batchnorm is true or false", kw.value.span,
+                              "write batchnorm = true (batch statistics while training)")
             options["batchnorm"] = kw.value.id == "true"
         elif kw.name == "posterior":
             if not isinstance(kw.value, ast.Name) or kw.value.id != "normal":
-                lowering.fail("E223", "the weight posterior is normal (mean-field Gaussian)", kw.value.span)
+                lowering.fail("E223", "the weight posterior is normal (mean-field Gaussian)", kw.value.span,
+                              "write posterior = normal, draws = 16")
             options["posterior"] = "normal"
         elif kw.name == "draws":
             options["draws"] = lowering.integer(kw.value, "the number of posterior draws", 2)
         elif kw.name == "per_step":
             lowering.fail("E223", "a network per time step is declared with its steps: "
-                      "net Z(n, X) = mlp(...) for n in 0..N-1", kw.span)
+                          "net Z(n, X) = mlp(...) for n in 0..N-1", kw.span,
+                          "remove per_step and add `for n in 0..N-1` after mlp(...)")
         else:
             lowering.fail("E223", f"mlp() has no option '{kw.name}'", kw.span,
                       "options: batchnorm = true, posterior = normal, draws = N")
     if ("draws" in options) != ("posterior" in options):
         lowering.fail("E223", "a weight posterior goes with its number of draws: posterior = normal, "
-                  "draws = 16", body.span)
+                      "draws = 16", body.span, "draws is the size of the draws axis that "
+                      "mean(..., over = draws) averages")
     return options
 
 # -- the model ------------------------------------------------------------------------------

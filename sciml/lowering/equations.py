@@ -103,7 +103,9 @@ def _initial_network(lowering, eq, name, time_args):
                   "network per step (initial Z(0) = z0)", eq.lhs.span)
     if len(time_args) != 1 or lowering.integer(time_args[0], "the step", 0) != 0 or net.steps[0] != 1:
         lowering.fail("E306", f"a network per step takes an initial value at step 0, when its steps "
-                  f"start at 1 (for {net.index} in 1..{net.steps[1]})", eq.lhs.span)
+                      f"start at 1 (for {net.index} in 1..{net.steps[1]})", eq.lhs.span,
+                      f"write initial {name}(0) = z0, with the network declared for "
+                      f"{net.index} in 1..{net.steps[1]}")
     value = eq.rhs
     entry = lowering.scope.get(value.id) if isinstance(value, ast.Name) else None
     if entry is None or entry.kind != "param" or entry.shape != (net.widths[-1],):
@@ -112,6 +114,11 @@ def _initial_network(lowering, eq, name, time_args):
     if net.start:
         lowering.fail("E304", f"'{name}' has two initial values", eq.span)
     lowering.networks[name] = dataclasses.replace(net, start=value.id)
+
+
+def _article(families: str) -> str:
+    return families if families in ("collocation", "no scheme") else "the " + families if \
+        families == "method of lines" else "a " + families
 
 
 def lower_scheme_line(lowering, st):
@@ -130,8 +137,9 @@ def lower_scheme_line(lowering, st):
               "milstein": kinds.STOCHASTIC}.get(call.func, kinds.TIME)
     if family not in lowering.kind.schemes:
         takes = ", ".join(lowering.kind.schemes) or "no scheme"
-        lowering.fail("E403", f"a model of kind {lowering.kind.name} takes {takes}, not the {family} "
-                  f"{call.func}", call.func_span, ("e.g. " + lowering.kind.suggestion) if lowering.kind.schemes
+        what = family if family == call.func else f"the {family} {call.func}"
+        lowering.fail("E403", f"a model of kind {lowering.kind.name} takes {_article(takes)}, not {what}",
+                      call.func_span, ("e.g. " + lowering.kind.suggestion) if lowering.kind.schemes
                   else "remove the scheme line")
     if call.func in handlers:
         lowering.scheme = handlers[call.func](call, lowering)

@@ -324,8 +324,11 @@ class ExpressionLowering(Arithmetic, Calls, FamilyCalls):
         if net.index:   # one network per time step, picked by the step index
             index = arguments[0] if arguments else None
             if self.context not in ("ode", "sde") or not isinstance(index, ast.Name) or index.id != net.index:
+                where = "in an equation" if self.context in ("ode", "sde") else "in its equations only"
                 self.fail("E608", f"network '{net.name}' has one set of weights per time step: it is called "
-                          f"in an equation, as {net.name}({net.index}, ...)", node.span)
+                          f"{where}, as {net.name}({net.index}, ...)", node.span,
+                          f"the step index {net.index} exists inside the time loop; the loss reads states, "
+                          "such as Y(T)")
             arguments = arguments[1:]
         if net.layers:   # one set of weights per coupling layer, picked by the layer index
             index = arguments[0]
@@ -353,10 +356,10 @@ class ExpressionLowering(Arithmetic, Calls, FamilyCalls):
         (time,) = self._positional(node, 1)
         value = self._const_value(time.expr, node.span)
         if value.is_number and value.is_real:
-            at = Typed(S.StateAt(sympy.Symbol(node.func), value), entry.shape, True)
+            at = Typed(S.StateAt(sympy.Symbol(node.func), value), entry.shape, entry.axis)
         elif self._data_times(time):
             shape = entry.shape if self._scalar(time) else time.shape + entry.shape
-            at = Typed(S.StateAt(sympy.Symbol(node.func), time.expr), shape, True)
+            at = Typed(S.StateAt(sympy.Symbol(node.func), time.expr), shape, entry.axis)
         else:
             self.fail("E213", f"{node.func}(...) is taken at a number known at compile time or at "
                       "the times of a data set", node.span, f"write {node.func}(T) for the final "

@@ -10,20 +10,39 @@ from __future__ import annotations
 import sympy
 
 from sciml.frontend import ast
+from sciml.frontend.diagnostics import SpecError
 from sciml.lowering import axes
 from sciml.lowering import family_symbols as F
 from sciml.lowering import symbols as S
+from sciml.lowering.family_losses import FamilyLosses, written
+
+# entries of `failed` (never names: they hold spaces) for the domain of a PDE model
+NO_DOMAIN = "missing domain"
+DOMAIN_REJECTED = "rejected domain"
 
 SAMPLERS = ("uniform", "latin_hypercube", "sobol")
 
 
-class FamilyCalls:
+class FamilyCalls(FamilyLosses):
     context = ""
     coordinates: tuple = ()
 
     @property
     def space(self) -> tuple:
         return tuple(c for c in self.coordinates if c != "t")
+
+    def require_domain(self):
+        """Stop at a use that needs the domain of a PDE model that has none: E309 once, at the
+        first such use (its later uses are skipped); nothing when the domain line was written
+        and rejected (its error is reported), or is marked rejected (DOMAIN_REJECTED)."""
+        if not self.lowering.kind.domain or (self.coordinates and DOMAIN_REJECTED not in self.failed):
+            return
+        if not written(self.lowering.spec, ast.DomainStmt) and NO_DOMAIN not in self.failed:
+            model = next(st for st in self.lowering.spec.statements if isinstance(st, ast.ModelStmt))
+            self.sink.error("E309", f"a model of kind {self.kind} needs a domain", model.span,
+                            "add e.g.: domain x in [0, 1], t in [0, 1]")
+            self.failed.add(NO_DOMAIN)
+        raise SpecError(self.sink.items)
 
     # -- names -----------------------------------------------------------------------------
     def family_name(self, node):
@@ -43,6 +62,14 @@ class FamilyCalls:
                 self.fail("E217", "dt stands alone only in an sde line (d(X) = f * dt + g * dW); "
                           "elsewhere it is the time derivative dt(u)", node.span)
             return self.typed(F.DT, ())
+        if entry is None and name.startswith("d") and name[1:] in self.failed:
+            self.skip_if_failed(name[1:])   # the increment of a noise whose declaration failed
+        if entry is None and name.startswith("d") and name[1:2].isupper() and self.context == "sde" \
+                and name[1:] not in self.scope:   # dW, dB: the increment of an undeclared noise
+            noises = getattr(self.lowering, "noises", ())
+            self.fail("E101", f"unknown name '{name}'", node.span,
+                      "the increments of the noises: " + ", ".join("d" + n.name for n in noises)
+                      if noises else f"{name} is the increment of a noise: declare it, noise {name[1:]} : R")
         if entry is None and name.startswith("d") and self.scope.get(name[1:], None) is not None \
                 and self.scope[name[1:]].kind == "noise":
             noise = self.scope[name[1:]]
@@ -55,6 +82,7 @@ class FamilyCalls:
                 self.fail("E254", "`residual` is the mean square of the PDE residual, a loss term of "
                           "a pinn model", node.span, "write: loss residual + fit(initial) + fit(boundary)")
             if not self.lowering.residuals:
+                self.skip_if_written("pde")
                 self.fail("E254", "`residual` needs a pde line", node.span, "add: pde ... = 0")
             return self.typed(F.Residual(), ())
         if entry is None and name == "t" and self.context in ("ode", "sde"):
@@ -75,6 +103,7 @@ class FamilyCalls:
 
     # -- derivatives in space and time -------------------------------------------------------
     def _coordinate(self, node, what):
+        self.require_domain()
         if not isinstance(node, ast.Name) or node.id not in self.coordinates:
             listed = ", ".join(self.coordinates) or "none: the model has no domain"
             self.fail("E253", f"{what} is taken in a coordinate of the domain", node.span,
@@ -82,9 +111,13 @@ class FamilyCalls:
         return sympy.Symbol(node.id)
 
     def _pde_only(self, node):
+        self.require_domain()
         if not self.coordinates:
-            self.fail("E253", f"{node.func}(...) is a derivative in space: it needs a domain", node.span,
-                      "declare one: domain x in [0, 1]; a model of kind pinn or grid_pde")
+            self.fail("E253", f"{node.func}(...) is a derivative in the coordinates of a domain; a "
+                      f"model of kind {self.kind} has none", node.span,
+                      "domains belong to models of kind pinn and grid_pde; the derivative of a "
+                      "network in one of its inputs is grad(V, q), jacobian(F(z, t), z) or "
+                      "div(F(z, t), z)")
 
     def _call_d(self, node):
         """d(u, x), d(u, x, x): derivatives of a field or grid state in coordinates."""
@@ -100,9 +133,11 @@ class FamilyCalls:
 
     def pde_time_derivative(self, node):
         """dt(u) inside a PINN's pde line: the derivative in the coordinate t."""
+        self.require_domain()
         if "t" not in self.coordinates:
             self.fail("E253", "dt(u) in a pde needs the coordinate t in the domain", node.span,
-                      "add it: domain x in [0, 1], t in [0, 1]")
+                      f"add it last: domain {', '.join(f'{c} in [...]' for c in self.coordinates)}, "
+                      "t in [0, 1]; a steady problem has no dt(u)")
         (value,) = self._positional(node, 1)
         return self.typed(F.Partial(value.expr, sympy.Symbol("t")), value.shape, value.axis)
 
@@ -119,6 +154,8 @@ class FamilyCalls:
         return self.typed(F.Laplacian(value.expr, *coordinates), value.shape, value.axis)
 
     def space_divergence(self, node):
+        if len(node.positional) == 2:   # div(v, z): a divergence in an input, of a network call
+            return self.network_divergence(node)
         value, coordinates = self._space_operator(node, F.Divergence, "div(v)")
         if not (value.is_scalar and len(coordinates) == 1) and value.shape != (len(coordinates),):
             self.fail("E201", f"div(v) of {self.fmt(value.shape)} in {len(coordinates)} space "
@@ -140,9 +177,12 @@ class FamilyCalls:
                       f"{node.func}(F(z, t), z)", node.span)
         call, wrt = node.positional
         net = self.scope.get(call.func) if isinstance(call, ast.Call) else None
+        if net is None and isinstance(call, ast.Call):
+            self.skip_if_failed(call.func)   # a network whose declaration was rejected
         if net is None or net.kind != "net":
             self.fail("E240", f"{what} differentiates a network call, as {node.func}(F(z, t), z)",
-                      call.span)
+                      call.span, f"write the call itself; a factor goes outside: 2 * {node.func}(F(z, t), z)"
+                      if isinstance(call, ast.BinOp) else "its first argument calls a network declared with net")
         value = self.lower(call)
         if not isinstance(wrt, ast.Name) or not any(isinstance(a, ast.Name) and a.id == wrt.id
                                                     for a in call.positional):
@@ -157,17 +197,20 @@ class FamilyCalls:
             self.fail("E240", f"div: the network maps {self.fmt(inner.shape)} to "
                       f"{self.fmt(value.shape)}; a divergence needs the same size in and out", node.span)
         estimator, probes = "exact", 0
-        for kw in node.keywords:
+        for position, kw in enumerate(node.keywords):
             if kw.name != "trace":
                 self.fail("E206", f"div() takes no argument '{kw.name}'", kw.span,
                           "the one option is trace = exact or trace = hutchinson(k)")
+            if position:
+                self.fail("E206", "trace is given twice", kw.span, "keep one of them")
             if isinstance(kw.value, ast.Name) and kw.value.id == "exact":
                 continue
             if isinstance(kw.value, ast.Call) and kw.value.func == "hutchinson" and \
                     len(kw.value.positional) == 1 and not kw.value.keywords:
                 estimator, probes = "hutchinson", self.lowering.integer(kw.value.positional[0], "probes")
                 continue
-            self.fail("E256", "trace is exact or hutchinson(k), k random probes", kw.value.span)
+            self.fail("E256", "trace is exact or hutchinson(k), k random probes", kw.value.span,
+                      "write trace = exact (d network passes) or trace = hutchinson(1) for large d")
         return self.typed(F.NetDivergence(value.expr, wrt, sympy.Symbol(estimator), sympy.Integer(probes)),
                           (), value.axis)
 
@@ -226,121 +269,6 @@ class FamilyCalls:
             self.fail("E201", "argmax(v) takes one number per sample and gives the index of the "
                       "largest", node.span)
         return self.typed(F.ArgMax(value.expr), ())
-
-    # -- losses and reports ---------------------------------------------------------------------
-    def _call_fit(self, node):
-        if len(node.positional) != 1 or not isinstance(node.positional[0], ast.SectionRef):
-            self.fail("E254", "fit(initial) or fit(boundary): the mean squares of a section's conditions",
-                      node.span)
-        section = node.positional[0].section
-        if self.kind != "pinn":
-            self.fail("E254", f"fit({section}) is a loss term of a pinn model", node.span)
-        if not any(c.section == section for c in self.lowering.conditions):
-            self.fail("E254", f"fit({section}): the spec has no {section} condition", node.span,
-                      f"add e.g.: {section} u(x, 0) = 0 with points = 50")
-        return self.typed(F.ConditionFit(sympy.Symbol(section)), ())
-
-    def _call_ritz_energy(self, node):
-        if self.kind != "pinn":
-            self.fail("E254", "ritz_energy(...) is the loss of a pinn model (Deep Ritz)", node.span)
-        context, self.context = self.context, "energy"
-        try:
-            (density,) = self._positional(node, 1)
-        finally:
-            self.context = context
-        if not density.is_scalar:
-            self.fail("E208", "the energy density is one number per point", node.span)
-        self.lowering.loss_has_energy = True
-        return self.typed(F.RitzEnergy(density.expr), ())
-
-    def _call_rel_l2(self, node):
-        """rel_l2(u, exact = ...): a report, the relative L2 error of a network on the domain."""
-        args, keywords = node.positional, {kw.name: kw for kw in node.keywords}
-        net = self.scope.get(args[0].id) if len(args) == 1 and isinstance(args[0], ast.Name) else None
-        if net is None or net.kind != "net" or set(keywords) != {"exact"}:
-            self.fail("E257", "rel_l2(u, exact = ...) compares a network with a known solution",
-                      node.span, "write e.g. rel_l2(u, exact = sin(pi * x))")
-        if not all(i in self.coordinates for i in net.node.inputs):
-            self.fail("E257", f"rel_l2: the inputs of '{net.node.name}' are not coordinates of the domain",
-                      args[0].span)
-        exact = keywords["exact"].value
-        context, self.context = self.context, "report"
-        try:
-            if isinstance(exact, ast.Call) and exact.func in F.REFERENCE_SOLUTIONS:
-                values = [self.lowering.real(a, "an argument of the reference solution") for a in exact.positional]
-                if len(values) != F.REFERENCE_SOLUTIONS[exact.func] or exact.keywords:
-                    self.fail("E206", f"{exact.func}() takes {F.REFERENCE_SOLUTIONS[exact.func]} argument(s)",
-                              exact.span)
-                value = F.Reference(sympy.Symbol(exact.func), *(sympy.Float(v) for v in values))
-            else:
-                value = self.lower(exact).expr
-        finally:
-            self.context = context
-        return self.typed(F.RelativeL2(sympy.Symbol(net.node.name), value), ())
-
-    def _call_dsm(self, node):
-        """dsm(s, data.x, t = uniform(low, high)): denoising score matching."""
-        args = node.positional
-        net = self.scope.get(args[0].id) if len(args) == 2 and isinstance(args[0], ast.Name) else None
-        if self.kind != "diffusion" or net is None or net.kind != "net":
-            self.fail("E258", "dsm(s, data.x, t = uniform(low, high)) trains the score network s of a "
-                      "diffusion model", node.span)
-        data = self.lower(args[1])
-        keywords = {kw.name: kw for kw in node.keywords}
-        if set(keywords) - {"t"}:
-            self.fail("E206", f"dsm() takes no argument '{sorted(set(keywords) - {'t'})[0]}'", node.span)
-        low, high = sympy.Float(1e-3), sympy.Float(self.lowering.t_end())
-        if "t" in keywords:
-            draw = keywords["t"].value
-            if not isinstance(draw, ast.Call) or draw.func != "uniform" or len(draw.positional) != 2:
-                self.fail("E258", "the times of score matching are t = uniform(low, high)", draw.span)
-            low, high = (sympy.Float(self.lowering.real(a, "a time")) for a in draw.positional)
-            if not 0 < low < high:
-                self.fail("E258", "score matching times need 0 < low < high", draw.span)
-        if net.node.widths[0] != (data.shape or (1,))[0] + 1 or net.node.widths[-1] != (data.shape or (1,))[0]:
-            self.fail("E205", f"the score network '{net.node.name}' maps (x, t) to a vector like x: "
-                      f"{(data.shape or (1,))[0] + 1} inputs, {(data.shape or (1,))[0]} outputs", args[0].span)
-        return self.typed(F.ScoreMatching(sympy.Symbol(net.node.name), data.expr, low, high), ())
-
-    def _distribution(self, node, names, what):
-        """(name, lowered parameters) of normal(mean, std) / bernoulli(p)."""
-        if not isinstance(node, ast.Call) or node.func not in names or node.keywords:
-            self.fail("E259", f"{what} is " + " or ".join(f"{n}(...)" for n in names), node.span)
-        arity = {"normal": 2, "bernoulli": 1}[node.func]
-        if len(node.positional) != arity:
-            self.fail("E206", f"{node.func}() takes {arity} argument(s)", node.span)
-        return node.func, [self.lower(a) for a in node.positional]
-
-    def _call_elbo(self, node):
-        """elbo(data.x, decoder = normal(g(z), s) | bernoulli(g(z)), prior = normal(0, 1))."""
-        if self.kind != "vae" or len(node.positional) != 1:
-            self.fail("E259", "elbo(data.x, decoder = ..., prior = ...) is the loss of a vae model", node.span)
-        x = self.lower(node.positional[0])
-        keywords = {kw.name: kw.value for kw in node.keywords}
-        if set(keywords) != {"decoder", "prior"}:
-            self.fail("E259", "elbo() takes decoder = normal(mean, std) or bernoulli(p), and "
-                      "prior = normal(0, 1)", node.span)
-        kind, (mean, *scale) = self._distribution(keywords["decoder"], ("normal", "bernoulli"), "the decoder")
-        if mean.shape != x.shape:
-            self.fail("E207", f"the decoder gives {self.fmt(mean.shape)} but the data are {self.fmt(x.shape)}",
-                      keywords["decoder"].span)
-        _, (prior_mean, prior_std) = self._distribution(keywords["prior"], ("normal",), "the prior")
-        latent = self.lowering.latents[0]
-        return self.typed(F.Elbo(x.expr, sympy.Symbol(latent.name), sympy.Symbol(kind), mean.expr,
-                                 scale[0].expr if scale else sympy.S.One, prior_mean.expr, prior_std.expr), ())
-
-    def _call_kl(self, node):
-        """kl(F, prior = normal(0, 1)): a Bayesian network's weight posterior against its prior."""
-        args = node.positional
-        net = self.scope.get(args[0].id) if len(args) == 1 and isinstance(args[0], ast.Name) else None
-        if net is None or net.kind != "net" or not net.node.posterior:
-            self.fail("E260", "kl(F, prior = normal(0, 1)) takes a network with a weight posterior",
-                      node.span, "declare it: net F(x) = mlp(..., posterior = normal, draws = 16)")
-        keywords = {kw.name: kw.value for kw in node.keywords}
-        if set(keywords) != {"prior"}:
-            self.fail("E260", "kl() takes prior = normal(mean, std)", node.span)
-        _, (mean, std) = self._distribution(keywords["prior"], ("normal",), "the prior")
-        return self.typed(F.KlToPrior(sympy.Symbol(net.node.name), mean.expr, std.expr), ())
 
     def _call_uniform(self, node):
         self.fail("E103", "uniform(...) may appear only after '~' in a param declaration or as the "

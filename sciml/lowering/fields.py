@@ -11,9 +11,11 @@ from __future__ import annotations
 import sympy
 
 from sciml.frontend import ast
+from sciml.frontend.diagnostics import SpecError
 from sciml.lowering import ir
+from sciml.lowering import symbols as S
 from sciml.lowering.expressions import Entry, fmt_shape
-from sciml.lowering.family_calls import SAMPLERS
+from sciml.lowering.family_calls import DOMAIN_REJECTED, SAMPLERS
 from sciml.schemes import registry
 
 
@@ -24,22 +26,37 @@ def lower_domain(st: ast.DomainStmt, lowering):
         with lowering.checking(interval.name):
             low = lowering.real(interval.low, f"the start of {interval.name}")
             high = lowering.real(interval.high, f"the end of {interval.name}")
-            if not low < high:
-                lowering.fail("E265", f"the interval of {interval.name} is empty: [{low:g}, {high:g}]",
-                              interval.span, "write [start, end] with start < end")
+            if not low < high:   # reported, and declared all the same: its uses check on
+                lowering.sink.error("E265", f"the interval of {interval.name} is empty: "
+                                    f"[{low:g}, {high:g}]", interval.span,
+                                    "write [start, end] with start < end")
             coordinate = ir.Coordinate(name=interval.name, lower=low, upper=high, span=interval.span)
             if interval.name in lowering.scope:
-                lowering.fail("E102", f"'{interval.name}' is declared twice", interval.span)
+                lowering.fail("E102", f"'{interval.name}' is declared twice", interval.span,
+                              f"'{interval.name}' is a {lowering.scope[interval.name].kind} already; a "
+                              "coordinate of the domain needs a name of its own")
             lowering.scope[interval.name] = Entry("coordinate", (), node=coordinate)
             lowering.domain.append(coordinate)
-    lowering.exprs.coordinates = tuple(c.name for c in lowering.domain)
+    # a rejected interval (its error reported) still names a coordinate, so that networks of it
+    # are fields; the uses that need the intervals are skipped (require_domain)
+    lowering.exprs.coordinates = tuple(interval.name for interval in st.intervals)
+    if len(lowering.domain) < len(st.intervals):
+        lowering.exprs.failed.add(DOMAIN_REJECTED)
+        return
     if "t" in lowering.exprs.coordinates and lowering.exprs.coordinates[-1] != "t":
         lowering.fail("E265", "time t is the last coordinate of the domain", st.span,
                       "write the space coordinates first: domain x in [0, 1], t in [0, 1]")
+    if lowering.kind.name == "grid_pde" and "t" not in lowering.exprs.coordinates and lowering.domain:
+        lowering.exprs.failed.add(DOMAIN_REJECTED)   # its conditions and data read t: skip them
+        lowering.fail("E265", "the domain of a grid_pde model ends with time t: the method of "
+                      "lines integrates the grid's values in t", st.span,
+                      f"add it: domain {', '.join(f'{c.name} in [{c.lower:g}, {c.upper:g}]' for c in lowering.domain)}"
+                      ", t in [0, T]")
 
 
 def lower_pde(eq: ast.Equation, lowering):
     exprs = lowering.exprs
+    exprs.require_domain()
     if lowering.kind.name == "grid_pde":
         return _grid_equation(eq, lowering)
     exprs.context = "pde"
@@ -49,10 +66,16 @@ def lower_pde(eq: ast.Equation, lowering):
         lowering.fail("E201", f"the sides of this pde are {fmt_shape(left.shape)} and "
                       f"{fmt_shape(right.shape)}", eq.span)
     residual = left.expr - right.expr
-    if not residual.free_symbols & {sympy.Symbol(c) for c in exprs.coordinates} and \
-            not any(n.field for n in lowering.networks.values()):
-        lowering.fail("E255", "a pde of a pinn model is written on a field: a network of the "
-                      "domain's coordinates", eq.span, "declare it: net u(x, t) = mlp(2 -> 32 -> 1, tanh)")
+    fields_read = [call for call in residual.atoms(S.NetCall)
+                   if lowering.networks[str(call.args[0])].field]
+    if not fields_read:
+        fields = [n.name for n in lowering.networks.values() if n.field]
+        lowering.fail("E255", "this pde reads no field: a pde of a pinn model is written on a "
+                      "network of the domain's coordinates", eq.span,
+                      f"write it on the field {fields[0]}, e.g. " + (
+                          f"dt({fields[0]}) = d({fields[0]}, {exprs.coordinates[0]}, {exprs.coordinates[0]})"
+                          if "t" in exprs.coordinates else f"-lap({fields[0]}) = 1") if fields else
+                      "declare one: net u(x, t) = mlp(2 -> 32 -> 1, tanh)")
     lowering.residuals.append(ir.Residual(expr=residual, span=eq.span))
 
 
@@ -82,22 +105,28 @@ def _grid_equation(eq, lowering):
 def lower_condition(eq: ast.Equation, section: str, options: tuple, lowering):
     """An initial or boundary condition of a PDE model (pinn or grid_pde)."""
     exprs = lowering.exprs
+    exprs.require_domain()
     exprs.context = "condition"
     target, order, at, lhs_node = _target(eq.lhs, lowering)
     fixed = _fixed(target, at, eq.lhs, lowering)
     coordinates = {c.name: c for c in lowering.domain}
     kind = "dirichlet"
     if section == "initial":
+        if "t" not in coordinates:
+            lowering.fail("E306", "an initial condition holds at the start of t, but the domain has no t",
+                          eq.lhs.span, "a condition that fixes a space coordinate at an end is a "
+                          "boundary line; or add t to the domain: domain ..., t in [0, 1]")
         if [name for name, _ in fixed] != ["t"] or fixed[0][1] != coordinates["t"].lower:
-            start = coordinates["t"].lower if "t" in coordinates else 0
+            start = coordinates["t"].lower
+            point = ", ".join(f"{start:g}" if c == "t" else c for c in coordinates)
             lowering.fail("E306", f"an initial condition holds at t = {start:g}, the start of the domain",
-                          eq.lhs.span, f"write e.g. {target}(x, {start:g}) = ...")
+                          eq.lhs.span, f"write e.g. {target}({point}) = ...")
         kind = "initial"
     else:
         if len(fixed) != 1 or fixed[0][0] == "t" or \
                 fixed[0][1] not in (coordinates[fixed[0][0]].lower, coordinates[fixed[0][0]].upper):
             lowering.fail("E266", "a boundary condition holds one space coordinate at an end of its "
-                          "interval", eq.lhs.span, "write e.g. u(0, t) = 0 for x in [0, 1]")
+                          "interval", eq.lhs.span, _boundary_example(target, fixed, coordinates))
         if order:
             kind = "neumann"
     lhs = lowering.lower(lhs_node)
@@ -105,13 +134,17 @@ def lower_condition(eq: ast.Equation, section: str, options: tuple, lowering):
     if periodic is not None:
         other = _fixed(target, periodic.positional, eq.rhs, lowering)
         if section != "boundary" or len(other) != 1 or other[0][0] != fixed[0][0] or other == fixed:
-            lowering.fail("E266", "a periodic condition reads u(start, t) = u(end, t)", eq.span)
+            lowering.fail("E266", "a periodic condition reads u(start, t) = u(end, t)", eq.span,
+                          f"the two ends of one space coordinate, e.g. {target}(0, t) = {target}(1, t) "
+                          "for x in [0, 1]")
         kind = "periodic"
         value = sympy.Float(other[0][1])   # the other end, where the values are the same
     else:
         value_typed = lowering.lower(eq.rhs)
         if value_typed.expr.has(sympy.Symbol(target)) and target in lowering.networks:
-            lowering.fail("E266", "the value of a condition does not read its own field", eq.rhs.span)
+            lowering.fail("E266", "the value of a condition does not read its own field", eq.rhs.span,
+                          f"a condition gives {target} a known value, e.g. {target}(x, 0) = sin(pi * x); "
+                          f"a derivative condition reads d({target}, x)(0, t) = 0")
         if not value_typed.is_scalar and value_typed.shape != lhs.shape:
             lowering.fail("E207", f"{target} is {fmt_shape(lhs.shape)} but the value is "
                           f"{fmt_shape(value_typed.shape)}", eq.rhs.span)
@@ -121,10 +154,22 @@ def lower_condition(eq: ast.Equation, section: str, options: tuple, lowering):
                              fixed=tuple(fixed), points=points, weight=weight, span=eq.span)
     if any(c.target == target and c.fixed == condition.fixed and c.lhs == condition.lhs
            for c in lowering.conditions):
-        lowering.fail("E304", f"{target} has two conditions at {condition.face}", eq.span)
+        lowering.fail("E304", f"{target} has two conditions at {condition.face}", eq.span,
+                      "keep one of them")
     lowering.conditions.append(condition)
     if section == "initial" and lowering.kind.name == "grid_pde":
         lowering.initials.append(ir.InitialCondition(state=target, order=order, value=value, span=eq.span))
+
+
+def _boundary_example(target, fixed, coordinates) -> str:
+    """A help line: the conditions at the two ends of the coordinate that `fixed` names."""
+    space = [name for name, _ in fixed if name != "t"] or [c for c in coordinates if c != "t"]
+    if not space:
+        return "a boundary condition fixes a space coordinate; the domain has none"
+    ends = coordinates[space[0]]
+    low, high = (", ".join(f"{end:g}" if c == space[0] else c for c in coordinates)
+                 for end in (ends.lower, ends.upper))
+    return f"{space[0]} is in [{ends.lower:g}, {ends.upper:g}]: write e.g. {target}({low}) = 0 or {target}({high}) = 0"
 
 
 def _target(lhs, lowering):
@@ -147,7 +192,11 @@ def _target(lhs, lowering):
     grid = lowering.kind.name == "grid_pde"
     if entry is None or (entry.kind != ("state" if grid else "net")) or (not grid and not entry.node.field):
         what = "a grid state, as u(x, 0)" if grid else "a field (a network of the coordinates), as u(x, 0)"
-        lowering.fail("E305", f"a condition of a {lowering.kind.name} model holds {what}", lhs.span)
+        targets = [e.node.name for e in lowering.scope.values() if e.kind == "state"] if grid else \
+            [n.name for n in lowering.networks.values() if n.field]
+        lowering.fail("E305", f"a condition of a {lowering.kind.name} model holds {what}", lhs.span,
+                      f"{'the grid states' if grid else 'the fields'}: {', '.join(targets)}" if targets
+                      else f"declare one: {'state u : R' if grid else 'net u(x, t) = mlp(2 -> 32 -> 1, tanh)'}")
     if not grid and order:   # the derivative of the field, evaluated at the point of the condition
         call = ast.Call(func=name, args=tuple(ast.Name(id=i, span=lhs.span) for i in entry.node.inputs),
                         span=lhs.span, func_span=lhs.span)
@@ -180,14 +229,27 @@ def _periodic_partner(rhs, target, lowering):
 
 
 def _condition_options(options, section, fixed, lowering):
-    """(PointSet or None, weight) from `with points = N, weight = w, sampler = s`."""
+    """(PointSet or None, weight) from `with points = N, weight = w, sampler = s`.  The options
+    belong to the whole line: a mistake in them is reported once, not once per condition."""
+    line = lowering.current_statement.span
+    marker = f"`with` of line {line.line}"   # in `failed`, never a declared name: it has spaces
+    lowering.exprs.skip_if_failed(marker)
+    try:
+        return _checked_options(options, section, fixed, lowering)
+    except SpecError:
+        lowering.exprs.failed.add(marker)
+        raise
+
+
+def _checked_options(options, section, fixed, lowering):
     given = {kw.name: kw for kw in options}
     grid = lowering.kind.name == "grid_pde"
     for name, kw in given.items():
         if name not in ("points", "weight", "sampler") or grid:
             lowering.fail("E267", f"a condition takes no option '{name}'" if not grid else
                           "a condition on a grid holds at the grid's nodes: it takes no options",
-                          kw.span, "" if grid else "options: points, weight, sampler")
+                          kw.span, "remove `with ...`: the method of lines imposes it at the end "
+                          "nodes" if grid else "options: points, weight, sampler")
     if grid:
         return None, sympy.S.One
     if "points" not in given:
@@ -199,13 +261,16 @@ def _condition_options(options, section, fixed, lowering):
     if "sampler" in given:
         value = given["sampler"].value
         if not isinstance(value, ast.Name) or value.id not in SAMPLERS:
-            lowering.fail("E267", "the sampler is " + ", ".join(SAMPLERS), value.span)
+            lowering.fail("E267", f"unknown sampler '{getattr(value, 'id', '?')}'", value.span,
+                          "samplers: " + ", ".join(SAMPLERS))
         sampler = value.id
     weight = sympy.S.One
     if "weight" in given:
         weight = sympy.Float(lowering.real(given["weight"].value, "the weight"))
         if weight <= 0:
-            lowering.fail("E267", "a condition's weight is positive", given["weight"].value.span)
+            lowering.fail("E267", f"a condition's weight is positive, but this is {float(weight):g}",
+                          given["weight"].value.span, "the weight multiplies the condition's mean "
+                          "square in fit(...): write e.g. weight = 10")
     return ir.PointSet(sampler=sampler, count=count, fixed=tuple(fixed), span=lowering.current_statement.span), weight
 
 
@@ -223,10 +288,12 @@ def lower_collocation(call: ast.Call, lowering) -> ir.Collocation:
         lowering.fail("E402", "collocation() needs interior = sampler(count)", call.span,
                       "write e.g. collocation(interior = latin_hypercube(10000))")
     value = given["interior"].value
-    if not isinstance(value, ast.Call) or value.func not in SAMPLERS or len(value.positional) != 1 \
-            or value.keywords:
+    if isinstance(value, ast.Call) and value.func not in SAMPLERS:
+        lowering.fail("E402", f"unknown sampler '{value.func}'", value.func_span,
+                      "samplers: " + ", ".join(SAMPLERS))
+    if not isinstance(value, ast.Call) or len(value.positional) != 1 or value.keywords:
         lowering.fail("E402", "the interior points are " + ", ".join(f"{s}(count)" for s in SAMPLERS),
-                      value.span)
+                      value.span, "write e.g. interior = sobol(2000)")
     count = lowering.integer(value.positional[0], "the number of interior points")
     resample = lowering.integer(given["resample"].value, "resample", 0) if "resample" in given else 0
     return ir.Collocation(interior=ir.PointSet(sampler=value.func, count=count, span=value.span),
@@ -242,13 +309,18 @@ def lower_method_of_lines(call: ast.Call, lowering) -> ir.MethodOfLines:
                           "options: grid = nodes, time = " + _time_example() + "; the boundary lines say "
                           "how the ends are handled")
     if call.positional or set(given) != {"grid", "time"}:
-        lowering.fail("E402", "method_of_lines(grid = nodes, time = " + _time_example() + ")", call.span)
+        missing = [name for name in ("grid", "time") if name not in given]
+        lowering.fail("E402", f"method_of_lines() needs {' and '.join(missing)}" if missing else
+                      "method_of_lines() options are named", call.positional[0].span if
+                      call.positional and not missing else call.span,
+                      "write e.g. method_of_lines(grid = 64, time = " + _time_example() + ")")
     nodes = lowering.integer(given["grid"].value, "the number of grid nodes", 3)
     time = given["time"].value
     fixed = [d.name for d in registry.DEFINITIONS if not d.adaptive]
     if not isinstance(time, ast.Call) or time.func not in fixed:
         lowering.fail("E401", "the time integrator of the method of lines is one of "
-                      + ", ".join(dict.fromkeys(fixed)), time.span)
+                      + ", ".join(dict.fromkeys(fixed)), time.span, "the grid's values follow an ode: write e.g. "
+                      "time = " + _time_example() + "; stochastic integrators belong to sde models")
     scheme = lower_scheme(time, lowering)
     end = next((c.upper for c in lowering.domain if c.name == "t"), None)
     if end is not None and abs(scheme.t_end - end) > 1e-12 * max(1.0, abs(end)):
@@ -263,15 +335,67 @@ def _time_example() -> str:
 
 def grid_boundary(lowering) -> str:
     """The boundary handling of a grid model, from its boundary lines; E269 for an end without
-    a condition."""
+    a condition, and E406 for data off the grid (once the model is complete)."""
     conditions = [c for c in lowering.conditions if c.section == "boundary"]
     for coordinate in lowering.domain:
         if coordinate.name == "t":
             continue
-        for end in (coordinate.lower, coordinate.upper):
-            if not any(c.fixed[0] == (coordinate.name, end) or
-                       (c.kind == "periodic" and c.fixed[0][0] == coordinate.name) for c in conditions):
-                lowering.sink.error("E269", f"the grid has no boundary condition at {coordinate.name} = {end:g}",
-                                    lowering.scheme.span, f"add e.g.: boundary u({end:g}, t) = 0")
+        missing = [end for end in (coordinate.lower, coordinate.upper)
+                   if not any(c.fixed[0] == (coordinate.name, end) or
+                              (c.kind == "periodic" and c.fixed[0][0] == coordinate.name) for c in conditions)]
+        if missing:   # one error for the coordinate, however many of its ends lack a condition
+            state = lowering.states[0].name if lowering.states else "u"
+            ends = " and ".join(f"{coordinate.name} = {end:g}" for end in missing)
+            values = ", ".join(f"{state}({end:g}, t) = 0" for end in missing)
+            lowering.sink.error("E269", f"the grid has no boundary condition at {ends}", lowering.scheme.span,
+                                f"add e.g.: boundary {values}" + (f" (or periodic: {state}({coordinate.lower:g}, t) "
+                                f"= {state}({coordinate.upper:g}, t))" if len(missing) == 2 else ""))
     kinds = {c.kind for c in conditions}
-    return kinds.pop() if len(kinds) == 1 else "mixed"
+    boundary = kinds.pop() if len(kinds) == 1 else "mixed"
+    _check_observations(lowering, boundary)
+    return boundary
+
+
+def grid_nodes(coordinate: ir.Coordinate, count: int, periodic: bool) -> list:
+    """The grid's nodes: both ends and count - 2 between (Dirichlet, Neumann); on a periodic
+    grid the start and count - 1 more, the end being the start again."""
+    width = coordinate.upper - coordinate.lower
+    return [coordinate.lower + width * i / (count if periodic else count - 1) for i in range(count)]
+
+
+def _check_observations(lowering, boundary: str):
+    """E406: the data a grid state is compared with, u(data.x, data.t), sit on the grid's nodes
+    and on the time integrator's steps, up to its final time."""
+    from sciml.lowering.datasets import on_grid
+    space = [c for c in lowering.domain if c.name != "t"]
+    scheme = lowering.scheme
+    time, reported = scheme.time, set()
+    for expr in [lowering.loss[0]] + [r.expr for r in lowering.reports]:
+        for at in sorted(expr.atoms(S.StateAt), key=sympy.default_sort_key):
+            entry = lowering.scope.get(str(at.args[1]).split(".")[0])
+            if entry is None or entry.kind != "data" or entry.node.name in reported:
+                continue
+            data, span = entry.node, lowering.exprs.state_at_spans.get(at, lowering.loss[1])
+            nodes, times = data.option("x", ()), data.option("t", ())
+            error = None
+            if len(space) == 1 and nodes:
+                grid = grid_nodes(space[0], scheme.nodes, boundary == "periodic")
+                off = [x for x in nodes if not any(abs(x - g) <= 1e-9 * max(1.0, abs(g)) for g in grid)]
+                if off:
+                    fits = grid_nodes(space[0], len(nodes), boundary == "periodic")
+                    fits = all(abs(x - g) <= 1e-9 * max(1.0, abs(g)) for x, g in zip(nodes, fits))
+                    error = (f"the data '{data.name}' sit at {space[0].name} = {off[0]:g}, not a node of the "
+                             f"grid of {scheme.nodes} nodes", "the data share the grid's nodes: "
+                             + (f"write grid = {len(nodes)}, their nodes" if fits else
+                                f"choose grid so that each of their {space[0].name} values is a node"))
+            if error is None and times and times[-1] > time.t_end * (1 + 1e-12):
+                error = (f"the data '{data.name}' run to t = {times[-1]:g}, past the time integrator's "
+                         f"T = {time.t_end:g}", f"observe at times up to T, or run to T = {times[-1]:g}")
+            elif error is None and times and time.kind not in registry.adaptive() and \
+                    not all(on_grid(t, time.t_end / time.steps) for t in times):
+                error = (f"the times of the data '{data.name}' are not on the steps of h = "
+                         f"{time.t_end / time.steps:g}", "choose steps so that every observation time "
+                         "is a multiple of T/steps")
+            if error is not None:
+                reported.add(data.name)
+                lowering.sink.error("E406", error[0], span, error[1])

@@ -82,6 +82,7 @@ def _with_locals(lowering, names, context, lower):
 
 def field(st, call, lowering) -> ir.DataSet:
     """field(u(x, t) = closed form, x = linspace(...), t = linspace(...)): u on the grid."""
+    lowering.exprs.require_domain()
     equations = [a for a in call.args if isinstance(a, ast.Equation)]
     if len(equations) != 1 or not isinstance(equations[0].lhs, ast.Call) or \
             [getattr(a, "id", None) for a in equations[0].lhs.args] != ["x", "t"]:
@@ -107,6 +108,7 @@ def field(st, call, lowering) -> ir.DataSet:
 
 def pde(st, call, lowering) -> ir.DataSet:
     """pde(dt(c) = ..., c(x, 0) = ..., boundary = periodic | dirichlet, x = ..., t = ...)."""
+    lowering.exprs.require_domain()
     equations = [a for a in call.args if isinstance(a, ast.Equation)]
     derivative = [e for e in equations if isinstance(e.lhs, ast.Call) and e.lhs.func == "dt"]
     if len(derivative) != 1 or len(equations) != 2 or not isinstance(derivative[0].lhs.args[0], ast.Name):

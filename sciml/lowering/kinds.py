@@ -56,10 +56,13 @@ KINDS = {k.name: k for k in (
 )}
 # the families of the statements that belong to some kinds only
 STATEMENT_FAMILY = {"ode": "ode", "sde": "sde", "pde": "pde"}
+EQUATION_LINES = {"ode": "ode dt(Y) = f(Y)", "sde": "sde d(X) = f(X) * dt + g(X) * dW",
+                  "pde": "pde dt(u) = d(u, x, x)"}
 
 
 def kind_of(spec: ast.Spec, sink) -> str:
-    """The kind the `model` line names ('ode' when it names none); E312 for an unknown kind."""
+    """The kind the `model` line names ('ode' when it names none); E312 for an unknown kind,
+    after which the spec is checked as the kind it most likely meant (`recovery_kind`)."""
     first = next((st for st in spec.statements if isinstance(st, ast.ModelStmt)), None)
     if first is None or not first.kind:
         return "ode"
@@ -68,8 +71,30 @@ def kind_of(spec: ast.Spec, sink) -> str:
         close = difflib.get_close_matches(first.kind, KINDS, n=1)
         sink.error("E312", f"unknown model kind '{first.kind}'", first.kind_span,
                    f"did you mean '{close[0]}'?" if close else "kinds: " + ", ".join(KINDS))
-        return "ode"
+        return close[0] if close else recovery_kind(spec)
     return first.kind
+
+
+def recovery_kind(spec: ast.Spec) -> str:
+    """The kind whose statements the spec holds, to check the rest of a spec whose kind is
+    unknown (E312 is reported already) without a follow-on error for each of its statements."""
+    statements = spec.statements
+    equations = {st.kind for st in statements if isinstance(st, ast.EquationStmt)}
+    if "sde" in equations or any(isinstance(st, ast.NoiseStmt) for st in statements):
+        if any(isinstance(st, ast.SchemeStmt) and st.call.func == "reverse_sampler" for st in statements):
+            return "diffusion"
+        per_step = any(isinstance(st, ast.NetStmt) and st.index is not None for st in statements)
+        return "bsde" if per_step else "sde"
+    if "pde" in equations or "boundary" in equations or any(isinstance(st, ast.DomainStmt) for st in statements):
+        return "grid_pde" if any(isinstance(st, ast.StateStmt) for st in statements) else "pinn"
+    if any(isinstance(st, ast.LatentStmt) for st in statements):
+        return "vae"
+    if any(isinstance(st, ast.FlowStmt) for st in statements):
+        return "flow"
+    if any(isinstance(st, ast.NetStmt) and any(kw.name == "posterior" for kw in st.body.keywords)
+           for st in statements):
+        return "bayes"
+    return "ode"
 
 
 def check_statement_fits(kind: Kind, st, lowering):
@@ -78,10 +103,11 @@ def check_statement_fits(kind: Kind, st, lowering):
     if isinstance(st, ast.EquationStmt) and st.kind in STATEMENT_FAMILY:
         family = st.kind
         if family != kind.equations:
-            takers = [k for k in KINDS.values() if k.equations == family]
+            takers = ", ".join(k.name for k in KINDS.values() if k.equations == family)
+            own = f"a model of kind {kind.name} writes its equations as {EQUATION_LINES[kind.equations]}; " \
+                if kind.equations else ""
             lowering.fail("E313", f"a model of kind {kind.name} has no {family} equations",
-                          st.span, f"{family} equations belong to a model of kind "
-                          + " or ".join(k.name for k in takers) + f": model NAME : {takers[0].name}")
+                          st.span, f"{own}{family} lines belong to a model of kind {takers}")
     if isinstance(st, ast.EquationStmt) and st.kind == "boundary" and not kind.domain:
         lowering.fail("E313", f"a model of kind {kind.name} has no boundary conditions", st.span,
                       "boundary conditions belong to a PDE: model NAME : pinn or grid_pde")
@@ -127,7 +153,7 @@ def check_complete(kind: Kind, lowering, end: Span):
     if kind.name == "bayes" and not any(n.posterior for n in lowering.networks.values()):
         sink.error("E309", "a model of kind bayes needs a network with a weight posterior", end,
                    "write e.g.: net F(x) = mlp(2 -> 32 -> 2, tanh, posterior = normal, draws = 16)")
-    if kind.name == "pinn" and not lowering.residuals and not lowering.loss_has_energy:
+    if kind.name == "pinn" and lowering.domain and not lowering.residuals and not lowering.loss_has_energy:
         sink.error("E309", "a model of kind pinn needs a pde line or a ritz_energy(...) loss", end,
                    "add e.g.: pde dt(u) - d(u, x, x) = 0")
     if lowering.loss is None:

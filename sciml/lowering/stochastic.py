@@ -29,7 +29,9 @@ def lower_noise(st: ast.NoiseStmt, lowering):
                               decl.span, f"write: noise {decl.name} : R[m]")
             shape = lowering.shape_of(decl.type)
             if len(shape) > 1:
-                lowering.fail("E204", "a noise is a scalar or a vector", decl.type.span)
+                lowering.fail("E204", "a noise is a scalar or a vector", decl.type.span,
+                              "write noise W : R[m], m independent Brownian motions; a matrix "
+                              "multiplies dW in the sde line")
             noise = ir.Noise(name=decl.name, shape=shape, span=decl.span)
             lowering.declare(decl.name, Entry("noise", shape, node=noise), decl.span)
             lowering.noises.append(noise)
@@ -44,6 +46,9 @@ def lower_sde(eq: ast.Equation, lowering):
     state = lhs.args[0].id
     lowering.exprs.skip_if_failed(state)
     entry = lowering.scope.get(state)
+    if entry is not None and entry.kind == "noise":
+        lowering.fail("E303", f"'{state}' is a noise, not a state", lhs.span,
+                      f"a Brownian motion has no equation: its increments d{state} drive the states' sde lines")
     if entry is None or entry.kind != "state":
         lowering.fail("E303", f"'{state}' is not a state", lhs.span, f"declare it: state {state} : R[n]")
     if any(e.state == state for e in lowering.equations):
@@ -63,7 +68,9 @@ def lower_sde(eq: ast.Equation, lowering):
                           "write d(X) = f(X) * dt + g(X) * dW (dW entering linearly)")
     if rhs.shape != entry.shape and not (rhs.is_scalar and entry.shape in ((), (1,))):
         lowering.fail("E207", f"d({state}) is {fmt_shape(entry.shape)} but the right side is "
-                      f"{fmt_shape(rhs.shape)}", eq.rhs.span)
+                      f"{fmt_shape(rhs.shape)}", eq.rhs.span, "each term has the state's shape; the "
+                      "increment dW of noise W : R[m] has m entries: a matrix times dW, or dot(g, dW) "
+                      "for a scalar state")
     lowering.equations.append(ir.Equation(state=state, order=1, rhs=drift, diffusion=diffusion, span=eq.span))
 
 
@@ -110,9 +117,13 @@ def lower_stochastic_scheme(call: ast.Call, lowering) -> ir.Scheme:
     if "score" in defaults:
         score = given.get("score")
         entry = lowering.scope.get(score.id) if isinstance(score, ast.Name) else None
+        if entry is None and isinstance(score, ast.Name):
+            lowering.exprs.skip_if_failed(score.id)   # a network whose declaration was rejected
         if entry is None or entry.kind != "net":
+            nets = [name for name, e in lowering.scope.items() if e.kind == "net"]
             lowering.fail("E263", "reverse_sampler(..., score = s) names the score network",
                           score.span if score is not None else call.span,
+                          f"name the network that dsm(...) trains: score = {nets[0]}" if nets else
                           "declare it: net s(x, t) = mlp(3 -> 128 -> 2, tanh)")
         options["score"] = score.id
     return ir.Scheme(kind=call.func, steps=steps, t_end=t_end, options=tuple(sorted(options.items())),
@@ -122,18 +133,30 @@ def lower_stochastic_scheme(call: ast.Call, lowering) -> ir.Scheme:
 def lower_latent(st: ast.LatentStmt, lowering):
     for decl in st.declarations:
         with lowering.checking(decl.name):
+            if lowering.latents:
+                lowering.fail("E310", f"a model has one latent variable, '{lowering.latents[0].name}'",
+                              decl.span, "elbo(...) integrates out one latent: make it a vector, "
+                              "latent z : R[k]")
             shape = lowering.shape_of(decl.type)
             draw = decl.init_draw
             if draw is None or draw.func != "normal" or len(draw.positional) != 2 or draw.keywords:
                 lowering.fail("E264", f"latent '{decl.name}' is drawn from its encoder: "
-                              f"latent {decl.name} : R[k] ~ normal(mean(x), std(x))", decl.span)
+                              f"latent {decl.name} : R[k] ~ normal(mean(x), std(x))", decl.span,
+                              "the encoder gives a mean and a standard deviation per sample, e.g. "
+                              "normal(mu(train.x), exp(log_var(train.x) / 2))")
             lowering.exprs.context = "loss"
             mean, std = (lowering.lower(a) for a in draw.positional)
             lowering.exprs.context = ""
+            spread = lowering.exprs.known_value(std.expr, draw.positional[1].span)
+            if spread.is_number and spread.is_positive is not True:
+                lowering.fail("E264", f"the standard deviation of latent '{decl.name}' is positive, "
+                              f"but this is {spread}", draw.positional[1].span,
+                              "write it as exp(log_var(x) / 2), positive for every sample")
             for part, value in (("mean", mean), ("std", std)):
                 if value.shape != shape and not value.is_scalar:
                     lowering.fail("E207", f"the {part} of latent '{decl.name}' is {fmt_shape(value.shape)}, "
-                                  f"the latent {fmt_shape(shape)}", draw.span)
+                                  f"the latent {fmt_shape(shape)}", draw.span,
+                                  "the encoder's last width is the latent's size")
             latent = ir.Latent(name=decl.name, shape=shape, distribution="normal", mean=mean.expr,
                                std=std.expr, span=decl.span)
             lowering.declare(decl.name, Entry("latent", shape, axes.join(mean.axis, std.axis), latent),
