@@ -7,6 +7,7 @@ checkpoint that cannot be resumed from, a missing optional package; 3: training 
 import argparse
 import io
 import json
+import os
 import sys
 import time
 
@@ -43,7 +44,25 @@ class RuntimeCommandLine:
         parser.add_argument("--plot", metavar="DIR", help="draw the loss curve (and the fit to observed "
                             "trajectories) as PNG files in DIR; needs matplotlib")
         parser.add_argument("--compile", action="store_true", help=self.COMPILE_HELP)
+        parser.add_argument("--threads", type=int, default=None, metavar="N",
+                            help="CPU threads for the backend (default: $SCIML_THREADS, else the CPUs this "
+                            "process may run on, not every core of the machine; 1 is fastest for small "
+                            "models and when several runs share the cores)")
         return parser.parse_args(argv)
+
+    @staticmethod
+    def thread_count(asked):
+        """The threads to use: as asked, else $SCIML_THREADS, else the CPUs this process may run on
+        (its affinity mask: a container or `taskset` gives fewer than the machine has)."""
+        if asked is None and os.environ.get("SCIML_THREADS", "").isdigit():
+            asked = int(os.environ["SCIML_THREADS"])
+        if asked is None:
+            asked = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        return max(1, asked)
+
+    def set_threads(self, count):
+        """Use `count` CPU threads; returns the number the backend now uses."""
+        return count
 
     def fail(self, message):
         """`MODEL: error: message` on standard error, exit status 2."""
@@ -94,6 +113,7 @@ class RuntimeCommandLine:
         that cannot be resumed from, a missing optional package; 3: training diverged."""
         m = self.model
         args = self.arguments(argv)
+        threads = self.set_threads(self.thread_count(args.threads))  # before the backend computes anything
         self.seed(args.seed)
         dtype = self.DTYPES[args.dtype]
         plots, checkpoints, resume = self.options_in_place(args)
@@ -120,6 +140,7 @@ class RuntimeCommandLine:
                   "steps": sum(stage[2] for stage in self.stages(args.steps)), "dtype": args.dtype,
                   "device": args.device, "seconds": round(time.perf_counter() - start, 3),
                   "reports": self.reports(params, data, dtype, args.device)}
+        result["threads"] = threads
         if monitor is not None:
             result["stability"] = monitor.summary()
         if args.compile:

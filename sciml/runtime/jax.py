@@ -16,6 +16,17 @@ class JaxRuntime(Runtime):
     DATA_SHARE = 0.5  # the training data goes on an accelerator once when it takes at most this share of its free memory
     COMPILE_HELP = "accepted for symmetry with torch: the JAX training step is always jax.jit-compiled"
 
+    def set_threads(self, count):
+        """One thread: XLA's single-threaded CPU flags, which take effect when nothing has been
+        computed with jax yet (the module's numpy half computes nothing with it); more: XLA's own
+        thread pool, sized by XLA (None in the result).  Returns the count in use, if known."""
+        import os
+        flags = os.environ.get("XLA_FLAGS", "")
+        if count == 1 and "intra_op_parallelism_threads" not in flags:
+            os.environ["XLA_FLAGS"] = (flags + " --xla_cpu_multi_thread_eigen=false "
+                                       "intra_op_parallelism_threads=1").strip()
+        return 1 if "intra_op_parallelism_threads=1" in os.environ.get("XLA_FLAGS", "") else None
+
     def __init__(self, model):
         super().__init__(model)
         # compiled once per optimizer and batch shape, for every stage and call

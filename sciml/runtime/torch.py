@@ -23,6 +23,15 @@ class TorchRuntime(Runtime):
     def seed(self, seed):
         torch.manual_seed(seed)
 
+    def set_threads(self, count):
+        """Intra-op threads as asked; one inter-op thread (the training step is one chain of ops)."""
+        torch.set_num_threads(count)
+        try:
+            torch.set_num_interop_threads(1)
+        except RuntimeError:   # already set, or parallel work has started: keep what it is
+            pass
+        return torch.get_num_threads()
+
     @staticmethod
     def to_arrays(fields, dtype, device):
         """numpy fields -> tensors; integer fields stay integers."""
