@@ -17,6 +17,7 @@ from sciml.cli import main
 from sciml.pipeline import compile_spec
 from sciml.schemes import derive, registry
 from sciml.schemes.algebra import InitialRate, Value
+from sciml.schemes.algebra import Noise
 from sciml.schemes.registry import CHOICE, FIRST_ORDER
 
 SCIML = ROOT / "sciml"
@@ -60,11 +61,16 @@ def test_every_definition_is_complete():
             assert d.option("steps").positional and d.step, d.name
         for option in d.options:
             assert option.kind != CHOICE or option.default in option.choices, (d.name, option.name)
-        assert d.stochastic is False          # Euler-Maruyama is the first that will be
+        # a stochastic scheme integrates SDEs, and only it uses the noise slot
+        stochastic_forms = {registry.STOCHASTIC_SYSTEM, registry.REVERSE_TIME}
+        assert d.stochastic == bool(set(d.forms) & stochastic_forms), d.name
+        uses_noise = any(stage.value.has(Noise) for stage in d.step)
+        assert uses_noise == d.stochastic, d.name
         assert registry.lookup(d.name, **dict([d.variant] if d.variant else [])) is d
 
 
-@pytest.mark.parametrize("d", [d for d in registry.DEFINITIONS if d.fixed_step], ids=lambda d: d.name + "".join(d.variant[1:]))
+@pytest.mark.parametrize("d", [d for d in registry.DEFINITIONS if d.fixed_step and not d.stochastic],
+                         ids=lambda d: d.name + "".join(d.variant[1:]))
 def test_stages_read_only_what_is_known(d):
     """Each stage reads the carried values, the initial rate, or an earlier stage (derive.run
     raises otherwise); the step ends with the carried values one step on."""
@@ -137,3 +143,20 @@ def test_the_data_simulator_steps_with_the_definitions():
     method = registry.recommended(FIRST_ORDER)
     step = text.split(f"def {method.name}_step(rhs, u, h_data):")[1].split("\n\n\n")[0]
     assert len([line for line in step.splitlines() if " = " in line and "\"\"\"" not in line]) == len(method.step)
+
+
+def test_euler_maruyama_is_one_definition_plus_the_noise_slot():
+    """Adding Euler-Maruyama took its definition and the noise slot: its step is forward Euler's
+    plus g dW, and Milstein's adds the correction; the sde models' scheme lines lower through the
+    same option reading as every scheme's."""
+    (euler,), (maruyama,), (milstein,) = (registry.family(n) for n in ("euler", "euler_maruyama", "milstein"))
+    (step,), (noisy,), (corrected,) = euler.step, maruyama.step, milstein.step
+    y = step.target.args[0]
+    assert noisy.value - step.value == Noise(y, sympy.Symbol("t", real=True), Value(y, 0))
+    assert maruyama.stochastic and maruyama.strong_order == sympy.Rational(1, 2) and milstein.strong_order == 1
+    assert corrected.value - noisy.value != 0
+    text = (ROOT / "specs" / "sde" / "neural_sde.sciml").read_text()
+    from sciml import pipeline
+    _, model, _ = pipeline.front_end(text, str(ROOT / "specs" / "sde" / "neural_sde.sciml"))
+    assert registry.definition_of(model.scheme) is milstein
+    assert model.scheme.option("paths") == 1000 and model.scheme.option("ito") is True

@@ -87,3 +87,17 @@ def test_every_function_of_the_language_is_in_the_call_table():
     methods = {name for klass in ExpressionLowering.__mro__ for name in vars(klass) if name.startswith("_call_")}
     assert {f.__name__ for f in CALLS.values()} == methods
     assert all(f.__name__ == "_call_" + name for name, f in CALLS.items())
+
+
+@pytest.mark.parametrize("path", ZOO, ids=lambda p: p.stem)
+def test_latex_writes_the_model_or_names_what_it_cannot_write(path, capsys):
+    from sciml.cli import main
+    from sciml.latex.writer import WRITTEN_KINDS
+    kind = _front_end(path)[1].kind
+    status = main(["latex", str(path)])
+    captured = capsys.readouterr()
+    if kind in WRITTEN_KINDS:
+        assert status == 0 and "\\begin{align*}" in captured.out
+    else:
+        assert status == 1 and "error[E901]: sciml latex for models of kind " + kind in captured.err
+        assert "Traceback" not in captured.err

@@ -125,16 +125,13 @@ def lower_scheme_line(lowering, st):
     if lowering.scheme is not None:
         lowering.fail("E310", "a spec has one scheme", st.span)
     call = st.call
-    handlers = {"collocation": fields.lower_collocation, "method_of_lines": fields.lower_method_of_lines,
-                **{name: stochastic.lower_stochastic_scheme for name in stochastic.STOCHASTIC_SCHEMES}}
+    handlers = {"collocation": fields.lower_collocation, "method_of_lines": fields.lower_method_of_lines}
     known = registry.NAMES + tuple(handlers)
     if call.func not in known:
         close = difflib.get_close_matches(call.func, known, n=1)
         lowering.fail("E401", f"unknown scheme '{call.func}'", call.func_span,
                   f"did you mean '{close[0]}'?" if close else "schemes: " + ", ".join(known))
-    family = {"collocation": "collocation", "method_of_lines": "method of lines",
-              "reverse_sampler": "reverse sampler", "euler_maruyama": kinds.STOCHASTIC,
-              "milstein": kinds.STOCHASTIC}.get(call.func, kinds.TIME)
+    family = kinds.scheme_family(call.func)
     if family not in lowering.kind.schemes:
         takes = ", ".join(lowering.kind.schemes) or "no scheme"
         what = family if family == call.func else f"the {family} {call.func}"

@@ -316,7 +316,7 @@ def lower_method_of_lines(call: ast.Call, lowering) -> ir.MethodOfLines:
                       "write e.g. method_of_lines(grid = 64, time = " + _time_example() + ")")
     nodes = lowering.integer(given["grid"].value, "the number of grid nodes", 3)
     time = given["time"].value
-    fixed = [d.name for d in registry.DEFINITIONS if not d.adaptive]
+    fixed = [d.name for d in registry.DEFINITIONS if not d.adaptive and not d.stochastic]
     if not isinstance(time, ast.Call) or time.func not in fixed:
         lowering.fail("E401", "the time integrator of the method of lines is one of "
                       + ", ".join(dict.fromkeys(fixed)), time.span, "the grid's values follow an ode: write e.g. "

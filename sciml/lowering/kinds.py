@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from sciml.frontend import ast
 from sciml.frontend.diagnostics import Span
+from sciml.schemes import registry
 
 
 @dataclass(frozen=True)
@@ -23,13 +24,32 @@ class Kind:
 
     @property
     def suggestion(self) -> str:
-        from sciml.schemes import registry
+        """A scheme line for this kind, from the scheme definitions."""
         time = registry.recommended(registry.FIRST_ORDER).example
-        return self.example.format(time=time) if self.example else "scheme " + time
+        if self.example:
+            return self.example.format(time=time)
+        if self.schemes[0] == TIME:
+            return "scheme " + time
+        form = FORM_OF_FAMILY[self.schemes[0]]
+        return "scheme " + next(d.example for d in registry.DEFINITIONS if form in d.forms)
 
 
 TIME = "time integrator"
 STOCHASTIC = "stochastic integrator"
+REVERSE = "reverse sampler"
+FORM_OF_FAMILY = {TIME: registry.FIRST_ORDER, STOCHASTIC: registry.STOCHASTIC_SYSTEM,
+                  REVERSE: registry.REVERSE_TIME}
+DISCRETIZATIONS = {"collocation": "collocation", "method_of_lines": "method of lines"}
+
+
+def scheme_family(name: str) -> str:
+    """The family of the scheme `name` (a kind takes schemes of its families): a time
+    integrator, a stochastic one, the reverse sampler (from the definition's forms), or one of
+    the PDE discretizations."""
+    if name in DISCRETIZATIONS:
+        return DISCRETIZATIONS[name]
+    forms = registry.family(name)[0].forms
+    return next((family for family, form in FORM_OF_FAMILY.items() if form in forms), TIME)
 KINDS = {k.name: k for k in (
     Kind("ode", "an ODE whose right side holds networks (a ResNet, a neural ODE)", "ode", True,
          schemes=(TIME,)),
@@ -38,12 +58,11 @@ KINDS = {k.name: k for k in (
     Kind("cnf", "a continuous normalizing flow: an ODE with its log-density", "ode", True,
          schemes=(TIME,)),
     Kind("sde", "a stochastic differential equation with network terms", "sde", True, noise=True,
-         schemes=(STOCHASTIC,), example="scheme euler_maruyama(steps = 50, T = 1, paths = 1000)"),
+         schemes=(STOCHASTIC,)),
     Kind("bsde", "a forward-backward SDE (deep BSDE)", "sde", True, noise=True,
-         schemes=(STOCHASTIC,), example="scheme euler_maruyama(steps = 20, T = 1, paths = 64)"),
+         schemes=(STOCHASTIC,)),
     Kind("diffusion", "a score-based diffusion model: a forward SDE and a score network", "sde", True,
-         noise=True, schemes=("reverse sampler",),
-         example="scheme reverse_sampler(steps = 500, T = 1, score = s)"),
+         noise=True, schemes=(REVERSE,)),
     Kind("pinn", "a PDE on a network field, trained on collocation points (PINN, Deep Ritz)", "pde",
          domain=True, schemes=("collocation",),
          example="scheme collocation(interior = sobol(2000))"),
@@ -81,7 +100,8 @@ def recovery_kind(spec: ast.Spec) -> str:
     statements = spec.statements
     equations = {st.kind for st in statements if isinstance(st, ast.EquationStmt)}
     if "sde" in equations or any(isinstance(st, ast.NoiseStmt) for st in statements):
-        if any(isinstance(st, ast.SchemeStmt) and st.call.func == "reverse_sampler" for st in statements):
+        if any(isinstance(st, ast.SchemeStmt) and registry.family(st.call.func)
+               and scheme_family(st.call.func) == REVERSE for st in statements):
             return "diffusion"
         per_step = any(isinstance(st, ast.NetStmt) and st.index is not None for st in statements)
         return "bsde" if per_step else "sde"

@@ -16,14 +16,13 @@ from sciml.frontend import ast
 from sciml.lowering import ir
 from sciml.lowering import symbols as S
 from sciml.lowering.datasets import on_grid
-from sciml.lowering.expressions import Unsupported, fmt_shape
+from sciml.lowering.expressions import fmt_shape
 from sciml.schemes import registry
-from sciml.schemes.registry import CHOICE, FIRST_ORDER, FLAG, MATRIX, REAL, SECOND_ORDER, SEPARABLE_PAIR
+from sciml.schemes.registry import (CHOICE, FIRST_ORDER, FLAG, MATRIX, NETWORK, REAL, SECOND_ORDER,
+                                   SEPARABLE_PAIR, STEPS)
 
 def lower_scheme(call: ast.Call, lowering) -> ir.Scheme:
     if call.func not in registry.NAMES:
-        if call.func in registry.PLANNED:
-            raise Unsupported(f"the {call.func} scheme", call.func_span)
         close = difflib.get_close_matches(call.func, registry.NAMES, n=1)
         lowering.fail("E401", f"unknown scheme '{call.func}'", call.func_span,
                       f"did you mean '{close[0]}'?" if close else "schemes: " + ", ".join(registry.NAMES))
@@ -78,7 +77,23 @@ def _option_value(option, node, lowering):
         return node.id
     if option.kind == MATRIX:
         return _matrix_option(node, lowering)
+    if option.kind == STEPS:
+        return lowering.integer(node, f"the number of {option.name}")
+    if option.kind == NETWORK:
+        return _network_option(option, node, lowering)
     raise AssertionError(f"an option of kind {option.kind} outside the grid")
+
+
+def _network_option(option, node, lowering) -> str:
+    """A network of the spec, by name (a reverse sampler's score network)."""
+    if isinstance(node, ast.Name):
+        lowering.exprs.skip_if_failed(node.id)
+    entry = lowering.scope.get(node.id) if isinstance(node, ast.Name) else None
+    if entry is None or entry.kind != "net":
+        what = f"'{node.id}' is not a network" if isinstance(node, ast.Name) else "this is not a network"
+        lowering.fail("E263", f"{option.name} = ... names a network of the spec; {what}", node.span,
+                      f"name a network declared with net, as {option.name} = s")
+    return node.id
 
 
 def _flag(node, lowering, name):

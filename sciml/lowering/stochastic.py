@@ -1,5 +1,6 @@
-"""Lower the stochastic statements: `noise W : R[m]`, `sde d(X) = f * dt + g * dW`, the
-stochastic schemes (euler_maruyama, milstein, reverse_sampler) and `latent z ~ normal(...)`.
+"""Lower the stochastic statements: `noise W : R[m]`, `sde d(X) = f * dt + g * dW` and
+`latent z ~ normal(...)`.  (The stochastic schemes are defined in sciml/schemes/definitions/
+and their line lowered like every scheme's, lowering/scheme_line.py.)
 
 An SDE's right side is split into its drift (the terms with dt, divided by dt) and its
 diffusion (the terms with increments dW, linear in them); a term with neither, or with dt and
@@ -12,14 +13,6 @@ from sciml.frontend import ast
 from sciml.lowering import axes, ir
 from sciml.lowering import family_symbols as F
 from sciml.lowering.expressions import Entry, fmt_shape
-
-# name: (positional options, options with defaults)
-STOCHASTIC_SCHEMES = {
-    "euler_maruyama": (("steps", "T"), {"paths": 1, "ito": True}),
-    "milstein": (("steps", "T"), {"paths": 1, "ito": True}),
-    "reverse_sampler": (("steps", "T"), {"paths": 1, "score": None}),
-}
-
 
 def lower_noise(st: ast.NoiseStmt, lowering):
     for decl in st.declarations:
@@ -81,53 +74,6 @@ def _linear_in(term, increment) -> bool:
            or isinstance(a, sympy.Function) and not isinstance(a, (F.Increment,)) and a.has(increment)
            and type(a).__name__ not in ("InnerProduct", "MatProduct")]
     return not bad and str(term).count(str(increment)) == 1
-
-
-def lower_stochastic_scheme(call: ast.Call, lowering) -> ir.Scheme:
-    positional_names, defaults = STOCHASTIC_SCHEMES[call.func]
-    given = {}
-    for position, arg in enumerate(call.positional):
-        if position >= len(positional_names):
-            lowering.fail("E402", f"{call.func}() takes at most (steps, T) positionally; name the "
-                          "other options", arg.span)
-        given[positional_names[position]] = arg
-    for kw in call.keywords:
-        if kw.name not in positional_names and kw.name not in defaults:
-            lowering.fail("E402", f"{call.func}() has no option '{kw.name}'", kw.span,
-                          "options: " + ", ".join(positional_names + tuple(defaults)))
-        if kw.name in given:
-            lowering.fail("E402", f"option '{kw.name}' is given twice", kw.span)
-        given[kw.name] = kw.value
-    for required in positional_names:
-        if required not in given:
-            lowering.fail("E402", f"{call.func}() needs {required}", call.span,
-                          f"write e.g. {call.func}(steps = 50, T = 1.0, paths = 1000)")
-    steps = lowering.integer(given["steps"], "the number of steps")
-    t_end = lowering.real(given["T"], "the final time T")
-    if t_end <= 0:
-        lowering.fail("E402", "the final time T must be positive", given["T"].span)
-    options = {"paths": lowering.integer(given["paths"], "the number of paths") if "paths" in given else 1}
-    if "ito" in defaults:
-        options["ito"] = True
-        if "ito" in given:
-            value = given["ito"]
-            if not isinstance(value, ast.Name) or value.id not in ("true", "false"):
-                lowering.fail("E402", "ito is true (Ito) or false (Stratonovich)", value.span)
-            options["ito"] = value.id == "true"
-    if "score" in defaults:
-        score = given.get("score")
-        entry = lowering.scope.get(score.id) if isinstance(score, ast.Name) else None
-        if entry is None and isinstance(score, ast.Name):
-            lowering.exprs.skip_if_failed(score.id)   # a network whose declaration was rejected
-        if entry is None or entry.kind != "net":
-            nets = [name for name, e in lowering.scope.items() if e.kind == "net"]
-            lowering.fail("E263", "reverse_sampler(..., score = s) names the score network",
-                          score.span if score is not None else call.span,
-                          f"name the network that dsm(...) trains: score = {nets[0]}" if nets else
-                          "declare it: net s(x, t) = mlp(3 -> 128 -> 2, tanh)")
-        options["score"] = score.id
-    return ir.Scheme(kind=call.func, steps=steps, t_end=t_end, options=tuple(sorted(options.items())),
-                     span=call.span)
 
 
 def lower_latent(st: ast.LatentStmt, lowering):

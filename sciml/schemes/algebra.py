@@ -11,7 +11,10 @@ j + 1/2) or an auxiliary vector (`k1`).  Its formula is a sympy expression in
     initial_rate(y)      dt(y)(0), for a second-order equation
     auxiliaries (k1)     earlier stages' vectors
     L, I                 a matrix option of the scheme (IMEX's L) and the identity
-    solve(A, b)          the solution x of A x = b.
+    solve(A, b)          the solution x of A x = b
+    noise_y(time, v)     the noise slot of a stochastic scheme: g(t, v) dW, the diffusion of y's
+                         sde times the step's Brownian increments (the same dW wherever named)
+    correction_y(time, v)  Milstein's 1/2 (g g')(t, v) (dW^2 - h), g' derived by sympy.
 The code writer, the LaTeX writer and the stability analysis read the same formulas: each prints
 or evaluates these symbols its own way (sciml/schemes/derive.py evaluates them on the test
 equation y' = lambda y).
@@ -65,6 +68,28 @@ class Rate(sympy.Function):
         return self.args[0].name
 
 
+class Noise(sympy.Function):
+    """Noise(role, time, argument): g(time, argument) dW, the diffusion of `role`'s sde times the
+    Brownian increments of the step (the noise slot of a stochastic scheme)."""
+
+    nargs = 3
+
+    @property
+    def role(self) -> str:
+        return self.args[0].name
+
+
+class NoiseCorrection(sympy.Function):
+    """NoiseCorrection(role, time, argument): Milstein's 1/2 g g' (dW^2 - h) at the argument, for
+    diagonal noise (g' the derivative of each diffusion entry in its own state entry)."""
+
+    nargs = 3
+
+    @property
+    def role(self) -> str:
+        return self.args[0].name
+
+
 class LinearSolve(sympy.Function):
     """LinearSolve(A, b): x with A x = b."""
 
@@ -94,6 +119,12 @@ class State:
 
     def rate(self, time, argument) -> Rate:
         return Rate(self.symbol, time, argument)
+
+    def noise(self, time, argument) -> Noise:
+        return Noise(self.symbol, time, argument)
+
+    def noise_correction(self, time, argument) -> NoiseCorrection:
+        return NoiseCorrection(self.symbol, time, argument)
 
     def initial_rate(self) -> InitialRate:
         return InitialRate(self.symbol)

@@ -13,6 +13,8 @@ import sympy
 FIRST_ORDER = "first-order system"      # dt(Y) = f(t, Y), Y one state or several, stacked
 SEPARABLE_PAIR = "separable pair"       # dt(Y) = f(t, Z), dt(Z) = g(t, Y)
 SECOND_ORDER = "second-order state"     # dt(dt(Y)) = f(t, Y), one state
+STOCHASTIC_SYSTEM = "stochastic system"  # d(Y) = f(t, Y) dt + g(t, Y) dW, Y one state or several
+REVERSE_TIME = "reverse-time sampler"   # the reverse SDE of a forward one and a score network
 
 # option kinds, each lowered its own way (sciml/lowering/scheme_line.py)
 STEPS = "steps"        # a positive integer
@@ -21,6 +23,7 @@ REAL = "real"
 FLAG = "flag"          # true or false
 CHOICE = "choice"      # one of `choices`, written as a bare name
 MATRIX = "matrix"      # the name of a symmetric positive semi-definite constant matrix
+NETWORK = "network"    # the name of a network of the spec
 
 
 @dataclass(frozen=True)
@@ -65,7 +68,8 @@ class SchemeDefinition:
     inverse: tuple = ()       # the Stages undoing step j (from the carried values at j + 1)
     reversible: bool = False
     reversible_reason: str = ""
-    stochastic: bool = False  # draws a noise increment each step (none does yet)
+    stochastic: bool = False  # draws a noise increment each step: its stages use the noise slot
+    strong_order: object = None  # a stochastic scheme's strong order (`order` is its weak order)
     variant: tuple = ()       # (option, value) that selects this definition among its name's
     stability: Region = Region()
     solvers: tuple = ()       # adaptive: (library, the library's name for the method)

@@ -14,19 +14,22 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from sciml.schemes.definition import (CHOICE, FIRST_ORDER, FLAG, MATRIX, REAL, SECOND_ORDER,  # noqa: F401
-                                      SEPARABLE_PAIR, STEPS, TIME, Option, Region, SchemeDefinition)
+from sciml.schemes.definition import (CHOICE, FIRST_ORDER, FLAG, MATRIX, NETWORK, REAL,  # noqa: F401
+                                      REVERSE_TIME, SECOND_ORDER, SEPARABLE_PAIR, STEPS,
+                                      STOCHASTIC_SYSTEM, TIME, Option, Region, SchemeDefinition)
 
 
 def _definitions() -> tuple:
-    from sciml.schemes.definitions import dopri5, euler, imex, leapfrog, rk4, verlet
+    from sciml.schemes.definitions import (dopri5, euler, euler_maruyama, imex, leapfrog, milstein,
+                                           reverse_sampler, rk4, verlet)
     return (euler.EULER, rk4.RK4, verlet.KICK_DRIFT_KICK, verlet.STAGGERED, leapfrog.LEAPFROG,
-            imex.IMEX, dopri5.DOPRI5)
+            imex.IMEX, dopri5.DOPRI5, euler_maruyama.EULER_MARUYAMA, milstein.MILSTEIN,
+            reverse_sampler.REVERSE_SAMPLER)
 
 
 DEFINITIONS: tuple = _definitions()
 # discretizations the language has (docs/language.md) that no definition implements yet
-PLANNED = ("euler_maruyama", "milstein", "collocation", "method_of_lines", "monte_carlo")
+PLANNED: tuple = ()
 NAMES: tuple = tuple(dict.fromkeys(d.name for d in DEFINITIONS))
 
 
@@ -73,6 +76,11 @@ def recommended(form: str) -> SchemeDefinition:
     beyond the grid (the one messages suggest, and simulated data sets use by default)."""
     return max((d for d in DEFINITIONS if d.fixed_step and form in d.forms
                 and all(o.grid or o.default is not None for o in d.options)), key=lambda d: d.order)
+
+
+def time_integrators() -> tuple:
+    """The names of the schemes of ODEs: deterministic (a method of lines' `time = ...`)."""
+    return tuple(dict.fromkeys(d.name for d in DEFINITIONS if not d.stochastic))
 
 
 def adaptive() -> tuple:
