@@ -8,6 +8,7 @@ import sympy
 
 from sciml.frontend import ast
 from sciml.lowering import family_symbols as F
+from sciml.lowering import limits
 from sciml.lowering import symbols as S
 
 
@@ -157,3 +158,50 @@ class Calls:
                                                  "or in a pde line", "write: ode dt(Y) = ..."))
         self.fail("E217", message, node.span, help)
 
+    # -- states at times ----------------------------------------------------------------------
+    def _state_at(self, node, entry):
+        """Y(T): the state at a time known at compile time; Y(obs.t): at a data set's times;
+        on a grid, u(data.x, data.t): at a data set's nodes and times."""
+        if self.kind == "grid_pde":
+            return self._grid_state_at(node, entry)
+        (time,) = self._positional(node, 1)
+        value = self._const_value(time.expr, node.span)
+        if value.is_number and value.is_real:
+            at = self.typed(S.StateAt(sympy.Symbol(node.func), value), entry.shape, entry.axis)
+        elif self._data_times(time):
+            shape = entry.shape if self._scalar(time) else time.shape + entry.shape
+            at = self.typed(S.StateAt(sympy.Symbol(node.func), time.expr), shape, entry.axis)
+        else:
+            self.fail("E213", f"{node.func}(...) is taken at a number known at compile time or at "
+                      "the times of a data set", node.span, f"write {node.func}(T) for the final "
+                      f"state, or {node.func}(obs.t) with obs = generate ode(..., t = linspace(...))")
+        self.state_at_spans.setdefault(at.expr, node.span)
+        return at
+
+    def _data_times(self, time) -> bool:
+        """Whether `time` is the field t (the times, shared by all samples) of generate ode(...)."""
+        name = str(time.expr) if isinstance(time.expr, sympy.Symbol) else ""
+        entry = self.scope.get(name.split(".")[0]) if name.endswith(".t") else None
+        return (entry is not None and entry.kind == "data" and entry.node.generator in ("ode", "ou_paths")
+                and not time.axis)
+
+    def _grid_state_at(self, node, entry):
+        """u(data.x, data.t): the grid state at the nodes and times of a data set on the grid."""
+        x, time = self._positional(node, 2)
+        names = [str(v.expr) for v in (x, time)]
+        sets = {n.split(".")[0] for n in names if "." in n}
+        if len(sets) != 1 or [n.split(".")[-1] for n in names] != ["x", "t"]:
+            self.fail("E213", f"{node.func}(...) on a grid is taken at a data set's nodes and times: "
+                      f"{node.func}(data.x, data.t)", node.span)
+        shape = (time.shape[0] if time.shape else 1, x.shape[0] if x.shape else 1)
+        at = self.typed(S.StateAt(sympy.Symbol(node.func), time.expr), shape, None)
+        self.state_at_spans.setdefault(at.expr, node.span)
+        return at
+
+    def _const_value(self, expr, span):
+        values = {s: self.scope[str(s)].node.value for s in getattr(expr, "free_symbols", ())
+                  if getattr(self.scope.get(str(s)), "kind", "") == "const"}   # not the whole scope: linear
+        try:
+            return S.numeric_form(limits.substitute(expr, values))
+        except limits.OutOfRange as exc:
+            self.out_of_range(exc, span)
