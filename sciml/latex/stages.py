@@ -11,7 +11,8 @@ import sympy
 
 from sciml.latex.writer import symbol_latex
 from sciml.schemes.algebra import (Auxiliary, Identity, InitialRate, LinearSolve, MatrixOption, Rate, Value,
-                                   argument_role, h, is_matrix_expression, rate_role, split_term, term_order)
+                                   argument_role, is_matrix_expression, rate_role, split_term, step_scale,
+                                   term_order)
 from sciml.schemes.definition import SEPARABLE_PAIR
 
 
@@ -132,15 +133,7 @@ class StageLatex:
 
 def _scale(coefficient) -> str:
     """\\frac{h}{2}, h^{2}, 2, or '' for 1."""
-    number, power = sympy.S.One, 0
-    for factor in sympy.Mul.make_args(coefficient):
-        if factor == h:
-            power += 1
-        elif isinstance(factor, sympy.Pow) and factor.base == h:
-            power += int(factor.exp)
-        else:
-            number *= factor
-    p, q = sympy.fraction(number)
+    p, q, power = step_scale(coefficient)
     top = " ".join(([] if p == 1 else [str(p)]) + ([] if power == 0 else ["h" if power == 1 else f"h^{{{power}}}"]))
     if q == 1:
         return top

@@ -14,6 +14,7 @@ from sciml.lowering import axes, ir
 from sciml.lowering import family_symbols as F
 from sciml.lowering.expressions import Entry, fmt_shape
 
+
 def lower_noise(st: ast.NoiseStmt, lowering):
     for decl in st.declarations:
         with lowering.checking(decl.name):

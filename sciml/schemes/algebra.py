@@ -130,6 +130,21 @@ class State:
         return InitialRate(self.symbol)
 
 
+def step_scale(coefficient) -> tuple:
+    """(p, q, k) for a stage coefficient p/q * h^k (h / 2, h**2 / 2, 2), which the code and the
+    LaTeX writers print their own way."""
+    number, power = sympy.S.One, 0
+    for factor in sympy.Mul.make_args(coefficient):
+        if factor == h:
+            power += 1
+        elif isinstance(factor, sympy.Pow) and factor.base == h:
+            power += int(factor.exp)
+        else:
+            number *= factor
+    p, q = sympy.fraction(number)
+    return p, q, power
+
+
 def solve(matrix, rhs) -> LinearSolve:
     return LinearSolve(matrix, rhs)
 

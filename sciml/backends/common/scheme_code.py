@@ -16,7 +16,8 @@ from typing import Callable
 import sympy
 
 from sciml.schemes.algebra import (Auxiliary, Identity, InitialRate, LinearSolve, MatrixOption, Rate, Value,
-                                   argument_role, h, is_matrix_expression, rate_role, split_term, term_order)
+                                   argument_role, is_matrix_expression, rate_role, split_term, step_scale,
+                                   term_order)
 from sciml.schemes.definition import SchemeDefinition
 
 
@@ -239,15 +240,7 @@ class StageCode:
 
     def _scale(self, coefficient) -> str:
         """h / 2, h**2 / 2, 2, or '' for 1."""
-        number, power = sympy.S.One, 0
-        for factor in sympy.Mul.make_args(coefficient):
-            if factor == h:
-                power += 1
-            elif isinstance(factor, sympy.Pow) and factor.base == h:
-                power += int(factor.exp)
-            else:
-                number *= factor
-        p, q = sympy.fraction(number)
+        p, q, power = step_scale(coefficient)
         parts = ([] if p == 1 else [str(p)]) + ([] if power == 0 else [self.s.h if power == 1 else f"{self.s.h}**{power}"])
         text = " * ".join(parts) if parts else ("1" if q != 1 else "")
         return f"{text} / {q}" if q != 1 else text
