@@ -68,6 +68,16 @@ class Runtime(RuntimeCommandLine):
             return placed if index is None else self.take(placed, names, index, device)
         return self.to_arrays(self.pick(fields, names, index), dtype, device)
 
+    def with_draws(self, batch, seed, step, dtype, device):
+        """The batch with the random draws of training step `step` (0-based), when the module draws
+        any: `draw_batch(seed, step)` returns numpy arrays drawn from default_rng([seed, step]) (the
+        IR's RandomDraw nodes: collocation points, Brownian increments, a VAE's epsilon, ...), the
+        same for every backend, so the loss stays a pure function of (parameters, batch)."""
+        draw = getattr(self.model, "draw_batch", None)
+        if draw is None:
+            return batch
+        return {**batch, **self.to_arrays(draw(seed, step), dtype, device)}
+
     def dtype_name(self, dtype):
         """'float32' or 'float64' for the backend's dtype (another dtype: its own name)."""
         return next((name for name, value in self.DTYPES.items() if value == dtype), str(dtype))
@@ -159,6 +169,7 @@ class Runtime(RuntimeCommandLine):
                 for _ in range(done - begin, count):
                     started = time.perf_counter()
                     batch = self.batch(fields, placed, names, batch_size, rng, dtype, device)
+                    batch = self.with_draws(batch, seed, done, dtype, device)
                     updated, value = self.training_step(optimizer, p, batch)
                     if not math.isfinite(value):
                         raise self.diverged(done + 1, value, p, batch)
@@ -175,7 +186,8 @@ class Runtime(RuntimeCommandLine):
             progress.close()
         if checkpoints is not None and checkpoints.written != done:
             self.write_checkpoint(checkpoints, done, stage, p, optimizer, rng, losses, seed, dtype, resume)
-        batch = self.to_arrays(self.evaluation_batch(data), dtype, device)
+        batch = self.with_draws(self.to_arrays(self.evaluation_batch(data), dtype, device), seed, done,
+                                dtype, device)
         value = self.loss_value(p, batch)
         if not math.isfinite(value):
             raise self.diverged(done, value, p, batch)
