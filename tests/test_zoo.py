@@ -67,7 +67,6 @@ train {train}
 
 
 @pytest.mark.parametrize("extra, rhs, train, construct", [
-    ("net F(Y) = mlp(2 -> 4 -> 2, tanh)", "F(Y)", "adam(steps = 5) then lbfgs(steps = 5)", "the lbfgs optimizer"),
     ("param c : R[n] ~ uniform(0, 1)", "-Y + c", "adam(steps = 5)", "uniform(low, high)"),
     ("net F(Y) = mlp(2 -> 4 -> 2, tanh)", "F(Y) * t", "adam(steps = 5)", "explicit time t"),
     ("net F(Y) = mlp(2 -> 4 -> 2, tanh, batchnorm = true)", "F(Y)", "adam(steps = 5)", "batch normalization"),

@@ -31,7 +31,8 @@ def lower_training(lowering, st):
         if stage.func not in OPTIMIZERS:
             lowering.fail("E501", f"unknown optimizer '{stage.func}'", stage.func_span,
                       "optimizers: " + ", ".join(OPTIMIZERS))
-        options = {"lr": 1e-3, "steps": 1000, "batch": 0}
+        # L-BFGS's step is its line search's: lr = 1 takes it as found
+        options = {"lr": 1.0 if stage.func == "lbfgs" else 1e-3, "steps": 1000, "batch": 0}
         for kw in stage.keywords:
             if kw.name not in options:
                 lowering.fail("E502", f"{stage.func}() has no option '{kw.name}'", kw.span,
@@ -41,6 +42,10 @@ def lower_training(lowering, st):
             if kw.name == "lr" and options["lr"] <= 0:
                 lowering.fail("E507", f"the learning rate must be positive, but lr = {options['lr']:g}",
                           kw.value.span, "typical values lie between 1e-4 and 1e-1")
+        batch = next((kw for kw in stage.keywords if kw.name == "batch"), None)
+        if stage.func == "lbfgs" and options["batch"]:
+            lowering.fail("E502", "lbfgs takes the whole data set: its line search compares losses on the "
+                          "same points", batch.span, "remove batch; mini-batches belong to adam or sgd")
         if stage.positional:
             lowering.fail("E502", "optimizer options are named, as adam(lr = 1e-3, steps = 1000)",
                       stage.positional[0].span)

@@ -11,7 +11,8 @@ class JaxRuntime(Runtime):
     """Runtime for an emitted JAX module: its `loss`, `loss_terms` and `evaluate_reports`."""
 
     DTYPES = {"float32": jnp.float32, "float64": jnp.float64}
-    OPTIMIZERS = {"adam": optax.adam(1.0), "sgd": optax.sgd(1.0)}  # unit steps: update scales them by lr
+    # unit steps: update scales them by lr; L-BFGS's step is its zoom (strong-Wolfe) line search's
+    OPTIMIZERS = {"adam": optax.adam(1.0), "sgd": optax.sgd(1.0), "lbfgs": optax.lbfgs(memory_size=50)}
     CHECKPOINT_KIND = "npz"
     DATA_SHARE = 0.5  # the training data goes on an accelerator once when it takes at most this share of its free memory
     COMPILE_HELP = "accepted for symmetry with torch: the JAX training step is always jax.jit-compiled"
@@ -70,7 +71,11 @@ class JaxRuntime(Runtime):
         """One training step: (new p, new optimizer state, loss at p); the learning rate is an
         argument, so one compile serves every stage."""
         value, grads = jax.value_and_grad(self.model.loss)(p, batch)
-        updates, opt_state = self.OPTIMIZERS[optimizer_name].update(grads, opt_state, p)
+        if optimizer_name == "lbfgs":   # the line search evaluates the loss on the same batch
+            updates, opt_state = self.OPTIMIZERS[optimizer_name].update(
+                grads, opt_state, p, value=value, grad=grads, value_fn=lambda q: self.model.loss(q, batch))
+        else:
+            updates, opt_state = self.OPTIMIZERS[optimizer_name].update(grads, opt_state, p)
         return jax.tree_util.tree_map(lambda x, u: x + lr * u, p, updates), opt_state, value
 
     def new_optimizer(self, name, lr, p, device):

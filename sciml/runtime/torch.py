@@ -12,7 +12,10 @@ class TorchRuntime(Runtime):
     """Runtime for an emitted torch module: its `loss`, `loss_terms` and `evaluate_reports`."""
 
     DTYPES = {"float32": torch.float32, "float64": torch.float64}
-    OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD}
+    OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD,
+                  # one training step is one L-BFGS iteration with a strong-Wolfe line search
+                  "lbfgs": lambda params, lr: torch.optim.LBFGS(params, lr=lr, max_iter=1, history_size=50,
+                                                                line_search_fn="strong_wolfe")}
     CHECKPOINT_KIND = "safetensors"
     DATA_SHARE = 0.5  # the training data goes on a GPU once when it takes at most this share of its free memory
 
@@ -93,6 +96,8 @@ class TorchRuntime(Runtime):
     def training_step(self, optimizer, p, batch):
         """One step at `p` on `batch`: (p, the loss before the step); p is left as it was when
         the loss is not finite."""
+        if isinstance(optimizer, torch.optim.LBFGS):
+            return self.lbfgs_step(optimizer, p, batch)
         optimizer.zero_grad()
         try:
             value = self.step_loss(p, batch)
@@ -108,9 +113,24 @@ class TorchRuntime(Runtime):
             optimizer.step()
         return p, loss
 
+    def lbfgs_step(self, optimizer, p, batch):
+        """One L-BFGS iteration: the line search evaluates the loss at trial points (the closure);
+        returns (p, the loss before the step)."""
+        def closure():
+            optimizer.zero_grad()
+            value = self.model.loss(p, batch)
+            if torch.isfinite(value):
+                value.backward()
+            return value
+        loss = optimizer.step(closure).item()
+        return p, loss
+
     @staticmethod
     def optimizer_arrays(optimizer, p):
-        """The optimizer's state as numpy: {'NAME.KEY': array} for parameter NAME of `p`."""
+        """The optimizer's state as numpy: {'NAME.KEY': array} for parameter NAME of `p` (none for
+        L-BFGS, whose history starts again on resume)."""
+        if isinstance(optimizer, torch.optim.LBFGS):
+            return {}
         names = list(p)  # torch numbers the parameters in the order they were given
         state = optimizer.state_dict()["state"]
         return {f"{names[index]}.{key}": (value.detach().cpu().numpy() if torch.is_tensor(value) else np.asarray(value))
@@ -120,6 +140,8 @@ class TorchRuntime(Runtime):
     @staticmethod
     def restore_optimizer(optimizer, arrays, p):
         """`optimizer` (made for `p`) with the state `arrays` of optimizer_arrays loaded into it."""
+        if isinstance(optimizer, torch.optim.LBFGS) or not arrays:
+            return optimizer
         place = {name: index for index, name in enumerate(p)}
         state = {}
         for key, value in arrays.items():

@@ -56,9 +56,6 @@ def _in_ode_models(model: ir.Model) -> list:
             found.append(_e901("explicit time t in a right-hand side", equation.span))
         if equation.rhs.has(F.NetDivergence, F.NetJacobian):
             found.append(_e901("the divergence and Jacobian of a network", equation.span))
-    for stage in model.training:
-        if stage.optimizer == "lbfgs":
-            found.append(_e901("the lbfgs optimizer", stage.span))
     return found
 
 
