@@ -208,3 +208,22 @@ def test_section_is_numpy_only():
     text = "\n".join(points_imports(spec_model("burgers_pinn")) + emit_points_section(spec_model("burgers_pinn")))
     assert "torch" not in text and "jax" not in text
     assert points_imports(spec_model("burgers_pinn")) == ["from scipy.stats import qmc"]
+
+
+def test_a_set_with_every_coordinate_fixed_draws_nothing():
+    """An ODE as a PINN: domain t only; the initial condition's points are all t = 0 (no sampler
+    of dimension 0 is called, and the set does not use up the generator's numbers)."""
+    source = """model decay : pinn
+domain t in [0, 2]
+net u(t) = mlp(1 -> 8 -> 1, tanh)
+pde dt(u) + u = 0
+initial u(0) = 1 with points = 4, sampler = sobol
+scheme collocation(interior = sobol(16))
+loss residual + fit(initial)
+train adam(lr = 1e-3, steps = 10)
+"""
+    ns = section(model_of(source))
+    points = ns["draw_points"](0, 0)
+    assert points["initial_t_0"].shape == (4, 1) and np.all(points["initial_t_0"] == 0.0)
+    assert points["interior"].shape == (16, 1) and np.all((points["interior"] >= 0) & (points["interior"] <= 2))
+    assert np.array_equal(np.sort(np.floor(points["interior"][:, 0] / 2 * 16)), np.arange(16))
