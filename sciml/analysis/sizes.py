@@ -131,7 +131,11 @@ def _training_samples(model: ir.Model) -> int | None:
 
 
 def _batch(model: ir.Model) -> int | None:
-    """The largest batch of the training stages; None when it is the whole of a data file."""
+    """The largest batch of the training stages; None when it is the whole of a data file.  The
+    states of a stochastic scheme are its simulated paths (`paths = P`), whatever the data."""
+    scheme = model.time_integrator
+    if scheme is not None and scheme.option("paths") is not None:
+        return scheme.option("paths")
     samples = _training_samples(model)
     sizes = []
     for stage in model.training:
