@@ -55,9 +55,10 @@ def run(model: ir.Model, earlier: Found, options: Options) -> Found:
     for expr, span, what in items:
         for rough in too_rough(expr, model):
             out.append(finding(
-                "E270", "error", f"{what} takes derivatives of order {rough.order}, but "
-                f"{rough.text}: its derivative of that order is zero almost everywhere, so "
-                f"{what} does not see the term", span,
+                "E270", "error", f"{what} takes derivatives of order {rough.order} of "
+                f"{rough.where}, but {rough.function} is only C^{rough.smoothness}"
+                + (" (Lipschitz)" if rough.smoothness == 0 else "") + ": that derivative is zero "
+                "almost everywhere, so the loss fits a different equation", span,
                 "use a smooth activation (tanh, sin, softplus, sigmoid) for a network that the pde "
                 "differentiates", function=rough.function, smoothness=rough.smoothness,
                 order=rough.order))

@@ -108,14 +108,25 @@ def classify(expr, field: str, coords, model: ir.Model) -> PdeType:
 
 
 def _eigen_signs(matrix) -> list | None:
-    """The signs of the eigenvalues of a numeric symmetric matrix, in the coordinates' order for
-    a diagonal one; None where an entry is not a number."""
+    """The signs of the eigenvalues of a symmetric matrix, in the coordinates' order for a
+    diagonal one (whose entries may read the coordinates); None where they are not known."""
+    if matrix.is_diagonal():
+        signs = [_sign(matrix[i, i]) for i in range(matrix.rows)]
+        return None if None in signs else signs
     if any(not entry.is_number for entry in matrix):
         return None
-    if matrix.is_diagonal():
-        return [int(sympy.sign(sympy.N(matrix[i, i]))) for i in range(matrix.rows)]
     eigen = sympy.Matrix(matrix).evalf().eigenvals(multiple=True)
     return [0 if abs(complex(e)) < 1e-12 else (1 if sympy.re(e) > 0 else -1) for e in eigen]
+
+
+def _sign(entry) -> int | None:
+    """The sign of a coefficient for every real value of the coordinates in it (1 + x^2: +1)."""
+    if entry.is_number:
+        return int(sympy.sign(sympy.N(entry)))
+    real = entry.subs({s: sympy.Dummy(s.name, real=True) for s in entry.free_symbols})
+    if real.is_zero:
+        return 0
+    return 1 if real.is_positive else -1 if real.is_negative else None
 
 
 def _matrix_text(matrix, names) -> str:

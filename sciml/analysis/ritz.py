@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import sympy
-from sympy.calculus.euler import euler_equations
+from sympy.calculus import euler_equations
 
 from sciml.analysis import pde_fields as P
 from sciml.analysis.found import Found, Options
@@ -70,12 +70,24 @@ def as_equation(el: EulerLagrange, model: ir.Model) -> tuple[str, str]:
     # the second derivatives with a minus sign, as -lap(u) = f and -d(k*d(u, x), x) = f are written
     lead = 1 if _leading_sign(in_field) < 0 else -1
     lhs, rhs = lead * in_field, lead * source
-    laplacian = sympy.Add(*(sympy.Derivative(u, x, 2) for x in el.coordinates))
-    ratio = sympy.simplify(lhs / laplacian)
-    if not ratio.has(u) and not ratio.free_symbols & set(el.coordinates):
-        text = "-lap(" + el.field + ")" if ratio == -1 else P.pde_text(ratio) + "*lap(" + el.field + ")"
-        return text, P.pde_text(sympy.factor(rhs))
-    return P.pde_text(lhs), P.pde_text(sympy.factor(rhs))
+    return _divergence_form(el, lhs, u), P.pde_text(sympy.factor(rhs))
+
+
+def _divergence_form(el: EulerLagrange, lhs, u) -> str:
+    """-lap(u), -c*lap(u), -d(k*d(u, x), x) or -div(k*grad(u)) where lhs is minus the divergence
+    of the flux; lhs expanded otherwise."""
+    divergence = sympy.Add(*(sympy.diff(p, x) for p, x in zip(el.flux, el.coordinates)))
+    if sympy.expand(lhs + divergence) != 0:
+        return P.pde_text(lhs)
+    scales = {sympy.factor(sympy.cancel(p / sympy.Derivative(u, x))) for p, x in zip(el.flux, el.coordinates)}
+    if len(scales) == 1 and not (k := scales.pop()).has(u):
+        if not k.free_symbols & set(el.coordinates):
+            return f"-lap({el.field})" if k == 1 else f"-{P.pde_text(k)}*lap({el.field})"
+        if len(el.coordinates) > 1:
+            return f"-div({P.pde_text(k)}*grad({el.field}))"
+    if len(el.coordinates) == 1:
+        return f"-d({P.pde_text(sympy.factor(el.flux[0]))}, {el.coordinates[0]})"
+    return P.pde_text(lhs)
 
 
 def _leading_sign(expr) -> int:
@@ -105,7 +117,7 @@ def run(model: ir.Model, earlier: Found, options: Options) -> Found:
     for el in derived(model):
         lhs, rhs = as_equation(el, model)
         dirichlet, natural = natural_conditions(el, model)
-        flux = [P.pde_text(p) for p in el.flux if p != 0]
+        flux = [P.pde_text(sympy.factor(p)) for p in el.flux if p != 0]
         plain = all(sympy.simplify(p - sympy.diff(P.field_function(el.field, model), x)) == 0
                     for p, x in zip(el.flux, el.coordinates) if p != 0)
         condition = f"d({el.field}, n) = 0" if plain else \
