@@ -22,6 +22,8 @@ from sciml.cli import main
 GOLDEN = ROOT / "tests" / "golden_findings"
 # every ODE spec, and the other zoo specs that compile (their findings are shown in docs/findings.md)
 ODE_SPECS = sorted((SPECS / "ode").glob("*.sciml")) + [SPECS / "likelihood" / f"{name}.sciml" for name in ("flow", "flow_nice")]
+ODE_SPECS += [SPECS / "pde" / f"{name}.sciml" for name in
+              ("burgers_pinn", "heat_neural_source", "poisson_ritz", "reaction_diffusion")]
 REQUIRED = {"code", "severity", "message", "file", "line", "column", "end_line", "end_column",
             "help", "data"}
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from sciml.analysis import (flows, implicit_part, reversible, sizes, stability_verdict, structure,
-                            unused, wellposed)
+from sciml.analysis import (flows, implicit_part, pde_conditions, pde_smoothness, pde_type,
+                            reversible, ritz, sizes, stability_verdict, structure, unused, wellposed)
 from sciml.analysis.found import Found, Options
 from sciml.frontend.diagnostics import Diagnostic, by_position
 from sciml.lowering import ir
@@ -25,11 +25,14 @@ class Pass:
     run: Callable[[ir.Model, Found, Options], Found]
     final_on_error: bool = False    # an error it finds ends the analysis
     ode_only: bool = False          # it reads an ODE and its time integrator (ODE_KINDS)
+    kinds: tuple = ()               # only for these model kinds (empty: every kind)
 
 
 # The model kinds whose right sides and time integrator the ODE passes read; the passes of the
-# other families (PDE type, SDE schemes, ...) come with their code generation (issues 10 to 13).
+# other families (SDE schemes, ...) come with their code generation (issues 11 to 13).
 ODE_KINDS = ("ode", "latent_ode", "cnf", "flow")
+# The kinds whose fields the PDE passes read (a domain, pde lines or a Ritz energy, conditions).
+PDE_KINDS = ("pinn", "grid_pde")
 
 
 PASSES: tuple[Pass, ...] = (
@@ -51,6 +54,16 @@ PASSES: tuple[Pass, ...] = (
     # Coupling flows: triangular Jacobians, log-determinants, inverses, a half no layer changes
     # (A110-A112).  Independent of the scheme, so after the passes about it.
     Pass("flows", flows.run),
+    # A network too rough for the derivatives a residual takes of it (E270, an error): first of
+    # the PDE passes, since a residual that drops its second-order term is the wrong equation.
+    Pass("pde smoothness", pde_smoothness.run, kinds=PDE_KINDS),
+    # The type of each PDE's principal part, and of a Ritz energy's Euler-Lagrange equation
+    # (A501); then the Euler-Lagrange equation itself with its natural condition (A505), at
+    # the same loss term after its type.
+    Pass("pde type", pde_type.run, kinds=PDE_KINDS),
+    Pass("ritz energy", ritz.run, kinds=PDE_KINDS),
+    # Initial and boundary conditions counted against the orders in t and in space (A502-A504).
+    Pass("pde conditions", pde_conditions.run, kinds=PDE_KINDS),
     # Declarations the loss never reads (A301-A303): what training cannot change.
     Pass("unused declarations", unused.run, ode_only=True),
     # Right sides too rough for the scheme's order (A304).  Last: a note on accuracy, not on
@@ -71,6 +84,8 @@ def analyse(model: ir.Model, *, allow_unstable: bool = False) -> Analysis:
     found = Found()
     for step in PASSES:
         if step.ode_only and model.kind not in ODE_KINDS:
+            continue
+        if step.kinds and model.kind not in step.kinds:
             continue
         result = step.run(model, found, options)
         found = found + result
