@@ -194,7 +194,8 @@ class TaylorWriter:
         self.inputs = input_names(net, names, self.locals, INNER_NAMES)
         self.suffix = self.inputs   # the subscript of each direction: h1_x
         d = len(self.inputs)
-        self.pairs = sorted({r.key for r in self.wanted if not isinstance(r.key, Laplacian) and len(r.key) == 2})
+        self.pairs = sorted({r.key for r in self.wanted
+                             if not isinstance(r.key, Laplacian) and len(r.key) == 2})
         self.laplacians = [r.key for r in self.wanted if isinstance(r.key, Laplacian)]
         self.directions = sorted({i for r in self.wanted for i in
                                   (r.key.over if isinstance(r.key, Laplacian) else r.key)})
@@ -230,7 +231,8 @@ class TaylorWriter:
                  "    h+_i = sigma'(a) a_i, h+_ij = sigma''(a) a_i a_j + sigma'(a) a_ij and",
                  "    lap h+ = sigma''(a) sum_i a_i^2 + sigma'(a) W lap h, with a_i = W h_i, a_ij = W h_ij;",
                  '    from h0 = the inputs, h0_i = e_i, h0_ij = 0."""']
-        lines.append("    h0 = " + (self.sp.concat.format(arguments) if len(self.inputs) > 1 else self.inputs[0]))
+        stacked = self.sp.concat.format(arguments) if len(self.inputs) > 1 else self.inputs[0]
+        lines.append(f"    h0 = {stacked}")
         for layer in range(1, layers + 1):
             last = layer == layers
             title = "the output, affine" if last else f"sigma = {net.activation}"
@@ -333,7 +335,8 @@ def _identity(expr) -> dict:
     return {s.name: s.name for s in expr.free_symbols}
 
 
-def taylor_function(net: ir.Network, names: dict, spelling, orders: dict, function_name: str = "") -> list[str]:
+def taylor_function(net: ir.Network, names: dict, spelling, orders: dict,
+                    function_name: str = "") -> list[str]:
     """The lines of `def u_taylor(p, x, t): ... return u, u_x, ...` (the quantities of `orders`,
     in its order; see requests).  `names` maps the spec's names to the module's (the network's
     weights are p['<name>.W1'], ...), `spelling` is the backend's (model_code.Spelling: its
