@@ -7,6 +7,7 @@ compiling twice gives identical bytes.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 
 from sciml import __version__
@@ -16,6 +17,9 @@ from sciml.backends.common.divergence_code import emit_divergence_section, loss_
 from sciml.backends.common.guard_code import emit_guard_section
 from sciml.backends.common.names import safe_names
 from sciml.backends.common.numpy_code import emit_numpy_section, file_imports
+from sciml.backends.common.pinn_code import PinnWriter
+from sciml.backends.common.pinn_numpy import emit_pinn_numpy, reports_function
+from sciml.backends.common.points_code import points_imports
 from sciml.backends.common.runtime_code import runtime_imports, runtime_lines
 from sciml.backends.common.quoting import comment, docstring, literal
 from sciml.lowering import ir
@@ -35,15 +39,22 @@ def emit_module(model: ir.Model, source: str, source_name: str, backend: str, sp
     is written to ('.': the same, or unknown), where data files are looked for; `standalone`:
     the runtime pasted in rather than imported from sciml.runtime."""
     names = user_names(model)
-    writer = ModelWriter(model, names, spelling, source.split("\n"))  # lines as the parser counts them
+    pinn = model.kind == "pinn"
+    # a PINN's scheme is its collocation points, no time integrator: the writer sees none
+    writer = ModelWriter(dataclasses.replace(model, scheme=None) if pinn else model, names, spelling,
+                         source.split("\n"))  # lines as the parser counts them
     for flow in model.flows:
         writer.names[f"inverse {flow.name}"] = inverse_name(flow, names, writer.taken)
     scheme = model.scheme
-    solve = writer.solve()
-    flows = [line for flow in model.flows for line in FlowWriter(writer, flow).functions()]
-    model_lines = (writer.networks() + writer.rhs_functions() + solve + (["", ""] if solve else [])
-                   + writer.reversible_steps() + flows + writer.loss()
-                   + loss_terms_function(writer, source.split("\n")) + writer.reports())
+    if pinn:
+        pinn_writer = PinnWriter(writer, model)
+        model_lines = writer.networks() + pinn_writer.lines() + reports_function(pinn_writer)
+    else:
+        solve = writer.solve()
+        flows = [line for flow in model.flows for line in FlowWriter(writer, flow).functions()]
+        model_lines = (writer.networks() + writer.rhs_functions() + solve + (["", ""] if solve else [])
+                       + writer.reversible_steps() + flows + writer.loss()
+                       + loss_terms_function(writer, source.split("\n")) + writer.reports())
     helpers = [spelling.pieces[name] for name in sorted(writer.helpers)]
     observed = _observed_steps(model)
     lines = [
@@ -68,7 +79,8 @@ def emit_module(model: ir.Model, source: str, source_name: str, backend: str, sp
         *_data_files_line(model),
         *_runtime_line(backend, standalone),
         '"""',
-        *_with_imports(imports, file_imports(model), *runtime_imports(backend, standalone)),
+        *_with_imports(imports, file_imports(model),
+                       *_runtime_and_points_imports(model, backend, standalone)),
         "",
         f"MODEL = {literal(model.name)}",
         f"BACKEND = {literal(backend)}",
@@ -83,7 +95,9 @@ def emit_module(model: ir.Model, source: str, source_name: str, backend: str, sp
         lines.append(f"OBSERVED_STEPS = {literal(observed)}")
         lines.append(f"OBSERVED_TIMES = {literal(_observed_times(model))}")
     lines += ["", ""]
-    lines += emit_numpy_section(model, names, spec_folder)
+    lines += emit_numpy_section(writer.m, names, spec_folder)
+    if pinn:
+        lines += ["", ""] + emit_pinn_numpy(model)
     lines += ["", ""] + emit_guard_section(model, names, source_name)
     lines += ["", ""] + emit_divergence_section(model, writer)
     lines += ["", "", "# ---- the model", ""]
@@ -94,9 +108,20 @@ def emit_module(model: ir.Model, source: str, source_name: str, backend: str, sp
     return _tidy(text)
 
 
+def _runtime_and_points_imports(model: ir.Model, backend: str, standalone: bool) -> tuple:
+    """The runtime's imports, with scipy's qmc where the collocation points need it."""
+    std, other = runtime_imports(backend, standalone)
+    return std, points_imports(model) + other
+
+
 def _what(model: ir.Model) -> str:
     """The header line that says what the model integrates or maps."""
     scheme = model.scheme
+    if isinstance(scheme, ir.Collocation):
+        box = " x ".join(f"{c.name} in [{c.lower:g}, {c.upper:g}]" for c in model.domain)
+        drawn = f"drawn anew every {scheme.resample} steps" if scheme.resample else "drawn once"
+        return (f"Collocation: {scheme.interior.count} {scheme.interior.sampler} points in {box}, "
+                f"{drawn}.")
     if scheme is not None:
         title = registry.definition_of(scheme).title
         return f"Scheme: {title}, {scheme.steps or 'adaptive'} steps on [0, {scheme.t_end!r}]."
@@ -110,7 +135,7 @@ def _inverse_text(flow) -> str:
 
 
 def _grid(scheme) -> list[str]:
-    if scheme is None:
+    if scheme is None or isinstance(scheme, ir.Collocation):
         return ["h = None  # no time grid"]
     return [f"N_STEPS = {scheme.steps}", f"T_END = {scheme.t_end!r}",
             "h = T_END / N_STEPS" if scheme.steps else "h = None  # adaptive"]

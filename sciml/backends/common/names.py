@@ -31,6 +31,7 @@ Runtime TorchRuntime JaxRuntime RuntimeCommandLine TrainingProgress CheckpointFi
 SPEC_SHA256 SCIML_VERSION dataclasses io math re
 DOMAIN_BOX POINT_SETS POINTS_RESAMPLE draw_points points_in_box uniform_points latin_hypercube_points
 sobol_points qmc draw_batch
+coordinates reference_grid REFERENCE_GRID burgers_cole_hopf
 """.split()) | frozenset(f"{name}_step" for name in registry.NAMES)   # the simulated data's steps
 
 

@@ -4,13 +4,13 @@ whole zoo); code generation follows family by family (issues 10 to 13), and this
 shrinks as it does."""
 from __future__ import annotations
 
+from sciml.backends.common import pinn_code
 from sciml.frontend.diagnostics import SpecError, error
 from sciml.lowering import family_symbols as F
 from sciml.lowering import ir
 
-GENERATED_KINDS = ("ode", "flow")
+GENERATED_KINDS = ("ode", "flow", "pinn")
 PLANNED = {   # kind: what is missing, the issue that brings it
-    "pinn": ("PDE residual losses on collocation points (PINNs, Deep Ritz)", 10),
     "grid_pde": ("the method of lines", 11),
     "sde": ("SDE integrators (Euler-Maruyama, Milstein)", 12),
     "bsde": ("forward-backward SDEs (deep BSDE)", 12),
@@ -32,6 +32,8 @@ def check_emittable(model: ir.Model):
         found.append(error("E901", f"code generation for models of kind {model.kind} is not "
                            f"supported yet: {what}", span,
                            f"sciml check checks the whole spec; the code for it comes with issue {issue}"))
+    elif model.kind == "pinn":
+        found += [_e901(what, span) for what, span in pinn_code.unsupported(model)]
     else:
         found += _in_ode_models(model)
     if found:

@@ -5,6 +5,7 @@ from sciml.backends.common.model_code import Spelling
 from sciml.backends.common.module import emit_module
 from sciml.backends.jax import template
 from sciml.backends.jax.printer import JaxCodePrinter
+from sciml.lowering import ir
 from sciml.schemes import registry
 
 SPELLING = Spelling(printer=JaxCodePrinter, as_const=template.AS_CONST, eye=template.EYE,
@@ -16,7 +17,7 @@ SPELLING = Spelling(printer=JaxCodePrinter, as_const=template.AS_CONST, eye=temp
 
 def emit(model, source: str, source_name: str, spec_folder: str = ".", standalone: bool = False) -> str:
     imports = list(template.IMPORTS)
-    if model.scheme is not None and registry.definition_of(model.scheme).adaptive:
+    if isinstance(model.scheme, ir.Scheme) and registry.definition_of(model.scheme).adaptive:
         imports.append(template.ADAPTIVE_IMPORT)
     return emit_module(model, source, source_name, "jax", SPELLING, imports, spec_folder,
                        standalone)
