@@ -4,10 +4,10 @@ import numpy as np
 import pytest
 
 from helpers import compile_and_load
-from working_specs import WORKING_SPECS
+from working_specs import PINN_SPECS, WORKING_SPECS
 
 
-@pytest.mark.parametrize("spec", WORKING_SPECS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("spec", WORKING_SPECS + PINN_SPECS, ids=lambda p: p.stem)
 def test_torch_and_jax_agree_on_loss_and_gradients(spec, tmp_path):
     torch_module = compile_and_load(spec, "torch", tmp_path)
     jax_module = compile_and_load(spec, "jax", tmp_path)
@@ -16,6 +16,8 @@ def test_torch_and_jax_agree_on_loss_and_gradients(spec, tmp_path):
         np.testing.assert_array_equal(value, params[name])
     data = torch_module.make_data()
     batch = torch_module.evaluation_batch(data)
+    if hasattr(torch_module, "draw_batch"):   # the random draws of step 0 (collocation points), numpy
+        batch = {**batch, **torch_module.draw_batch(3, 0)}
     loss_torch, grads_torch = torch_module.loss_and_grad(params, batch)
     loss_jax, grads_jax = jax_module.loss_and_grad(params, batch)
     assert np.isfinite(loss_torch)

@@ -5,13 +5,13 @@ import os
 import pytest
 
 from helpers import ROOT, compile_file
-from working_specs import WORKING_SPECS
+from working_specs import PINN_SPECS, WORKING_SPECS
 
 GOLDEN = ROOT / "tests" / "golden"
 
 
 @pytest.mark.parametrize("backend", ["torch", "jax"])
-@pytest.mark.parametrize("spec", WORKING_SPECS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("spec", WORKING_SPECS + PINN_SPECS, ids=lambda p: p.stem)
 def test_emitted_code_matches_golden_file(spec, backend):
     text = compile_file(spec, backend)
     golden = GOLDEN / f"{spec.stem}_{backend}.py"

@@ -7,6 +7,7 @@ WORKING_PATHS = ["ode/antisym", "ode/classifier", "ode/hamiltonian", "ode/hamilt
                  "likelihood/flow", "likelihood/flow_nice"]
 WORKING = [path.split("/")[1] for path in WORKING_PATHS]
 WORKING_SPECS = [SPECS / f"{path}.sciml" for path in WORKING_PATHS]
-# Collocation models (PINNs, Deep Ritz) compile too; tests/test_pinn.py checks them (their points
-# come from draw_batch, which the goldens and the agreement test over WORKING_SPECS do not draw).
+# Collocation models (PINNs, Deep Ritz) compile too: goldens and the agreement test (with the
+# points of draw_batch) cover PINN_SPECS; tests/test_pinn.py trains them.
 COMPILING = WORKING + ["burgers_pinn", "poisson_ritz"]
+PINN_SPECS = [SPECS / "pde" / "burgers_pinn.sciml", SPECS / "pde" / "poisson_ritz.sciml"]
