@@ -42,7 +42,7 @@ train  adam(lr = 1e-3, steps = 10)
 
 def section(model) -> dict:
     """The namespace of the emitted point section, executed with numpy (and qmc where used)."""
-    text = "\n".join(["import numpy as np"] + points_imports(model) + emit_points_section(model))
+    text = "\n".join(["import numpy as np"] + sum(points_imports(model), []) + emit_points_section(model))
     namespace: dict = {}
     exec(compile(text, "<points section>", "exec"), namespace)
     return namespace
@@ -101,7 +101,7 @@ def test_poisson_ritz_four_faces_drawn_every_step():
     # resample = 1: every step its own points
     assert not np.array_equal(ns["draw_points"](5, 4)["interior"], points["interior"])
     # uniform points only: the module does not import scipy
-    assert points_imports(model) == [] and "qmc" not in "\n".join(emit_points_section(model))
+    assert points_imports(model)[1] == [] and "qmc" not in "\n".join(emit_points_section(model))
 
 
 def test_names_of_two_conditions_on_one_face_are_distinct():
@@ -125,7 +125,7 @@ def test_no_section_without_collocation():
     model = model_of((ROOT / "specs" / "pde" / "heat_neural_source.sciml").read_text(),
                      str(ROOT / "specs" / "pde" / "heat_neural_source.sciml"))
     assert not isinstance(model.scheme, type(spec_model("burgers_pinn").scheme))
-    assert emit_points_section(model) == [] and points_imports(model) == []
+    assert emit_points_section(model) == [] and points_imports(model) == ([], [])
 
 
 # ---- reproducible from (seed, step); new points on schedule
@@ -205,9 +205,17 @@ def test_sobol_count_not_a_power_of_two():
 
 
 def test_section_is_numpy_only():
-    text = "\n".join(points_imports(spec_model("burgers_pinn")) + emit_points_section(spec_model("burgers_pinn")))
+    text = "\n".join(sum(points_imports(spec_model("burgers_pinn")), []) + emit_points_section(spec_model("burgers_pinn")))
     assert "torch" not in text and "jax" not in text
-    assert points_imports(spec_model("burgers_pinn")) == ["from scipy.stats import qmc"]
+    assert points_imports(spec_model("burgers_pinn")) == (["import functools"], ["from scipy.stats import qmc"])
+
+
+def test_fixed_points_are_drawn_once():
+    """resample = 0: every step gets the very arrays of the first draw (not drawn again), so the
+    runtime places them on the device once."""
+    ns = section(spec_model("burgers_pinn"))
+    first = ns["draw_points"](0, 0)
+    assert ns["draw_points"](0, 7) is first and ns["draw_points"](1, 0) is not first
 
 
 def test_a_set_with_every_coordinate_fixed_draws_nothing():

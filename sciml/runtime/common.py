@@ -76,7 +76,12 @@ class Runtime(RuntimeCommandLine):
         draw = getattr(self.model, "draw_batch", None)
         if draw is None:
             return batch
-        return {**batch, **self.to_arrays(draw(seed, step), dtype, device)}
+        drawn = draw(seed, step)
+        cached = getattr(self, "_placed_draws", None)
+        if cached is None or cached[0] is not drawn or cached[1] != (dtype, device):
+            # the same draw as the last step (fixed points): placed on the device once
+            self._placed_draws = cached = (drawn, (dtype, device), self.to_arrays(drawn, dtype, device))
+        return {**batch, **cached[2]}
 
     def dtype_name(self, dtype):
         """'float32' or 'float64' for the backend's dtype (another dtype: its own name)."""

@@ -17,6 +17,7 @@ Import:
     train(params, data, steps, seed, device, dtype) -> (numpy params, final loss)
 Training: the runtime sciml.runtime.jax (compile with --standalone to paste it in).
 """
+import functools
 import sys
 
 import numpy as np
@@ -116,7 +117,12 @@ def points_in_box(unit, fixed):
 def draw_points(seed, step):
     """{point set: (count, 2) float64 array, columns x, t};
     drawn once, from default_rng([seed, 0]): the same at every step."""
-    rng = np.random.default_rng([seed, 0])
+    return point_draw(seed, 0)
+
+
+@functools.lru_cache(maxsize=1)   # the same points step after step are drawn once
+def point_draw(seed, draw):
+    rng = np.random.default_rng([seed, draw])
     return {
         'interior': points_in_box(latin_hypercube_points(rng, 10000, 2), {}),
         'initial_t_0': points_in_box(uniform_points(rng, 50, 1), {'t': 0.0}),

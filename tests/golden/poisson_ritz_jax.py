@@ -17,6 +17,7 @@ Import:
     train(params, data, steps, seed, device, dtype) -> (numpy params, final loss)
 Training: the runtime sciml.runtime.jax (compile with --standalone to paste it in).
 """
+import functools
 import sys
 
 import numpy as np
@@ -100,7 +101,12 @@ def points_in_box(unit, fixed):
 def draw_points(seed, step):
     """{point set: (count, 2) float64 array, columns x, y};
     drawn anew every 1 steps, from default_rng([seed, step // 1])."""
-    rng = np.random.default_rng([seed, step // 1])
+    return point_draw(seed, step // 1)
+
+
+@functools.lru_cache(maxsize=1)   # the same points step after step are drawn once
+def point_draw(seed, draw):
+    rng = np.random.default_rng([seed, draw])
     return {
         'interior': points_in_box(uniform_points(rng, 1000, 2), {}),
         'boundary_x_0': points_in_box(uniform_points(rng, 50, 1), {'x': 0.0}),

@@ -111,7 +111,8 @@ def emit_module(model: ir.Model, source: str, source_name: str, backend: str, sp
 def _runtime_and_points_imports(model: ir.Model, backend: str, standalone: bool) -> tuple:
     """The runtime's imports, with scipy's qmc where the collocation points need it."""
     std, other = runtime_imports(backend, standalone)
-    return std, points_imports(model) + other
+    points_std, points_other = points_imports(model)
+    return sorted(set(std + points_std)), points_other + other
 
 
 def _what(model: ir.Model) -> str:

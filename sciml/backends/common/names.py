@@ -30,7 +30,7 @@ Diverged diverged loss_terms STABILITY_FINDINGS OBSERVED_STATES
 Runtime TorchRuntime JaxRuntime RuntimeCommandLine TrainingProgress CheckpointFiles TrainingPlots
 SPEC_SHA256 SCIML_VERSION dataclasses io math re
 DOMAIN_BOX POINT_SETS POINTS_RESAMPLE draw_points points_in_box uniform_points latin_hypercube_points
-sobol_points qmc draw_batch
+sobol_points qmc draw_batch point_draw
 coordinates reference_grid REFERENCE_GRID burgers_cole_hopf
 """.split()) | frozenset(f"{name}_step" for name in registry.NAMES)   # the simulated data's steps
 

@@ -76,11 +76,15 @@ def point_sets(model: ir.Model) -> tuple[NamedPointSet, ...]:
     return tuple(named)
 
 
-def points_imports(model: ir.Model) -> list[str]:
-    """The imports the point section needs beyond numpy: scipy's qmc for a Latin hypercube or
-    Sobol set (none for uniform points only, and none without collocation)."""
-    used = {s.points.sampler for s in point_sets(model) if _free(model, s.points)}
-    return ["from scipy.stats import qmc"] if used & set(QMC_SAMPLERS) else []
+def points_imports(model: ir.Model) -> tuple[list[str], list[str]]:
+    """(standard-library, other) imports the point section needs beyond numpy: functools for the
+    cache of the last draw, scipy's qmc for a Latin hypercube or Sobol set (none without
+    collocation)."""
+    sets = point_sets(model)
+    if not sets:
+        return [], []
+    used = {s.points.sampler for s in sets if _free(model, s.points)}
+    return ["import functools"], (["from scipy.stats import qmc"] if used & set(QMC_SAMPLERS) else [])
 
 
 def emit_points_section(model: ir.Model) -> list[str]:
@@ -118,7 +122,12 @@ def _draw_points(model: ir.Model, sets, resample: int) -> list[str]:
     lines = ["def draw_points(seed, step):",
              f'    """{{point set: (count, {len(model.domain)}) float64 array, columns {docstring(columns)}}};',
              f'    {when}."""',
-             f"    rng = np.random.default_rng([seed, {draw}])",
+             f"    return point_draw(seed, {draw})",
+             "",
+             "",
+             "@functools.lru_cache(maxsize=1)   # the same points step after step are drawn once",
+             "def point_draw(seed, draw):",
+             "    rng = np.random.default_rng([seed, draw])",
              "    return {"]
     for s in sets:
         free = _free(model, s.points)
