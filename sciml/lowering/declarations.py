@@ -5,7 +5,7 @@ from __future__ import annotations
 import sympy
 
 from sciml.frontend import ast
-from sciml.lowering import axes, ir
+from sciml.lowering import ir
 from sciml.lowering import symbols as S
 from sciml.lowering.datasets import lower_dataset
 from sciml.lowering import lower as common
@@ -20,7 +20,7 @@ def lower_model(lowering, st):
 
 def lower_const(lowering, st):
     for binding in st.bindings:
-        with lowering._checking(binding.name):
+        with lowering.checking(binding.name):
             value = lowering.constant(binding.value, f"constant '{binding.name}'")
             constant = ir.Constant(name=binding.name, value=value.expr, span=binding.span)
             # the shape as written: [1, 2] is a vector R[2], a column as states are
@@ -43,7 +43,7 @@ def lower_data(lowering, st):
 
 def lower_states(lowering, st):
     for decl in st.declarations:
-        with lowering._checking(decl.name):
+        with lowering.checking(decl.name):
             if decl.time_dependent or decl.init_draw or decl.init_value is not None:
                 lowering.fail("E220", f"state '{decl.name}' takes its start from an initial line",
                           decl.span, f"write: initial {decl.name}(0) = ...")
@@ -51,15 +51,13 @@ def lower_states(lowering, st):
             if len(shape) > 1:
                 lowering.fail("E204", "a state is a scalar or a vector", decl.type.span)
             state = ir.State(name=decl.name, shape=shape, span=decl.span)
-            axis = {"sde": axes.PATHS, "bsde": axes.PATHS, "diffusion": axes.PATHS,
-                    "grid_pde": axes.NODES}.get(lowering.kind.name, axes.SAMPLES)
-            lowering.declare(decl.name, Entry("state", shape, axis, state), decl.span)
+            lowering.declare(decl.name, Entry("state", shape, lowering.kind.state_axis, state), decl.span)
             lowering.states.append(state)
 
 
 def lower_params(lowering, st):
     for decl in st.declarations:
-        with lowering._checking(decl.name):
+        with lowering.checking(decl.name):
             shape = lowering.shape_of(decl.type)
             init = _init(lowering, decl, shape)
             param = ir.Parameter(name=decl.name, shape=shape, per_step=decl.time_dependent is not None,

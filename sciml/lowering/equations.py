@@ -21,7 +21,7 @@ def lower_equations(lowering, st):
                   "collocation(interior = sobol(2000))")
     pde_model = lowering.kind.domain
     for equation in st.equations:
-        with lowering._checking():
+        with lowering.checking():
             lowering.exprs.context = st.kind
             if st.kind == "ode":
                 _ode(lowering, equation)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from sciml.frontend import ast
 from sciml.frontend.diagnostics import Span
+from sciml.lowering import axes
 from sciml.schemes import registry
 
 
@@ -21,6 +22,7 @@ class Kind:
     noise: bool = False          # it needs a noise declaration
     schemes: tuple = ()          # the scheme families it takes ('' : none)
     example: str = ""            # a scheme line to suggest ("" : the recommended time integrator)
+    state_axis: str = axes.SAMPLES  # the sample axis of its states (sciml/lowering/axes.py)
 
     @property
     def suggestion(self) -> str:
@@ -58,16 +60,16 @@ KINDS = {k.name: k for k in (
     Kind("cnf", "a continuous normalizing flow: an ODE with its log-density", "ode", True,
          schemes=(TIME,)),
     Kind("sde", "a stochastic differential equation with network terms", "sde", True, noise=True,
-         schemes=(STOCHASTIC,)),
+         schemes=(STOCHASTIC,), state_axis=axes.PATHS),
     Kind("bsde", "a forward-backward SDE (deep BSDE)", "sde", True, noise=True,
-         schemes=(STOCHASTIC,)),
+         schemes=(STOCHASTIC,), state_axis=axes.PATHS),
     Kind("diffusion", "a score-based diffusion model: a forward SDE and a score network", "sde", True,
-         noise=True, schemes=(REVERSE,)),
+         noise=True, schemes=(REVERSE,), state_axis=axes.PATHS),
     Kind("pinn", "a PDE on a network field, trained on collocation points (PINN, Deep Ritz)", "pde",
          domain=True, schemes=("collocation",),
          example="scheme collocation(interior = sobol(2000))"),
     Kind("grid_pde", "a PDE on a grid state, discretized by the method of lines", "pde", True,
-         domain=True, schemes=("method of lines",),
+         domain=True, schemes=("method of lines",), state_axis=axes.NODES,
          example="scheme method_of_lines(grid = 64, time = {time})"),
     Kind("flow", "a normalizing flow of coupling layers"),
     Kind("vae", "a variational autoencoder: an encoder, a latent and a decoder"),

@@ -40,7 +40,7 @@ def loss_terms_function(writer, source_lines: list) -> list[str]:
         expr, term_names, bindings = writer._literals(expr, names)
         lines += [b for b in bindings if b not in bound]
         bound |= set(bindings)
-        entries.append(f"        {_text(source_lines, span)!r}: {writer.code(expr, term_names)},")
+        entries.append(f"        {term_text(source_lines, span)!r}: {writer.code(expr, term_names)},")
     for atom in writer.observed:
         entries.append(f"        {state_text(atom)!r}: {writer.names[str(atom)]},")
     return lines + ["    return {"] + entries + ["    }", "", ""]
@@ -51,7 +51,7 @@ def state_text(atom) -> str:
     return f"{state}(t = {float(time):g})" if time.is_number else f"{state}({time})"
 
 
-def _text(source_lines: list, span) -> str:
+def term_text(source_lines: list, span) -> str:
     """The spec's text of a span, on one line (a term written over several lines joined)."""
     if not 1 <= span.line <= len(source_lines):
         return "loss"

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import sympy
 
-from sciml.backends.common.divergence_code import _text as term_text
+from sciml.backends.common.divergence_code import term_text
 from sciml.backends.common.pinn_fields import (FieldTerms, equation_order, field_symbol, ordered_keys,
                                               quantity_name)
 from sciml.backends.common.points_code import point_sets
