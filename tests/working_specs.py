@@ -9,5 +9,6 @@ WORKING = [path.split("/")[1] for path in WORKING_PATHS]
 WORKING_SPECS = [SPECS / f"{path}.sciml" for path in WORKING_PATHS]
 # Collocation models (PINNs, Deep Ritz) compile too: goldens and the agreement test (with the
 # points of draw_batch) cover PINN_SPECS; tests/test_pinn.py trains them.
-COMPILING = WORKING + ["burgers_pinn", "poisson_ritz"]
-PINN_SPECS = [SPECS / "pde" / "burgers_pinn.sciml", SPECS / "pde" / "poisson_ritz.sciml"]
+COMPILING = WORKING + ["burgers_pinn", "poisson_ritz", "heat_neural_source_pinn"]
+PINN_SPECS = [SPECS / "pde" / "burgers_pinn.sciml", SPECS / "pde" / "poisson_ritz.sciml",
+              SPECS / "pde" / "heat_neural_source_pinn.sciml"]

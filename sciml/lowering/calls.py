@@ -35,7 +35,7 @@ class Calls:
     def _call_mse(self, node):
         a, b = self._positional(node, 2)
         self.join(node, a, b)   # the mean of squared differences, entry by entry: one axis
-        if a.shape != b.shape:
+        if a.shape != b.shape and not (self._scalar(a) and self._scalar(b)):   # u(x, t) is R[1]
             self.fail("E201", f"mse of {self.fmt(a.shape)} and {self.fmt(b.shape)}", node.span,
                       "both arguments need the same shape")
         return self.typed(S.MeanSquaredError(a.expr, b.expr), ())

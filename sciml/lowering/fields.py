@@ -130,9 +130,9 @@ def lower_condition(eq: ast.Equation, section: str, options: tuple, lowering):
         if order:
             kind = "neumann"
     lhs = lowering.lower(lhs_node)
-    periodic = _periodic_partner(eq.rhs, target, lowering)
+    periodic = _periodic_partner(eq.rhs, eq.lhs, target, lowering)
     if periodic is not None:
-        other = _fixed(target, periodic.positional, eq.rhs, lowering)
+        other = _fixed(target, periodic, eq.rhs, lowering)
         if section != "boundary" or len(other) != 1 or other[0][0] != fixed[0][0] or other == fixed:
             lowering.fail("E266", "a periodic condition reads u(start, t) = u(end, t)", eq.span,
                           f"the two ends of one space coordinate, e.g. {target}(0, t) = {target}(1, t) "
@@ -222,10 +222,24 @@ def _fixed(target, at, node, lowering) -> list:
     return fixed
 
 
-def _periodic_partner(rhs, target, lowering):
-    if isinstance(rhs, ast.Call) and rhs.func == target and lowering.scope.get(target) is not None:
-        return rhs
+def _periodic_partner(rhs, lhs, target, lowering):
+    """The arguments of the right side where it reads the left side's quantity at other
+    coordinates (u(-1, t) = u(1, t), d(u, x)(-1, t) = d(u, x)(1, t)): a periodic condition."""
+    if lowering.scope.get(target) is None:
+        return None
+    if isinstance(rhs, ast.Call) and rhs.func == target and not isinstance(lhs, ast.CallOfCall):
+        return rhs.positional
+    if isinstance(rhs, ast.CallOfCall) and isinstance(lhs, ast.CallOfCall) and \
+            _derivative_of(rhs.inner) == _derivative_of(lhs.inner) is not None:
+        return rhs.args
     return None
+
+
+def _derivative_of(call: ast.Call):
+    """('d', ('u', 'x')) for d(u, x): the derivative a CallOfCall evaluates, spans left out."""
+    if not all(isinstance(a, ast.Name) for a in call.args):
+        return None
+    return call.func, tuple(a.id for a in call.args)
 
 
 def _condition_options(options, section, fixed, lowering):
@@ -274,16 +288,21 @@ def _checked_options(options, section, fixed, lowering):
     return ir.PointSet(sampler=sampler, count=count, fixed=tuple(fixed), span=lowering.current_statement.span), weight
 
 
+#: how the input derivatives of the fields are computed (collocation(derivatives = ...))
+DERIVATIVE_ROUTES = ("taylor", "autodiff")
+
+
 def lower_collocation(call: ast.Call, lowering) -> ir.Collocation:
     given = {kw.name: kw for kw in call.keywords}
     if call.positional:
         lowering.fail("E402", "collocation() options are named: interior = sobol(2000), resample = k",
                       call.positional[0].span)
     for name, kw in given.items():
-        if name not in ("interior", "resample"):
+        if name not in ("interior", "resample", "derivatives"):
             lowering.fail("E402", f"collocation() has no option '{name}'", kw.span,
-                          "options: interior = sampler(count), resample = k; conditions carry their "
-                          "own points (with points = N)")
+                          "options: interior = sampler(count), resample = k, derivatives = "
+                          + " | ".join(DERIVATIVE_ROUTES) + "; conditions carry their own points "
+                          "(with points = N)")
     if "interior" not in given:
         lowering.fail("E402", "collocation() needs interior = sampler(count)", call.span,
                       "write e.g. collocation(interior = latin_hypercube(10000))")
@@ -296,8 +315,16 @@ def lower_collocation(call: ast.Call, lowering) -> ir.Collocation:
                       value.span, "write e.g. interior = sobol(2000)")
     count = lowering.integer(value.positional[0], "the number of interior points")
     resample = lowering.integer(given["resample"].value, "resample", 0) if "resample" in given else 0
+    derivatives = ""
+    if "derivatives" in given:
+        route = given["derivatives"].value
+        if not isinstance(route, ast.Name) or route.id not in DERIVATIVE_ROUTES:
+            lowering.fail("E402", "derivatives = " + " or ".join(DERIVATIVE_ROUTES), route.span,
+                          "taylor: pushed forward through the network (orders up to 2); autodiff: "
+                          "nested reverse mode, any order; unwritten: taylor where it applies")
+        derivatives = route.id
     return ir.Collocation(interior=ir.PointSet(sampler=value.func, count=count, span=value.span),
-                          resample=resample, span=call.span)
+                          resample=resample, derivatives=derivatives, span=call.span)
 
 
 def lower_method_of_lines(call: ast.Call, lowering) -> ir.MethodOfLines:

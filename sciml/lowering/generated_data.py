@@ -6,7 +6,7 @@ from __future__ import annotations
 
 
 from sciml.frontend import ast
-from sciml.lowering import ir
+from sciml.lowering import ir, limits
 from sciml.lowering.expressions import Entry, fmt_shape
 
 DIGITS = 1797            # images in scikit-learn's digits
@@ -83,6 +83,8 @@ def _with_locals(lowering, names, context, lower):
 def field(st, call, lowering) -> ir.DataSet:
     """field(u(x, t) = closed form, x = linspace(...), t = linspace(...)): u on the grid."""
     lowering.exprs.require_domain()
+    if lowering.kind.name == "pinn":
+        return field_samples(st, call, lowering)
     equations = [a for a in call.args if isinstance(a, ast.Equation)]
     if len(equations) != 1 or not isinstance(equations[0].lhs, ast.Call) or \
             [getattr(a, "id", None) for a in equations[0].lhs.args] != ["x", "t"]:
@@ -104,6 +106,50 @@ def field(st, call, lowering) -> ir.DataSet:
               ir.DataField(name=name, shape=(len(grid["t"]), len(grid["x"]))))
     return ir.DataSet(name=st.name, generator="field", options=tuple(sorted(options.items())),
                       fields=fields, batched=False, rhs=(value.expr,), span=st.span)
+
+
+def field_samples(st, call, lowering) -> ir.DataSet:
+    """In a pinn model: field(u(x, t) = closed form, x = linspace(...), t = linspace(...),
+    noise = s, seed = k) is a data set of observations, one sample per node of the grid (fields
+    x, t and u, one number each), Gaussian noise of standard deviation s added to u."""
+    equations = [a for a in call.args if isinstance(a, ast.Equation)]
+    coordinates = [c.name for c in lowering.domain]
+    lhs = equations[0].lhs if len(equations) == 1 else None
+    arguments = [getattr(a, "id", None) for a in getattr(lhs, "args", ())]
+    if not isinstance(lhs, ast.Call) or sorted(map(str, arguments)) != sorted(coordinates):
+        example = ", ".join(coordinates)
+        lowering.fail("E505", f"field() takes one closed form of the domain's coordinates: "
+                      f"field(u({example}) = ..., " + ", ".join(f"{c} = linspace(...)" for c in coordinates)
+                      + ")", call.span)
+    _check_keywords(call, tuple(coordinates) + ("noise", "seed"), lowering)
+    given = {kw.name: kw.value for kw in call.keywords}
+    nodes = {}
+    for name in arguments:
+        if name not in given:
+            lowering.fail("E505", f"field() needs {name} = linspace(start, stop, count), the nodes "
+                          "the field is observed at", call.span)
+        nodes[name] = _nodes(given[name], lowering)
+    samples = 1
+    for values in nodes.values():
+        samples *= len(values)
+    if samples > limits.MAX_SAMPLES:
+        lowering.fail("E231", f"the grid of field() has {samples:,} nodes, more than the limit of "
+                      f"{limits.MAX_SAMPLES:,} samples", call.span, "observe at fewer nodes")
+    noise = lowering.real(given["noise"], "the noise") if "noise" in given else 0.0
+    if noise < 0:
+        lowering.fail("E505", f"the noise is a standard deviation, at least 0, but this is {noise:g}",
+                      given["noise"].span)
+    seed = lowering.integer(given["seed"], "the seed", 0) if "seed" in given else 0
+    name = lhs.func
+    lowering.exprs.context = "data"
+    value = lowering.lower(equations[0].rhs)
+    if not value.is_scalar:
+        lowering.fail("E207", f"the field is a scalar function, but this is {fmt_shape(value.shape)}",
+                      equations[0].rhs.span)
+    options = {"nodes": tuple(nodes.items()), "field": name, "noise": noise, "seed": seed}
+    fields = tuple(ir.DataField(name=c, shape=()) for c in nodes) + (ir.DataField(name=name, shape=()),)
+    return ir.DataSet(name=st.name, generator="field_samples", options=tuple(sorted(options.items())),
+                      fields=fields, batched=True, rhs=(value.expr,), span=st.span)
 
 
 def pde(st, call, lowering) -> ir.DataSet:

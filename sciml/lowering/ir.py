@@ -307,10 +307,12 @@ class Condition:
 @_node
 class Collocation:
     """PINN / Deep Ritz discretization: the interior point set, redrawn every `resample`
-    training steps (0: fixed); the conditions carry their own point sets."""
+    training steps (0: fixed); the conditions carry their own point sets.  `derivatives`: the
+    route of the fields' input derivatives, taylor or autodiff ('': taylor where it applies)."""
 
     interior: PointSet
     resample: int = 0
+    derivatives: str = ""
     span: Span = _span()
 
     kind = "collocation"

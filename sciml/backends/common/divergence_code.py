@@ -28,7 +28,7 @@ def loss_terms_function(writer, source_lines: list) -> list[str]:
     """`loss_terms(p, batch)`: each term of the loss as written, and each state the loss reads,
     by its text in the spec (the backend's arrays)."""
     m = writer.m
-    names = writer._field_names(m.training_set, "batch")
+    names = writer.field_names(m.training_set, "batch")
     terms = m.loss_terms or ((m.loss, m.loss_span),)
     lines = ["def loss_terms(p, batch):",
              '    """The loss term by term, as written, and the states it reads."""']

@@ -50,8 +50,8 @@ class ModelWriter:
             state = names[str(atom.args[0])]
             suffix = "T" if atom.args[1].is_number else "obs"
             self.names[str(atom)] = f"{state}_{suffix}"
-        definition = registry.definition_of(model.scheme) if model.scheme is not None else None
-        scheme_matrices = {model.scheme.option(o) for o in definition.matrix_options} if definition else set()
+        definition = registry.definition_of(model.time_integrator) if model.time_integrator is not None else None
+        scheme_matrices = {model.time_integrator.option(o) for o in definition.matrix_options} if definition else set()
         stacked = sum(s.shape[0] if s.shape else 1 for s in model.states)
         self.matrix_consts = sorted({str(s) for e in model.equations for s in e.rhs.free_symbols
                                      if self._const_shape(str(s))} | scheme_matrices)
@@ -182,13 +182,13 @@ class ModelWriter:
 
     # -- the scheme: its definition's stages (solve_code.py) -----------------------------------
     def solve(self) -> list[str]:
-        if self.m.scheme is None:
+        if self.m.time_integrator is None:
             return []
         self.solver = SolveWriter(self)
         return self.solver.solve()
 
     def reversible_steps(self) -> list[str]:
-        return self.solver.reversible_steps() if self.m.scheme is not None else []
+        return self.solver.reversible_steps() if self.m.time_integrator is not None else []
 
     def adaptive_solve(self, definition) -> list[str]:
         """The library's adaptive solve; a system of several states is solved as one tuple."""
@@ -213,7 +213,7 @@ class ModelWriter:
             solved_value = f"({', '.join(paths)})"
             trimmed = "(" + ", ".join(f"{path}[1:]" for path in paths) + ")"
             trimmed_ys = "tuple(ys[1:] for ys in solution.ys)"
-        scheme = self.m.scheme
+        scheme = self.m.time_integrator
         return self.sp.adaptive.format(
             y=states[0], state=state, start=start, call=call, solved=", ".join(paths),
             solved_value=solved_value, trimmed=trimmed, trimmed_ys=trimmed_ys,
@@ -222,7 +222,7 @@ class ModelWriter:
             method=definition.solver(self.sp.solver_library)).strip("\n").splitlines()
 
     # -- loss and reports --------------------------------------------------------------------
-    def _field_names(self, dataset: str, batch: str) -> dict:
+    def field_names(self, dataset: str, batch: str) -> dict:
         """The code of each data field, `batch[...]` for the data set evaluated on; under the key
         ' like' (no user name has a space) its first per-sample float field, if it has one."""
         names = dict(self.names)
@@ -294,7 +294,7 @@ class ModelWriter:
         return expr.xreplace(replacements), names, lines
 
     def loss(self) -> list[str]:
-        names = self._field_names(self.m.training_set, "batch")
+        names = self.field_names(self.m.training_set, "batch")
         lines = ["def loss(p, batch):"]
         lines += self.spec_comment(self.m.loss_span)
         lines += self._unpack(self.m.loss)
@@ -309,7 +309,7 @@ class ModelWriter:
                  '    """The values on the report line, each on the data set it names."""',
                  "    values = {}"]
         for report in self.m.reports:
-            names = self._field_names(report.dataset, "batch")
+            names = self.field_names(report.dataset, "batch")
             lines += self.spec_comment(report.span)
             lines += self._unpack(report.expr)
             if report.dataset:

@@ -7,7 +7,6 @@ compiling twice gives identical bytes.
 """
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 
 from sciml import __version__
@@ -40,14 +39,12 @@ def emit_module(model: ir.Model, source: str, source_name: str, backend: str, sp
     the runtime pasted in rather than imported from sciml.runtime."""
     names = user_names(model)
     pinn = model.kind == "pinn"
-    # a PINN's scheme is its collocation points, no time integrator: the writer sees none
-    writer = ModelWriter(dataclasses.replace(model, scheme=None) if pinn else model, names, spelling,
-                         source.split("\n"))  # lines as the parser counts them
+    writer = ModelWriter(model, names, spelling, source.split("\n"))  # lines as the parser counts them
     for flow in model.flows:
         writer.names[f"inverse {flow.name}"] = inverse_name(flow, names, writer.taken)
     scheme = model.scheme
     if pinn:
-        pinn_writer = PinnWriter(writer, model)
+        pinn_writer = PinnWriter(writer, model, backend)
         model_lines = writer.networks() + pinn_writer.lines() + reports_function(pinn_writer)
     else:
         solve = writer.solve()
@@ -228,7 +225,8 @@ def _observed_steps(model):
     times = _observed_times(model)
     if times is None:
         return None
-    if not model.scheme or not model.scheme.steps:
+    scheme = model.time_integrator
+    if not scheme or not scheme.steps:
         return ()
-    h = model.scheme.t_end / model.scheme.steps
+    h = scheme.t_end / scheme.steps
     return tuple(int(round(t / h)) for t in times)

@@ -134,6 +134,22 @@ def spirals(samples, seed, noise):
     x = np.stack([radius * np.cos(angle), radius * np.sin(angle)])
     return {"x": x + noise * rng.standard_normal((2, samples)), "label": label}
 ''',
+    "field_samples": '''
+def field_samples(value, nodes, name, noise, seed):
+    """Observations of a field: `value` at every node of the grid `nodes` ({coordinate: node
+    values}), each node one sample, plus Gaussian noise of standard deviation `noise` drawn
+    from default_rng(seed); {coordinate: (1, n), name: (1, n)}, rows as the networks take."""
+    grid = np.meshgrid(*nodes.values(), indexing="ij")
+    columns = {coordinate: axis.reshape(1, -1) for coordinate, axis in zip(nodes, grid)}
+    values = value(*columns.values())
+    values = values + noise * np.random.default_rng(seed).normal(size=values.shape)
+    return {**columns, name: values}
+''',
+    "as_rows": '''
+def as_rows(fields):
+    """A PINN's data: each scalar field (n,) as a row (1, n), as the networks take coordinates."""
+    return {name: value[None, :] if value.ndim == 1 else value for name, value in fields.items()}
+''',
     "two_moons": '''
 def two_moons(samples, seed, noise):
     """Two interleaved half circles: x is (2, samples), label is (samples,)."""
@@ -230,7 +246,8 @@ def emit_numpy_section(model: ir.Model, names: dict, spec_folder: str = ".") -> 
     for c in model.constants:
         lines.append(f"{names[c.name]} = {number_literal(c.value)}")
     lines.append("")
-    used = sorted({_generator(d) for d in model.datasets if _generator(d) in GENERATORS})
+    used = sorted({_generator(d) for d in model.datasets if _generator(d) in GENERATORS}
+                  | ({"as_rows"} if model.kind == "pinn" and files_in(model) else set()))
     files = any(d.generator == "load" for d in model.datasets)
     lines.append("# ---- data: drawn with numpy from the spec's seeds, identical in every backend"
                  + ("; or read from files" if files else ""))
@@ -252,12 +269,17 @@ def emit_numpy_section(model: ir.Model, names: dict, spec_folder: str = ".") -> 
                 lines.extend(_ode_rhs(d, names))
                 lines.append("")
                 lines.append("")
+            elif d.generator == "field_samples":
+                lines.extend(_field_value(d, names) + ["", ""])
         lines.append("def make_data(data_dir=None):")
         lines.append('    """Every data set of the spec: {name: {field: array with samples last}}'
                      + (';\n    data files are read where data_path(path, data_dir) says."""' if files else '."""'))
         lines.append("    return {")
         for d in model.datasets:
-            lines.append(f"        {literal(d.name)}: {_dataset_call(d, names)},")
+            call = _dataset_call(d, names)
+            if model.kind == "pinn" and d.generator == "load":
+                call = f"as_rows({call})"
+            lines.append(f"        {literal(d.name)}: {call},")
         lines.append("    }")
     else:
         lines.append("def make_data(data_dir=None):")
@@ -286,6 +308,22 @@ def _ode_rhs(d: ir.DataSet, names: dict) -> list[str]:
                    f"    return np.concatenate([{sides}])"]
 
 
+def files_in(model: ir.Model) -> bool:
+    return any(d.generator == "load" for d in model.datasets)
+
+
+def _field_value(d: ir.DataSet, names: dict) -> list[str]:
+    """`def field_value_train(x, t): return <the closed form>` in numpy."""
+    coordinates = [name for name, _ in d.option("nodes")]
+    local = safe_names(coordinates, reserved=MODULE_NAMES | set(names.values()))
+    printer = NumpyCodePrinter({**names, **local})
+    arguments = ", ".join(local[c] for c in coordinates)
+    return [f"def field_value_{names[d.name]}({arguments}):",
+            f'    """The closed form data set {docstring(d.name)} observes: {docstring(d.option("field"))}'
+            f'({", ".join(coordinates)})."""',
+            f"    return {printer.doprint(d.rhs[0])}"]
+
+
 def _size(d: ir.DataSet, state: str) -> int:
     shape = d.field(state + "0").shape
     return shape[0] if shape else 1
@@ -301,6 +339,11 @@ def _dataset_call(d: ir.DataSet, names) -> str:
         integers = tuple(f.name for f in d.fields if f.integer)
         return (f"{reader}(data_path({literal(d.option('path'))}, data_dir), {literal(shapes)}, "
                 f"integers={literal(integers)})")
+    if d.generator == "field_samples":
+        nodes = ", ".join(f"{literal(name)}: np.linspace({values[0]!r}, {values[-1]!r}, {len(values)})"
+                          for name, values in d.option("nodes"))
+        return (f"field_samples(field_value_{names[d.name]}, {{{nodes}}}, {literal(d.option('field'))}, "
+                f"noise={d.option('noise')!r}, seed={d.option('seed')})")
     o = dict(d.options)
     starts = []
     for k, (state, start) in enumerate(zip(d.states, o["start"])):
@@ -322,7 +365,7 @@ def _init_params(model: ir.Model, names: dict) -> list[str]:
              '    """{name: numpy array}; vectors are columns, per-step weights stack on axis 0."""',
              "    rng = np.random.default_rng(seed)",
              "    return {"]
-    steps = model.scheme.steps if model.scheme else 0
+    steps = model.time_integrator.steps if model.time_integrator else 0
     for param in model.parameters:
         shape = param.shape if len(param.shape) != 1 else (param.shape[0], 1)
         if param.per_step:

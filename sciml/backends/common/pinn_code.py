@@ -1,8 +1,10 @@
 """The model half of a PINN (or Deep Ritz) module: the loss terms at the collocation points.
 
     residual        the mean over the interior points of each PDE residual squared, the field's
-                    derivatives by Taylor mode (u_taylor, taylor_code.py), the residual printed
-                    in their names: mean((u_t + u*u_x - nu*u_xx)**2)
+                    derivatives by Taylor mode (u_taylor, taylor_code.py) or by nested autodiff
+                    (u_autodiff, taylor_autodiff_code.py; collocation(derivatives = ...), else
+                    Taylor mode up to second order), the residual printed in their names:
+                    mean((u_t + u*u_x - nu*u_xx)**2)
     fit(section)    sum over the section's conditions of weight * mean((lhs - value)^2) at the
                     condition's points (periodic: lhs at one end minus lhs at the other end)
     ritz_energy(f)  the volume of the domain box times the mean of the density f at the
@@ -22,7 +24,8 @@ from sciml.backends.common.pinn_fields import (FieldTerms, equation_order, field
                                               quantity_name)
 from sciml.backends.common.points_code import point_sets
 from sciml.backends.common.quoting import literal
-from sciml.backends.common.taylor_code import Locals, taylor_function
+from sciml.backends.common.taylor_autodiff_code import autodiff_function
+from sciml.backends.common.taylor_code import TAYLOR_ORDER, Laplacian, Locals, taylor_function
 from sciml.lowering import family_symbols as F
 from sciml.lowering import ir
 from sciml.lowering import symbols as S
@@ -40,17 +43,41 @@ def box_volume(model: ir.Model) -> float:
 class PinnWriter:
     """Writes the PINN functions with the module's ModelWriter (names, spelling, printer)."""
 
-    def __init__(self, writer, model: ir.Model):
+    def __init__(self, writer, model: ir.Model, backend: str):
         self.w = writer
-        self.m = model      # the writer's model has no scheme (its points are no time grid)
+        self.m = model
+        self.backend = backend
         self.sets = {id(s.condition): s.name for s in point_sets(model) if s.condition is not None}
         self.nets = {n.name: n for n in self.m.networks}
         self.fields = FieldTerms(self.m)
         self.residuals = [self.fields.read(r.expr) for r in self.m.residuals]
         self.energies = {atom: self.fields.read(atom.args[0])
                          for atom in sorted(self.m.loss.atoms(F.RitzEnergy), key=sympy.default_sort_key)}
-        self.taylor = {net: writer.fresh(f"{writer.names[net]}_taylor") for net in self.fields.used}
+        self.conditions = {id(c): self._condition_terms(c) for c in self.m.conditions}
+        # {(net, keys): function name}: one per field for the interior (u_taylor), and one for
+        # each other set of derivatives a condition reads (u_x_taylor for a Neumann condition)
+        self.derivative_functions, self.derivative_routes = {}, {}
+        for terms in [self.fields] + [t for t in self.conditions.values() if t is not None]:
+            for net, keys in terms.used.items():
+                self._derivative_function(net, tuple(ordered_keys(keys)), terms is self.fields)
         self.term_functions = self._term_functions()
+
+    def _condition_terms(self, condition) -> FieldTerms | None:
+        """The field quantities a condition reads, where it reads a derivative (None: values only)."""
+        if not condition.lhs.has(F.Partial, F.Laplacian):
+            return None
+        terms = FieldTerms(self.m)
+        terms.read(condition.lhs)
+        return terms
+
+    def _derivative_function(self, net: str, keys: tuple, interior: bool) -> str:
+        if (net, keys) not in self.derivative_functions:
+            route = derivative_route(keys, self.m.scheme.derivatives)
+            stem = self.w.names[net] if interior else "_".join(
+                quantity_name(self.nets[net], self.w.names[net], k) for k in keys if k != ())
+            self.derivative_functions[net, keys] = self.w.fresh(f"{stem}_{route}")
+            self.derivative_routes[net, keys] = route
+        return self.derivative_functions[net, keys]
 
     def _term_functions(self) -> dict:
         """{loss atom: the name of the function that computes it}."""
@@ -66,7 +93,7 @@ class PinnWriter:
     # -- shared pieces --------------------------------------------------------------------
     def locals(self, extra=()) -> Locals:
         constants = {self.w.names[c.name] for c in self.m.constants}
-        return Locals(LIBRARY_NAMES | constants | set(self.taylor.values())
+        return Locals(LIBRARY_NAMES | constants | set(self.derivative_functions.values())
                       | set(self.term_functions.values()) | set(extra))
 
     def unpack_points(self, set_name: str, local) -> tuple[list[str], dict]:
@@ -77,31 +104,46 @@ class PinnWriter:
         row = ", ".join(names.values()) + ("," if len(names) == 1 else "")
         return [f"    {row} = coordinates(batch[{literal(set_name)}])"], names
 
-    def unpack_fields(self, local: Locals, coordinates: dict) -> tuple[list[str], dict]:
-        """One Taylor call per field: `u, u_t, u_x, u_xx = u_taylor(p, x, t)`."""
+    def unpack_fields(self, local: Locals, coordinates: dict, terms: FieldTerms | None = None,
+                      suffix: str = "") -> tuple[list[str], dict]:
+        """One derivative call per field: `u, u_t, u_x, u_xx = u_taylor(p, x, t)` (the quantities
+        `terms` reads, by default those of the interior; `coordinates`: the argument text of
+        each coordinate; `suffix` tells the placeholders of a second call apart: the values at
+        the other end of a periodic pair, u_x_end)."""
+        terms = terms or self.fields
         lines, names = [], {}
-        for net_name, keys in self.fields.used.items():
+        for net_name, keys in terms.used.items():
             net = self.nets[net_name]
-            keys = ordered_keys(keys)
+            keys = tuple(ordered_keys(keys))
             targets = []
             for key in keys:
-                symbol = field_symbol(net_name, key).name
-                names[symbol] = local.fresh(quantity_name(net, self.w.names[net_name], key))
+                symbol = field_symbol(net_name, key).name + suffix
+                base = quantity_name(net, self.w.names[net_name], key) + ("_end" if suffix else "")
+                names[symbol] = local.fresh(base)
                 targets.append(names[symbol])
             arguments = ", ".join(coordinates[c] for c in net.inputs)
+            function = self.derivative_functions[net_name, keys]
             lines.append(f"    {', '.join(targets)}{',' if len(targets) == 1 else ''} = "
-                         f"{self.taylor[net_name]}(p, {arguments})")
+                         f"{function}(p, {arguments})")
         return lines, names
 
     def mean(self, text: str) -> str:
         return self.w.sp.printer.SPELLING["mean"].format(text)
 
+    def spec_names(self) -> dict:
+        """The module's names, the trainable parameters read from p (p['c']) and the training
+        set's fields from the batch (batch['u'])."""
+        names = self.w.field_names(self.m.training_set, "batch")
+        for q in self.m.parameters:
+            names[q.name] = f"p[{literal(self.w.names[q.name])}]"
+        return names
+
     def code(self, expr, names: dict) -> str:
-        return self.w.code(expr, {**self.w.names, **names})
+        return self.w.code(expr, {**self.spec_names(), **names})
 
     def ordered_code(self, expr, names: dict) -> str:
         """expr printed with its terms in the order it holds them (equation_order's)."""
-        printer = self.w.sp.printer({**self.w.names, **names})
+        printer = self.w.sp.printer({**self.spec_names(), **names})
         printer._settings["order"] = "none"
         text = printer.doprint(expr)
         self.w.helpers |= printer.helpers
@@ -110,11 +152,14 @@ class PinnWriter:
     # -- the functions ----------------------------------------------------------------------
     def lines(self) -> list[str]:
         lines = self.coordinates_function()
-        for net_name in self.fields.used:
-            orders = {key: quantity_name(self.nets[net_name], self.w.names[net_name], key)
-                      for key in ordered_keys(self.fields.used[net_name])}
-            lines += taylor_function(self.nets[net_name], self.w.names, self.w.sp, orders,
-                                     self.taylor[net_name]) + ["", ""]
+        for (net_name, keys), function in self.derivative_functions.items():
+            net = self.nets[net_name]
+            orders = {key: quantity_name(net, self.w.names[net_name], key) for key in keys}
+            if self.derivative_routes[net_name, keys] == "taylor":
+                lines += taylor_function(net, self.w.names, self.w.sp, orders, function) + ["", ""]
+            else:
+                lines += autodiff_function(net, self.w.names, self.w.sp, orders, self.backend,
+                                           function) + ["", ""]
         for atom, name in self.term_functions.items():
             if isinstance(atom, F.Residual):
                 lines += self.residual_function(name)
@@ -154,12 +199,35 @@ class PinnWriter:
         for k, condition in enumerate(conditions):
             lines += self.w.spec_comment(condition.span)
             unpack, names = self.unpack_points(self.sets[id(condition)], coordinates)
-            mismatch = condition_mismatch(self.m, condition)
+            fields, mismatch = self.condition_quantities(condition, local, names)
+            unpack += fields
             term = self.mean(self.code(mismatch ** 2, names))
             if condition.weight != 1:
                 term = f"{self.code(condition.weight, names)} * {term}"
             lines += unpack + [f"    {total} = {term}" if k == 0 else f"    {total} = {total} + {term}"]
         return lines + [f"    return {total}", "", ""]
+
+    def condition_quantities(self, condition, local: Locals, names: dict) -> tuple[list[str], sympy.Basic]:
+        """(the derivative calls a condition needs, lhs - value in the names they bind); `names`
+        (the coordinates) is extended with theirs.  A periodic condition reads the field at the
+        other end too: the points' coordinate shifted by the interval's length."""
+        terms = self.conditions[id(condition)]
+        if terms is None:
+            return [], condition_mismatch(self.m, condition)
+        lhs = terms.read(condition.lhs)
+        lines, found = self.unpack_fields(local, names, terms)
+        if condition.kind == "periodic":
+            (coordinate, here), = condition.fixed
+            shifted = {**names, coordinate: f"{names[coordinate]} + {float(condition.value) - here!r}"}
+            there, found_there = self.unpack_fields(local, shifted, terms, " there")
+            lines += there
+            found.update(found_there)
+            value = lhs.xreplace({s: sympy.Symbol(s.name + " there") for s in lhs.free_symbols
+                                  if s.name in terms.placeholders})
+        else:
+            value = condition.value
+        names.update(found)
+        return lines, lhs - value
 
     def energy_function(self, name: str, atom) -> list[str]:
         volume = box_volume(self.m)
@@ -203,6 +271,18 @@ class PinnWriter:
         return lines + ["    }", "", ""]
 
 
+def derivative_order(key) -> int:
+    return 2 if isinstance(key, Laplacian) else len(key)
+
+
+def derivative_route(keys, asked: str) -> str:
+    """taylor or autodiff: as the spec asks (collocation(derivatives = ...)), else Taylor mode
+    where it is written (orders up to TAYLOR_ORDER) and nested autodiff above."""
+    if asked:
+        return asked
+    return "taylor" if max(map(derivative_order, keys), default=0) <= TAYLOR_ORDER else "autodiff"
+
+
 def condition_mismatch(model: ir.Model, condition: ir.Condition):
     """lhs - value at the condition's points: the field's calls read the points' columns (the
     fixed coordinates hold their values there); periodic: lhs here minus lhs at the other end."""
@@ -223,13 +303,20 @@ def condition_mismatch(model: ir.Model, condition: ir.Condition):
     return lhs - condition.value
 
 
+def data_symbols(model: ir.Model) -> set:
+    return {sympy.Symbol(f"{d.name}.{f.name}") for d in model.datasets for f in d.fields}
+
+
 def unsupported(model: ir.Model) -> list:
     """[(what, span)] of what the PINN writer cannot write yet (E901)."""
     found = []
     for d in model.datasets:
-        found.append(("data sets in a PINN model (observations of the field)", d.span))
+        if d.generator not in ("field_samples", "load"):
+            found.append((f"the '{d.generator}' data generator in a PINN model (observations are "
+                          "generate field(...) or a file)", d.span))
     for q in model.parameters:
-        found.append(("trainable parameters in a PINN model (inverse problems)", q.span))
+        if q.per_step or q.init.kind == "uniform":
+            found.append(("per-step or uniformly drawn parameters in a PINN model", q.span))
     for net in model.networks:
         if not net.field or net.layers or net.index or net.batchnorm or net.widths[-1] != 1:
             found.append(("a network in a PINN model that is not a scalar field MLP", net.span))
@@ -237,14 +324,29 @@ def unsupported(model: ir.Model) -> list:
         terms = FieldTerms(model)
         terms.read(residual.expr)
         found += [(what, residual.span) for what in dict.fromkeys(terms.problems)]
+        top = max((derivative_order(key) for keys in terms.used.values() for key in keys), default=0)
+        if model.scheme.derivatives == "taylor" and top > TAYLOR_ORDER:
+            found.append((f"Taylor-mode derivatives of order {top} (written to order {TAYLOR_ORDER}; "
+                          "derivatives = autodiff takes any order)", model.scheme.span))
     for condition in model.conditions:
-        if condition.kind == "neumann" or condition.lhs.has(F.Partial):
-            found.append(("derivative (Neumann) conditions in a PINN model", condition.span))
-        elif condition.points is None:
+        if condition.points is None:
             found.append(("a condition without points", condition.span))
-        elif condition.lhs.has(F.Laplacian, F.SpaceGradient):
-            found.append(("a condition on a derivative of a field", condition.span))
-    allowed = (F.Residual, F.ConditionFit, F.RitzEnergy)
+        elif condition.lhs.has(F.SpaceGradient, F.Divergence):
+            found.append(("a condition on the gradient or divergence of a field (write its "
+                          "derivatives one by one)", condition.span))
+        elif condition.lhs.has(F.Partial, F.Laplacian):
+            terms = FieldTerms(model)
+            terms.read(condition.lhs)
+            found += [(what, condition.span) for what in dict.fromkeys(terms.problems)]
+    # the PINN terms, and fits to observations: mse(u(train.x, train.t), train.u)
+    allowed = (F.Residual, F.ConditionFit, F.RitzEnergy, S.MeanSquaredError, S.MeanOf, S.SumOf)
+    outer = model.loss.replace(lambda e: isinstance(e, (F.Residual, F.ConditionFit, F.RitzEnergy)),
+                               lambda e: sympy.Symbol("~term"))
+    for call in outer.atoms(S.NetCall):
+        net = next(n for n in model.networks if n.name == str(call.args[0]))
+        data = data_symbols(model)
+        if not all(a.free_symbols and a.free_symbols <= data for a in call.args[1:]):
+            found.append((f"{net.name}(...) in the loss at other than observed coordinates", model.loss_span))
     kinds = {type(a) for a in model.loss.atoms(sympy.Function)}
     inside = set()
     for atom in model.loss.atoms(F.RitzEnergy):
@@ -252,7 +354,7 @@ def unsupported(model: ir.Model) -> list:
         terms.read(atom.args[0])
         found += [(what, model.loss_span) for what in dict.fromkeys(terms.problems)]
         inside |= {type(a) for a in atom.args[0].atoms(sympy.Function)}
-    outside = {k for k in kinds - inside if issubclass(k, S.ArrayOp) and k not in allowed}
+    outside = {k for k in kinds - inside if issubclass(k, S.ArrayOp) and k not in allowed + (S.NetCall,)}
     for kind in sorted(outside, key=lambda k: k.__name__):
         found.append((f"{kind.__name__} in the loss of a PINN model", model.loss_span))
     for report in model.reports:

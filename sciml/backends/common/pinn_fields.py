@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sympy
 
-from sciml.backends.common.taylor_code import TAYLOR_ORDER, Laplacian, subscript
+from sciml.backends.common.taylor_code import Laplacian, subscript
 from sciml.lowering import family_symbols as F
 from sciml.lowering import ir
 from sciml.lowering import symbols as S
@@ -121,11 +121,7 @@ class FieldTerms:
         if str(e.args[1]) not in inputs:
             self.problems.append("the derivative of a field in a coordinate it does not take")
             return None
-        key = tuple(sorted(key + (inputs.index(str(e.args[1])),)))
-        if len(key) > TAYLOR_ORDER:
-            self.problems.append(f"derivatives of order above {TAYLOR_ORDER}")
-            return None
-        return net, key
+        return net, tuple(sorted(key + (inputs.index(str(e.args[1])),)))
 
 
 def ordered_keys(keys) -> list:

@@ -17,7 +17,7 @@ from sciml.schemes.registry import SEPARABLE_PAIR
 class SolveWriter:
     def __init__(self, writer):
         self.w, self.m = writer, writer.m
-        self.d = registry.definition_of(self.m.scheme)
+        self.d = registry.definition_of(self.m.time_integrator)
         user = writer.names   # the spec's names in the code
         if self.d.forms == (SEPARABLE_PAIR,):      # the first equation drifts, the second kicks
             first, second = self.m.equations
@@ -27,7 +27,7 @@ class SolveWriter:
         self.equations = {user[e.state]: e for e in self.m.equations}
         self.roles = roles
         self.sizes = {user[s.name]: (s.shape[0] if s.shape else 1) for s in self.m.states}
-        matrices = {o: writer.arrays[self.m.scheme.option(o)] for o in self.d.matrix_options}
+        matrices = {o: writer.arrays[self.m.time_integrator.option(o)] for o in self.d.matrix_options}
         identity = user.get(f"I{sum(self.sizes.values())}", "")
         names = CodeNames(
             roles=roles, call=self._call, initial_rates={"y": [f"dt_{n}" for n in roles["y"]]},
@@ -40,7 +40,7 @@ class SolveWriter:
 
     @property
     def recompute(self) -> bool:
-        return self.d.reversible and self.m.scheme.option("memory") == "recompute"
+        return self.d.reversible and self.m.time_integrator.option("memory") == "recompute"
 
     def params(self) -> list[str]:
         return [self.w.names[p.name] for p in self.m.parameters
@@ -199,7 +199,7 @@ class SolveWriter:
             results = ", ".join(self.observed(self.w.names[str(a.args[0])], "N_STEPS - 1") for a in self.w.observed)
             start = (self._unpack() if setup or self.d.readout else []) + [f"    {line}" for line in setup]
             lines += self.w.sp.reversible.format(
-                y=y, z=z, title=self.d.title, steps=self.m.scheme.steps, results=results,
+                y=y, z=z, title=self.d.title, steps=self.m.time_integrator.steps, results=results,
                 start="".join(line + "\n" for line in start)).strip("\n").split("\n") + ["", ""]
         return lines
 
