@@ -9,6 +9,7 @@ WORKING = [path.split("/")[1] for path in WORKING_PATHS]
 WORKING_SPECS = [SPECS / f"{path}.sciml" for path in WORKING_PATHS]
 # Collocation models (PINNs, Deep Ritz) compile too: goldens and the agreement test (with the
 # points of draw_batch) cover PINN_SPECS; tests/test_pinn.py trains them.
-COMPILING = WORKING + ["burgers_pinn", "poisson_ritz", "heat_neural_source_pinn"]
+COMPILING = WORKING + ["burgers_pinn", "poisson_ritz", "heat_neural_source_pinn",
+                         "poisson_pinn_hard"]
 PINN_SPECS = [SPECS / "pde" / "burgers_pinn.sciml", SPECS / "pde" / "poisson_ritz.sciml",
-              SPECS / "pde" / "heat_neural_source_pinn.sciml"]
+              SPECS / "pde" / "heat_neural_source_pinn.sciml", SPECS / "pde" / "poisson_pinn_hard.sciml"]

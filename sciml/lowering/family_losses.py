@@ -61,6 +61,9 @@ class FamilyLosses:
             self.skip_if_written(section)
             self.fail("E254", f"fit({section}): the spec has no {section} condition", node.span,
                       f"add e.g.: {section} u(x, 0) = 0 with points = 50")
+        if all(c.hard for c in self.lowering.conditions if c.section == section):
+            self.fail("E254", f"fit({section}): every {section} condition is hard (enforce = hard), so "
+                      "the field satisfies them exactly", node.span, f"remove fit({section}) from the loss")
         return self.typed(F.ConditionFit(sympy.Symbol(section)), ())
 
     def _call_ritz_energy(self, node):

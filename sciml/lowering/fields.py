@@ -150,8 +150,14 @@ def lower_condition(eq: ast.Equation, section: str, options: tuple, lowering):
                           f"{fmt_shape(value_typed.shape)}", eq.rhs.span)
         value = value_typed.expr
     points, weight = _condition_options(options, section, fixed, lowering)
+    hard = points is HARD
+    if hard and (kind not in ("dirichlet", "initial") or order):
+        lowering.fail("E267", "a hard condition gives the field's value on a face or the initial "
+                      "slice (u = g + d N)", eq.span, "a condition on a derivative, or a periodic "
+                      "pair, is enforced softly: remove enforce = hard")
     condition = ir.Condition(section=section, kind=kind, target=target, lhs=lhs.expr, value=value,
-                             fixed=tuple(fixed), points=points, weight=weight, span=eq.span)
+                             fixed=tuple(fixed), points=None if hard else points, weight=weight,
+                             hard=hard, span=eq.span)
     if any(c.target == target and c.fixed == condition.fixed and c.lhs == condition.lhs
            for c in lowering.conditions):
         lowering.fail("E304", f"{target} has two conditions at {condition.face}", eq.span,
@@ -255,17 +261,32 @@ def _condition_options(options, section, fixed, lowering):
         raise
 
 
+HARD = ir.PointSet(sampler="", count=0)   # _checked_options' answer for enforce = hard: no points
+
+
 def _checked_options(options, section, fixed, lowering):
     given = {kw.name: kw for kw in options}
     grid = lowering.kind.name == "grid_pde"
     for name, kw in given.items():
-        if name not in ("points", "weight", "sampler") or grid:
+        if name not in ("points", "weight", "sampler", "enforce") or grid:
             lowering.fail("E267", f"a condition takes no option '{name}'" if not grid else
                           "a condition on a grid holds at the grid's nodes: it takes no options",
                           kw.span, "remove `with ...`: the method of lines imposes it at the end "
-                          "nodes" if grid else "options: points, weight, sampler")
+                          "nodes" if grid else "options: points, weight, sampler, enforce")
     if grid:
         return None, sympy.S.One
+    if "enforce" in given:
+        value = given["enforce"].value
+        if not isinstance(value, ast.Name) or value.id not in ("hard", "soft"):
+            lowering.fail("E267", "enforce = hard or enforce = soft", value.span,
+                          "soft: a penalty in fit(...) at the condition's points; hard: the field is "
+                          "built to satisfy it (u = g + d N)")
+        if value.id == "hard":
+            for other in ("points", "weight", "sampler"):
+                if other in given:
+                    lowering.fail("E267", f"a hard condition holds exactly: it has no {other}",
+                                  given[other].span, "remove it, or enforce = soft for a penalty")
+            return HARD, sympy.S.Zero
     if "points" not in given:
         span = lowering.current_statement.span
         lowering.fail("E267", f"each {section} condition line says how many points it is fitted on",

@@ -297,6 +297,7 @@ class Condition:
     fixed: tuple         # (coordinate, value) pairs
     points: PointSet | None = None
     weight: sympy.Basic = sympy.S.One
+    hard: bool = False   # enforce = hard: the field is built to satisfy it (no points, no penalty)
     span: Span = _span()
 
     @property

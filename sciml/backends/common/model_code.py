@@ -65,6 +65,9 @@ class ModelWriter:
         for net in self.gradients:
             self.names[f"grad {net}"] = self.fresh(f"grad_{names[net]}")
         self.step_values = {}   # per-step weight -> its name inside a scanned step (K -> K_j)
+        # a network whose function is not named after it (a PINN field with hard conditions:
+        # u is the field G + D u_net, u_net the network)
+        self.network_functions: dict[str, str] = {}
 
     def fresh(self, base: str) -> str:
         """A derived name that no user name (after mapping) already takes."""
@@ -97,11 +100,12 @@ class ModelWriter:
     def networks(self) -> list[str]:
         lines = []
         for net in self.m.networks:
-            name = self.names[net.name]
+            name = self.names[net.name]     # the weights' prefix: p['u.W1']
             args = ", ".join(f"x{k}" for k in range(len(net.features)))
             widths = " -> ".join(str(w) for w in net.widths)
             per_layer = f", one set of weights per coupling layer j" if net.layers else ""
-            lines += [f"def {name}(p, {'j, ' if net.layers else ''}{args}):",
+            function = self.network_functions.get(net.name, name)
+            lines += [f"def {function}(p, {'j, ' if net.layers else ''}{args}):",
                       f'    """mlp({widths}, {docstring(net.activation)}){per_layer}"""']
             if len(net.features) > 1:
                 lines.append("    z = " + self.sp.concat.format(args))

@@ -20,6 +20,7 @@ from __future__ import annotations
 import sympy
 
 from sciml.backends.common.divergence_code import term_text
+from sciml.backends.common.pinn_ansatz import field_function, network_quantity, uses_ansatz
 from sciml.backends.common.pinn_fields import (FieldTerms, equation_order, field_symbol, ordered_keys,
                                               quantity_name)
 from sciml.backends.common.points_code import point_sets
@@ -54,6 +55,10 @@ class PinnWriter:
         self.energies = {atom: self.fields.read(atom.args[0])
                          for atom in sorted(self.m.loss.atoms(F.RitzEnergy), key=sympy.default_sort_key)}
         self.conditions = {id(c): self._condition_terms(c) for c in self.m.conditions}
+        self.ansatz = uses_ansatz(model)      # fields with hard conditions: u = G + D u_net
+        for net in self.ansatz:
+            writer.network_functions[net] = writer.fresh(f"{writer.names[net]}_net")
+        self.network_taylor = {}              # {(net, network keys): u_net_taylor}
         # {(net, keys): function name}: one per field for the interior (u_taylor), and one for
         # each other set of derivatives a condition reads (u_x_taylor for a Neumann condition)
         self.derivative_functions, self.derivative_routes = {}, {}
@@ -152,10 +157,15 @@ class PinnWriter:
     # -- the functions ----------------------------------------------------------------------
     def lines(self) -> list[str]:
         lines = self.coordinates_function()
+        for net_name in self.ansatz:
+            lines += field_function(self.ansatz[net_name], self.w.names, self.code,
+                                    self.w.network_functions[net_name]) + ["", ""]
         for (net_name, keys), function in self.derivative_functions.items():
             net = self.nets[net_name]
             orders = {key: quantity_name(net, self.w.names[net_name], key) for key in keys}
-            if self.derivative_routes[net_name, keys] == "taylor":
+            if net_name in self.ansatz and self.derivative_routes[net_name, keys] == "taylor":
+                lines += self.ansatz_taylor_lines(net, keys, function)
+            elif self.derivative_routes[net_name, keys] == "taylor":
                 lines += taylor_function(net, self.w.names, self.w.sp, orders, function) + ["", ""]
             else:
                 lines += autodiff_function(net, self.w.names, self.w.sp, orders, self.backend,
@@ -168,6 +178,33 @@ class PinnWriter:
             else:
                 lines += self.energy_function(name, atom)
         return lines + self.loss_function() + self.loss_terms_function()
+
+    def ansatz_taylor_lines(self, net: ir.Network, keys: tuple, function: str) -> list[str]:
+        """The field's derivatives by the product rule from the network's Taylor-mode ones:
+        `u_net, u_net_x = u_net_taylor(p, x, t)`, then `u_x = G_x + D_x*u_net + D*u_net_x`."""
+        ansatz, network = self.ansatz[net.name], self.w.network_functions[net.name]
+        network_keys = tuple(ansatz.network_keys(keys))
+        lines = []
+        if (net.name, network_keys) not in self.network_taylor:
+            name = self.w.fresh(f"{network}_taylor")
+            self.network_taylor[net.name, network_keys] = name
+            orders = {key: quantity_name(net, network, key) for key in network_keys}
+            lines += taylor_function(net, self.w.names, self.w.sp, orders, name) + ["", ""]
+        local = self.locals()
+        arguments = {c: local.fresh(c) for c in net.inputs}
+        quantities = {network_quantity(key).name: local.fresh(quantity_name(net, network, key))
+                      for key in network_keys}
+        field = {key: local.fresh(quantity_name(net, self.w.names[net.name], key)) for key in keys}
+        returned = ", ".join(field.values())
+        lines += [f"def {function}(p, {', '.join(arguments.values())}):",
+                  f'    """{self.w.names[net.name]} = G + D * {network} (its hard conditions, pinn_ansatz.py): '
+                  f'{returned},',
+                  f'    by the product rule from {network}\'s derivatives in Taylor mode."""',
+                  f"    {', '.join(quantities.values())}{',' if len(quantities) == 1 else ''} = "
+                  f"{self.network_taylor[net.name, network_keys]}(p, {', '.join(arguments.values())})"]
+        for key in keys:
+            lines.append(f"    {field[key]} = {self.code(ansatz.derivative(key), {**arguments, **quantities})}")
+        return lines + [f"    return {returned}", "", ""]
 
     def coordinates_function(self) -> list[str]:
         columns = ", ".join(c.name for c in self.m.domain)
@@ -190,7 +227,7 @@ class PinnWriter:
         return lines + unpack + fields + [f"    return {' + '.join(means)}", "", ""]
 
     def fit_function(self, name: str, section: str) -> list[str]:
-        conditions = [c for c in self.m.conditions if c.section == section]
+        conditions = [c for c in self.m.conditions if c.section == section and not c.hard]
         lines = [f"def {name}(p, batch):",
                  f'    """The {section} conditions: weight * mean((lhs - value)^2) at each one\'s points."""']
         local = self.locals()
@@ -329,7 +366,7 @@ def unsupported(model: ir.Model) -> list:
             found.append((f"Taylor-mode derivatives of order {top} (written to order {TAYLOR_ORDER}; "
                           "derivatives = autodiff takes any order)", model.scheme.span))
     for condition in model.conditions:
-        if condition.points is None:
+        if condition.points is None and not condition.hard:
             found.append(("a condition without points", condition.span))
         elif condition.lhs.has(F.SpaceGradient, F.Divergence):
             found.append(("a condition on the gradient or divergence of a field (write its "
