@@ -94,7 +94,7 @@ KDV = """model kdv : pinn
 domain x in [-1, 1], t in [0, 1]
 net u(x, t) = mlp(2 -> 8 -> 8 -> 1, tanh)
 pde      dt(u) + 6 * u * d(u, x) + d(u, x, x, x) = 0
-initial  u(x, 0) = 2 / (exp(0.5 * x) + exp(-0.5 * x))^2   with points = 20
+initial  u(x, 0) = 0.5 / cosh(0.5 * x)^2   with points = 20
 boundary u(-1, t) = 0, u(1, t) = 0, d(u, x)(1, t) = 0      with points = 10
 scheme collocation(interior = sobol(64){route})
 loss   residual + fit(initial) + fit(boundary)

@@ -21,9 +21,9 @@ def _front_end(path):
 def test_every_zoo_spec_checks_without_errors(path):
     _, model, findings = _front_end(path)
     assert not [f for f in findings if f.severity == "error"]
-    assert model.kind == (path.read_text().split("model ", 1)[1].split("\n")[0].split("#")[0]
-                          .split(":")[1].strip() if ":" in path.read_text().split("model ", 1)[1].split("\n")[0]
-                          else "ode")
+    header = next(line for line in path.read_text().splitlines() if line.startswith("model "))
+    header = header.split("#")[0]
+    assert model.kind == (header.split(":")[1].strip() if ":" in header else "ode")
 
 
 @pytest.mark.parametrize("path", ZOO, ids=lambda p: p.stem)

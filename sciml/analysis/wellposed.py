@@ -28,11 +28,11 @@ INFINITE = 10**9
 SMOOTHNESS = {
     "relu": 0, "abs": 0,
     "tanh": INFINITE, "sigmoid": INFINITE, "softplus": INFINITE, "sin": INFINITE,
-    "cos": INFINITE, "exp": INFINITE, "tan": INFINITE,
+    "cos": INFINITE, "exp": INFINITE, "tan": INFINITE, "sinh": INFINITE, "cosh": INFINITE,
 }
 _NODES = {S.Relu: "relu", sympy.Abs: "abs", sympy.tanh: "tanh", S.Sigmoid: "sigmoid",
           S.Softplus: "softplus", sympy.sin: "sin", sympy.cos: "cos", sympy.exp: "exp",
-          sympy.tan: "tan"}
+          sympy.tan: "tan", sympy.sinh: "sinh", sympy.cosh: "cosh"}
 
 
 @dataclass(frozen=True)

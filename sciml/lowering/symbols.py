@@ -165,6 +165,8 @@ ELEMENTWISE = {
     "cos": sympy.cos,
     "tan": sympy.tan,
     "tanh": sympy.tanh,
+    "sinh": sympy.sinh,
+    "cosh": sympy.cosh,
     "sqrt": sympy.sqrt,
     "abs": sympy.Abs,
     "sigmoid": Sigmoid,
