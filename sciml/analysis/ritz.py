@@ -120,6 +120,12 @@ def natural_conditions(el: EulerLagrange, model: ir.Model) -> tuple[list, list]:
     return dirichlet, natural
 
 
+def has_plain_flux(el: EulerLagrange, model: ir.Model) -> bool:
+    """The flux is grad(u) (the Dirichlet energy's): the natural condition reads d(u, n) = 0."""
+    return all(sympy.simplify(p - sympy.diff(P.field_function(el.field, model), x)) == 0
+               for p, x in zip(el.flux, el.coordinates) if p != 0)
+
+
 def run(model: ir.Model, earlier: Found, options: Options) -> Found:
     """A505 for each ritz_energy term: its Euler-Lagrange equation and natural condition."""
     out = []
@@ -127,9 +133,7 @@ def run(model: ir.Model, earlier: Found, options: Options) -> Found:
         lhs, rhs = as_equation(el, model)
         dirichlet, natural = natural_conditions(el, model)
         flux = [P.pde_text(sympy.factor(p)) for p in el.flux if p != 0]
-        plain = all(sympy.simplify(p - sympy.diff(P.field_function(el.field, model), x)) == 0
-                    for p, x in zip(el.flux, el.coordinates) if p != 0)
-        condition = f"d({el.field}, n) = 0" if plain else \
+        condition = f"d({el.field}, n) = 0" if has_plain_flux(el, model) else \
             f"the flux ({', '.join(flux)}) . n = 0"
         parts = []
         if dirichlet:
