@@ -45,12 +45,17 @@ class PinnLatex:
             names[f"{d.name}.count"] = "N_{" + _data_set(d.name) + "}"
             for f in d.fields:   # a data fit sums over the samples k: x_k^{obs}
                 names[f"{d.name}.{f.name}"] = symbol_latex(f.name, "k") + "^{" + _data_set(d.name) + "}"
-        for c in model.constants:
-            names[c.name] = symbol_latex(c.name)
         self.p = FieldLatexPrinter(self.coordinates, names, self._term_names())
 
     def tex(self, expr) -> str:
         return self.p.doprint(expr)
+
+    def interval(self, c: ir.Coordinate) -> str:
+        return f"[{self.tex(number(c.lower))}, {self.tex(number(c.upper))}]"
+
+    def box(self, coordinates) -> str:
+        """[-1, 1] \\times [0, 1]"""
+        return r" \times ".join(self.interval(c) for c in coordinates)
 
     # -- the loss atoms and their names -------------------------------------------------------
     def _terms(self) -> list:
@@ -97,8 +102,7 @@ class PinnLatex:
     # -- blocks ----------------------------------------------------------------------------------
     def model_lines(self) -> list[str]:
         lines = [f"{self.tex(lhs)} &= {self.tex(rhs)}" for lhs, rhs in (r.sides for r in self.m.residuals)]
-        domain = r", \quad ".join(f"{symbol_latex(c.name)} \\in [{self.tex(number(c.lower))}, "
-                                  f"{self.tex(number(c.upper))}]" for c in self.m.domain)
+        domain = r", \quad ".join(f"{symbol_latex(c.name)} \\in {self.interval(c)}" for c in self.m.domain)
         lines.append("&" + domain)
         constants = [f"{symbol_latex(c.name)} = {self.tex(c.value)}" for c in self.m.constants
                      if not isinstance(c.value, sympy.MatrixBase)]
@@ -132,16 +136,15 @@ class PinnLatex:
         return f"{left} &= {right}, \\quad {text}"
 
     def discretization_lines(self) -> list[str]:
-        col = self.m.scheme
-        interior = col.interior
-        points = r"\left(" + ", ".join(symbol_latex(c, "i") for c in self.coordinates) + r"\right)"
-        box = r" \times ".join(f"[{self.tex(number(c.lower))}, {self.tex(number(c.upper))}]" for c in self.m.domain)
-        when = ("drawn once" if col.resample == 0 else "redrawn every step" if col.resample == 1
-                else f"redrawn every {col.resample} steps")
+        collocation = self.m.scheme
+        interior, resample = collocation.interior, collocation.resample
+        points = "(" + ", ".join(symbol_latex(c, "i") for c in self.coordinates) + ")"
+        when = ("drawn once" if resample == 0 else "redrawn every step" if resample == 1
+                else f"redrawn every {resample} steps")
         if self.m.conditions:
             when += " (the conditions' points too)"
         return [rf"&\text{{collocation at }} {self.tex(INTERIOR_COUNT)} = {interior.count} "
-                rf"\text{{ interior points }} {points} \in {box}",
+                rf"\text{{ interior points }} {points} \in {self.box(self.m.domain)}",
                 rf"&\text{{{SAMPLER_NAMES[interior.sampler]} points, {when}}}"]
 
     def loss_lines(self) -> list[str]:
@@ -204,7 +207,7 @@ class PinnLatex:
         volume = 1.0
         for c in self.m.domain:
             volume *= float(c.upper) - float(c.lower)
-        box = r" \times ".join(f"[{self.tex(number(c.lower))}, {self.tex(number(c.upper))}]" for c in self.m.domain)
+        box = self.box(self.m.domain)
         lines = [f"{self.tex(Evaluated(density(*self.symbols), here))} &= {self.tex(atom.args[0])}",
                  f"{self.tex(atom)} &= {self.tex(integral)} \\approx {self.tex(mean)}",
                  rf"&\quad \Omega = {box}, \ {self.tex(VOLUME)} = {self.tex(number(volume))}"]
@@ -265,8 +268,7 @@ class PinnLatex:
         space = [c for c in self.m.domain if c.name != "t"]
         count = F.REPORT_SPACE_POINTS_WITH_TIME if timed else F.REPORT_POINTS_PER_COORDINATE
         counts = r" \times ".join(str(count) for _ in space)
-        box = r" \times ".join(f"[{self.tex(number(c.lower))}, {self.tex(number(c.upper))}]" for c in space)
-        text = rf"{counts} \text{{ points of }} {box} \text{{ (ends included)}}" if space else ""
+        text = rf"{counts} \text{{ points of }} {self.box(space)} \text{{ (ends included)}}" if space else ""
         for c in self.m.domain:
             if c.name == "t":
                 lower, upper = float(c.lower), float(c.upper)
