@@ -7,9 +7,9 @@ it shows its arguments, u(-1, t).  The same for the IR's nodes (family_symbols: 
 Laplacian, SpaceGradient, Divergence over NetCall) and for sympy calculus (Derivative of u(x, y),
 as the analysis derives the Euler-Lagrange equation).
 
-Two printing nodes of this module build the loss formulas: `Evaluated(expr, point)` prints expr
-with every field and coordinate at a point (u(x_{k}, 0), \\partial_{x} u(0, t_{k})), and
-`PointMean(body, count, index, weight)` the Monte Carlo mean w \\frac{1}{N} \\sum_{i=1}^{N} body,
+Three printing nodes of this module build the loss formulas: `Evaluated(expr, point)` prints expr
+with every field and coordinate at a point (u(x_{k}, 0), \\partial_{x} u(0, t_{k})),
+`PointMean(body, count, index, weight)` the Monte Carlo mean w \\frac{1}{N} \\sum_{i=1}^{N} body, and
 `DomainIntegral(integrand, x, y)` the integral \\int_{\\Omega} integrand \\, dx \\, dy.
 """
 from __future__ import annotations
@@ -56,8 +56,10 @@ def at_points(coordinates, index: str) -> dict:
 
 def _is_atom(expr) -> bool:
     """Printed without parentheses after an operator: u, u(-1, t), x, \\nabla u."""
-    return isinstance(expr, (sympy.Symbol, S.NetCall, AppliedUndef, F.SpaceGradient, F.Laplacian,
-                             Evaluated)) or (expr.is_number and expr.is_nonnegative is True)
+    if isinstance(expr, Evaluated):
+        return _is_atom(expr.args[0])
+    return isinstance(expr, (sympy.Symbol, S.NetCall, AppliedUndef, F.SpaceGradient, F.Laplacian)) \
+        or (expr.is_number and expr.is_nonnegative is True)
 
 
 class FieldLatexPrinter(SpecLatexPrinter):

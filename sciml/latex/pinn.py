@@ -42,7 +42,7 @@ class PinnLatex:
         self.atoms = self._loss_atoms()
         names = {VOLUME.name: r"\left|\Omega\right|"}
         for d in model.datasets:
-            names[f"{d.name}.count"] = "N_{" + _data_set(d.name) + "}"
+            names[f"~count {d.name}"] = "N_{" + _data_set(d.name) + "}"
             for f in d.fields:   # a data fit sums over the samples k: x_k^{obs}
                 names[f"{d.name}.{f.name}"] = symbol_latex(f.name, "k") + "^{" + _data_set(d.name) + "}"
         self.p = FieldLatexPrinter(self.coordinates, names, self._term_names())
@@ -240,7 +240,7 @@ class PinnLatex:
 
     def data_fit_lines(self, atom) -> list[str]:
         data = self.data_set_of(atom)
-        count = sympy.Symbol(f"{data}.count")
+        count = sympy.Symbol(f"~count {data}")
         mean = PointMean(atom.args[0], count, sympy.Symbol("k"), sympy.S.One)
         return [rf"{self.tex(atom)} &= {self.tex(mean)}, && {self.tex(count)} \text{{ samples of }} "
                 rf"\mathrm{{{_text(data)}}}"]
