@@ -21,7 +21,8 @@ from __future__ import annotations
 import sympy
 
 from sciml.analysis import pde_fields, ritz
-from sciml.latex.fields import DomainIntegral, Evaluated, FieldLatexPrinter, PointMean, at_points, derivatives, number
+from sciml.latex.fields import (DomainIntegral, Evaluated, FieldLatexPrinter, PointMean, at_points, derivatives,
+                                number)
 from sciml.latex.writer import _align, _text, symbol_latex
 from sciml.lowering import family_symbols as F
 from sciml.lowering import ir
@@ -96,7 +97,8 @@ class PinnLatex:
                 fits.setdefault(data, []).append(atom)
         for data, means in fits.items():
             for k, atom in enumerate(means):
-                names[atom] = r"\mathcal{L}_{" + _data_set(data) + ("" if len(means) == 1 else f",{k + 1}") + "}"
+                index = "" if len(means) == 1 else f",{k + 1}"
+                names[atom] = r"\mathcal{L}_{" + _data_set(data) + index + "}"
         return names
 
     # -- blocks ----------------------------------------------------------------------------------
@@ -225,7 +227,8 @@ class PinnLatex:
                 continue
             lhs, rhs = ritz.equation_sides(el, self.m)
             energy = self.tex(atom)
-            lines = [rf"{self.tex(lhs)} &= {self.tex(rhs)} \qquad \text{{(the Euler--Lagrange equation of }} {energy}\text{{)}}"]
+            lines = [rf"{self.tex(lhs)} &= {self.tex(rhs)} \qquad "
+                     rf"\text{{(the Euler--Lagrange equation of }} {energy}\text{{)}}"]
             _, natural = ritz.natural_conditions(el, self.m)
             if natural:
                 if ritz.has_plain_flux(el, self.m):
@@ -234,7 +237,8 @@ class PinnLatex:
                     flux = [self.tex(sympy.factor(p)) for p in el.flux]
                     condition = r"\left(" + ", ".join(flux) + r"\right) \cdot n = 0"
                 faces = ", ".join(self._face_tex(face) for face in natural)
-                lines.append(rf"{condition} &\text{{ on }} {faces} \qquad \text{{(its natural boundary condition)}}")
+                lines.append(rf"{condition} &\text{{ on }} {faces} \qquad "
+                             r"\text{(its natural boundary condition)}")
             return lines
         return []
 
@@ -333,6 +337,7 @@ def pinn_document(model: ir.Model, standalone: bool) -> str:
     parts = [(comment, heading, _align(lines)) for comment, heading, lines in parts if lines]
     if not standalone:
         return "".join(f"% {comment}\n{block}" for comment, _, block in parts)
-    sections = [f"\\section*{{{title}}}\n"] + [f"\\subsection*{{{heading}}}\n{block}" for _, heading, block in parts]
+    sections = [f"\\section*{{{title}}}\n"]
+    sections += [f"\\subsection*{{{heading}}}\n{block}" for _, heading, block in parts]
     return ("\\documentclass{article}\n\\usepackage{amsmath}\n\\usepackage{amssymb}\n"
             "\\begin{document}\n" + "".join(sections) + "\\end{document}\n")
