@@ -1,4 +1,5 @@
-"""Golden files: the emitted module of every working zoo spec, for both backends, byte for byte.
+"""Golden files: the emitted module of every working zoo spec, for both backends, and the LaTeX of
+the PINN specs, byte for byte.
 Refresh after an intended change with:  SCIML_UPDATE_GOLDEN=1 python -m pytest tests/test_golden.py"""
 import os
 
@@ -20,6 +21,20 @@ def test_emitted_code_matches_golden_file(spec, backend):
         golden.write_text(text)
     assert golden.exists(), f"no golden file {golden.name}; run with SCIML_UPDATE_GOLDEN=1"
     assert text == golden.read_text(), (f"{golden.name} differs from the emitted code; if the change "
+                                        "is intended, rerun with SCIML_UPDATE_GOLDEN=1 and review the diff")
+
+
+@pytest.mark.parametrize("spec", PINN_SPECS, ids=lambda p: p.stem)
+def test_latex_matches_golden_file(spec, capsys):
+    """`sciml latex` of the PINN specs (the PDE, conditions, collocation, loss terms, report)."""
+    from sciml.cli import main
+    assert main(["latex", str(spec)]) == 0
+    text = capsys.readouterr().out
+    golden = GOLDEN / f"{spec.stem}.tex"
+    if os.environ.get("SCIML_UPDATE_GOLDEN"):
+        golden.write_text(text)
+    assert golden.exists(), f"no golden file {golden.name}; run with SCIML_UPDATE_GOLDEN=1"
+    assert text == golden.read_text(), (f"{golden.name} differs from sciml latex; if the change "
                                         "is intended, rerun with SCIML_UPDATE_GOLDEN=1 and review the diff")
 
 

@@ -107,3 +107,149 @@ def test_imex_on_a_system_acts_on_the_stacked_state(tmp_path, capsys):
     assert (r"\left(I + h L\right) \begin{pmatrix} u_{j+1} \\ v_{j+1} \end{pmatrix} &= "
             r"\begin{pmatrix} u_{j} \\ v_{j} \end{pmatrix} + h L \begin{pmatrix} u_{j} \\ v_{j} \end{pmatrix}") in text
     assert r"\operatorname{sum}\left(v\left(T\right)^{2}\right)" in text and balanced(text)
+
+
+# -- pinn models (PINN, Deep Ritz; issue 10, item 5) ---------------------------------------------
+
+PDE = ROOT / "specs" / "pde"
+
+PINN = """model m : pinn
+const c = 2
+domain {domain}
+net u({inputs}) = mlp({n} -> 8 -> 1, tanh)
+{body}
+scheme collocation(interior = sobol(64), resample = 10)
+loss   {loss}
+train  adam(lr = 1e-3, steps = 10)
+"""
+
+
+def pinn_latex(tmp_path, capsys, body, domain="x in [0, 1], t in [0, 1]",
+               loss="residual + fit(initial) + fit(boundary)") -> str:
+    inputs = ", ".join(part.split(" in ")[0].strip() for part in domain.split("],") if part.strip())
+    spec = tmp_path / "m.sciml"
+    spec.write_text(PINN.format(domain=domain, inputs=inputs, n=inputs.count(",") + 1, body=body, loss=loss))
+    text = latex(capsys, spec)
+    assert balanced(text) and latex(capsys, spec) == text   # deterministic
+    return text
+
+
+def test_burgers_pinn_reads_like_the_paper(capsys):
+    text = latex(capsys, PDE / "burgers_pinn.sciml")
+    for piece in [r"\partial_{t} u + u \partial_{x} u - \nu \partial_{xx} u &= 0",
+                  r"&x \in [-1, 1], \quad t \in [0, 1]", r"&\nu = \frac{0.01}{\pi}",
+                  r"u(x, 0) &= - \sin{\left(\pi x \right)}, \quad \text{initial, } t = 0\text{: 50 uniform "
+                  r"points, weight } 1",
+                  r"u(-1, t) &= 0, \quad \text{boundary, } x = -1\text{: 25 uniform points, weight } 1",
+                  r"N_{r} = 10000 \text{ interior points } (x_{i}, t_{i}) \in [-1, 1] \times [0, 1]",
+                  r"\text{Latin hypercube points, drawn once",
+                  r"\mathcal{L} &= \mathcal{L}_{r} + \mathcal{L}_{\mathrm{initial}} + \mathcal{L}_{\mathrm{boundary}}",
+                  r"r(x, t) &= \partial_{t} u + u \partial_{x} u - \nu \partial_{xx} u",
+                  r"\mathcal{L}_{r} &= \frac{1}{N_{r}} \sum_{i=1}^{N_{r}} r(x_{i}, t_{i})^{2}",
+                  r"\mathcal{L}_{\mathrm{initial}} &= \frac{1}{50} \sum_{k=1}^{50} \left(u(x_{k}, 0) + "
+                  r"\sin{\left(\pi x_{k} \right)}\right)^{2}",
+                  r"\mathcal{L}_{\mathrm{boundary}} &= \frac{1}{25} \sum_{k=1}^{25} u(-1, t_{k})^{2} \\"
+                  "\n" r"  &\quad + \frac{1}{25} \sum_{k=1}^{25} u(1, t_{k})^{2}",
+                  r"u^{\star} = \operatorname{burgers\_cole\_hopf}\left(0.003183\right)",
+                  r"256 \text{ points of } [-1, 1] \text{ (ends included)}, \ t = 0, 0.01, \dots, 0.99"]:
+        assert piece in text, piece
+
+
+def test_poisson_ritz_energy_and_its_euler_lagrange_equation(capsys):
+    text = latex(capsys, PDE / "poisson_ritz.sciml")
+    for piece in [r"W(x, y) &= \frac{1}{2} \left|\nabla u\right|^{2} - 2 \pi^{2} u \sin{\left(\pi x \right)} "
+                  r"\sin{\left(\pi y \right)}",
+                  r"\mathcal{E} &= \int_{\Omega} W \, \mathrm{d}x\,\mathrm{d}y \approx \left|\Omega\right| "
+                  r"\cdot \frac{1}{N_{r}} \sum_{i=1}^{N_{r}} W(x_{i}, y_{i})",
+                  r"\Omega = [0, 1] \times [0, 1], \ \left|\Omega\right| = 1",
+                  # -lap(u) = f, as finding A505 derives it
+                  r"- \Delta u &= 2 \pi^{2} \sin{\left(\pi x \right)} \sin{\left(\pi y \right)} \qquad "
+                  r"\text{(the Euler--Lagrange equation of } \mathcal{E}\text{)}",
+                  r"\mathcal{L}_{\mathrm{boundary}} &= 500 \cdot \frac{1}{50} \sum_{k=1}^{50} u(0, y_{k})^{2}",
+                  r"\text{uniform points, redrawn every step (the conditions' points too)}",
+                  r"u^{\star} = \sin{\left(\pi x \right)} \sin{\left(\pi y \right)}",
+                  r"101 \times 101 \text{ points of } [0, 1] \times [0, 1]"]:
+        assert piece in text, piece
+    assert "natural" not in text   # every face is held by the penalty
+
+
+def test_a_neumann_condition_and_an_initial_velocity(tmp_path, capsys):
+    text = pinn_latex(tmp_path, capsys, "pde dt(dt(u)) = c^2 * d(u, x, x)\n"
+                      "initial u(x, 0) = sin(pi * x), dt(u)(x, 0) = 0 with points = 10\n"
+                      "boundary d(u, x)(0, t) = 0 with points = 20, weight = 10, sampler = sobol\n"
+                      "boundary u(1, t) = 0 with points = 20",
+                      loss="residual + fit(initial) + 10 * fit(boundary)")
+    for piece in [r"\partial_{tt} u &= c^{2} \partial_{xx} u",
+                  r"\partial_{t} u(x, 0) &= 0, \quad \text{initial velocity, } t = 0",
+                  r"\partial_{x} u(0, t) &= 0, \quad \text{Neumann, } x = 0\text{: 20 Sobol points, weight } 10",
+                  r"\mathcal{L} &= \mathcal{L}_{r} + \mathcal{L}_{\mathrm{initial}} + 10 \mathcal{L}_{\mathrm{boundary}}",
+                  r"&\quad + \frac{1}{10} \sum_{k=1}^{10} \left(\partial_{t} u(x_{k}, 0)\right)^{2}",
+                  r"\mathcal{L}_{\mathrm{boundary}} &= 10 \cdot \frac{1}{20} \sum_{k=1}^{20} "
+                  r"\left(\partial_{x} u(0, t_{k})\right)^{2}",
+                  r"\text{Sobol points, redrawn every 10 steps"]:
+        assert piece in text, piece
+
+
+def test_a_periodic_pair_is_one_end_against_the_other(tmp_path, capsys):
+    text = pinn_latex(tmp_path, capsys, "pde -lap(u) = 1\n"
+                      "boundary u(0, y) = u(2, y) with points = 16\n"
+                      "boundary u(x, -1) = 0, u(x, 1) = 0 with points = 8",
+                      domain="x in [0, 2], y in [-1, 1]", loss="residual + fit(boundary)")
+    assert r"u(0, y) &= u(2, y), \quad \text{periodic, } x = 0 \text{ and } x = 2\text{: 16 uniform" in text
+    assert (r"\mathcal{L}_{\mathrm{boundary}} &= \frac{1}{16} \sum_{k=1}^{16} \left(u(0, y_{k}) - "
+            r"u(2, y_{k})\right)^{2}") in text
+    assert r"&\quad + \frac{1}{8} \sum_{k=1}^{8} u(x_{k}, -1)^{2}" in text
+
+
+def test_a_three_dimensional_laplacian_and_several_residuals(tmp_path, capsys):
+    faces = ", ".join(f"u({face}) = 0" for face in ["0, y, z", "1, y, z", "x, 0, z", "x, 1, z", "x, y, 0", "x, y, 1"])
+    text = pinn_latex(tmp_path, capsys, f"pde -lap(u) = c * sin(pi * x)\npde d(u, x) + d(u, y, z) = 0\n"
+                      f"boundary {faces} with points = 8",
+                      domain="x in [0, 1], y in [0, 1], z in [0, 1]", loss="residual + fit(boundary)")
+    for piece in [r"- \Delta u &= c \sin{\left(\pi x \right)}", r"\partial_{x} u + \partial_{yz} u &= 0",
+                  r"r_{1}(x, y, z) &= - \Delta u - c \sin{\left(\pi x \right)}",
+                  r"\frac{1}{N_{r}} \sum_{i=1}^{N_{r}} \left(r_{1}(x_{i}, y_{i}, z_{i})^{2} + "
+                  r"r_{2}(x_{i}, y_{i}, z_{i})^{2}\right)",
+                  r"(x_{i}, y_{i}, z_{i}) \in [0, 1] \times [0, 1] \times [0, 1]",
+                  r"\frac{1}{8} \sum_{k=1}^{8} u(x_{k}, y_{k}, 1)^{2}"]:
+        assert piece in text, piece
+
+
+def test_a_data_fit_and_a_network_of_part_of_the_domain(tmp_path, capsys):
+    (tmp_path / "obs.csv").write_text("x,t,u\n0.5,0.1,0.9\n0.25,0.2,0.6\n")
+    body = ('data obs = load "obs.csv"\nnet N(x) = mlp(1 -> 8 -> 1, tanh)\npde dt(u) = d(u, x, x) + N(x)\n'
+            "initial u(x, 0) = sin(pi * x) with points = 10\nboundary u(0, t) = 0, u(1, t) = 0 with points = 10")
+    text = pinn_latex(tmp_path, capsys, body, loss="residual + fit(initial) + fit(boundary) + "
+                      "mean((u(obs.x, obs.t) - obs.u)^2)")
+    assert r"\partial_{t} u &= \partial_{xx} u + N(x)" in text
+    assert r"+ \mathcal{L}_{\mathrm{boundary}} + \mathcal{L}_{\mathrm{obs}}" in text
+    assert (r"\mathcal{L}_{\mathrm{obs}} &= \frac{1}{N_{\mathrm{obs}}} \sum_{k=1}^{N_{\mathrm{obs}}} "
+            r"\left(u(x_{k}^{\mathrm{obs}}, t_{k}^{\mathrm{obs}}) - u_{k}^{\mathrm{obs}}\right)^{2}") in text
+
+
+def test_a_ritz_energy_with_a_natural_boundary_condition(tmp_path, capsys):
+    text = pinn_latex(tmp_path, capsys, "boundary u(0) = 0 with points = 10", domain="x in [0, 1]",
+                      loss="ritz_energy(1 / 2 * (1 + x^2) * |grad(u)|^2 - x * u) + fit(boundary)")
+    assert r"- \partial_{x} \left(\left(1 + x^{2}\right) \partial_{x} u\right) &= x" in text
+    assert (r"\left(\left(1 + x^{2}\right) \partial_{x} u\right) \cdot n = 0 &\text{ on } x = 1 \qquad "
+            r"\text{(its natural boundary condition)}") in text
+
+
+@pytest.mark.parametrize("name", ["burgers_pinn", "poisson_ritz"])
+def test_pinn_standalone_documents_compile(name, tmp_path, capsys):
+    out = tmp_path / f"{name}.tex"
+    assert main(["latex", str(PDE / f"{name}.sciml"), "--standalone", "-o", str(out)]) == 0
+    text = out.read_text()
+    assert balanced(text) and text.rstrip().endswith(r"\end{document}")
+    if shutil.which("pdflatex"):
+        result = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", out.name],
+                                cwd=tmp_path, capture_output=True, timeout=120)
+        assert result.returncode == 0, result.stdout.decode(errors="replace")[-2000:]
+        assert "Overfull" not in (tmp_path / f"{name}.log").read_text(errors="replace")
+
+
+def test_models_of_other_kinds_are_e901(capsys):
+    assert main(["latex", str(ROOT / "specs" / "sde" / "neural_sde.sciml")]) == 1
+    err = capsys.readouterr().err
+    assert "error[E901]: sciml latex for models of kind sde is not supported yet" in err
+    assert "Traceback" not in err

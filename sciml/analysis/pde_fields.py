@@ -184,6 +184,19 @@ class PdeTextPrinter(_SpecPrinter):
     def _print_Subs(self, expr):
         return self.parenthesize(expr.expr, PRECEDENCE["Atom"])
 
+    # the spec's operators, where an equation is kept in divergence form (ritz.divergence_form)
+    def _print_Laplacian(self, expr):
+        return f"lap({self._print(expr.args[0])})"
+
+    def _print_SpaceGradient(self, expr):
+        return f"grad({self._print(expr.args[0])})"
+
+    def _print_Divergence(self, expr):
+        return f"div({self._print(expr.args[0])})"
+
+    def _print_Partial(self, expr):
+        return f"d({self._print(expr.args[0])}, {self._print(expr.args[1])})"
+
 
 _PRINTER = PdeTextPrinter()
 

@@ -64,30 +64,39 @@ def _ritz_terms(model):
 
 def as_equation(el: EulerLagrange, model: ir.Model) -> tuple[str, str]:
     """(lhs, rhs) text of the equation, the terms in the field on the left: -lap(u), f."""
+    lhs, rhs = equation_sides(el, model)
+    return P.pde_text(lhs), P.pde_text(rhs)
+
+
+def equation_sides(el: EulerLagrange, model: ir.Model) -> tuple[sympy.Expr, sympy.Expr]:
+    """(lhs, rhs) of the equation as calculus in the field u(x, y): the terms in the field on the
+    left, with the second derivatives' minus sign (-lap(u) = f, -d(k*d(u, x), x) = f), in
+    divergence form where they are minus the divergence of the flux (`divergence_form`); the
+    source on the right, factored.  `as_equation` prints them as text, `sciml latex` as LaTeX."""
     u = P.field_function(el.field, model)
     in_field = sympy.Add(*(a for a in sympy.Add.make_args(el.expr) if a.has(u)))
     source = in_field - el.expr
-    # the second derivatives with a minus sign, as -lap(u) = f and -d(k*d(u, x), x) = f are written
     lead = 1 if _leading_sign(in_field) < 0 else -1
     lhs, rhs = lead * in_field, lead * source
-    return _divergence_form(el, lhs, u), P.pde_text(sympy.factor(rhs))
+    return divergence_form(el, lhs, u), sympy.factor(rhs)
 
 
-def _divergence_form(el: EulerLagrange, lhs, u) -> str:
-    """-lap(u), -c*lap(u), -d(k*d(u, x), x) or -div(k*grad(u)) where lhs is minus the divergence
-    of the flux; lhs expanded otherwise."""
+def divergence_form(el: EulerLagrange, lhs, u) -> sympy.Expr:
+    """-Laplacian(u), -c*Laplacian(u), -Partial(k*d(u, x), x) (one dimension) or
+    -Divergence(k*SpaceGradient(u)) (family_symbols' nodes on the calculus field u(x, y)) where
+    lhs is minus the divergence of the flux; lhs as it is otherwise."""
     divergence = sympy.Add(*(sympy.diff(p, x) for p, x in zip(el.flux, el.coordinates)))
     if sympy.expand(lhs + divergence) != 0:
-        return P.pde_text(lhs)
+        return lhs
     scales = {sympy.factor(sympy.cancel(p / sympy.Derivative(u, x))) for p, x in zip(el.flux, el.coordinates)}
     if len(scales) == 1 and not (k := scales.pop()).has(u):
         if not k.free_symbols & set(el.coordinates):
-            return f"-lap({el.field})" if k == 1 else f"-{P.pde_text(k)}*lap({el.field})"
+            return -k * F.Laplacian(u, *el.coordinates)
         if len(el.coordinates) > 1:
-            return f"-div({P.pde_text(k)}*grad({el.field}))"
+            return -F.Divergence(k * F.SpaceGradient(u, *el.coordinates), *el.coordinates)
     if len(el.coordinates) == 1:
-        return f"-d({P.pde_text(sympy.factor(el.flux[0]))}, {el.coordinates[0]})"
-    return P.pde_text(lhs)
+        return -F.Partial(sympy.factor(el.flux[0]), el.coordinates[0])
+    return lhs
 
 
 def _leading_sign(expr) -> int:
@@ -111,6 +120,12 @@ def natural_conditions(el: EulerLagrange, model: ir.Model) -> tuple[list, list]:
     return dirichlet, natural
 
 
+def has_plain_flux(el: EulerLagrange, model: ir.Model) -> bool:
+    """The flux is grad(u) (the Dirichlet energy's): the natural condition reads d(u, n) = 0."""
+    return all(sympy.simplify(p - sympy.diff(P.field_function(el.field, model), x)) == 0
+               for p, x in zip(el.flux, el.coordinates) if p != 0)
+
+
 def run(model: ir.Model, earlier: Found, options: Options) -> Found:
     """A505 for each ritz_energy term: its Euler-Lagrange equation and natural condition."""
     out = []
@@ -118,9 +133,7 @@ def run(model: ir.Model, earlier: Found, options: Options) -> Found:
         lhs, rhs = as_equation(el, model)
         dirichlet, natural = natural_conditions(el, model)
         flux = [P.pde_text(sympy.factor(p)) for p in el.flux if p != 0]
-        plain = all(sympy.simplify(p - sympy.diff(P.field_function(el.field, model), x)) == 0
-                    for p, x in zip(el.flux, el.coordinates) if p != 0)
-        condition = f"d({el.field}, n) = 0" if plain else \
+        condition = f"d({el.field}, n) = 0" if has_plain_flux(el, model) else \
             f"the flux ({', '.join(flux)}) . n = 0"
         parts = []
         if dirichlet:

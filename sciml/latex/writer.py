@@ -293,16 +293,19 @@ def _loss_lines(w: "_Writer", loss) -> list[str]:
     return lines
 
 
-WRITTEN_KINDS = ("ode", "flow")
+WRITTEN_KINDS = ("ode", "flow", "pinn")
 
 
 def to_latex(model: ir.Model, standalone: bool = False) -> str:
     """The model's equations, scheme and loss as `align*` environments (a whole document if asked)."""
-    if model.kind not in WRITTEN_KINDS:   # the PDE, SDE, VAE, ... maths comes with their code (issues 10-13)
+    if model.kind not in WRITTEN_KINDS:   # the SDE, VAE, ... maths comes with their code (issues 11-13)
         from sciml.frontend.diagnostics import SpecError, error
         raise SpecError([error("E901", f"sciml latex for models of kind {model.kind} is not supported yet",
                                model.scheme.span if model.scheme is not None else model.loss_span,
                                "sciml check checks the whole spec; its LaTeX comes with its code generation")])
+    if model.kind == "pinn":
+        from sciml.latex.pinn import pinn_document
+        return pinn_document(model, standalone)
     w = _Writer(model)
     title = _text(model.name)
     if model.flows:

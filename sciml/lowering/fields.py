@@ -76,7 +76,7 @@ def lower_pde(eq: ast.Equation, lowering):
                           f"dt({fields[0]}) = d({fields[0]}, {exprs.coordinates[0]}, {exprs.coordinates[0]})"
                           if "t" in exprs.coordinates else f"-lap({fields[0]}) = 1") if fields else
                       "declare one: net u(x, t) = mlp(2 -> 32 -> 1, tanh)")
-    lowering.residuals.append(ir.Residual(expr=residual, span=eq.span))
+    lowering.residuals.append(ir.Residual(expr=residual, lhs=left.expr, rhs=right.expr, span=eq.span))
 
 
 def _grid_equation(eq, lowering):

@@ -267,10 +267,18 @@ class Latent:
 
 @_node
 class Residual:
-    """A PDE on a field, as residual = 0 at the interior points (`pde lhs = rhs`: lhs - rhs)."""
+    """A PDE on a field, as residual = 0 at the interior points (`pde lhs = rhs`: lhs - rhs);
+    `lhs` and `rhs` are the sides as written (what `sciml latex` prints)."""
 
     expr: sympy.Basic
+    lhs: sympy.Basic | None = None   # None: the pde was given as expr = 0
+    rhs: sympy.Basic = sympy.S.Zero
     span: Span = _span()
+
+    @property
+    def sides(self) -> tuple:
+        """(lhs, rhs) as written."""
+        return (self.expr, sympy.S.Zero) if self.lhs is None else (self.lhs, self.rhs)
 
 
 @_node

@@ -19,7 +19,8 @@ from sciml.backends.common.taylor_code import Locals
 from sciml.lowering import family_symbols as F
 from sciml.lowering import ir
 
-SPACE_POINTS_WITH_TIME, TIME_POINTS, POINTS_PER_COORDINATE = 256, 100, 101
+SPACE_POINTS_WITH_TIME, TIME_POINTS, POINTS_PER_COORDINATE = (
+    F.REPORT_SPACE_POINTS_WITH_TIME, F.REPORT_TIME_POINTS, F.REPORT_POINTS_PER_COORDINATE)
 
 
 def references_used(model: ir.Model) -> list[str]:
