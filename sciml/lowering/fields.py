@@ -152,8 +152,11 @@ def lower_condition(eq: ast.Equation, section: str, options: tuple, lowering):
     points, weight = _condition_options(options, section, fixed, lowering)
     condition = ir.Condition(section=section, kind=kind, target=target, lhs=lhs.expr, value=value,
                              fixed=tuple(fixed), points=points, weight=weight, span=eq.span)
-    if any(c.target == target and c.fixed == condition.fixed and c.lhs == condition.lhs
-           for c in lowering.conditions):
+    # a grid holds one value at an end node; a pinn fits each line, and the analysis says which
+    # of two conditions on the same face repeat or contradict each other (pde_condition_clash)
+    if lowering.kind.name == "grid_pde" and any(
+            c.target == target and c.fixed == condition.fixed and c.lhs == condition.lhs
+            for c in lowering.conditions):
         lowering.fail("E304", f"{target} has two conditions at {condition.face}", eq.span,
                       "keep one of them")
     lowering.conditions.append(condition)
