@@ -179,11 +179,11 @@ def _system(model, fields, eqs, coordinate) -> System:
 
 def speeds_text(system: System) -> str:
     """A's eigenvalues in the spec's symbols where sympy finds them (c, -c), else as numbers."""
-    if system.matrix.rows <= 3 and not reads_field(system.matrix):
+    if system.matrix.rows <= 2 and not reads_field(system.matrix):
         try:
             symbolic = sympy.Matrix(system.matrix).eigenvals(multiple=True)
             return ", ".join(P.pde_text(s) for s in sorted(symbolic, key=sympy.default_sort_key))
-        except (sympy.polys.polyerrors.PolynomialError, NotImplementedError):
+        except (sympy.polys.polyerrors.PolynomialError, NotImplementedError, ValueError):
             pass
     if system.speeds is None:
         return "not known at compile time"

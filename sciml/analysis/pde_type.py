@@ -8,9 +8,14 @@ along a coordinate in which the equation is first order, the rest definite, is p
 ill-posed from an initial condition: a warning).  Coefficients that are constants are evaluated;
 a learned parameter is judged at its initial value (the note says so); a coefficient that reads
 the field itself makes the principal part quasilinear and the type a property of the solution.
-A first-order equation with a t derivative is a transport equation: hyperbolic.  The equations
-are the pinn residuals, the grid lines dt(u) = rhs, and the Euler-Lagrange equation of a Ritz
-energy (`ritz.py`), positioned at its loss term.
+A first-order equation with a t derivative is a transport equation: hyperbolic, at its speed.
+Order m >= 3 is judged by the symbol Q(k) of its top space derivatives (`_higher_order`): elliptic
+of order m (lap(lap(u))), parabolic of order m (u_t + u_xxxx) or backward, dispersive for m odd
+(KdV).  A first-order system dt(U) + A d(U, x) (`pde_characteristics.first_order_systems`) is
+hyperbolic where A's eigenvalues are real, not hyperbolic (a warning) where some are complex.
+Each pde is classified in the fields it is the equation of (`pde_characteristics.governed`), not
+in every field it reads.  The equations are the pinn residuals, the grid lines dt(u) = rhs, and
+the Euler-Lagrange equation of a Ritz energy (`ritz.py`), positioned at its loss term.
 """
 from __future__ import annotations
 
