@@ -133,7 +133,8 @@ def first_order_systems(model: ir.Model, equations) -> list[System]:
             reading = [eq for eq in equations if f in eq.fields]
             if max((P.orders(eq.expr, f, eq.coordinates).get(x, 0) for eq in reading), default=0) != 1:
                 continue
-            eq = next((eq for eq in reading if f in governed(eq) and evolution(eq, f, model) is not None), None)
+            eq = next((eq for eq in reading
+                       if f in governed(eq) and evolution(eq, f, model) is not None), None)
             if eq is not None:
                 own[f] = eq
         groups = _coupled(own, model, x)

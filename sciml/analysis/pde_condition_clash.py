@@ -39,7 +39,8 @@ def run(model: ir.Model, earlier: Found, options: Options) -> Found:
 
 def _judge(model, first: ir.Condition, second: ir.Condition):
     text = pde_faces.condition_text(model, second)
-    where = f"line {first.span.line}" + (f", column {first.span.column}" if first.span.line == second.span.line else "")
+    same_line = first.span.line == second.span.line
+    where = f"line {first.span.line}" + (f", column {first.span.column}" if same_line else "")
     data = dict(field=second.target, face=second.face, first_line=first.span.line)
     if second.kind == "periodic":
         return finding("A508", "warning", f"the periodic pair {text} = ... repeats the one of {where}: "

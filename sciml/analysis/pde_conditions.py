@@ -79,7 +79,8 @@ def _initial(model, field, order, span) -> list:
             text = pde_faces.condition_text(model, condition)
             out.append(finding(
                 "A506", "warning", f"{text} over-determines {field}: {needed[k]} is given, and it "
-                f"fixes the space derivatives of {_nested_dt(field, k)} at the start of t too", condition.span,
+                f"fixes the space derivatives of {_nested_dt(field, k)} at the start of t too",
+                condition.span,
                 f"remove this line, or the condition on {needed[k]}", field=field, face="t = start"))
     missing = [needed[k] for k in range(order) if k not in plain]
     if missing:
@@ -159,7 +160,8 @@ def _faces(model, demand: pde_faces.Demand) -> list:
             text = pde_faces.condition_text(model, condition)
             if n == 0 and demand.kind == "transport":
                 label = demand.faces[ends.index(end)]
-                where = f"the outflow face {face}" if label == "outflow" else f"{face}, where no characteristic enters,"
+                where = f"the outflow face {face}" if label == "outflow" else \
+                    f"{face}, where no characteristic enters,"
                 message = f"{text} at {where} over-determines {fields}: {demand.reason}"
                 remedy = (f"remove it: the values at {face} come from the initial condition"
                           + (f" and the inflow face {name} = {other:g}" if demand.at(other) else ""))

@@ -92,6 +92,14 @@ def _field_demand(model, field, m, eq, coordinate) -> Demand:
                       f"(assumed elliptic in {name}, as a plate is: {field} and d({field}, {name}) "
                       f"clamp it, {field} and d({field}, {name}, {name}) support it)")
         return Demand((field,), coordinate, m, k, k, m, "even", reason, eq.span)
+    return _odd_order_demand(model, field, m, eq, coordinate)
+
+
+def _odd_order_demand(model, field, m, eq, coordinate) -> Demand:
+    """m = 2k + 1: by the sign of (-1)^k a / b at each face, for b dt(u) + a d^m u/dx^m + ..."""
+    name, low, high = coordinate.name, coordinate.lower, coordinate.upper
+    k = m // 2
+    interval = f"{name} in [{low:g}, {high:g}]"
     x = sympy.Symbol(name)
     u = P.field_function(field, model)
     b = C.evolution(eq, field, model)
@@ -177,7 +185,8 @@ def _system_demand(s: C.System) -> Demand:
     name = s.coordinate.name
     fields = ", ".join(s.fields)
     matrix = P.pde_text(s.matrix)
-    head = f"the first-order system in ({fields}) reads dt({fields}) + A d(({fields}), {name}) with A = {matrix}"
+    head = (f"the first-order system in ({fields}) reads dt({fields}) + A d(({fields}), {name}) "
+            f"with A = {matrix}")
     if s.speeds is None:
         return Demand(s.fields, s.coordinate, 1, None, None, None, "unknown",
                       f"{head}, whose eigenvalues (the characteristic speeds) read the fields or the "

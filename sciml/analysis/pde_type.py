@@ -49,8 +49,8 @@ def classify(expr, field: str, coords, model: ir.Model) -> PdeType:
         return PdeType("no derivative", 0, f"{field} appears without derivatives")
     if order == 1:
         if any(P.order_in(d, T) for d in ds):
-            return PdeType("hyperbolic", 1, "first order, with a t derivative: a transport "
-                           f"equation{_velocity(expr, field, coords, model)}, solved along its characteristics")
+            return PdeType("hyperbolic", 1, "first order, with a t derivative: a transport equation"
+                           f"{_velocity(expr, field, coords, model)}, solved along its characteristics")
         return PdeType("first order", 1, "first order, without t")
     if order > 2:
         return _higher_order(expr, field, coords, model, order)
@@ -137,8 +137,8 @@ def _higher_order(expr, field, coords, model, order) -> PdeType:
                       "of second-order equations, and its principal part is not one of the forms "
                       "judged here")
     coefficients = {d: C.coefficient(expr, d) for d in top}
-    if not top or any(C.reads_field(c) for c in coefficients.values()) or \
-            len(top) < len([d for d in P.field_derivatives(expr, field, coords) if d.derivative_count == order]):
+    of_order = [d for d in P.field_derivatives(expr, field, coords) if d.derivative_count == order]
+    if not top or len(top) < len(of_order) or any(C.reads_field(c) for c in coefficients.values()):
         return generic
     k = {x: sympy.Symbol(f"k_{x}", real=True) for x in space}
     principal = sympy.Add(*(c * d for d, c in coefficients.items()))
