@@ -2,7 +2,7 @@
 
 tests/golden_findings/NAME.txt pins what `python -m sciml check specs/ode/NAME.sciml` prints on
 standard error (run from the repository root), then `exit: STATUS`, for every spec in
-specs/ode/.  Refresh after an intended change with
+specs/ode/, the zoo's PDE specs and the PDE analysis' cases in tests/pde_specs/.  Refresh after an intended change with
     SCIML_UPDATE_GOLDEN=1 python -m pytest tests/test_analysis_cli.py
 and review `git diff tests/golden_findings`.
 """
@@ -24,6 +24,8 @@ GOLDEN = ROOT / "tests" / "golden_findings"
 ODE_SPECS = sorted((SPECS / "ode").glob("*.sciml")) + [SPECS / "likelihood" / f"{name}.sciml" for name in ("flow", "flow_nice")]
 ODE_SPECS += [SPECS / "pde" / f"{name}.sciml" for name in
               ("burgers_pinn", "heat_neural_source", "poisson_ritz", "reaction_diffusion")]
+# the PDE analysis' own cases (tests/pde_specs: transport, KdV, a plate, systems; not zoo models)
+ODE_SPECS += sorted((ROOT / "tests" / "pde_specs").glob("*.sciml"))
 REQUIRED = {"code", "severity", "message", "file", "line", "column", "end_line", "end_column",
             "help", "data"}
 

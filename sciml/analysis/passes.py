@@ -12,8 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from sciml.analysis import (flows, implicit_part, pde_conditions, pde_smoothness, pde_type,
-                            reversible, ritz, sizes, stability_verdict, structure, unused, wellposed)
+from sciml.analysis import (flows, implicit_part, pde_condition_clash, pde_conditions, pde_smoothness,
+                            pde_type, reversible, ritz, sizes, stability_verdict, structure, unused,
+                            wellposed)
 from sciml.analysis.found import Found, Options
 from sciml.frontend.diagnostics import Diagnostic, by_position
 from sciml.lowering import ir
@@ -62,7 +63,11 @@ PASSES: tuple[Pass, ...] = (
     # the same loss term after its type.
     Pass("pde type", pde_type.run, kinds=PDE_KINDS),
     Pass("ritz energy", ritz.run, kinds=PDE_KINDS),
-    # Initial and boundary conditions counted against the orders in t and in space (A502-A504).
+    # Two conditions with one left side on one face: repeated (A508) or contradictory (E271).
+    # Before the counts, which read each line as one condition.
+    Pass("pde condition clash", pde_condition_clash.run, kinds=PDE_KINDS),
+    # Initial and boundary conditions counted against the orders in t and in space, and against
+    # the characteristic directions at each face (A502-A504, A506, A507).
     Pass("pde conditions", pde_conditions.run, kinds=PDE_KINDS),
     # Declarations the loss never reads (A301-A303): what training cannot change.
     Pass("unused declarations", unused.run, ode_only=True),

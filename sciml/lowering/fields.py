@@ -158,8 +158,11 @@ def lower_condition(eq: ast.Equation, section: str, options: tuple, lowering):
     condition = ir.Condition(section=section, kind=kind, target=target, lhs=lhs.expr, value=value,
                              fixed=tuple(fixed), points=None if hard else points, weight=weight,
                              hard=hard, span=eq.span)
-    if any(c.target == target and c.fixed == condition.fixed and c.lhs == condition.lhs
-           for c in lowering.conditions):
+    # a grid holds one value at an end node; a pinn fits each line, and the analysis says which
+    # of two conditions on the same face repeat or contradict each other (pde_condition_clash)
+    if lowering.kind.name == "grid_pde" and any(
+            c.target == target and c.fixed == condition.fixed and c.lhs == condition.lhs
+            for c in lowering.conditions):
         lowering.fail("E304", f"{target} has two conditions at {condition.face}", eq.span,
                       "keep one of them")
     lowering.conditions.append(condition)

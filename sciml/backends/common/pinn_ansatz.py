@@ -97,7 +97,8 @@ def ansatz_of(model: ir.Model, net: ir.Network) -> Ansatz | None:
     faces: dict[str, list] = {}           # coordinate: [(value, data on that face)]
     for condition in hard:
         (name, at), = condition.fixed
-        faces.setdefault(name, []).append((exact(at), condition.value))
+        if all(exact(at) != other for other, _ in faces.get(name, [])):   # a repeat: the first
+            faces.setdefault(name, []).append((exact(at), condition.value))
     order = [c for c in net.inputs if c in faces]
     distance = sympy.S.One
     for name in order:
