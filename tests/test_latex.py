@@ -253,3 +253,12 @@ def test_models_of_other_kinds_are_e901(capsys):
     err = capsys.readouterr().err
     assert "error[E901]: sciml latex for models of kind sde is not supported yet" in err
     assert "Traceback" not in err
+
+
+def test_hard_conditions_print_the_field_they_build(capsys):
+    """`with enforce = hard`: each condition says so, no penalty term, and the field's ansatz."""
+    text = latex(capsys, PDE / "poisson_pinn_hard.sciml")
+    assert text.count(r"\text{: hard (the field is built to satisfy it)}") == 3
+    assert r"u &= - x y \left(-1 + x\right) N_{u}, \quad N_{u} \text{ the network}" in text
+    assert r"\mathcal{L}_{\mathrm{boundary}} &= \frac{1}{64} \sum_{k=1}^{64}" in text
+    assert r"0 \cdot" not in text

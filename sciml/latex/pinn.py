@@ -21,6 +21,7 @@ from __future__ import annotations
 import sympy
 
 from sciml.analysis import pde_fields, ritz
+from sciml.analysis.pinn_ansatz import uses_ansatz
 from sciml.latex.fields import (DomainIntegral, Evaluated, FieldLatexPrinter, PointMean, at_points, derivatives,
                                 number)
 from sciml.latex.writer import _align, _text, symbol_latex
@@ -113,7 +114,20 @@ class PinnLatex:
         return lines
 
     def condition_lines(self) -> list[str]:
-        return [self.condition_line(c) for c in self.m.conditions]
+        return [self.condition_line(c) for c in self.m.conditions] + self.ansatz_lines()
+
+    def ansatz_lines(self) -> list[str]:
+        """u(x, t) = G + D N(x, t) for a field with hard conditions (analysis/pinn_ansatz.py)."""
+        lines = []
+        for name, ansatz in uses_ansatz(self.m).items():
+            field = sympy.Function(name)(*ansatz.coordinates)
+            network = sympy.Function(f"N_{name}")(*ansatz.coordinates)
+            expr = sympy.Mul(ansatz.distance, network, evaluate=False)
+            if ansatz.value != 0:
+                expr = sympy.Add(ansatz.value, expr, evaluate=False)
+            lines.append(f"{self.tex(field)} &= {self.tex(expr)}, \\quad {self.tex(network)} "
+                         r"\text{ the network}")
+        return lines
 
     def condition_line(self, c: ir.Condition) -> str:
         lhs = self.on_face(c)
@@ -132,7 +146,9 @@ class PinnLatex:
         if c.kind == "initial" and _time_order(c.lhs) == 1:
             words = "initial velocity"
         text = rf"\text{{{words}, }} {face}"
-        if c.points is not None:
+        if c.hard:
+            text += r"\text{: hard (the field is built to satisfy it)}"
+        elif c.points is not None:
             text += (rf"\text{{: {c.points.count} {SAMPLER_NAMES[c.points.sampler]} points, weight }} "
                      f"{self.tex(number(c.weight))}")
         return f"{left} &= {right}, \\quad {text}"
@@ -180,7 +196,7 @@ class PinnLatex:
     def fit_lines(self, atom) -> list[str]:
         section = str(atom.args[0])
         means = []
-        for c in (c for c in self.m.conditions if c.section == section):
+        for c in (c for c in self.m.conditions if c.section == section and not c.hard):
             free = {s: (s if s.name in dict(c.fixed) else sympy.Symbol(f"{s.name}_k")) for s in self.symbols}
             lhs = self.on_face(c)
             if c.kind == "periodic":

@@ -187,7 +187,7 @@ def coordinates(points):
 
 def u(p, x, y):
     """The field u with its hard conditions: G + D * u_net, G the conditions' values
-    interpolated from the faces, D zero on each hard face (pinn_ansatz.py)."""
+    interpolated from the faces, D zero on each hard face."""
     return -x*y*(x - 1)*u_net(p, x, y)
 
 
@@ -236,7 +236,7 @@ def u_net_taylor(p, x, y):
 
 
 def u_taylor(p, x, y):
-    """u = G + D * u_net (its hard conditions, pinn_ansatz.py): lap_u,
+    """u = G + D * u_net (its hard conditions): lap_u,
     by the product rule from u_net's derivatives in Taylor mode."""
     u_net, u_net_x, u_net_y, u_net_xx, u_net_yy = u_net_taylor(p, x, y)
     lap_u = -x*(x - 1)*(u_net_yy*y + 2*u_net_y) - y*(2*u_net + u_net_xx*x*(x - 1) + 2*u_net_x*x + 2*u_net_x*(x - 1))
@@ -273,7 +273,7 @@ def u_net_taylor_(p, x, y):
 
 
 def u_y_taylor(p, x, y):
-    """u = G + D * u_net (its hard conditions, pinn_ansatz.py): u_y,
+    """u = G + D * u_net (its hard conditions): u_y,
     by the product rule from u_net's derivatives in Taylor mode."""
     u_net, u_net_y = u_net_taylor_(p, x, y)
     u_y = -u_net*x*(x - 1) - u_net_y*x*y*(x - 1)

@@ -20,7 +20,8 @@ from __future__ import annotations
 import sympy
 
 from sciml.backends.common.divergence_code import term_text
-from sciml.backends.common.pinn_ansatz import field_function, network_quantity, uses_ansatz
+from sciml.analysis.pinn_ansatz import network_quantity, uses_ansatz
+from sciml.backends.common.pinn_ansatz import field_function
 from sciml.backends.common.pinn_fields import (FieldTerms, equation_order, field_symbol, ordered_keys,
                                               quantity_name)
 from sciml.backends.common.points_code import point_sets
@@ -197,7 +198,7 @@ class PinnWriter:
         field = {key: local.fresh(quantity_name(net, self.w.names[net.name], key)) for key in keys}
         returned = ", ".join(field.values())
         lines += [f"def {function}(p, {', '.join(arguments.values())}):",
-                  f'    """{self.w.names[net.name]} = G + D * {network} (its hard conditions, pinn_ansatz.py): '
+                  f'    """{self.w.names[net.name]} = G + D * {network} (its hard conditions): '
                   f'{returned},',
                   f'    by the product rule from {network}\'s derivatives in Taylor mode."""',
                   f"    {', '.join(quantities.values())}{',' if len(quantities) == 1 else ''} = "
