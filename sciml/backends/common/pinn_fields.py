@@ -35,6 +35,9 @@ def rewritten(expr):
                 and isinstance(e.base.args[0], F.SpaceGradient)):
             field, *coordinates = e.base.args[0].args
             return sympy.Add(*(F.Partial(field, c) ** 2 for c in coordinates))
+        if isinstance(e, F.Laplacian) and not isinstance(e.args[0], S.NetCall):
+            inner, *coordinates = e.args   # lap(lap(u)) = sum_i d(lap(u), x_i, x_i), and so on down
+            return sympy.Add(*(_laplacian_expanded(F.Partial(F.Partial(inner, c), c)) for c in coordinates))
         if isinstance(e, F.Divergence):
             inner, *coordinates = e.args
             if isinstance(inner, F.SpaceGradient) and tuple(inner.args[1:]) == tuple(coordinates):
@@ -43,6 +46,19 @@ def rewritten(expr):
                 return F.Partial(inner, coordinates[0])
         return e
     return _bottom_up(expr, square_of_gradient)
+
+
+def _laplacian_expanded(expr):
+    """A derivative of a Laplacian as derivatives of the field: d(lap(u), x) = sum_i u_{x_i x_i x}."""
+    if isinstance(expr, F.Partial) and isinstance(expr.args[0], (F.Partial, F.Laplacian)):
+        inner = _laplacian_expanded(expr.args[0])
+        if isinstance(inner, sympy.Add):
+            return sympy.Add(*(_laplacian_expanded(F.Partial(term, expr.args[1])) for term in inner.args))
+        return F.Partial(inner, expr.args[1])
+    if isinstance(expr, F.Laplacian) and isinstance(expr.args[0], S.NetCall):
+        field, *coordinates = expr.args
+        return sympy.Add(*(F.Partial(F.Partial(field, c), c) for c in coordinates))
+    return expr
 
 
 def _bottom_up(expr, rule):
@@ -149,7 +165,7 @@ def equation_order(terms: "FieldTerms", expr):
     def rank(term):
         read = [terms.placeholders[s.name] for s in term.free_symbols if s.name in terms.placeholders]
         in_time = any(TIME in terms.coordinates_of(net, key) for net, key in read)
-        order = max((2 if isinstance(key, Laplacian) else len(key) for _, key in read), default=3)
+        order = max((2 if isinstance(key, Laplacian) else len(key) for _, key in read), default=99)
         return (0 if in_time else 1, order)
 
     return sympy.Add(*sorted(expr.args, key=lambda term: (rank(term), sympy.default_sort_key(term))),
