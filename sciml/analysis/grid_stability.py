@@ -266,8 +266,11 @@ def _extrema_text(extrema) -> str:
 
 
 def _lower_text(op) -> str:
-    order_zero = [t for t in op.lower] + [k for a in op.axes for k in [a.order_zero()] if k != 0]
+    """The terms of order zero the bound leaves out: reactions, sources, a kernel's sum of taps."""
+    order_zero = [expr_text(t) for t in op.lower]
+    order_zero += [f"the kernels' sum of taps {expr_text(k)}" for a in op.axes
+                   for k in [a.order_zero()] if k != 0]
     if not order_zero:
         return ""
-    shown = ", ".join(expr_text(t) for t in order_zero[:3]) + (", ..." if len(order_zero) > 3 else "")
+    shown = ", ".join(order_zero[:3]) + (", ..." if len(order_zero) > 3 else "")
     return f" (the order-zero terms {shown} are left out: they do not grow as dx shrinks)"
