@@ -273,4 +273,4 @@ def _lower_text(op) -> str:
     if not order_zero:
         return ""
     shown = ", ".join(order_zero[:3]) + (", ..." if len(order_zero) > 3 else "")
-    return f" (the order-zero terms {shown} are left out: they do not grow as dx shrinks)"
+    return f" (the terms of order zero are left out: {shown}; they do not grow as dx shrinks)"
