@@ -303,3 +303,12 @@ def test_the_convolution_node_keeps_kernel_state_and_axis():
     model = front_end(grid("dt(u) = conv(K, u, y)", two=True), "m.sciml")[1]
     (conv,) = model.equations[0].rhs.atoms(F.Convolution)
     assert conv.args == (sympy.Symbol("K"), sympy.Symbol("u"), sympy.Symbol("y"))
+
+
+def test_what_the_reader_cannot_judge_gets_no_verdict_and_a_zero_operator_every_h():
+    mixed = verdict_of(grid("dt(u) = nu * d(u, x, y)", two=True))
+    varying = verdict_of(grid("dt(u) = x * d(u, x, x)"))
+    assert (mixed.code, varying.code) == ("A205", "A205")
+    assert "the mixed derivative d(d(u, x), y)" in mixed.message
+    assert "the coefficient x of a second derivative varies" in varying.message
+    assert verdict_of(grid("dt(u) = 0 * a * d(u, x) + sin(x)")).code == "A203"

@@ -159,7 +159,7 @@ class _AxisSum:
                     tuple(self.kernels), self.speed)
 
 
-def _varying(model, state):
+def _varying(model, state=""):
     """The symbols that make a coefficient vary over the grid: the states and the coordinates."""
     return {sympy.Symbol(s.name) for s in model.states} | {sympy.Symbol(c.name) for c in model.domain}
 
@@ -179,16 +179,16 @@ def _read_term(term, state, axes, lower, model):
         _convolution(operator, coefficient, state, axes, lower, model)
     elif isinstance(operator, F.Laplacian):
         names = [str(a) for a in operator.args[1:]]
-        _second_order(operator.args[0], coefficient, names, state, axes, lower, term)
+        _second_order(operator.args[0], coefficient, names, state, axes, lower, term, model)
     elif isinstance(operator, F.Divergence):
         inner = operator.args[0]
         names = [str(a) for a in operator.args[1:]]
         if inner.has(F.SpaceGradient) and isinstance(inner, (F.SpaceGradient, sympy.Mul)):
             gradients = [f for f in sympy.Mul.make_args(inner) if isinstance(f, F.SpaceGradient)]
             scale = sympy.Mul(*(f for f in sympy.Mul.make_args(inner) if not isinstance(f, F.SpaceGradient)))
-            if len(gradients) != 1 or scale.free_symbols & _varying(model, str(state)):
+            if len(gradients) != 1 or _varies(scale, model):
                 raise _Opaque(f"the divergence {expr_text(operator)} is not D grad(u) with a constant D")
-            _second_order(gradients[0].args[0], coefficient * scale, names, state, axes, lower, term)
+            _second_order(gradients[0].args[0], coefficient * scale, names, state, axes, lower, term, model)
         elif len(names) == 1:
             _first_order(inner, coefficient, names[0], state, axes, lower, term)
         else:
@@ -201,22 +201,27 @@ def _read_term(term, state, axes, lower, model):
                 raise _Opaque(f"the mixed derivative {expr_text(operator)}")
             if inner2.has(*DERIVATIVES):
                 raise _Opaque(f"the derivative {expr_text(operator)} of order above 2")
-            _second_order(inner2, coefficient, [str(coordinate)], state, axes, lower, term)
+            _second_order(inner2, coefficient, [str(coordinate)], state, axes, lower, term, model)
         else:
             _first_order(inner, coefficient, str(coordinate), state, axes, lower, term)
     else:
         raise _Opaque(f"the gradient {expr_text(operator)} outside a divergence")
 
 
-def _second_order(inner, coefficient, names, state, axes, lower, term):
+def _varies(coefficient, model) -> bool:
+    """Whether a coefficient changes over the grid or with the solution."""
+    return bool(coefficient.free_symbols & _varying(model, "")) or coefficient.has(S.NetCall)
+
+
+def _second_order(inner, coefficient, names, state, axes, lower, term, model):
     if not inner.has(state):
         lower.append(term)       # the second derivative of a source: known, of order zero in u
         return
     if inner != state:
         raise _Opaque(f"a second derivative of {expr_text(inner)}, a function of {state}")
-    if coefficient.has(state) or coefficient.has(S.NetCall):
-        raise _Opaque(f"the coefficient {expr_text(coefficient)} of a second derivative varies with "
-                      "the solution")
+    if _varies(coefficient, model):
+        raise _Opaque(f"the coefficient {expr_text(coefficient)} of a second derivative varies over "
+                      "the grid or with the solution")
     for name in names:
         axes[name].diffusion += coefficient
 
@@ -248,8 +253,9 @@ def _convolution(operator, coefficient, state, axes, lower, model):
         return
     if inner != state:
         raise _Opaque(f"a convolution of {expr_text(inner)}, a function of {state}")
-    if coefficient.has(state) or coefficient.has(S.NetCall):
-        raise _Opaque(f"the coefficient {expr_text(coefficient)} of a convolution varies with the solution")
+    if _varies(coefficient, model):
+        raise _Opaque(f"the coefficient {expr_text(coefficient)} of a convolution varies over the grid "
+                      "or with the solution")
     taps = kernel_taps(kernel, model)
     if taps is None:
         raise _Opaque(f"the kernel {expr_text(kernel)} is not read")

@@ -122,6 +122,10 @@ def _bounded(ctx, op, v, where, spectrum, allow_unstable, base) -> Diagnostic:
     data = dict(base, bound=text, strict=v.strict, sharp=v.sharp,
                 requires=", ".join(expr_text(r) for r in requires) or None)
     lower = _lower_text(op)
+    if value.is_number and not (value.is_extended_real and value.is_finite):
+        return finding("A205", "note", f"no stability verdict for {ctx.name} {where}: the bound "
+                       f"{text} is {expr_text(value)} with this spec's constants", ctx.time.span,
+                       "a coefficient is 0 where the bound divides by it", **dict(base, verdict=UNKNOWN))
     if value.is_number:
         limit = float(value)
         data.update(bound_value=limit)

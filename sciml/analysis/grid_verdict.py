@@ -59,10 +59,13 @@ def verdict(op: GridOperator, scheme, upwind: bool, values: dict) -> Verdict:
     if growing is not None:
         return growing
     requires = _requires(op, values)
+    if all(_zero(a.dissipation(upwind), values) and _zero(a.transport(), values) for a in op.axes):
+        return Verdict(STABLE, reason="no term differentiates the state in space (with this spec's "
+                       "constants), so the grid adds no eigenvalue")
     if d.matrix_options:
         v = _imex(op, upwind, values)
     elif has_disc_region(d):
-        v = _euler(op, upwind)
+        v = _euler(op, upwind, values)
     else:
         v = _polynomial(d, op, upwind, values)
     return Verdict(v.kind, v.bound, v.strict, v.sharp, v.requires + requires, v.reason)
@@ -93,14 +96,14 @@ def _zero(expr, values) -> bool:
     return bool(sympy.sympify(expr).xreplace(values).is_zero)
 
 
-def _euler(op: GridOperator, upwind: bool) -> Verdict:
+def _euler(op: GridOperator, upwind: bool, values) -> Verdict:
     A = [a.dissipation(upwind) for a in op.axes]
     B = [a.transport() for a in op.axes]
     total = sympy.Add(*A)
     moving = [(a, b) for a, b in zip(A, B) if b != 0]
     if not moving:
         return _positive_bound(1 / total)
-    if any(a.is_zero for a, _ in moving):
+    if any(_zero(a, values) for a, _ in moving):
         return Verdict(UNSTABLE, reason="forward Euler's region |1 + z| <= 1 meets the imaginary "
                        "axis only at 0, so every such mode grows")
     monotone = all(not a.kernels and (upwind or a.speed == 0) for a in op.axes)
