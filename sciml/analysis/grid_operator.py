@@ -57,7 +57,6 @@ class Axis:
     diffusion: sympy.Expr = sympy.S.Zero   # D of D d2u/dx2
     speed: sympy.Expr = sympy.S.Zero       # b of b du/dx (an Extremum's symbol where it varies)
     kernels: tuple = ()                    # the taps of each conv(K, u) along it
-    written_speed: sympy.Expr = sympy.S.Zero   # b as the spec has it (U(c) + c*grad(U, c))
 
     @property
     def coordinate(self) -> str:
@@ -138,7 +137,7 @@ class _AxisSum:
 
     def freeze_speed(self, model, state: str, several: bool) -> list:
         """A speed that reads the state, a network or a coordinate becomes max|a|."""
-        if not self.speed.free_symbols & _varying(model, state) and not self.speed.has(S.NetCall, S.NetGrad):
+        if not self.speed.free_symbols & _varying(model) and not self.speed.has(S.NetCall, S.NetGrad):
             return []
         if self.kernels:
             raise _Opaque("a convolution beside a transport speed that varies with the solution")
@@ -156,10 +155,10 @@ class _AxisSum:
 
     def axis(self) -> Axis:
         return Axis(self.spacing, self.diffusion, self.frozen if self.frozen is not None else self.speed,
-                    tuple(self.kernels), self.speed)
+                    tuple(self.kernels))
 
 
-def _varying(model, state=""):
+def _varying(model):
     """The symbols that make a coefficient vary over the grid: the states and the coordinates."""
     return {sympy.Symbol(s.name) for s in model.states} | {sympy.Symbol(c.name) for c in model.domain}
 
@@ -210,7 +209,7 @@ def _read_term(term, state, axes, lower, model):
 
 def _varies(coefficient, model) -> bool:
     """Whether a coefficient changes over the grid or with the solution."""
-    return bool(coefficient.free_symbols & _varying(model, "")) or coefficient.has(S.NetCall)
+    return bool(coefficient.free_symbols & _varying(model)) or coefficient.has(S.NetCall)
 
 
 def _second_order(inner, coefficient, names, state, axes, lower, term, model):

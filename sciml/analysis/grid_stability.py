@@ -82,7 +82,7 @@ class _Context:
             if spacing.symbol in self.shared:
                 spacing = dataclasses.replace(spacing, symbol=self.shared[spacing.symbol])
             return Axis(spacing, real(a.diffusion), real(a.speed),
-                        tuple(tuple(real(t) for t in k) for k in a.kernels), a.written_speed)
+                        tuple(tuple(real(t) for t in k) for k in a.kernels))
         return dataclasses.replace(op, axes=tuple(axis(a) for a in op.axes))
 
     def spacing_text(self) -> str:
