@@ -21,12 +21,13 @@ from sciml.analysis import grid_operator, grid_verdict
 from sciml.analysis.found import Found, Options
 from sciml.analysis.grid import spacings
 from sciml.analysis.grid_operator import Axis, GridOperator
-from sciml.analysis.stability import BOUNDED, STABLE, UNKNOWN, UNSTABLE
+from sciml.analysis.stability import BOUNDED, STABLE, UNKNOWN, UNSTABLE, has_disc_region, region
 from sciml.analysis.step_bounds import steps_needed
 from sciml.frontend.diagnostics import Diagnostic, finding
 from sciml.lowering import ir
 from sciml.lowering.mathtext import expr_text, number_text
 from sciml.schemes import registry
+from sciml.schemes.definition import FIRST_ORDER
 
 UNSTABLE_CODE = "A201"
 
@@ -138,7 +139,7 @@ def _bounded(ctx, op, v, where, spectrum, allow_unstable, base) -> Diagnostic:
         help = (f"use at least {steps} steps (h = T/steps {rel} {number_text(limit)})" if steps
                 else "no step size is stable")
         if op.has_diffusion and not ctx.definition.matrix_options:
-            help += "; or take the diffusion implicitly: time = imex(steps, T)"
+            help += f"; or take the diffusion implicitly: time = {_implicit().name}(steps, T)"
         return _unstable(ctx, f"{ctx.name} is unstable at this step {where}: h = {number_text(ctx.h)} "
                          f"but {spectrum} needs h {rel} {shown}{lower}", help, allow_unstable,
                          dict(data, verdict=UNSTABLE))
@@ -171,6 +172,11 @@ def _bounded(ctx, op, v, where, spectrum, allow_unstable, base) -> Diagnostic:
     return finding("A202", "warning", message + lower, ctx.time.span, help, **data)
 
 
+def _implicit():
+    """The scheme with an implicit operator (IMEX): on a grid, the diffusion."""
+    return next(d for d in registry.DEFINITIONS if d.matrix_options)
+
+
 def _unstable(ctx, message, help, allow_unstable, data) -> Diagnostic:
     if allow_unstable:
         return finding(UNSTABLE_CODE, "warning", message, ctx.time.span,
@@ -180,15 +186,19 @@ def _unstable(ctx, message, help, allow_unstable, data) -> Diagnostic:
 
 
 def _remedy(ctx, op) -> str:
-    """What makes an unstable grid step stable: for transport, upwind differences or rk4."""
+    """What makes an unstable grid step stable: for transport, upwind differences under forward
+    Euler, or the recommended explicit scheme, whose region holds part of the imaginary axis."""
     if not op.has_transport:
         return "check the sign of the diffusion: a backward heat equation is ill-posed"
     options = []
-    for scheme, upwind, what in (("euler", True, "difference the transport upwind, "
+    disc = next(d for d in registry.DEFINITIONS if has_disc_region(d))
+    explicit = registry.recommended(FIRST_ORDER)
+    on_axis = number_text(float(region(explicit).imaginary_limit))
+    for scheme, upwind, what in ((disc, True, "difference the transport upwind, "
                                   "method_of_lines(..., advection = upwind)"),
-                                 ("rk4", ctx.upwind, "or use rk4, whose region holds the imaginary "
-                                  "axis up to 2.828")):
-        if (scheme, upwind) == (ctx.time.kind, ctx.upwind):
+                                 (explicit, ctx.upwind, f"or use {explicit.name}, whose region holds "
+                                  f"the imaginary axis up to {on_axis}")):
+        if (scheme.name, upwind) == (ctx.time.kind, ctx.upwind):
             continue
         other = grid_verdict.verdict(op, scheme, upwind, ctx.values)
         if other.kind == BOUNDED:
@@ -218,7 +228,7 @@ def _refine_help(ctx, op, bound) -> str:
 
 def bound_text(bound) -> str:
     """A bound in the spec's notation; a region's constant times the spectrum's inverse extent
-    (rk4: 2.785 * dx^2/(4*nu)) keeps the two apart."""
+    (2.785 * dx^2/(4*nu) for Runge-Kutta 4) keeps the two apart."""
     if isinstance(bound, sympy.Mul) and len(bound.args) == 2 and bound.args[0].is_Float \
             and not bound.args[1].is_number:
         return f"{number_text(bound.args[0])}*{expr_text(bound.args[1])}"

@@ -13,7 +13,7 @@ the operator's eigenvalues are the sums over the axes (phi_i independent).  With
   phi_i = pi it is 1 - 2h sum A_i, so h <= 1/sum A_i is sharp (dx^2/(4D) for D lap(u) on a
   square grid); otherwise, by Cauchy-Schwarz, |lambda|^2 <= 2 (sum A_i + sum B_i^2/A_i)
   (-Re lambda), so h <= 1/(sum A_i + sum B_i^2/A_i) suffices.
-* a polynomial region (rk4): real spectra [-2 sum A_i, 0]: h <= real_limit/(2 sum A_i) (2.785);
+* a polynomial region (Runge-Kutta 4): real spectra [-2 sum A_i, 0]: h <= real_limit/(2 sum A_i) (2.785);
   imaginary ones up to sum |B_i|: h <= imaginary_limit/sum |B_i| (2 sqrt 2); else the half-disc
   of radius half_disc (2.6) around |lambda| <= sqrt((2 sum A)^2 + (sum |B|)^2), sufficient; with
   numbers, the ellipses are sampled and the bound found by bisection (sharp to the sampling).
@@ -22,7 +22,7 @@ the operator's eigenvalues are the sums over the axes (phi_i independent).  With
   h B^2 (2 - w) <= 2 A_D + h A_D^2 w, smallest at w -> 0: h <= A_D/B^2 = 2D/b^2 (sharp in 1-D,
   and h <= 1/sum(B_i^2/A_D,i) with several axes); unstable without diffusion.  Otherwise
   |1 + h lambda_E| <= 1 suffices (1 + h mu >= 1): upwind h <= dx/|b|.  No diffusion bound.
-* leapfrog on dt(dt(u)) = c^2 d(u, x, x): y'' = lambda y with lambda in [-2 sum A_i, 0] is
+* the two-step recursion for second order in t, on dt(dt(u)) = c^2 d(u, x, x): y'' = lambda y with lambda in [-2 sum A_i, 0] is
   stable for h sqrt(-lambda) < 2, so h < 2/sqrt(2 sum A_i) = dx/|c| (dx/(sqrt(2) |c|) on a square
   grid); first derivatives make lambda complex, and no verdict is given.
 """
@@ -63,7 +63,7 @@ def verdict(op: GridOperator, scheme, upwind: bool, values: dict) -> Verdict:
         return Verdict(STABLE, reason="no term differentiates the state in space (with this spec's "
                        "constants), so the grid adds no eigenvalue")
     if d.matrix_options:
-        v = _imex(op, upwind, values)
+        v = _imex(d, op, upwind, values)
     elif has_disc_region(d):
         v = _euler(op, upwind, values)
     else:
@@ -142,7 +142,7 @@ def _polynomial(d, op: GridOperator, upwind: bool, values) -> Verdict:
     return Verdict(BOUNDED, bound=limits.half_disc / sympy.sqrt(4 * real**2 + imaginary**2), sharp=False)
 
 
-def _imex(op: GridOperator, upwind: bool, values) -> Verdict:
+def _imex(d, op: GridOperator, upwind: bool, values) -> Verdict:
     implicit = [a.dissipation(upwind, implicit=True) for a in op.axes]
     explicit = [a.dissipation(upwind) - i for a, i in zip(op.axes, implicit)]
     B = [a.transport() for a in op.axes]
@@ -158,7 +158,7 @@ def _imex(op: GridOperator, upwind: bool, values) -> Verdict:
                            "damps those modes")
         return Verdict(BOUNDED, bound=_simplify(1 / sympy.Add(*(b**2 / i for i, b in moving))),
                        sharp=len(op.axes) == 1)
-    number = _numeric(definition("imex"), op, upwind, values, implicit=True)
+    number = _numeric(d, op, upwind, values, implicit=True)
     if number is not None:
         return Verdict(BOUNDED, bound=number, reason=SAMPLED)
     alone = _euler_part(op, upwind, explicit, B)
@@ -184,7 +184,7 @@ def _euler_part(op, upwind, A, B) -> Verdict:
 def _oscillation(d, op: GridOperator, values) -> Verdict:
     if op.has_transport:
         return Verdict(UNKNOWN, reason=f"first derivatives make the eigenvalues of dt(dt({op.state})) "
-                       "= L u complex; leapfrog is judged on waves, real L <= 0")
+                       f"= L u complex; {d.short} is judged on waves, real L <= 0")
     if not op.has_diffusion and not any(a.kernels for a in op.axes):
         return Verdict(STABLE, reason="no term differentiates the state in space")
     limit = region(d).oscillation_limit
