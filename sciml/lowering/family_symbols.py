@@ -34,6 +34,25 @@ class Divergence(ArrayOp):
     dimension, of a scalar: d v / d x)."""
 
 
+class GridStencil(ArrayOp):
+    """GridStencil(v, kind, dx): a finite difference on a grid (method_of_lines.py), v the
+    values at the nodes with one end node added each side: kind second, (v[i-1] - 2 v[i] +
+    v[i+1]) / dx^2, or central, (v[i+1] - v[i-1]) / (2 dx), at the unknown nodes."""
+
+    nargs = 3
+
+
+class NodeCall(ArrayOp):
+    """NodeCall(net, *values): a network applied at every grid node (the nodes on axis 0)."""
+
+
+class OnGrid(ArrayOp):
+    """OnGrid(StateAt(u, times)): a grid state's values at every node of the grid (its end
+    nodes included), at the observation times: (times, nodes)."""
+
+    nargs = 1
+
+
 class SpaceGradient(ArrayOp):
     """SpaceGradient(u, x, y, ...): the vector of the derivatives in the space coordinates."""
 

@@ -24,6 +24,10 @@ class Constant:
     name: str
     value: sympy.Basic  # a number or an ImmutableMatrix of numbers
     span: Span = _span()
+    # a constant the method of lines derives (method_of_lines.py): how its value is computed,
+    # printed instead of its numbers: ('nodes', a, dx, i0, i1), a + dx * i for i in i0..i1-1,
+    # or ('formula', expr, x), expr (sympy) at the nodes held by the constant x
+    derived: tuple = ()
 
     @property
     def shape(self) -> tuple:

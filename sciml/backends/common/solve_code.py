@@ -77,7 +77,7 @@ class SolveWriter:
         first = w.state_names[0]
         starts = list(w.state_names) + ([f"dt_{first}"] if m.order == 2 else [])
         lines = [f"def solve(p, {', '.join(starts)}):",
-                 f'    """{self.d.title}: {m.scheme.steps or "adaptive"} steps on [0, T_END]."""']
+                 f'    """{self.d.title}: {m.time_integrator.steps or "adaptive"} steps on [0, T_END]."""']
         params = self.params()
         if params and not self.d.adaptive:   # the adaptive solve reads them from its p
             lines += self._unpack()

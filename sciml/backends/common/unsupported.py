@@ -8,8 +8,9 @@ from sciml.backends.common import pinn_code
 from sciml.frontend.diagnostics import SpecError, error
 from sciml.lowering import family_symbols as F
 from sciml.lowering import ir
+from sciml.schemes import registry
 
-GENERATED_KINDS = ("ode", "flow", "pinn")
+GENERATED_KINDS = ("ode", "flow", "pinn", "grid_pde")
 PLANNED = {   # kind: what is missing, the issue that brings it
     "grid_pde": ("the method of lines", 11),
     "sde": ("SDE integrators (Euler-Maruyama, Milstein)", 12),
@@ -21,6 +22,7 @@ PLANNED = {   # kind: what is missing, the issue that brings it
     "latent_ode": ("latent ODEs (an encoder, a latent ODE and a decoder)", 13),
 }
 UNWRITTEN_DATA = ("digits", "ou_paths", "field", "pde")
+GRID_DATA = ("field", "pde")   # data on a grid: the method of lines reads them
 
 
 def check_emittable(model: ir.Model):
@@ -34,6 +36,8 @@ def check_emittable(model: ir.Model):
                            f"sciml check checks the whole spec; the code for it comes with issue {issue}"))
     elif model.kind == "pinn":
         found += [_e901(what, span) for what, span in pinn_code.unsupported(model)]
+    elif model.kind == "grid_pde":
+        found += [_e901(what, span) for what, span in grid_unsupported(model)] + _in_ode_models(model)
     else:
         found += _in_ode_models(model)
     if found:
@@ -43,7 +47,7 @@ def check_emittable(model: ir.Model):
 def _in_ode_models(model: ir.Model) -> list:
     found = []
     for dataset in model.datasets:
-        if dataset.generator in UNWRITTEN_DATA:
+        if dataset.generator in UNWRITTEN_DATA and not (model.kind == "grid_pde" and dataset.generator in GRID_DATA):
             found.append(_e901(f"the '{dataset.generator}' data generator", dataset.span))
     for parameter in model.parameters:
         if parameter.init.kind == "uniform":
@@ -58,6 +62,25 @@ def _in_ode_models(model: ir.Model) -> list:
             found.append(_e901("explicit time t in a right-hand side", equation.span))
         if equation.rhs.has(F.NetDivergence, F.NetJacobian):
             found.append(_e901("the divergence and Jacobian of a network", equation.span))
+    return found
+
+
+def grid_unsupported(model: ir.Model) -> list:
+    """[(what, span)] of what the method-of-lines writer cannot write yet."""
+    found = []
+    space = [c for c in model.domain if c.name != "t"]
+    if len(space) != 1:
+        found.append((f"grids in {len(space)} space dimensions (the method of lines is written in 1-D)",
+                      model.scheme.span))
+    if registry.definition_of(model.scheme.time).matrix_options:
+        found.append(("an implicit part on a grid (the diffusion solve of an IMEX scheme)", model.scheme.span))
+    for condition in model.conditions:
+        if condition.section == "boundary" and condition.value.free_symbols:
+            found.append(("boundary values that change in time on a grid", condition.span))
+    for equation in model.equations:
+        if equation.rhs.has(F.SpaceGradient) or any(
+                isinstance(e, F.Divergence) and len(e.args) > 2 for e in equation.rhs.atoms(F.Divergence)):
+            found.append(("gradients and divergences in several dimensions on a grid", equation.span))
     return found
 
 
