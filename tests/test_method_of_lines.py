@@ -138,3 +138,19 @@ def test_torch_equals_jax(boundary):
     for key in grads_t:
         scale = max(1.0, np.max(np.abs(grads_t[key])))
         assert np.max(np.abs(grads_t[key] - grads_j[key])) <= 1e-10 * scale, key
+
+
+def test_rel_l2_over_a_data_field():
+    """rel_l2(U, exact = 0.5 * u, over = train.u): on 101 values from min to max of the data;
+    two rel_l2 reports get the network's name in their labels."""
+    text = heat_text(16, "periodic", extra="div(U(u) * u) + R(u)", nets=NETS) + (
+        "report rel_l2(U, exact = 0.5 * u, over = train.u), rel_l2(R, exact = u, over = train.u)\n")
+    mod = compile_and_import("h.sciml", "torch", source=text, name="heat_rel_l2_torch")
+    params, data = mod.init_params(0), mod.make_data()
+    reports = mod.reports(params, data)
+    assert set(reports) == {"rel_l2_U", "rel_l2_R"}
+    p = {k: torch.as_tensor(v) for k, v in params.items()}
+    values = torch.linspace(float(data["train"]["u"].min()), float(data["train"]["u"].max()), 101,
+                            dtype=torch.float64)[None, :]
+    expected = torch.linalg.vector_norm(mod.U(p, values) - 0.5 * values) / torch.linalg.vector_norm(0.5 * values)
+    assert reports["rel_l2_U"] == pytest.approx(float(expected), rel=1e-12)

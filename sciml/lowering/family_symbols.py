@@ -116,13 +116,20 @@ class RitzEnergy(ArrayOp):
     nargs = 1
 
 
+class ValueRange(ArrayOp):
+    """ValueRange(data.field): 101 values from the least to the largest of a data field."""
+
+    nargs = 1
+
+
 class RelativeL2(ArrayOp):
     """RelativeL2(u, exact): |u - exact| / |exact| over the report grid of the domain: for a
     domain with t the paper's 256 x 100 grid (Raissi et al. 2019: x = linspace(lower, upper, 256),
     t = lower + (upper - lower) k / 100, k = 0..99); for a box without t, 101 points per
-    coordinate, ends included."""
+    coordinate, ends included.  RelativeL2(N, exact, data.field): on ValueRange(data.field), the
+    exact form read at those values."""
 
-    nargs = 2
+    nargs = (2, 3)
 
 
 class Reference(ArrayOp):

@@ -139,7 +139,11 @@ def semi_discrete(model: ir.Model) -> ir.Model:
     reports = []
     for report in model.reports:
         expr = report.expr.replace(lambda e: isinstance(e, S.StateAt), observed)
-        if isinstance(expr, F.RelativeL2):   # a network of x against its exact form, at every node
+        if isinstance(expr, F.RelativeL2) and len(expr.args) == 3:   # over a data field's values
+            net, exact, field = expr.args
+            values = F.ValueRange(field)
+            expr = S.FrobeniusNorm(F.NodeCall(net, values) - exact) / S.FrobeniusNorm(exact)
+        elif isinstance(expr, F.RelativeL2):   # a network of x against its exact form, at every node
             expr = _relative_error(expr, grid, taken, constants)
         else:   # a network at given numbers, U(1.0): one node
             expr = expr.replace(lambda e: isinstance(e, S.NetCall), lambda e: F.NodeCall(

@@ -396,6 +396,6 @@ def unsupported(model: ir.Model) -> list:
     for kind in sorted(outside, key=lambda k: k.__name__):
         found.append((f"{kind.__name__} in the loss of a PINN model", model.loss_span))
     for report in model.reports:
-        if not isinstance(report.expr, F.RelativeL2):
+        if not isinstance(report.expr, F.RelativeL2) or len(report.expr.args) != 2:
             found.append(("reports other than rel_l2(u, exact) in a PINN model", report.span))
     return found

@@ -83,6 +83,9 @@ class ArrayPrinterMixin:
         self.helpers.add("at_nodes")
         return "at_nodes({}, p, {})".format(self._print(net), ", ".join(self._print(v) for v in values))
 
+    def _print_ValueRange(self, expr):
+        return self._helper("value_range", *expr.args)
+
     def _print_OnGrid(self, expr):
         (observed,) = expr.args
         return "{}({})".format(self.names[f"on grid {observed.args[0]}"], self._print(observed))

@@ -61,6 +61,11 @@ def solve(p, {y}, {z}):
 '''
 
 PIECES = {
+    "value_range": '''
+def value_range(v):
+    """101 values from the least to the largest of v, as a column (values, 1)."""
+    return jnp.linspace(jnp.min(v), jnp.max(v), 101, dtype=v.dtype)[:, None]
+''',
     "second_difference": '''
 def second_difference(v, dx):
     """(v[i-1] - 2 v[i] + v[i+1]) / dx^2 at the inner nodes of v (axis 0: the grid with one

@@ -60,6 +60,11 @@ def solve(p, {y}, {z}):
 '''
 
 PIECES = {
+    "value_range": '''
+def value_range(v):
+    """101 values from the least to the largest of v, as a column (values, 1)."""
+    return torch.linspace(torch.min(v).item(), torch.max(v).item(), 101, dtype=v.dtype, device=v.device)[:, None]
+''',
     "second_difference": '''
 def second_difference(v, dx):
     """(v[i-1] - 2 v[i] + v[i+1]) / dx^2 at the inner nodes of v (axis 0: the grid with one
