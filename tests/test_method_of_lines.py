@@ -77,7 +77,7 @@ def test_the_ends_hold_their_conditions():
     assert grid.shape == (1, 33) and float(grid[0, -1]) == 0.0 and torch.equal(grid[0, :32], u[:, 0])
 
 
-@pytest.mark.parametrize("time, order", [("euler", 1), ("rk4", 4)])
+@pytest.mark.parametrize("time, order", [("euler", 1), ("rk4", 4), ("imex", 1)])
 def test_the_full_scheme_has_the_integrators_order_in_time(time, order):
     """Against the exact solution of the semi-discrete system: sin(2 pi x_i) decays at
     lambda = -4 D / dx^2 sin^2(pi dx) on a periodic grid."""
@@ -85,6 +85,8 @@ def test_the_full_scheme_has_the_integrators_order_in_time(time, order):
     rate = -4 * 0.1 / dx**2 * np.sin(np.pi * dx) ** 2
     errors = []
     step_counts = [20, 40, 80] if order == 1 else [10, 20, 40]
+    if time == "imex":   # stable at any step: steps far above the explicit limit h <= dx^2 / (2 D)
+        step_counts = [2, 4, 8]
     for steps in step_counts:
         mod = heat(16, "periodic", time, steps)
         p = {k: torch.as_tensor(v) for k, v in mod.init_params(0).items()}
@@ -154,3 +156,21 @@ def test_rel_l2_over_a_data_field():
                             dtype=torch.float64)[None, :]
     expected = torch.linalg.vector_norm(mod.U(p, values) - 0.5 * values) / torch.linalg.vector_norm(0.5 * values)
     assert reports["rel_l2_U"] == pytest.approx(float(expected), rel=1e-12)
+
+
+def test_imex_takes_the_diffusion_implicitly():
+    """imex(steps, T) on a grid: L = -D times the second-difference matrix (ends included), the
+    rest explicit; the matrix equals the stencil applied to the unit vectors."""
+    for boundary in ("periodic", "dirichlet", "neumann"):
+        mod = heat(16 if boundary == "periodic" else 17, boundary, "imex", name=f"heat_imex_{boundary}")
+        matrix = torch.as_tensor(mod.laplacian)
+        m = matrix.shape[0]
+        columns = []
+        for k in range(m):
+            e = torch.zeros((m, 1), dtype=torch.float64)
+            e[k] = 1
+            zero = mod.second_difference(mod.u_with_ends(0 * e), 1 / 16)   # the ends' own part
+            columns.append(mod.second_difference(mod.u_with_ends(e), 1 / 16) - zero)
+        assert torch.allclose(torch.cat(columns, dim=1), matrix, rtol=0, atol=1e-9), boundary
+    text = pipeline.compile_spec(heat_text(16, "periodic", "imex"), "h.sciml", "torch")
+    assert "implicit = I16 + h * (-D * laplacian_array)" in text

@@ -372,7 +372,7 @@ def lower_method_of_lines(call: ast.Call, lowering) -> ir.MethodOfLines:
         lowering.fail("E401", "the time integrator of the method of lines is one of "
                       + ", ".join(dict.fromkeys(fixed)), time.span, "the grid's values follow an ode: write e.g. "
                       "time = " + _time_example() + "; stochastic integrators belong to sde models")
-    scheme = lower_scheme(time, lowering)
+    scheme = lower_scheme(time, lowering, grid_operator=True)
     end = next((c.upper for c in lowering.domain if c.name == "t"), None)
     if end is not None and abs(scheme.t_end - end) > 1e-12 * max(1.0, abs(end)):
         lowering.fail("E268", f"the time integrator runs to T = {scheme.t_end:g} but the domain's t "

@@ -340,6 +340,10 @@ class MethodOfLines:
     boundary: str
     time: Scheme
     span: Span = _span()
+    # the semi-discrete model's (method_of_lines.semi_discrete): the coefficient of the grid's
+    # Laplacian taken implicitly by an IMEX time integrator (its L is then -implicit * the
+    # second-difference matrix, the constant the time scheme's L option names)
+    implicit: sympy.Basic = sympy.S.Zero
 
     kind = "method_of_lines"
 

@@ -26,6 +26,7 @@ import sympy
 from sciml.lowering import family_symbols as F
 from sciml.lowering import ir
 from sciml.lowering import symbols as S
+from sciml.schemes import registry
 
 
 @dataclass(frozen=True)
@@ -151,9 +152,34 @@ def semi_discrete(model: ir.Model) -> ir.Model:
         reports.append(dataclasses.replace(report, expr=expr))
     reports = tuple(reports)
     terms = tuple((t.replace(lambda e: isinstance(e, S.StateAt), observed), span) for t, span in model.loss_terms)
+    scheme = model.scheme
+    if registry.definition_of(scheme.time).matrix_options:   # IMEX: the diffusion implicit
+        (option,) = registry.definition_of(scheme.time).matrix_options
+        (equation,) = equations
+        matrix = _fresh("laplacian", taken)
+        constants.append(ir.Constant(name=matrix, value=sympy.ImmutableMatrix(sympy.zeros(1, 1)),
+                                     derived=("laplacian", grid.unknowns, grid.spacing, grid.left.kind,
+                                              grid.right.kind)))
+        time = dataclasses.replace(scheme.time, options=tuple(sorted(scheme.time.options + ((option, matrix),))))
+        scheme = dataclasses.replace(scheme, time=time, implicit=diffusion_coefficient(equation.rhs, states))
     return dataclasses.replace(model, constants=model.constants + tuple(constants), states=new_states,
                                equations=equations, initials=initials, loss=loss, reports=reports,
-                               loss_terms=terms)
+                               loss_terms=terms, scheme=scheme)
+
+
+def diffusion_coefficient(rhs, states) -> sympy.Basic:
+    """kappa of the terms kappa * (second difference of a state) in a semi-discrete right side,
+    kappa free of the states (D, nu): what an IMEX scheme takes implicitly (0: none)."""
+    total = sympy.S.Zero
+    for term in sympy.Add.make_args(sympy.expand(rhs)):
+        stencils = [a for a in term.atoms(F.GridStencil) if str(a.args[1]) == "second"
+                    and a.args[0] in {with_ends(s) for s in states}]
+        if len(stencils) == 1:
+            coefficient = term / stencils[0]
+            if not {str(s) for s in coefficient.free_symbols} & ({f"{s} with ends" for s in states} | set(states)) \
+                    and not coefficient.has(F.GridStencil, F.NodeCall):
+                total += coefficient
+    return total
 
 
 def stencil_form(expr, states, x, x_ends, dx):

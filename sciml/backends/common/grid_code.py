@@ -83,6 +83,17 @@ class GridWriter:
 
 def derived_constant(c: ir.Constant, names: dict, printer) -> str:
     """The numpy text of a constant the method of lines derives (ir.Constant.derived)."""
+    if c.derived[0] == "laplacian":   # the second difference on the unknowns, as a matrix
+        _, m, dx, left, right = c.derived
+        terms = [f"np.eye({m}, k=-1)", f"2 * np.eye({m})", f"np.eye({m}, k=1)"]
+        text = f"{terms[0]} - {terms[1]} + {terms[2]}"
+        if left == "periodic":
+            text += f" + np.eye({m}, k={m - 1}) + np.eye({m}, k={-(m - 1)})"
+        if left == "neumann":   # the ghost node: row 0 reads 2 u_1
+            text += f" + np.eye({m}, k=1) * (np.arange({m}) == 0)[:, None]"
+        if right == "neumann":
+            text += f" + np.eye({m}, k=-1) * (np.arange({m}) == {m - 1})[:, None]"
+        return f"({text}) / {dx!r}**2   # the second difference on the {m} unknowns, ends {left}, {right}"
     if c.derived[0] == "nodes":
         _, lower, spacing, first, stop = c.derived
         return f"{lower!r} + {spacing!r} * np.arange({first}, {stop})[:, None]   # the nodes"

@@ -72,8 +72,7 @@ def grid_unsupported(model: ir.Model) -> list:
     if len(space) != 1:
         found.append((f"grids in {len(space)} space dimensions (the method of lines is written in 1-D)",
                       model.scheme.span))
-    if registry.definition_of(model.scheme.time).matrix_options:
-        found.append(("an implicit part on a grid (the diffusion solve of an IMEX scheme)", model.scheme.span))
+
     for condition in model.conditions:
         if condition.section == "boundary" and condition.value.free_symbols:
             found.append(("boundary values that change in time on a grid", condition.span))
