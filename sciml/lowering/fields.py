@@ -435,8 +435,10 @@ def _check_observations(lowering, boundary: str):
                 if off:
                     fits = grid_nodes(space[0], len(nodes), boundary == "periodic")
                     fits = all(abs(x - g) <= 1e-9 * max(1.0, abs(g)) for x, g in zip(nodes, fits))
+                    nearest = min(grid, key=lambda g: abs(g - off[0]))
                     error = (f"the data '{data.name}' sit at {space[0].name} = {off[0]:g}, not a node of the "
-                             f"grid of {scheme.nodes} nodes", "the data share the grid's nodes: "
+                             f"grid of {scheme.nodes} nodes (the nearest is {space[0].name} = {nearest:g})",
+                             "the data share the grid's nodes: "
                              + (f"write grid = {len(nodes)}, their nodes" if fits else
                                 f"choose grid so that each of their {space[0].name} values is a node"))
             if error is None and times and times[-1] > time.t_end * (1 + 1e-12):

@@ -27,12 +27,12 @@ from sciml.runtime.torch import TorchRuntime
 
 MODEL = 'reaction_diffusion'
 BACKEND = 'torch'
-SPEC_SHA256 = '500888c644ab7ad7dbc3023179fc329babb3b067c46869d418ef3a07d2d00952'  # of the spec's text: --resume checks it
+SPEC_SHA256 = '809b03bbd6cfe96e87587ea4c12f24d3f843edb5cb9c897a54ab44993976818e'  # of the spec's text: --resume checks it
 SCIML_VERSION = '0.1.0'
 N_STEPS = 400
 T_END = 1.0
 h = T_END / N_STEPS
-STAGES = [('adam', 0.01, 2000, 0)]  # (optimizer, learning rate, steps, batch size; 0 = all samples)
+STAGES = [('adam', 0.01, 2000, 0), ('lbfgs', 1.0, 1000, 0)]  # (optimizer, learning rate, steps, batch size; 0 = all samples)
 TRAIN_SET = 'train'
 SAMPLE_FIELDS = {}
 OBSERVED_STEPS = (0, 40, 80, 120, 160, 200, 240, 280, 320, 360, 400)
