@@ -48,7 +48,6 @@ def emit_module(model: ir.Model, source: str, source_name: str, backend: str, sp
     grid = GridWriter(writer, grid_model) if grid_model is not None else None
     for flow in model.flows:
         writer.names[f"inverse {flow.name}"] = inverse_name(flow, names, writer.taken)
-    scheme = model.scheme
     if pinn:
         pinn_writer = PinnWriter(writer, model, backend)
         model_lines = writer.networks() + pinn_writer.lines() + reports_function(pinn_writer)
