@@ -85,9 +85,11 @@ class FamilyLosses:
         self.require_domain()
         args, keywords = node.positional, {kw.name: kw for kw in node.keywords}
         net = self.named(args[0]) if len(args) == 1 else None
-        if net is None or net.kind != "net" or set(keywords) != {"exact"}:
+        if net is None or net.kind != "net" or set(keywords) - {"over"} != {"exact"}:
             self.fail("E257", "rel_l2(u, exact = ...) compares a network with a known solution",
                       node.span, "write e.g. rel_l2(u, exact = sin(pi * x))")
+        if "over" in keywords:
+            return self._relative_error_over(net.node, keywords)
         if not all(i in self.coordinates for i in net.node.inputs):
             self.fail("E257", f"rel_l2: the inputs of '{net.node.name}' are not coordinates of the domain",
                       args[0].span, f"rel_l2 compares a field, as u({', '.join(self.coordinates)}), with a "
@@ -106,6 +108,33 @@ class FamilyLosses:
         finally:
             self.context = context
         return self.typed(F.RelativeL2(sympy.Symbol(net.node.name), value), ())
+
+    def _relative_error_over(self, net, keywords):
+        """rel_l2(U, exact = 0.5 * c, over = train.c): a network of one input against its known
+        form, on 101 values from the least to the largest of a data field."""
+        over = self.lower(keywords["over"].value)
+        field = over.expr
+        if not (isinstance(field, sympy.Symbol) and "." in field.name):
+            self.fail("E257", "rel_l2(..., over = data.field): the values come from a data field",
+                      keywords["over"].value.span, "write e.g. over = train.c")
+        if len(net.inputs) != 1 or net.widths[-1] != 1:
+            self.fail("E257", f"rel_l2(..., over = ...) compares a network of one input with one output; "
+                      f"'{net.name}' has {len(net.inputs)} input(s)", keywords["exact"].span)
+        from sciml.lowering.expressions import Entry   # (expressions imports this module)
+        (name,) = net.inputs
+        context, self.context = self.context, "report"
+        saved = self.scope.get(name)
+        self.scope[name] = Entry("local", (), "values")
+        try:
+            exact = self.lower(keywords["exact"].value).expr
+        finally:
+            self.context = context
+            if saved is None:
+                del self.scope[name]
+            else:
+                self.scope[name] = saved
+        return self.typed(F.RelativeL2(sympy.Symbol(net.name), exact.xreplace({sympy.Symbol(name): F.ValueRange(field)}),
+                                       field), ())
 
     def _call_dsm(self, node):
         """dsm(s, data.x, t = uniform(low, high)): denoising score matching."""

@@ -42,6 +42,25 @@ class Convolution(ArrayOp):
     nargs = 3
 
 
+class GridStencil(ArrayOp):
+    """GridStencil(v, kind, dx): a finite difference on a grid (method_of_lines.py), v the
+    values at the nodes with one end node added each side: kind second, (v[i-1] - 2 v[i] +
+    v[i+1]) / dx^2, or central, (v[i+1] - v[i-1]) / (2 dx), at the unknown nodes."""
+
+    nargs = 3
+
+
+class NodeCall(ArrayOp):
+    """NodeCall(net, *values): a network applied at every grid node (the nodes on axis 0)."""
+
+
+class OnGrid(ArrayOp):
+    """OnGrid(StateAt(u, times)): a grid state's values at every node of the grid (its end
+    nodes included), at the observation times: (times, nodes)."""
+
+    nargs = 1
+
+
 class SpaceGradient(ArrayOp):
     """SpaceGradient(u, x, y, ...): the vector of the derivatives in the space coordinates."""
 
@@ -105,13 +124,20 @@ class RitzEnergy(ArrayOp):
     nargs = 1
 
 
+class ValueRange(ArrayOp):
+    """ValueRange(data.field): 101 values from the least to the largest of a data field."""
+
+    nargs = 1
+
+
 class RelativeL2(ArrayOp):
     """RelativeL2(u, exact): |u - exact| / |exact| over the report grid of the domain: for a
     domain with t the paper's 256 x 100 grid (Raissi et al. 2019: x = linspace(lower, upper, 256),
     t = lower + (upper - lower) k / 100, k = 0..99); for a box without t, 101 points per
-    coordinate, ends included."""
+    coordinate, ends included.  RelativeL2(N, exact, data.field): on ValueRange(data.field), the
+    exact form read at those values."""
 
-    nargs = 2
+    nargs = (2, 3)
 
 
 class Reference(ArrayOp):

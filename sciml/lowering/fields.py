@@ -377,7 +377,7 @@ def lower_method_of_lines(call: ast.Call, lowering) -> ir.MethodOfLines:
         lowering.fail("E401", "the time integrator of the method of lines is one of "
                       + ", ".join(dict.fromkeys(fixed)), time.span, "the grid's values follow an ode: write e.g. "
                       "time = " + _time_example() + "; stochastic integrators belong to sde models")
-    scheme = lower_scheme(time, lowering)
+    scheme = lower_scheme(time, lowering, grid_operator=True)
     end = next((c.upper for c in lowering.domain if c.name == "t"), None)
     if end is not None and abs(scheme.t_end - end) > 1e-12 * max(1.0, abs(end)):
         lowering.fail("E268", f"the time integrator runs to T = {scheme.t_end:g} but the domain's t "
@@ -448,8 +448,10 @@ def _check_observations(lowering, boundary: str):
                 if off:
                     fits = grid_nodes(space[0], len(nodes), boundary == "periodic")
                     fits = all(abs(x - g) <= 1e-9 * max(1.0, abs(g)) for x, g in zip(nodes, fits))
+                    nearest = min(grid, key=lambda g: abs(g - off[0]))
                     error = (f"the data '{data.name}' sit at {space[0].name} = {off[0]:g}, not a node of the "
-                             f"grid of {scheme.nodes} nodes", "the data share the grid's nodes: "
+                             f"grid of {scheme.nodes} nodes (the nearest is {space[0].name} = {nearest:g})",
+                             "the data share the grid's nodes: "
                              + (f"write grid = {len(nodes)}, their nodes" if fits else
                                 f"choose grid so that each of their {space[0].name} values is a node"))
             if error is None and times and times[-1] > time.t_end * (1 + 1e-12):

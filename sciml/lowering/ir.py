@@ -24,6 +24,10 @@ class Constant:
     name: str
     value: sympy.Basic  # a number or an ImmutableMatrix of numbers
     span: Span = _span()
+    # a constant the method of lines derives (method_of_lines.py): how its value is computed,
+    # printed instead of its numbers: ('nodes', a, dx, i0, i1), a + dx * i for i in i0..i1-1,
+    # or ('formula', expr, x), expr (sympy) at the nodes held by the constant x
+    derived: tuple = ()
 
     @property
     def shape(self) -> tuple:
@@ -346,6 +350,10 @@ class MethodOfLines:
     time: Scheme
     advection: str = "central"   # the first differences of advection terms: central or upwind
     span: Span = _span()
+    # the semi-discrete model's (method_of_lines.semi_discrete): the coefficient of the grid's
+    # Laplacian taken implicitly by an IMEX time integrator (its L is then -implicit * the
+    # second-difference matrix, the constant the time scheme's L option names)
+    implicit: sympy.Basic = sympy.S.Zero
 
     kind = "method_of_lines"
 

@@ -21,7 +21,9 @@ from sciml.schemes import registry
 from sciml.schemes.registry import (CHOICE, FIRST_ORDER, FLAG, MATRIX, NETWORK, REAL, SECOND_ORDER,
                                    SEPARABLE_PAIR, STEPS)
 
-def lower_scheme(call: ast.Call, lowering) -> ir.Scheme:
+def lower_scheme(call: ast.Call, lowering, grid_operator: bool = False) -> ir.Scheme:
+    """The scheme of `call`; `grid_operator` (the time integrator of the method of lines): a matrix
+    option such as imex's L is the grid's diffusion operator, not written."""
     if call.func not in registry.NAMES:
         close = difflib.get_close_matches(call.func, registry.NAMES, n=1)
         lowering.fail("E401", f"unknown scheme '{call.func}'", call.func_span,
@@ -43,6 +45,12 @@ def lower_scheme(call: ast.Call, lowering) -> ir.Scheme:
             lowering.fail("E402", f"option '{kw.name}' is given twice", kw.span)
         given[kw.name] = kw.value
     for option in options:
+        if grid_operator and option.kind == MATRIX:
+            if option.name in given:
+                lowering.fail("E402", f"on a grid the implicit operator {option.name} is the diffusion term "
+                              f"of the pde: {call.func}() takes no {option.name} here", given[option.name].span,
+                              f"write {call.func}(steps, T): the method of lines takes D * lap(u) implicitly")
+            continue
         if option.default is None and option.name not in given:
             code, message, help = option.missing or (
                 "E402", f"{call.func}() needs {option.name}",
@@ -58,7 +66,7 @@ def lower_scheme(call: ast.Call, lowering) -> ir.Scheme:
                       "a step is at least about 5e-324; use a larger T or fewer steps")
     values = {}
     for option in options:
-        if not option.grid:
+        if not option.grid and not (grid_operator and option.kind == MATRIX):
             values[option.name] = _option_value(option, given.get(option.name), lowering)
     return ir.Scheme(kind=call.func, steps=steps, t_end=t_end, options=tuple(sorted(values.items())),
                      span=call.span)

@@ -54,6 +54,7 @@ def lower_training(lowering, st):
 
 def lower_reports(lowering, st):
     lowering.exprs.context = "report"
+    first = len(lowering.reports)
     for item in st.items:
         value = lowering.lower(item)
         samples = lowering.kind.noise and isinstance(value.expr, S.StateAt)   # sampled paths
@@ -63,5 +64,18 @@ def lower_reports(lowering, st):
         label = common._label(item)
         lowering.reports.append(ir.Report(label=label, expr=value.expr,
                                       dataset=datasets[0] if datasets else "", span=item.span))
+    _distinct_labels(lowering, st.items, first)
+
+
+def _distinct_labels(lowering, items, first):
+    """Two reports of one function, rel_l2(U, ...) and rel_l2(R, ...), are rel_l2_U and rel_l2_R."""
+    import dataclasses
+    reports = lowering.reports[first:]
+    labels = [r.label for r in reports]
+    for k, (report, item) in enumerate(zip(reports, items)):
+        if labels.count(report.label) > 1:
+            argument = item.positional[0] if isinstance(item, ast.Call) and item.positional else None
+            suffix = argument.id if isinstance(argument, ast.Name) else str(k + 1)
+            lowering.reports[first + k] = dataclasses.replace(report, label=f"{report.label}_{suffix}")
 
 # -- completeness -----------------------------------------------------------------------

@@ -83,6 +83,12 @@ class Runtime(RuntimeCommandLine):
             self._placed_draws = cached = (drawn, (dtype, device), self.to_arrays(drawn, dtype, device))
         return {**batch, **cached[2]}
 
+    @staticmethod
+    def report_value(value):
+        """A reported array as a Python number (one entry, whatever its shape) or nested lists."""
+        array = np.asarray(value)
+        return array.item() if array.size == 1 else array.tolist()
+
     def dtype_name(self, dtype):
         """'float32' or 'float64' for the backend's dtype (another dtype: its own name)."""
         return next((name for name, value in self.DTYPES.items() if value == dtype), str(dtype))

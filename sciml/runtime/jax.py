@@ -121,4 +121,4 @@ class JaxRuntime(Runtime):
         p, device = self.place_params(params, dtype, device)
         arrays = {name: self.to_arrays(fields, dtype, device) for name, fields in data.items()}
         values = self.model.evaluate_reports(p, arrays)
-        return {name: np.asarray(value).tolist() for name, value in values.items()}
+        return {name: self.report_value(value) for name, value in values.items()}

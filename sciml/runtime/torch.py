@@ -175,5 +175,5 @@ class TorchRuntime(Runtime):
         arrays = {name: self.to_arrays(fields, dtype, device) for name, fields in data.items()}
         with torch.no_grad():
             values = self.model.evaluate_reports(p, arrays)
-        return {name: np.asarray(value.detach().cpu()).tolist() if hasattr(value, "detach") else value
+        return {name: self.report_value(value.detach().cpu()) if hasattr(value, "detach") else value
                 for name, value in values.items()}

@@ -13,6 +13,7 @@ import sympy
 from sciml.backends.common.quoting import comment, docstring, literal
 from sciml.backends.common.solve_code import SolveWriter
 from sciml.lowering import ir
+from sciml.lowering import family_symbols as F
 from sciml.lowering import symbols as S
 from sciml.schemes import registry
 from sciml.schemes.algebra import Identity
@@ -68,6 +69,8 @@ class ModelWriter:
         # a network whose function is not named after it (a PINN field with hard conditions:
         # u is the field G + D u_net, u_net the network)
         self.network_functions: dict[str, str] = {}
+        # lines that open a right-hand side (a grid state with its end nodes: grid_code.py)
+        self.rhs_preamble = lambda eq: []
 
     def fresh(self, base: str) -> str:
         """A derived name that no user name (after mapping) already takes."""
@@ -150,12 +153,12 @@ class ModelWriter:
 
     def rhs_args(self, eq: ir.Equation) -> list[str]:
         used = {str(s) for s in eq.rhs.free_symbols}
-        args = [self.names[s.name] for s in self.m.states if s.name in used]
+        args = [self.names[s.name] for s in self.m.states if s.name in used or f"{s.name} with ends" in used]
         args += [self.names[p.name] for p in self.m.parameters if p.name in used]
         args += [self.names[c] for c in self.matrix_consts if c in used]
         args += [self.names[f"I{i}"] for i in self.identities
                  if any(a.args[0] == i for a in eq.rhs.atoms(S.IdentityMatrix))]
-        if eq.rhs.has(S.NetCall, S.NetGrad):
+        if eq.rhs.has(S.NetCall, S.NetGrad, F.NodeCall):
             args.append("p")
         return args
 
@@ -165,6 +168,7 @@ class ModelWriter:
             names = {**self.names, **{c: self.names[c] for c in self.matrix_consts}}
             lines += [f"def {self.rhs_name(eq)}({', '.join(self.rhs_args(eq))}):"]
             lines += self.spec_comment(eq.span)
+            lines += self.rhs_preamble(eq)
             lines += [f"    return {self.code(eq.rhs, names)}", "", ""]
         return lines
 
@@ -250,7 +254,8 @@ class ModelWriter:
         none of them makes a float64 scalar."""
         for init in self.m.initials:
             for s in sorted(init.value.free_symbols, key=str):
-                return names[str(s)]
+                if not self._const_shape(str(s)):   # a grid's start is numpy: not a like
+                    return names[str(s)]
         if self.m.parameters:
             return f"p[{literal(self.names[self.m.parameters[0].name])}]"
         if self.m.networks:
@@ -259,6 +264,10 @@ class ModelWriter:
 
     def _initial_code(self, state, order, names) -> str:
         init = self.m.initial(state.name, order)
+        start = next((c for c in self.m.constants if c.derived and sympy.Symbol(c.name) == init.value), None)
+        if start is not None:   # a grid state's initial values at its nodes (method_of_lines.py)
+            self.helpers.add("initial_state")
+            return f"initial_state({self.names[start.name]}, {state.shape[0]}, {self._like(names)})"
         if init.value.free_symbols:
             return self.code(init.value, names)
         from .numpy_code import number_literal
@@ -286,7 +295,7 @@ class ModelWriter:
         (expr with symbols in their place, names, the binding lines)."""
         from .numpy_code import number_literal
         lines, replacements, names = [], {}, dict(names)
-        like = self._like(names) if not self.observed else self.names[str(self.observed[0])]
+        like = self.names[str(self.observed[0])] if self.observed and expr.has(S.StateAt) else self._like(names)
         for literal in sorted(expr.atoms(sympy.ImmutableMatrix), key=str):
             symbol = sympy.Symbol(f"literal {number_literal(literal)}")
             if symbol.name not in self.names:  # one name per distinct value in the module
@@ -295,6 +304,12 @@ class ModelWriter:
             replacements[literal] = symbol
             value = self.sp.as_const.format(value=number_literal(literal), like=like)
             lines.append(f"    {names[symbol.name]} = {value}")
+        for name in sorted(str(s) for s in expr.free_symbols if self._const_shape(str(s))):
+            # a constant array of the numpy half, as an array of the backend here
+            if f"array {name}" not in self.names:
+                self.names[f"array {name}"] = self.fresh(f"{self.names[name]}_array")
+            names[name] = self.names[f"array {name}"]
+            lines.append(f"    {names[name]} = {self.sp.as_const.format(value=self.names[name], like=like)}")
         return expr.xreplace(replacements), names, lines
 
     def loss(self) -> list[str]:

@@ -16,12 +16,14 @@ from sciml.backends.common.divergence_code import emit_divergence_section, loss_
 from sciml.backends.common.guard_code import emit_guard_section
 from sciml.backends.common.names import safe_names
 from sciml.backends.common.numpy_code import emit_numpy_section, file_imports
+from sciml.backends.common.grid_code import GridWriter
 from sciml.backends.common.pinn_code import PinnWriter
 from sciml.backends.common.pinn_numpy import emit_pinn_numpy, reports_function
 from sciml.backends.common.points_code import points_imports
 from sciml.backends.common.runtime_code import runtime_imports, runtime_lines
 from sciml.backends.common.quoting import comment, docstring, literal
 from sciml.lowering import ir
+from sciml.lowering.method_of_lines import grid_of, semi_discrete
 from sciml.schemes import registry
 
 
@@ -37,19 +39,23 @@ def emit_module(model: ir.Model, source: str, source_name: str, backend: str, sp
     """The module's text; `spec_folder` is the spec's folder as seen from the folder the module
     is written to ('.': the same, or unknown), where data files are looked for; `standalone`:
     the runtime pasted in rather than imported from sciml.runtime."""
+    grid_model = model if model.kind == "grid_pde" else None
+    if grid_model is not None:   # the ODE of the grid's nodes
+        model = semi_discrete(model)
     names = user_names(model)
     pinn = model.kind == "pinn"
     writer = ModelWriter(model, names, spelling, source.split("\n"))  # lines as the parser counts them
+    grid = GridWriter(writer, grid_model) if grid_model is not None else None
     for flow in model.flows:
         writer.names[f"inverse {flow.name}"] = inverse_name(flow, names, writer.taken)
-    scheme = model.scheme
     if pinn:
         pinn_writer = PinnWriter(writer, model, backend)
         model_lines = writer.networks() + pinn_writer.lines() + reports_function(pinn_writer)
     else:
         solve = writer.solve()
         flows = [line for flow in model.flows for line in FlowWriter(writer, flow).functions()]
-        model_lines = (writer.networks() + writer.rhs_functions() + solve + (["", ""] if solve else [])
+        model_lines = (writer.networks() + (grid.functions() if grid else []) + writer.rhs_functions()
+                       + solve + (["", ""] if solve else [])
                        + writer.reversible_steps() + flows + writer.loss()
                        + loss_terms_function(writer, source.split("\n")) + writer.reports())
     helpers = [spelling.pieces[name] for name in sorted(writer.helpers)]
@@ -83,7 +89,7 @@ def emit_module(model: ir.Model, source: str, source_name: str, backend: str, sp
         f"BACKEND = {literal(backend)}",
         f"SPEC_SHA256 = {literal(hashlib.sha256(source.encode('utf-8', 'surrogatepass')).hexdigest())}  # of the spec's text: --resume checks it",
         f"SCIML_VERSION = {literal(__version__)}",
-        *_grid(scheme),
+        *_grid(model.time_integrator),
         *_stages(model),
         f"TRAIN_SET = {literal(model.training_set)}",
         f"SAMPLE_FIELDS = {literal(_sample_fields(model))}",
@@ -115,6 +121,12 @@ def _runtime_and_points_imports(model: ir.Model, backend: str, standalone: bool)
 def _what(model: ir.Model) -> str:
     """The header line that says what the model integrates or maps."""
     scheme = model.scheme
+    if isinstance(scheme, ir.MethodOfLines):
+        grid = grid_of(model)
+        time = scheme.time
+        return (f"Method of lines: {grid.nodes} nodes on {grid.coordinate} in [{grid.lower:g}, {grid.upper:g}] "
+                f"({grid.unknowns} unknowns); in time {registry.definition_of(time).title}, {time.steps} "
+                f"steps on [0, {time.t_end!r}].")
     if isinstance(scheme, ir.Collocation):
         box = " x ".join(f"{c.name} in [{c.lower:g}, {c.upper:g}]" for c in model.domain)
         drawn = f"drawn anew every {scheme.resample} steps" if scheme.resample else "drawn once"
@@ -217,7 +229,7 @@ def _observed_times(model):
         for atom in e.atoms(S.StateAt):
             if not atom.args[1].is_number:
                 dataset = model.dataset(str(atom.args[1]).split(".")[0])
-                return tuple(dataset.option("times"))
+                return tuple(dataset.option("times", dataset.option("t")))   # t: data on a grid
     return None
 
 

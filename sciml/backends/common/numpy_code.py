@@ -8,6 +8,8 @@ from __future__ import annotations
 import sympy
 from sympy.printing.numpy import NumPyPrinter
 
+from sciml.backends.common.grid_code import (PDE_DATA_PIECES, derived_constant, linspace_text, pde_data_call,
+                                             pde_data_rhs)
 from sciml.backends.common.names import MODULE_NAMES, safe_names
 from sciml.backends.common.printer import ArrayPrinterMixin
 from sciml.backends.common.quoting import docstring, literal
@@ -145,6 +147,34 @@ def field_samples(value, nodes, name, noise, seed):
     values = values + noise * np.random.default_rng(seed).normal(size=values.shape)
     return {**columns, name: values}
 ''',
+    "field_on_grid": '''
+def field_on_grid(value, x, t, name):
+    """A closed form on a grid: {x: (nodes,), t: (times,), name: (times, nodes)}."""
+    return {"x": x, "t": t, name: value(x[None, :], t[:, None])}
+''',
+    "pde_on_grid": '''
+def pde_on_grid(rhs, start, x, t, name, refine):
+    """A known PDE solved on a grid `refine` times finer than the nodes x (the method of lines,
+    scipy's DOP853 to rtol 1e-10), kept at the nodes and the times t:
+    {x: (nodes,), t: (times,), name: (times, nodes)}."""
+    from scipy.integrate import solve_ivp
+    solution = solve_ivp(lambda time, values: rhs(values[:, None])[:, 0], (0.0, float(t[-1])), start[:, 0],
+                         method="DOP853", t_eval=t, rtol=1e-10, atol=1e-12)
+    if not solution.success:
+        raise DataError(f"the known PDE of data set {name!r} could not be solved: {solution.message}")
+    return {"x": x, "t": t, name: solution.y[::refine].T}
+''',
+    "second_difference": '''
+def second_difference(v, dx):
+    """(v[i-1] - 2 v[i] + v[i+1]) / dx^2 at the inner nodes of v (axis 0: the grid with one
+    node added at each end)."""
+    return (v[:-2] - 2 * v[1:-1] + v[2:]) / dx**2
+''',
+    "central_difference": '''
+def central_difference(v, dx):
+    """(v[i+1] - v[i-1]) / (2 dx) at the inner nodes of v (axis 0: the grid with its ends)."""
+    return (v[2:] - v[:-2]) / (2 * dx)
+''',
     "as_rows": '''
 def as_rows(fields):
     """A PINN's data: each scalar field (n,) as a row (1, n), as the networks take coordinates."""
@@ -244,9 +274,12 @@ def emit_numpy_section(model: ir.Model, names: dict, spec_folder: str = ".") -> 
     relative to the module's (where data files are looked for when they are not beside it)."""
     lines = ["# ---- constants of the spec"]
     for c in model.constants:
-        lines.append(f"{names[c.name]} = {number_literal(c.value)}")
+        value = derived_constant(c, names, NumpyCodePrinter) if c.derived else number_literal(c.value)
+        lines.append(f"{names[c.name]} = {value}")
     lines.append("")
     used = sorted({_generator(d) for d in model.datasets if _generator(d) in GENERATORS}
+                  | {piece for d in model.datasets if d.generator == "pde" for piece in PDE_DATA_PIECES}
+                  | ({"field_on_grid"} if any(d.generator == "field" for d in model.datasets) else set())
                   | ({"as_rows"} if model.kind == "pinn" and files_in(model) else set()))
     files = any(d.generator == "load" for d in model.datasets)
     lines.append("# ---- data: drawn with numpy from the spec's seeds, identical in every backend"
@@ -269,8 +302,10 @@ def emit_numpy_section(model: ir.Model, names: dict, spec_folder: str = ".") -> 
                 lines.extend(_ode_rhs(d, names))
                 lines.append("")
                 lines.append("")
-            elif d.generator == "field_samples":
+            elif d.generator in ("field_samples", "field"):
                 lines.extend(_field_value(d, names) + ["", ""])
+            elif d.generator == "pde":
+                lines.extend(pde_data_rhs(d, names) + ["", ""])
         lines.append("def make_data(data_dir=None):")
         lines.append('    """Every data set of the spec: {name: {field: array with samples last}}'
                      + (';\n    data files are read where data_path(path, data_dir) says."""' if files else '."""'))
@@ -314,7 +349,7 @@ def files_in(model: ir.Model) -> bool:
 
 def _field_value(d: ir.DataSet, names: dict) -> list[str]:
     """`def field_value_train(x, t): return <the closed form>` in numpy."""
-    coordinates = [name for name, _ in d.option("nodes")]
+    coordinates = [name for name, _ in d.option("nodes")] if d.generator == "field_samples" else ["x", "t"]
     local = safe_names(coordinates, reserved=MODULE_NAMES | set(names.values()))
     printer = NumpyCodePrinter({**names, **local})
     arguments = ", ".join(local[c] for c in coordinates)
@@ -339,6 +374,11 @@ def _dataset_call(d: ir.DataSet, names) -> str:
         integers = tuple(f.name for f in d.fields if f.integer)
         return (f"{reader}(data_path({literal(d.option('path'))}, data_dir), {literal(shapes)}, "
                 f"integers={literal(integers)})")
+    if d.generator == "field":
+        return (f"field_on_grid(field_value_{names[d.name]}, {linspace_text(d.option('x'))}, "
+                f"{linspace_text(d.option('t'))}, {literal(d.option('field'))})")
+    if d.generator == "pde":
+        return pde_data_call(d, names)
     if d.generator == "field_samples":
         nodes = ", ".join(f"{literal(name)}: np.linspace({values[0]!r}, {values[-1]!r}, {len(values)})"
                           for name, values in d.option("nodes"))

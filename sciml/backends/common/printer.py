@@ -72,6 +72,24 @@ class ArrayPrinterMixin:
         net, *inputs = expr.args
         return "{}(p, {})".format(self._print(net), ", ".join(self._print(a) for a in inputs))
 
+    # -- the method of lines (lowering/method_of_lines.py) --------------------------------------
+    def _print_GridStencil(self, expr):
+        values, kind, dx = expr.args
+        name = {"second": "second_difference", "central": "central_difference"}[str(kind)]
+        return self._helper(name, values, dx)
+
+    def _print_NodeCall(self, expr):
+        net, *values = expr.args
+        self.helpers.add("at_nodes")
+        return "at_nodes({}, p, {})".format(self._print(net), ", ".join(self._print(v) for v in values))
+
+    def _print_ValueRange(self, expr):
+        return self._helper("value_range", *expr.args)
+
+    def _print_OnGrid(self, expr):
+        (observed,) = expr.args
+        return "{}({})".format(self.names[f"on grid {observed.args[0]}"], self._print(observed))
+
     def _print_NetGrad(self, expr):
         net, x = expr.args
         return "{}(p, {})".format(self.names[f"grad {net}"], self._print(x))

@@ -28,6 +28,9 @@ class SolveWriter:
         self.roles = roles
         self.sizes = {user[s.name]: (s.shape[0] if s.shape else 1) for s in self.m.states}
         matrices = {o: writer.arrays[self.m.time_integrator.option(o)] for o in self.d.matrix_options}
+        implicit = getattr(self.m.scheme, "implicit", 0)
+        if implicit != 0:   # on a grid: L = -(diffusion coefficient) * the second-difference matrix
+            matrices = {o: f"(-{writer.code(implicit)} * {code})" for o, code in matrices.items()}
         identity = user.get(f"I{sum(self.sizes.values())}", "")
         names = CodeNames(
             roles=roles, call=self._call, initial_rates={"y": [f"dt_{n}" for n in roles["y"]]},
@@ -77,7 +80,7 @@ class SolveWriter:
         first = w.state_names[0]
         starts = list(w.state_names) + ([f"dt_{first}"] if m.order == 2 else [])
         lines = [f"def solve(p, {', '.join(starts)}):",
-                 f'    """{self.d.title}: {m.scheme.steps or "adaptive"} steps on [0, T_END]."""']
+                 f'    """{self.d.title}: {m.time_integrator.steps or "adaptive"} steps on [0, T_END]."""']
         params = self.params()
         if params and not self.d.adaptive:   # the adaptive solve reads them from its p
             lines += self._unpack()

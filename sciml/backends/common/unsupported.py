@@ -4,14 +4,18 @@ whole zoo); code generation follows family by family (issues 10 to 13), and this
 shrinks as it does."""
 from __future__ import annotations
 
-from sciml.backends.common import pinn_code
+import sympy
+
+from sciml.backends.common.pinn_code import derivative_order
+from sciml.backends.common.pinn_fields import FieldTerms
+from sciml.backends.common.taylor_code import TAYLOR_ORDER
 from sciml.frontend.diagnostics import SpecError, error
 from sciml.lowering import family_symbols as F
 from sciml.lowering import ir
+from sciml.lowering import symbols as S
 
-GENERATED_KINDS = ("ode", "flow", "pinn")
+GENERATED_KINDS = ("ode", "flow", "pinn", "grid_pde")
 PLANNED = {   # kind: what is missing, the issue that brings it
-    "grid_pde": ("the method of lines", 11),
     "sde": ("SDE integrators (Euler-Maruyama, Milstein)", 12),
     "bsde": ("forward-backward SDEs (deep BSDE)", 12),
     "diffusion": ("score-based diffusion models", 12),
@@ -21,6 +25,7 @@ PLANNED = {   # kind: what is missing, the issue that brings it
     "latent_ode": ("latent ODEs (an encoder, a latent ODE and a decoder)", 13),
 }
 UNWRITTEN_DATA = ("digits", "ou_paths", "field", "pde")
+GRID_DATA = ("field", "pde")   # data on a grid: the method of lines reads them
 
 
 def check_emittable(model: ir.Model):
@@ -33,7 +38,9 @@ def check_emittable(model: ir.Model):
                            f"supported yet: {what}", span,
                            f"sciml check checks the whole spec; the code for it comes with issue {issue}"))
     elif model.kind == "pinn":
-        found += [_e901(what, span) for what, span in pinn_code.unsupported(model)]
+        found += [_e901(what, span) for what, span in pinn_unsupported(model)]
+    elif model.kind == "grid_pde":
+        found += [_e901(what, span) for what, span in grid_unsupported(model)] + _in_ode_models(model)
     else:
         found += _in_ode_models(model)
     # a grid's learned or fixed 3-tap convolution (issue 11): checked and analysed, not written yet
@@ -46,7 +53,7 @@ def check_emittable(model: ir.Model):
 def _in_ode_models(model: ir.Model) -> list:
     found = []
     for dataset in model.datasets:
-        if dataset.generator in UNWRITTEN_DATA:
+        if dataset.generator in UNWRITTEN_DATA and not (model.kind == "grid_pde" and dataset.generator in GRID_DATA):
             found.append(_e901(f"the '{dataset.generator}' data generator", dataset.span))
     for parameter in model.parameters:
         if parameter.init.kind == "uniform":
@@ -64,7 +71,85 @@ def _in_ode_models(model: ir.Model) -> list:
     return found
 
 
+def grid_unsupported(model: ir.Model) -> list:
+    """[(what, span)] of what the method-of-lines writer cannot write yet."""
+    found = []
+    space = [c for c in model.domain if c.name != "t"]
+    if len(space) != 1:
+        found.append((f"grids in {len(space)} space dimensions (the method of lines is written in 1-D)",
+                      model.scheme.span))
+
+    for condition in model.conditions:
+        if condition.section == "boundary" and condition.value.free_symbols:
+            found.append(("boundary values that change in time on a grid", condition.span))
+    for equation in model.equations:
+        if equation.rhs.has(F.SpaceGradient) or any(
+                isinstance(e, F.Divergence) and len(e.args) > 2 for e in equation.rhs.atoms(F.Divergence)):
+            found.append(("gradients and divergences in several dimensions on a grid", equation.span))
+    return found
+
+
 def _e901(what, span):
     plural = what.split(" (")[0].endswith("s")
     return error("E901", f"{what} {'are' if plural else 'is'} not supported yet", span,
                  "sciml check checks it; code generation for it is planned (see README)")
+
+
+def data_symbols(model: ir.Model) -> set:
+    return {sympy.Symbol(f"{d.name}.{f.name}") for d in model.datasets for f in d.fields}
+
+
+def pinn_unsupported(model: ir.Model) -> list:
+    """[(what, span)] of what the PINN writer (pinn_code.py) cannot write yet."""
+    found = []
+    for d in model.datasets:
+        if d.generator not in ("field_samples", "load"):
+            found.append((f"the '{d.generator}' data generator in a PINN model (observations are "
+                          "generate field(...) or a file)", d.span))
+    for q in model.parameters:
+        if q.per_step or q.init.kind == "uniform":
+            found.append(("per-step or uniformly drawn parameters in a PINN model", q.span))
+    for net in model.networks:
+        if not net.field or net.layers or net.index or net.batchnorm or net.widths[-1] != 1:
+            found.append(("a network in a PINN model that is not a scalar field MLP", net.span))
+    for residual in model.residuals:
+        terms = FieldTerms(model)
+        terms.read(residual.expr)
+        found += [(what, residual.span) for what in dict.fromkeys(terms.problems)]
+        top = max((derivative_order(key) for keys in terms.used.values() for key in keys), default=0)
+        if model.scheme.derivatives == "taylor" and top > TAYLOR_ORDER:
+            found.append((f"Taylor-mode derivatives of order {top} (written to order {TAYLOR_ORDER}; "
+                          "derivatives = autodiff takes any order)", model.scheme.span))
+    for condition in model.conditions:
+        if condition.points is None and not condition.hard:
+            found.append(("a condition without points", condition.span))
+        elif condition.lhs.has(F.SpaceGradient, F.Divergence):
+            found.append(("a condition on the gradient or divergence of a field (write its "
+                          "derivatives one by one)", condition.span))
+        elif condition.lhs.has(F.Partial, F.Laplacian):
+            terms = FieldTerms(model)
+            terms.read(condition.lhs)
+            found += [(what, condition.span) for what in dict.fromkeys(terms.problems)]
+    # the PINN terms, and fits to observations: mse(u(train.x, train.t), train.u)
+    allowed = (F.Residual, F.ConditionFit, F.RitzEnergy, S.MeanSquaredError, S.MeanOf, S.SumOf)
+    outer = model.loss.replace(lambda e: isinstance(e, (F.Residual, F.ConditionFit, F.RitzEnergy)),
+                               lambda e: sympy.Symbol("~term"))
+    for call in outer.atoms(S.NetCall):
+        net = next(n for n in model.networks if n.name == str(call.args[0]))
+        data = data_symbols(model)
+        if not all(a.free_symbols and a.free_symbols <= data for a in call.args[1:]):
+            found.append((f"{net.name}(...) in the loss at other than observed coordinates", model.loss_span))
+    kinds = {type(a) for a in model.loss.atoms(sympy.Function)}
+    inside = set()
+    for atom in model.loss.atoms(F.RitzEnergy):
+        terms = FieldTerms(model)
+        terms.read(atom.args[0])
+        found += [(what, model.loss_span) for what in dict.fromkeys(terms.problems)]
+        inside |= {type(a) for a in atom.args[0].atoms(sympy.Function)}
+    outside = {k for k in kinds - inside if issubclass(k, S.ArrayOp) and k not in allowed + (S.NetCall,)}
+    for kind in sorted(outside, key=lambda k: k.__name__):
+        found.append((f"{kind.__name__} in the loss of a PINN model", model.loss_span))
+    for report in model.reports:
+        if not isinstance(report.expr, F.RelativeL2) or len(report.expr.args) != 2:
+            found.append(("reports other than rel_l2(u, exact) in a PINN model", report.span))
+    return found

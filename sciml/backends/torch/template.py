@@ -60,6 +60,29 @@ def solve(p, {y}, {z}):
 '''
 
 PIECES = {
+    "value_range": '''
+def value_range(v):
+    """101 values from the least to the largest of v, as a column (values, 1)."""
+    return torch.linspace(torch.min(v).item(), torch.max(v).item(), 101, dtype=v.dtype, device=v.device)[:, None]
+''',
+    "second_difference": '''
+def second_difference(v, dx):
+    """(v[i-1] - 2 v[i] + v[i+1]) / dx^2 at the inner nodes of v (axis 0: the grid with one
+    node added at each end)."""
+    return (v[:-2] - 2 * v[1:-1] + v[2:]) / dx**2
+''',
+    "central_difference": '''
+def central_difference(v, dx):
+    """(v[i+1] - v[i-1]) / (2 dx) at the inner nodes of v (axis 0: the grid with its ends)."""
+    return (v[2:] - v[:-2]) / (2 * dx)
+''',
+    "at_nodes": '''
+def at_nodes(net, p, *values):
+    """The network at every grid node and sample: the values (nodes, samples), broadcast
+    together, go in as one row of points and come back in their shape."""
+    values = torch.broadcast_tensors(*values)
+    return net(p, *(v.reshape(1, -1) for v in values)).reshape(values[0].shape)
+''',
     "gaussian_nll": '''
 def gaussian_nll(z, log_det, mean, std):
     """Mean over samples of -log p(x) by the change of variables: z = g^-1(x), latent normal

@@ -1,0 +1,166 @@
+"""The grid half of a method-of-lines module: each grid state with its end nodes, and its
+values at every node for the data (lowering/method_of_lines.py makes the ODE of the nodes).
+
+    def u_with_ends(u):      u with one node more at each end, as the stencils read it:
+                             periodic, the nodes wrapped around; Dirichlet, the end's value;
+                             Neumann, a ghost node u[1] - 2 dx g (left), u[-2] + 2 dx g (right)
+    def u_on_grid(path):     (times, unknowns, 1) states -> (times, nodes): the values at every
+                             node of the grid, a Dirichlet end's value included
+
+A right-hand side that reads a stencil starts with `u_ends = u_with_ends(u)`.
+"""
+from __future__ import annotations
+
+import sympy
+
+from sciml.lowering import ir
+from sciml.lowering.method_of_lines import Grid, grid_of, with_ends
+
+
+class GridWriter:
+    """Names and functions of a grid model, with the module's ModelWriter."""
+
+    def __init__(self, writer, grid_model: ir.Model):
+        self.w = writer
+        self.grid: Grid = grid_of(grid_model)
+        self.states = [s.name for s in writer.m.states]
+        self.ends_function = {}
+        for state in self.states:
+            code = writer.names[state]
+            writer.names[with_ends(state).name] = writer.fresh(f"{code}_ends")
+            writer.names[f"on grid {state}"] = writer.fresh(f"{code}_on_grid")
+            self.ends_function[state] = writer.fresh(f"{code}_with_ends")
+        writer.rhs_preamble = self.rhs_preamble
+
+    def rhs_preamble(self, eq: ir.Equation) -> list[str]:
+        """`u_ends = u_with_ends(u)` for each state the stencils of eq read."""
+        used = {s.name for s in eq.rhs.free_symbols}
+        return [f"    {self.w.names[with_ends(s).name]} = {self.ends_function[s]}({self.w.names[s]})"
+                for s in self.states if with_ends(s).name in used]
+
+    def functions(self) -> list[str]:
+        lines = []
+        for state in self.states:
+            lines += self.with_ends_function(state) + ["", ""] + self.on_grid_function(state) + ["", ""]
+        return lines
+
+    def _end(self, value, slope_from: str, sign: str, u: str, kind: str) -> str:
+        if kind == "dirichlet":
+            return f"0 * {u}[{slope_from}] + {self.w.code(sympy.sympify(value))}"
+        dx = repr(self.grid.spacing)
+        return f"{u}[{slope_from}] {sign} 2 * {dx} * ({self.w.code(sympy.sympify(value))})"
+
+    def with_ends_function(self, state: str) -> list[str]:
+        g, u = self.grid, self.w.names[state]
+        if g.periodic:
+            items, said = [f"{u}[-1:]", u, f"{u}[:1]"], "periodic: the last node before the first, the first after the last"
+        else:
+            left = self._end(g.left.value, "1:2" if g.left.kind == "neumann" else ":1", "-", u, g.left.kind)
+            right = self._end(g.right.value, "-2:-1" if g.right.kind == "neumann" else "-1:", "+", u, g.right.kind)
+            items = [left, u, right]
+            said = (f"{g.coordinate} = {g.lower:g}: {self._said(g.left)}; {g.coordinate} = {g.upper:g}: "
+                    f"{self._said(g.right)}")
+        return [f"def {self.ends_function[state]}({u}):",
+                f'    """{u} with one node more at each end ({said})."""',
+                f"    return {self.w.sp.concat.format(', '.join(items))}"]
+
+    @staticmethod
+    def _said(end) -> str:
+        if end.kind == "dirichlet":
+            return f"Dirichlet, the value {end.value}"
+        return f"Neumann, a ghost node for the slope {end.value}"
+
+    def on_grid_function(self, state: str) -> list[str]:
+        g = self.grid
+        low = 0 if g.left.kind == "dirichlet" else 1
+        high = g.unknowns + (2 if g.right.kind == "dirichlet" else 1)
+        name = self.w.names[f"on grid {state}"]
+        return [f"def {name}(path):",
+                f'    """(times, {g.unknowns}, 1) states -> (times, {g.nodes}): the values at every node '
+                f'{g.coordinate}_i of the grid."""',
+                f"    return {self.ends_function[state]}(path[:, :, 0].T)[{low}:{high}].T"]
+
+
+def derived_constant(c: ir.Constant, names: dict, printer) -> str:
+    """The numpy text of a constant the method of lines derives (ir.Constant.derived)."""
+    if c.derived[0] == "laplacian":   # the second difference on the unknowns, as a matrix
+        _, m, dx, left, right = c.derived
+        terms = [f"np.eye({m}, k=-1)", f"2 * np.eye({m})", f"np.eye({m}, k=1)"]
+        text = f"{terms[0]} - {terms[1]} + {terms[2]}"
+        if left == "periodic":
+            text += f" + np.eye({m}, k={m - 1}) + np.eye({m}, k={-(m - 1)})"
+        if left == "neumann":   # the ghost node: row 0 reads 2 u_1
+            text += f" + np.eye({m}, k=1) * (np.arange({m}) == 0)[:, None]"
+        if right == "neumann":
+            text += f" + np.eye({m}, k=-1) * (np.arange({m}) == {m - 1})[:, None]"
+        return f"({text}) / {dx!r}**2   # the second difference on the {m} unknowns, ends {left}, {right}"
+    if c.derived[0] == "nodes":
+        _, lower, spacing, first, stop = c.derived
+        return f"{lower!r} + {spacing!r} * np.arange({first}, {stop})[:, None]   # the nodes"
+    _, expr, coordinate = c.derived
+    return f"{printer(names).doprint(expr)}   # at the nodes {names[coordinate]}"
+
+
+# ---- data from a known PDE (generate pde(...)): solved in numpy on a finer grid ----------------
+REFINE = 4   # the data's grid is this many times finer than its nodes
+PDE_DATA_PIECES = ("pde_on_grid", "second_difference", "central_difference")
+
+
+def _fine_grid(d: ir.DataSet):
+    """(count, spacing, first node) of the fine grid of a `pde` data set."""
+    x = d.option("x")
+    spacing = (x[1] - x[0]) / REFINE
+    count = len(x) * REFINE if d.option("boundary") == "periodic" else (len(x) - 1) * REFINE + 1
+    return count, spacing, x[0]
+
+
+def pde_data_rhs(d: ir.DataSet, names: dict) -> list[str]:
+    """`def pde_rhs_train(c)` (the known right-hand side on the fine grid, stencils as the
+    model's) and `def pde_start_train()` (the initial values there), in numpy."""
+    from sciml.backends.common.names import MODULE_NAMES, safe_names
+    from sciml.backends.common.numpy_code import NumpyCodePrinter
+    from sciml.lowering.method_of_lines import stencil_form
+    (state,) = d.states
+    count, spacing, first = _fine_grid(d)
+    local = safe_names([state, "x", "rate"], reserved=MODULE_NAMES | set(names.values()))
+    ends_name, x_ends = f"{local[state]}_ends", sympy.Symbol("x with ends")
+    printer = NumpyCodePrinter({**names, **local, with_ends(state).name: ends_name, x_ends.name: "x_ends"})
+    rhs = stencil_form(d.rhs[0], {state}, sympy.Symbol("x"), x_ends, sympy.Float(spacing))
+    nodes = f"{first!r} + {spacing!r} * np.arange({count})[:, None]"
+    u = local[state]
+    periodic = d.option("boundary") == "periodic"
+    ends = f"[{u}[-1:], {u}, {u}[:1]]" if periodic else f"[{u}[:1], {u}, {u}[-1:]]"
+    lines = [f"def pde_rhs_{names[d.name]}({u}):",
+             f'    """The known right-hand side of data set {d.name} on its grid of {count} nodes '
+             f'({REFINE} times finer than the data\'s),',
+             f'    {"periodic" if periodic else "the end nodes held at their values"}."""',
+             f"    {ends_name} = np.concatenate({ends})"]
+    if {"x", "x with ends"} & {s.name for s in rhs.free_symbols}:
+        lines += [f"    {local['x']} = {nodes}",
+                  f"    x_ends = {first - spacing!r} + {spacing!r} * np.arange({count + 2})[:, None]"]
+    lines.append(f"    {local['rate']} = {printer.doprint(rhs)}")
+    if not periodic:
+        lines.append(f"    {local['rate']}[[0, -1]] = 0")
+    lines += [f"    return {local['rate']}", "", "",
+              f"def pde_start_{names[d.name]}():",
+              f'    """The initial values of data set {d.name} on its fine grid."""',
+              f"    {local['x']} = {nodes}",
+              f"    return {printer.doprint(d.rhs[1])} + 0 * {local['x']}"]
+    return lines
+
+
+def pde_data_call(d: ir.DataSet, names: dict) -> str:
+    from sciml.backends.common.quoting import literal
+    x, t = d.option("x"), d.option("t")
+    return (f"pde_on_grid(pde_rhs_{names[d.name]}, pde_start_{names[d.name]}(), {linspace_text(x)}, "
+            f"{linspace_text(t)}, {literal(d.option('field'))}, {REFINE})")
+
+
+def linspace_text(values) -> str:
+    """np.linspace(a, b, n) where the values are that, else the numbers."""
+    import numpy as np
+    if len(values) > 1 and np.array_equal(np.linspace(values[0], values[-1], len(values)), np.array(values)):
+        return f"np.linspace({values[0]!r}, {values[-1]!r}, {len(values)})"
+    if len(values) > 1 and np.allclose(np.linspace(values[0], values[-1], len(values)), values, rtol=0, atol=1e-15):
+        return f"np.linspace({values[0]!r}, {values[-1]!r}, {len(values)})"
+    return f"np.array({list(values)!r})"
