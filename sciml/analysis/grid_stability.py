@@ -143,6 +143,15 @@ def _bounded(ctx, op, v, where, spectrum, allow_unstable, base) -> Diagnostic:
         return _unstable(ctx, f"{ctx.name} is unstable at this step {where}: h = {number_text(ctx.h)} "
                          f"but {spectrum} needs h {rel} {shown}{lower}", help, allow_unstable,
                          dict(data, verdict=UNSTABLE))
+    for part in (v.bound.args if isinstance(v.bound, sympy.Min) else ()):
+        number = part.xreplace(ctx.values)
+        if number.is_number and number.is_finite and not ((ctx.h < number) if v.strict else (ctx.h <= number)):
+            limit = float(number)
+            steps = steps_needed(ctx.time.t_end, limit, v.strict) if limit > 0 else None
+            return _unstable(ctx, f"{ctx.name} is unstable at this step {where}: h = {number_text(ctx.h)} "
+                             f"but {spectrum} needs h {rel} {bound_text(part)} = {number_text(limit)}{lower}",
+                             f"use at least {steps} steps (h = T/steps {rel} {number_text(limit)})" if steps
+                             else "no step size is stable", allow_unstable, dict(data, verdict=UNSTABLE))
     extrema = [e for e in op.extrema if e.symbol in value.free_symbols]
     message = (f"{ctx.name} is stable only for h {rel} {text}{req_text}{qualifier} {where}, from "
                f"{spectrum}{_extrema_text(extrema)}; here h = {number_text(ctx.h)}")
@@ -160,15 +169,29 @@ def _bounded(ctx, op, v, where, spectrum, allow_unstable, base) -> Diagnostic:
             "well below it" if unread else "")
     symbols = value.free_symbols.union(*(r.free_symbols for r in requires))
     if symbols and symbols <= readable:
-        ctx.guards.append(ir.StabilityGuard(
-            text=f"h {rel} {text}{req_text}", bound=value, strict=v.strict, requires=tuple(requires),
-            norms=(), literals=(), extrema=tuple((e.symbol, e.speed, e.state, e.over) for e in extrema),
-            span=ctx.time.span))
-        data.update(runtime_check=True)
-        help = "run the emitted module with --check-stability to check the bound during training"
-        if extrema:
-            help += " (max|a| " + ("over the data's values" if any(e.over[0] == "data" for e in extrema)
-                                   else "over the initial values") + " of " + op.state + ")"
+        # one guard per part of a min(...): h <= min(a, b) is h <= a and h <= b
+        first = len(ctx.guards)
+        for part in (v.bound.args if isinstance(v.bound, sympy.Min) else (v.bound,)):
+            bound = part.xreplace(ctx.values)
+            if bound.is_number:   # a part known from constants: it holds (else A201 above)
+                continue
+            ctx.guards.append(ir.StabilityGuard(
+                text=f"h {rel} {bound_text(part)}{req_text}", bound=bound, strict=v.strict,
+                requires=tuple(requires), norms=(), literals=(),
+                extrema=tuple((e.symbol, e.speed, e.state, e.over) for e in extrema
+                              if e.symbol in bound.free_symbols), span=ctx.time.span))
+        checked = [g.text for g in ctx.guards[first:] if not g.extrema]
+        data.update(runtime_check=bool(checked))
+        parts = []
+        if checked:
+            parts.append("run the emitted module with --check-stability to check "
+                         + (" and ".join(checked) if extrema else "the bound") + " during training")
+        if extrema:   # the guard says how to evaluate it (StabilityGuard.extrema); no module does yet
+            over = "the data's values" if any(e.over[0] == "data" for e in extrema) else "its initial values"
+            parts.append(f"max|a| is the largest speed over {over} of {op.state}, which "
+                         "--check-stability does not evaluate yet: keep h below the bound at the "
+                         "speeds training reaches")
+        help = "; ".join(parts)
     return finding("A202", "warning", message + lower, ctx.time.span, help, **data)
 
 
