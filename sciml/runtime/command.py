@@ -67,12 +67,13 @@ class RuntimeCommandLine:
     @staticmethod
     def keep_freed_memory():
         """Have glibc's malloc keep the memory a training step frees for the next step.  By
-        default it maps each large block afresh and hands it back when freed, so every step
-        page-faults on every page of its arrays: on a CPU about a third of the torch step of a
-        PINN and half of its JAX step (XLA's temporary buffer), benchmarks/pinn_burgers_step.py.
-        Large blocks then come from the heap (M_MMAP_MAX 0; glibc still maps when the heap cannot
-        grow) and up to 1 GiB freed at its top is kept (M_TRIM_THRESHOLD).  Returns what was set,
-        or None where the C library is not glibc (nothing changes)."""
+        default it maps each block above its threshold afresh and hands it back when freed, so
+        a step whose buffers are that large page-faults on every page of them, every step: the
+        Burgers PINN's jitted JAX step on a CPU spent half its time so (XLA's temporary buffers;
+        docs/results.md, "Benchmark: the PINN training step").  Large blocks then come from the
+        heap (M_MMAP_MAX 0; glibc still maps when the heap cannot grow) and up to 1 GiB freed at
+        its top is kept (M_TRIM_THRESHOLD).  Returns what was set, or None where the C library is
+        not glibc (nothing changes)."""
         import ctypes
         try:
             mallopt = ctypes.CDLL(None).mallopt
