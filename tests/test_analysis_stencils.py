@@ -1,6 +1,7 @@
 """Deliverable 5 of issue 3: a 3-tap stencil as beta1 + beta2 d/dx + beta3 d2/dx2 (seed 002).
 
-The language has no convolution yet, so this is the library function only."""
+The library functions; `sciml check` uses them for conv(K, u) in grid models (A509), tested in
+tests/test_analysis_mol.py."""
 import numpy as np
 import sympy
 

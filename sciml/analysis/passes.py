@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from sciml.analysis import (flows, implicit_part, pde_condition_clash, pde_conditions, pde_smoothness,
-                            pde_type, reversible, ritz, sizes, stability_verdict, structure, unused,
-                            wellposed)
+from sciml.analysis import (flows, grid_convolutions, grid_stability, implicit_part, pde_condition_clash, pde_conditions,
+                            pde_smoothness, pde_type, reversible, ritz, sizes, stability_verdict,
+                            structure, unused, wellposed)
 from sciml.analysis.found import Found, Options
 from sciml.frontend.diagnostics import Diagnostic, by_position
 from sciml.lowering import ir
@@ -63,6 +63,14 @@ PASSES: tuple[Pass, ...] = (
     # the same loss term after its type.
     Pass("pde type", pde_type.run, kinds=PDE_KINDS),
     Pass("ritz energy", ritz.run, kinds=PDE_KINDS),
+    # The method of lines: the time integrator against the spectrum of the semi-discrete
+    # operator (A201-A205 at `time = ...`), with the bounds on a learned D or a network's speed
+    # that a runtime check evaluates.  After the type: a backward heat equation is first a
+    # warning about the PDE, then an unstable step.
+    Pass("grid step bound", grid_stability.run, kinds=("grid_pde",)),
+    # The operator each conv(K, u) approximates, in its weights, or identified (A509): a note
+    # at the pde line, after its type.
+    Pass("grid convolutions", grid_convolutions.run, kinds=("grid_pde",)),
     # Two conditions with one left side on one face: repeated (A508) or contradictory (E271).
     # Before the counts, which read each line as one condition.
     Pass("pde condition clash", pde_condition_clash.run, kinds=PDE_KINDS),

@@ -58,8 +58,9 @@ def run(model: ir.Model, earlier: Found, options: Options) -> Found:
 # -- the start of t -----------------------------------------------------------------------------
 
 def _initial(model, field, order, span) -> list:
-    conditions = pde_faces.distinct(c for c in model.conditions
-                                    if c.section == "initial" and c.target == field)
+    conditions = [c for c in model.conditions if c.section == "initial" and c.target == field]
+    if model.kind != "grid_pde":   # a grid's lines are distinct already (E304), and u(x, 0) and
+        conditions = pde_faces.distinct(conditions)   # dt(u)(x, 0) share the left side u there
     given = sorted(((_initial_order(c, model), c) for c in conditions), key=lambda oc: oc[0])
     plain = {k for k, c in given if not _in_space(c, model)}
     out = []

@@ -75,6 +75,8 @@ def as_calculus(expr, model: ir.Model) -> sympy.Expr:
             if parts is None or len(parts) != len(axes):
                 raise NotCalculus(f"the divergence of {e.args[0]}")
             return sympy.Add(*(sympy.diff(p, x) for p, x in zip(parts, axes)))
+        if isinstance(e, F.Convolution):
+            return _convolution(e, go, model)
         if isinstance(e, F.SpaceGradient):
             raise NotCalculus("a gradient outside a norm or a divergence")
         if isinstance(e, sympy.Pow) and isinstance(e.base, S.SampleNorm) and e.exp == 2:
@@ -92,6 +94,21 @@ def as_calculus(expr, model: ir.Model) -> sympy.Expr:
         return e.func(*(go(a) if isinstance(a, sympy.Basic) else a for a in e.args))
 
     return go(sympy.sympify(expr))
+
+
+def _convolution(conv, go, model):
+    """conv(K, u) on the grid as its Taylor expansion to second order in the grid's dx:
+    (K1 + K2 + K3) u + dx (K3 - K1) u_x + dx^2 (K1 + K3)/2 u_xx (stencils.taylor_operator)."""
+    from sciml.analysis.grid import kernel_taps, spacings
+    from sciml.analysis.stencils import taylor_operator
+    kernel, inner, coordinate = conv.args
+    taps = kernel_taps(kernel, model)
+    spacing = next((s for s in spacings(model) if s.coordinate == str(coordinate)), None)
+    if taps is None or spacing is None:
+        raise NotCalculus(f"the kernel {kernel}")
+    op = taylor_operator(taps, spacing.value)
+    value = go(inner)
+    return op.c0 * value + op.c1 * sympy.diff(value, coordinate) + op.c2 * sympy.diff(value, coordinate, 2)
 
 
 def components(vector, go):

@@ -7,7 +7,8 @@ a*b + b + b*c + c weights.  The states of one batch are what the forward pass ho
 point (autograd keeps them for the backward pass): state entries per sample x batch, times the
 grid points of a fixed-step scheme (one step with Verlet's memory = recompute; an adaptive scheme
 chooses its steps).  The batch is the largest of the training stages (batch = 0: the whole training set).
-"""
+On a grid (the method of lines) each state holds one value per unknown node: N per space axis,
+less the two Dirichlet ends."""
 from __future__ import annotations
 
 import math
@@ -39,7 +40,8 @@ def run(model: ir.Model, earlier: Found, options: Options) -> Found:
             f"'{name}' alone has {size_text(count)}; use smaller widths, dimensions or fewer steps "
             "for per-step parameters"))
     batch = _batch(model)
-    per_sample = sum(math.prod(s.shape) for s in model.states)
+    nodes = _unknown_nodes(model)
+    per_sample = sum(math.prod(s.shape) for s in model.states) * (nodes or 1)
     grid = _grid_points(model)
     states = None
     if model.states and batch is not None:
@@ -158,6 +160,16 @@ def _grid_points(model: ir.Model) -> int | None:
     return scheme.steps + 1
 
 
+def _unknown_nodes(model: ir.Model) -> int | None:
+    """The values per state of a method-of-lines grid: N per space axis, less the two Dirichlet
+    ends (not unknowns); None for a model without a grid."""
+    grid = model.scheme
+    if not isinstance(grid, ir.MethodOfLines):
+        return None
+    per_axis = grid.nodes - 2 if grid.boundary == "dirichlet" else grid.nodes
+    return per_axis ** sum(1 for c in model.domain if c.name != "t")
+
+
 def _samples(count: int) -> str:
     return f"{size_text(count)} sample{'s' if count != 1 else ''}"
 
@@ -169,10 +181,14 @@ def _note(model, total, per_sample, batch, states, grid) -> Diagnostic:
     data = {"parameters": total, "parameter_bytes_float32": total * FLOAT32,
             "state_entries_per_sample": per_sample, "batch": batch, "grid_points": grid}
     if states is not None:
+        nodes = _unknown_nodes(model)
         message += (f"; a batch of {_samples(batch)} holds "
                     f"{bytes_text(states)} of states per step")
+        if nodes:
+            message += f" ({size_text(nodes)} grid node{'s' if nodes != 1 else ''} per state)"
         if grid and grid > 1:
-            message += f", {bytes_text(states * grid)} over the {size_text(grid)} grid points"
+            points = "time points" if nodes else "grid points"
+            message += f", {bytes_text(states * grid)} over the {size_text(grid)} {points}"
         message += " (float32)"
         data.update(state_bytes_per_step=states, state_bytes_grid=states * (grid or 1))
     elif model.states:

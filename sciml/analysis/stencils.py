@@ -20,8 +20,10 @@ computes it).  Note the sign the seed leaves implicit: its third basis stencil [
 the seed's "beta1 + beta2 d/dx + beta3 d2/dx2" holds with beta3 read as the coefficient of
 -d2/dx2.
 
-The language has no convolution yet, so no spec can hold a stencil and the analysis reports
-none; this module is the library function the analysis will call once one exists.
+A spec holds a stencil as `conv(K, c)` in the pde line of a grid model (a learned `param K :
+R[3]`, or fixed taps such as `conv([1, -2, 1] * (grid - 1)^2, c)`); `sciml check` reports the
+operator each one approximates with these functions (`grid_convolutions.py`, A509), and the
+step bound of its eigenvalues (`grid_verdict.py`).
 """
 from __future__ import annotations
 
@@ -57,10 +59,11 @@ class Operator:
     c1: sympy.Expr
     c2: sympy.Expr
 
-    def text(self) -> str:
+    def text(self, coordinate: str = "x") -> str:
         from sciml.lowering.mathtext import expr_text
         parts = []
-        for coeff, op in ((self.c0, ""), (self.c1, " d/dx"), (self.c2, " d2/dx2")):
+        for coeff, op in ((self.c0, ""), (self.c1, f" d/d{coordinate}"),
+                          (self.c2, f" d2/d{coordinate}2")):
             if coeff != 0:
                 c = expr_text(coeff)
                 if op and coeff in (1, -1):

@@ -102,9 +102,13 @@ class Arithmetic:
         return value
 
     def _mix_constant(self, node, left: Typed, right: Typed) -> Typed:
-        """A constant vector or matrix written out, combined with a number (folded entry by
-        entry) or with anything else (not supported yet: sympy would expand it wrongly)."""
+        """A constant vector or matrix written out, combined with a number or an expression of
+        constants (folded entry by entry: [1, -2, 1] * (grid - 1)^2) or with anything else (not
+        supported yet: sympy would expand it wrongly)."""
         matrix, other = (left, right) if isinstance(left.expr, sympy.MatrixBase) else (right, left)
+        if not other.expr.is_number and other.shape in ((), (1,)) and not other.batched and all(
+                getattr(self.scope.get(str(s)), "kind", "") == "const" for s in other.expr.free_symbols):
+            other = self.typed(self._const_value(other.expr, node.span), other.shape)
         if not other.expr.is_number:
             from sciml.lowering.expressions import Unsupported
             raise Unsupported("sums and products of written-out vectors with states or parameters",

@@ -169,6 +169,44 @@ class FamilyCalls(FamilyLosses):
             self.fail("E201", f"grad(u) of {self.fmt(value.shape)}: u is a scalar field", node.span)
         return self.typed(F.SpaceGradient(value.expr, *coordinates), (len(coordinates),), value.axis)
 
+    def _call_conv(self, node):
+        """conv(K, u): the 3-tap kernel K run along the grid axis as a CNN runs it
+        (cross-correlation, K[1] u_{i-1} + K[2] u_i + K[3] u_{i+1}); conv(K, u, y) names the axis
+        on a grid of several dimensions.  K is R[3]: a parameter (learned), a constant or a
+        written-out vector."""
+        if self.kind != "grid_pde" or self.context != "pde":
+            where = "a pde line" if self.kind == "grid_pde" else f"a model of kind {self.kind}"
+            self.fail("E272", f"conv(K, u) runs a kernel along the axis of a grid, in the pde line of "
+                      f"a model of kind grid_pde; this is {where}", node.span,
+                      "on a grid write: pde dt(c) = conv(K, c) + ..., with param K : R[3]")
+        if node.keywords or len(node.positional) not in (2, 3):
+            self.fail("E206", "conv() takes a kernel, a value on the grid and, on a grid of several "
+                      "dimensions, the axis: conv(K, u) or conv(K, u, x)", node.span)
+        self._pde_only(node)
+        kernel = self.lower(node.positional[0])
+        if kernel.shape != (3,) or kernel.batched:
+            shape = f"{self.fmt(kernel.shape)}{' per ' + kernel.axis if kernel.batched else ''}"
+            self.fail("E273", f"the kernel of conv(K, u) has 3 taps, R[3]; this one is {shape}",
+                      node.positional[0].span, "declare it: param K : R[3] (learned), or write the "
+                      "taps: conv([1, -2, 1] * (grid - 1)^2, u)")
+        value = self.lower(node.positional[1])
+        if not value.is_scalar or not axes.has(value.axis, axes.NODES):
+            self.fail("E272", "conv(K, u) runs along the grid: u is a value per node (a grid state, "
+                      "or a function of it)", node.positional[1].span,
+                      "write e.g. conv(K, c) for the state c")
+        space = self.space
+        if len(node.positional) == 3:
+            axis = self._coordinate(node.positional[2], "the axis of conv(K, u, x)")
+            if axis.name not in space:
+                self.fail("E253", "the axis of conv(K, u, x) is a space coordinate", node.positional[2].span,
+                          "space coordinates: " + ", ".join(space))
+        elif len(space) == 1:
+            axis = sympy.Symbol(space[0])
+        else:
+            self.fail("E206", f"on a grid in {', '.join(space)}, conv(K, u, x) names the axis it "
+                      "runs along", node.span, f"write e.g. conv(K, u, {space[0]}) + conv(K, u, {space[1]})")
+        return self.typed(F.Convolution(kernel.expr, value.expr, axis), (), value.axis)
+
     # -- derivatives of networks in a named input ---------------------------------------------
     def _network_input(self, node, what):
         """(the lowered call F(...), the input symbol) of div(F(z, t), z) / jacobian(F(z, t), z)."""

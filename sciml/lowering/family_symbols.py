@@ -34,6 +34,14 @@ class Divergence(ArrayOp):
     dimension, of a scalar: d v / d x)."""
 
 
+class Convolution(ArrayOp):
+    """Convolution(kernel, u, x): the 3-tap kernel [k1, k2, k3] run along the grid axis x as a CNN
+    runs it (cross-correlation): k1 u_{i-1} + k2 u_i + k3 u_{i+1} at each node i.  `kernel` is a
+    vector of R[3] (a parameter, a constant or a written-out vector, possibly scaled)."""
+
+    nargs = 3
+
+
 class GridStencil(ArrayOp):
     """GridStencil(v, kind, dx): a finite difference on a grid (method_of_lines.py), v the
     values at the nodes with one end node added each side: kind second, (v[i-1] - 2 v[i] +

@@ -158,11 +158,13 @@ def lower_condition(eq: ast.Equation, section: str, options: tuple, lowering):
     condition = ir.Condition(section=section, kind=kind, target=target, lhs=lhs.expr, value=value,
                              fixed=tuple(fixed), points=None if hard else points, weight=weight,
                              hard=hard, span=eq.span)
-    # a grid holds one value at an end node; a pinn fits each line, and the analysis says which
-    # of two conditions on the same face repeat or contradict each other (pde_condition_clash)
-    if lowering.kind.name == "grid_pde" and any(
-            c.target == target and c.fixed == condition.fixed and c.lhs == condition.lhs
-            for c in lowering.conditions):
+    # a grid holds one value at an end node (and one initial value per order in t: u(x, 0) and
+    # dt(u)(x, 0) are two); a pinn fits each line, and the analysis says which of two
+    # conditions on the same face repeat or contradict each other (pde_condition_clash)
+    if lowering.kind.name == "grid_pde" and (
+            any(i.state == target and i.order == order for i in lowering.initials) if section == "initial"
+            else any(c.target == target and c.fixed == condition.fixed and c.lhs == condition.lhs
+                     for c in lowering.conditions)):
         lowering.fail("E304", f"{target} has two conditions at {condition.face}", eq.span,
                       "keep one of them")
     lowering.conditions.append(condition)
@@ -351,15 +353,18 @@ def lower_collocation(call: ast.Call, lowering) -> ir.Collocation:
                           resample=resample, derivatives=derivatives, span=call.span)
 
 
+ADVECTION = ("central", "upwind")   # how a method of lines differences first derivatives
+
+
 def lower_method_of_lines(call: ast.Call, lowering) -> ir.MethodOfLines:
     from sciml.lowering.scheme_line import lower_scheme
     given = {kw.name: kw for kw in call.keywords}
     for name, kw in given.items():
-        if name not in ("grid", "time"):
+        if name not in ("grid", "time", "advection"):
             lowering.fail("E402", f"method_of_lines() has no option '{name}'", kw.span,
-                          "options: grid = nodes, time = " + _time_example() + "; the boundary lines say "
-                          "how the ends are handled")
-    if call.positional or set(given) != {"grid", "time"}:
+                          "options: grid = nodes, time = " + _time_example() + ", advection = "
+                          + " or ".join(ADVECTION) + "; the boundary lines say how the ends are handled")
+    if call.positional or set(given) - {"advection"} != {"grid", "time"}:
         missing = [name for name in ("grid", "time") if name not in given]
         lowering.fail("E402", f"method_of_lines() needs {' and '.join(missing)}" if missing else
                       "method_of_lines() options are named", call.positional[0].span if
@@ -377,7 +382,15 @@ def lower_method_of_lines(call: ast.Call, lowering) -> ir.MethodOfLines:
     if end is not None and abs(scheme.t_end - end) > 1e-12 * max(1.0, abs(end)):
         lowering.fail("E268", f"the time integrator runs to T = {scheme.t_end:g} but the domain's t "
                       f"ends at {end:g}", time.span, "they are the same time: write the same T")
-    return ir.MethodOfLines(nodes=nodes, boundary="", time=scheme, span=call.span)
+    advection = "central"
+    if "advection" in given:
+        value = given["advection"].value
+        if not isinstance(value, ast.Name) or value.id not in ADVECTION:
+            lowering.fail("E402", "advection = " + " or ".join(ADVECTION), value.span,
+                          "central: (u_{i+1} - u_{i-1}) / (2 dx), second order; upwind: the "
+                          "one-sided difference against the flow, first order")
+        advection = value.id
+    return ir.MethodOfLines(nodes=nodes, boundary="", time=scheme, advection=advection, span=call.span)
 
 
 def _time_example() -> str:

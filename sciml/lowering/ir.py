@@ -227,7 +227,14 @@ class StabilityGuard:
     The bound is a sympy expression in scalar parameters (real symbols named as in the spec)
     and norm2 symbols; `norms` says what each norm2 is: (symbol, rows, terms), the matrix
     sum(coefficient * word), a word a tuple of (letter, transposed) and () the identity.  The
-    letters are parameters, matrix constants, or the literals in `literals` (name, value)."""
+    letters are parameters, matrix constants, or the literals in `literals` (name, value).
+
+    On a grid (the method of lines) a bound may also read the largest advection speed of a
+    network: `extrema` says what each such symbol is, (symbol, speed, state, over), the symbol
+    standing for max |speed| with `speed` an IR expression in the grid state `state` (NetCall,
+    NetGrad for a network's derivative), taken over the values `over`: ("data", "train.c"), the
+    range [min, max] of that data field, sampled at 101 evenly spaced values, ends included; or
+    ("initial",), the range of the state's initial values on the grid nodes."""
 
     text: str
     bound: sympy.Basic
@@ -235,6 +242,7 @@ class StabilityGuard:
     requires: tuple
     norms: tuple
     literals: tuple
+    extrema: tuple = ()
     span: Span = _span()
 
 
@@ -334,11 +342,13 @@ class Collocation:
 @_node
 class MethodOfLines:
     """A grid of `nodes` nodes on the space interval and a time integrator for the semi-discrete
-    ODE; `boundary` is derived from the boundary lines: periodic, dirichlet or neumann."""
+    ODE; `boundary` is derived from the boundary lines: periodic, dirichlet or neumann;
+    `advection` (the option of that name) says how first derivatives are differenced."""
 
     nodes: int
     boundary: str
     time: Scheme
+    advection: str = "central"   # the first differences of advection terms: central or upwind
     span: Span = _span()
     # the semi-discrete model's (method_of_lines.semi_discrete): the coefficient of the grid's
     # Laplacian taken implicitly by an IMEX time integrator (its L is then -implicit * the

@@ -52,6 +52,10 @@ class _SpecPrinter(StrPrinter):
         name, x = expr.args
         return f"grad({name}, {self._print(x)})"
 
+    def _print_Convolution(self, expr):
+        kernel, value, _ = expr.args
+        return f"conv({self._print(kernel)}, {self._print(value)})"
+
     def _print_MatrixOf(self, expr):
         rows, cols, *entries = expr.args
         rows, cols = int(rows), int(cols)

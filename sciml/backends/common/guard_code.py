@@ -43,10 +43,12 @@ class StabilityMonitor:
 def emit_guard_section(model: ir.Model, names: dict, source_name: str) -> list[str]:
     """`check_stability(params) -> [(bound as written, value, holds)]` and the monitor that
     training calls it through."""
-    texts = tuple(g.text for g in model.guards)
+    # a bound on a network's largest speed on a grid (guard.extrema) is not evaluated yet
+    guards = [g for g in model.guards if not g.extrema]
+    texts = tuple(g.text for g in guards)
     lines = ["# ---- the runtime stability check (--check-stability): the analysis' bounds, A202",
              f"STABILITY_BOUNDS = {literal(texts)}", "", ""]
-    if not model.guards:
+    if not guards:
         return lines + ["def check_stability(params):",
                         '    """No step-size bound of this model reads learned weights."""',
                         "    return []", "", ""] + MONITOR.strip("\n").splitlines()
@@ -54,7 +56,7 @@ def emit_guard_section(model: ir.Model, names: dict, source_name: str) -> list[s
              '    """Each step-size bound with the current (numpy) weights: [(bound, value, holds)];',
              '    the value is the smallest over the steps for per-step weights."""',
              "    checks = []"]
-    for guard in model.guards:
+    for guard in guards:
         lines += _guard_lines(model, names, guard, source_name)
     return lines + ["    return checks", "", ""] + MONITOR.strip("\n").splitlines()
 

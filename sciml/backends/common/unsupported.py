@@ -43,6 +43,9 @@ def check_emittable(model: ir.Model):
         found += [_e901(what, span) for what, span in grid_unsupported(model)] + _in_ode_models(model)
     else:
         found += _in_ode_models(model)
+    # a grid's learned or fixed 3-tap convolution (issue 11): checked and analysed, not written yet
+    found += [_e901("the convolution conv(K, u) of a grid equation", eq.span)
+              for eq in model.equations if eq.rhs.has(F.Convolution)]
     if found:
         raise SpecError(found)
 
@@ -76,6 +79,8 @@ def grid_unsupported(model: ir.Model) -> list:
         found.append((f"grids in {len(space)} space dimensions (the method of lines is written in 1-D)",
                       model.scheme.span))
 
+    if model.scheme.advection == "upwind":   # the analysis judges it (grid_verdict.py)
+        found.append(("upwind differences (method_of_lines(..., advection = upwind))", model.scheme.span))
     for condition in model.conditions:
         if condition.section == "boundary" and condition.value.free_symbols:
             found.append(("boundary values that change in time on a grid", condition.span))
