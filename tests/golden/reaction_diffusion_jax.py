@@ -121,12 +121,18 @@ def init_params(seed):
 
 
 # ---- the runtime stability check (--check-stability): the analysis' bounds, A202
-STABILITY_BOUNDS = ()
+STABILITY_BOUNDS = ('h <= dx^2/(2*D) and D >= 0',)
 
 
 def check_stability(params):
-    """No step-size bound of this model reads learned weights."""
-    return []
+    """Each step-size bound with the current (numpy) weights: [(bound, value, holds)];
+    the value is the smallest over the steps for per-step weights."""
+    checks = []
+    # reaction_diffusion.sciml:23:46: h <= dx^2/(2*D) and D >= 0
+    D_ = params['D'].item()
+    bound = (1 / 8192)/D_
+    checks.append(('h <= dx^2/(2*D) and D >= 0', float(bound), bool(h <= bound and (np.greater_equal(D_, 0)))))
+    return checks
 
 
 class StabilityMonitor:
@@ -155,7 +161,9 @@ class StabilityMonitor:
 
 # ---- the divergence stop: a loss that is not finite ends the run, saying why
 # the stability findings of sciml check: (line:column, code, severity, message)
-STABILITY_FINDINGS = ()
+STABILITY_FINDINGS = (
+    ('23:46', 'A202', 'warning', 'forward Euler is stable only for h <= min(2*D/max|a|^2, dx^2/(2*D)) and D >= 0 on the grid of c (dx = 1/64), from the second difference and central differences of the transport (eigenvalues -2*D/dx^2 (1 - cos(k dx)) + i*max|a|/dx sin(k dx)) (max|a| = max |c*grad(U, c) + U(c)| over the values of train.c); here h = 0.0025; at the initial values (D = 0.02) it is min(0.006104, 0.04/max|a|^2) (the terms of order zero are left out: R(c); they do not grow as dx shrinks)'),
+)
 OBSERVED_STATES = ('c(train.t)',)
 
 
