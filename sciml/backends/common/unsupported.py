@@ -81,8 +81,6 @@ def grid_unsupported(model: ir.Model) -> list:
 
     if model.scheme.advection == "upwind":   # the analysis judges it (grid_verdict.py)
         found.append(("upwind differences (method_of_lines(..., advection = upwind))", model.scheme.span))
-    if getattr(model.scheme, "advection", "central") != "central":
-        found.append((f"{model.scheme.advection} differences on a grid (central ones are written)", model.scheme.span))
     for condition in model.conditions:
         if condition.section == "boundary" and condition.value.free_symbols:
             found.append(("boundary values that change in time on a grid", condition.span))
