@@ -2,6 +2,7 @@
 and says in the JSON result how many it uses (issue 9, item 4: no oversubscribed cores)."""
 import json
 import os
+import platform
 import subprocess
 import sys
 from pathlib import Path
@@ -41,3 +42,13 @@ def test_the_default_is_the_cpus_this_process_may_use(tmp_path):
 
 def test_jax_runs_single_threaded_on_request(tmp_path):
     assert _run(tmp_path, "jax", "--threads", "1")["threads"] == 1
+
+
+def test_the_command_line_keeps_freed_memory(tmp_path):
+    """glibc's malloc is told to keep freed blocks (no page faults on every step's arrays)."""
+    result = _run(tmp_path, "torch", "--threads", "1")
+    expected = "kept (glibc: M_MMAP_MAX 0, M_TRIM_THRESHOLD 1 GiB)"
+    if platform.libc_ver()[0] == "glibc":
+        assert result["freed_memory"] == expected
+    else:
+        assert result["freed_memory"] == "as the C library does"

@@ -23,7 +23,7 @@ from sciml.schemes.registry import (CHOICE, FIRST_ORDER, FLAG, MATRIX, NETWORK, 
 
 def lower_scheme(call: ast.Call, lowering, grid_operator: bool = False) -> ir.Scheme:
     """The scheme of `call`; `grid_operator` (the time integrator of the method of lines): a matrix
-    option such as IMEX's L is the grid's diffusion operator, not written."""
+    option (an IMEX scheme's L) is the grid's diffusion operator, not written."""
     if call.func not in registry.NAMES:
         close = difflib.get_close_matches(call.func, registry.NAMES, n=1)
         lowering.fail("E401", f"unknown scheme '{call.func}'", call.func_span,

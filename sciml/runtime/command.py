@@ -64,6 +64,26 @@ class RuntimeCommandLine:
         """Use `count` CPU threads; returns the number the backend now uses."""
         return count
 
+    @staticmethod
+    def keep_freed_memory():
+        """Have glibc's malloc keep the memory a training step frees for the next step.  By
+        default it maps each block above its threshold afresh and hands it back when freed, so
+        a step whose buffers are that large page-faults on every page of them, every step: the
+        Burgers PINN's jitted JAX step on a CPU spent half its time so (XLA's temporary buffers;
+        docs/results.md, "Benchmark: the PINN training step").  Large blocks then come from the
+        heap (M_MMAP_MAX 0; glibc still maps when the heap cannot grow) and up to 1 GiB freed at
+        its top is kept (M_TRIM_THRESHOLD).  Returns what was set, or None where the C library is
+        not glibc (nothing changes)."""
+        import ctypes
+        try:
+            mallopt = ctypes.CDLL(None).mallopt
+        except (OSError, AttributeError, TypeError):   # not glibc (macOS, Windows, ...)
+            return None
+        m_trim_threshold, m_mmap_max = -1, -4   # glibc's malloc.h
+        if mallopt(m_trim_threshold, 1 << 30) != 1 or mallopt(m_mmap_max, 0) != 1:
+            return None
+        return "kept (glibc: M_MMAP_MAX 0, M_TRIM_THRESHOLD 1 GiB)"
+
     def fail(self, message):
         """`MODEL: error: message` on standard error, exit status 2."""
         print(f"{self.model.MODEL}: error: {message}", file=sys.stderr)
@@ -114,6 +134,7 @@ class RuntimeCommandLine:
         m = self.model
         args = self.arguments(argv)
         threads = self.set_threads(self.thread_count(args.threads))  # before the backend computes anything
+        freed_memory = self.keep_freed_memory()
         self.seed(args.seed)
         dtype = self.DTYPES[args.dtype]
         plots, checkpoints, resume = self.options_in_place(args)
@@ -141,6 +162,7 @@ class RuntimeCommandLine:
                   "device": args.device, "seconds": round(time.perf_counter() - start, 3),
                   "reports": self.reports(params, data, dtype, args.device)}
         result["threads"] = threads
+        result["freed_memory"] = freed_memory or "as the C library does"
         if monitor is not None:
             result["stability"] = monitor.summary()
         if args.compile:

@@ -8,8 +8,10 @@ calls the module's network function (`u(p, x, t)`, model_code.networks()) and di
     torch   torch.autograd.grad of the sum over the points (the points are independent, so the
             gradient of the sum is each point's derivative) with create_graph, nested once per
             order: every derivative is differentiable again, in the inputs and in the weights;
-    JAX     the field at one point as a scalar function, jax.grad for the first order and
-            jax.jacfwd over it for each further one (forward over reverse), jax.vmap over the points.
+    JAX     the same: jax.grad of the sum over the points, nested once per order (u_x is
+            jax.grad of sum(u), u_xx jax.grad of sum(u_x)).  Vmapping jax.grad and jax.jacfwd of
+            the field at one point was written first; on the Burgers PINN its training step took
+            twice as long (benchmarks/pinn_burgers_step.py).
 
 Any order is written (u_xxx differentiates u_xx); the Laplacian is the sum of the pure second
 derivatives.  The activation must have the derivatives asked for (taylor_code.require_smooth).
@@ -91,23 +93,25 @@ def jax_autodiff_function(net: ir.Network, names: dict, spelling, orders: dict,
                           function_name: str = "") -> list[str]:
     plan = AutodiffPlan(net, names, orders, function_name, "autodiff")
     arguments = ", ".join(plan.inputs)
-    at = {key: plan.locals.fresh(f"{plan.name[key]}_at") for key in plan.keys}
+    total = {}   # the sum over the points of a quantity that has derivatives to take, as a function
     lines = [f"def {plan.function_name}(p, {arguments}):",
              f'    """{describe(net, names, plan.wanted)}.',
              "",
-             "    By nested autodiff at one point: jax.grad, then jax.jacfwd over it for each further",
-             "    order (forward over reverse), mapped over the points by jax.vmap (the reference route",
-             '    for the Taylor-mode function)."""',
-             f"    def {at[()]}({arguments}):",
-             f"        return {plan.net_function}(p, "
-             + ", ".join(f"jnp.reshape({x}, (1, 1))" for x in plan.inputs) + ")[0, 0]"]
-    for key in plan.keys[1:]:
-        differentiate = "jax.grad" if len(key) == 1 else "jax.jacfwd"
-        lines.append(f"    {at[key]} = {differentiate}({at[key[:-1]]}, argnums={key[-1]})")
-    lines.append(f"    {plan.name[()]} = {plan.net_function}(p, {arguments})")
-    points = ", ".join(f"{x}[0]" for x in plan.inputs)
-    for key in plan.keys[1:]:
-        lines.append(f"    {plan.name[key]} = jax.vmap({at[key]})({points})[None, :]")
+             "    By nested reverse mode: jax.grad of the sum over the points, once per order (the",
+             '    reference route for the Taylor-mode function)."""',
+             f"    {plan.name[()]} = {plan.net_function}(p, {arguments})"]
+    for parent in plan.keys:
+        children = [k for k in plan.keys if len(k) == len(parent) + 1 and k[:-1] == parent]
+        if not children:
+            continue
+        total[parent] = plan.locals.fresh(f"{plan.name[parent].rstrip('_') or plan.name[parent]}_sum")
+        value = (f"{plan.net_function}(p, {arguments})" if parent == () else
+                 f"jax.grad({total[parent[:-1]]}, argnums={parent[-1]})({arguments})")
+        lines += [f"    def {total[parent]}({arguments}):",
+                  f"        return jnp.sum({value})"]
+        targets = ", ".join(plan.name[k] for k in children) + ("," if len(children) == 1 else "")
+        wrt = ", ".join(str(k[-1]) for k in children) + ("," if len(children) == 1 else "")
+        lines.append(f"    {targets} = jax.grad({total[parent]}, argnums=({wrt}))({arguments})")
     for key in plan.laplacians:
         lines.append(f"    {plan.name[key]} = {plan.laplacian_sum(key)}")
     return lines + [f"    return {plan.returned}"]
