@@ -50,6 +50,20 @@ class GridStencil(ArrayOp):
     nargs = 3
 
 
+class UpwindDivergence(ArrayOp):
+    """UpwindDivergence(v, u, dx): d(v u)/dx by first-order upwind fluxes, v and u at the nodes
+    with their ends (method_of_lines.py, advection = upwind)."""
+
+    nargs = 3
+
+
+class UpwindDerivative(ArrayOp):
+    """UpwindDerivative(a, u, dx): a d(u)/dx on a right side (u moves at -a), differenced from
+    upwind: backward where a < 0, forward where a > 0; a at the unknown nodes, u with its ends."""
+
+    nargs = 3
+
+
 class NodeCall(ArrayOp):
     """NodeCall(net, *values): a network applied at every grid node (the nodes on axis 0)."""
 

@@ -130,7 +130,8 @@ def semi_discrete(model: ir.Model) -> ir.Model:
         constants.append(ir.Constant(name=name, value=values, derived=("formula", initial.value.xreplace({x: x_nodes}),
                                                                        x_nodes.name), span=initial.span))
 
-    equations = tuple(dataclasses.replace(e, rhs=stencil_form(e.rhs, states, x, x_ends, dx).xreplace({x: x_nodes}))
+    upwind = model.scheme.advection == "upwind"
+    equations = tuple(dataclasses.replace(e, rhs=stencil_form(e.rhs, states, x, x_ends, dx, upwind).xreplace({x: x_nodes}))
                       for e in model.equations)
     column = (grid.unknowns,)
     new_states = tuple(dataclasses.replace(s, shape=column) for s in model.states)
@@ -182,9 +183,30 @@ def diffusion_coefficient(rhs, states) -> sympy.Basic:
     return total
 
 
-def stencil_form(expr, states, x, x_ends, dx):
+def stencil_form(expr, states, x, x_ends, dx, upwind=False):
     """expr with its space derivatives as stencils and its networks applied at every node:
-    inside a stencil the states and x are read with their end nodes (with_ends(u), x_ends)."""
+    inside a stencil the states and x are read with their end nodes (with_ends(u), x_ends).
+    `upwind` (advection = upwind): a transport term a * d(u, x) is differenced against the flow
+    (UpwindDerivative), and div(v * u) by first-order upwind fluxes (UpwindDivergence)."""
+    state_symbols = {sympy.Symbol(s) for s in states}
+
+    def transport(e):
+        """(coefficient, state) of a * d(u, x), or None."""
+        factors = sympy.Mul.make_args(e)
+        first = [f for f in factors if isinstance(f, F.Partial) and f.args[0] in state_symbols]
+        if len(first) != 1:
+            return None
+        rest = sympy.Mul(*(f for f in factors if f is not first[0]))
+        return rest, first[0].args[0]
+
+    def carried(flux):
+        """(velocity, state) of a flux v * u (u a state factor of it), or None."""
+        for factor in sympy.Mul.make_args(flux):
+            base, power = factor.as_base_exp()
+            if base in state_symbols and power.is_positive:
+                return flux / base, base
+        return None
+
     def at_ends(inner):
         replace = {sympy.Symbol(s): with_ends(s) for s in states} | {x: x_ends}
         return nodewise(inner).xreplace(replace)
@@ -204,8 +226,21 @@ def stencil_form(expr, states, x, x_ends, dx):
             return F.GridStencil(at_ends(e.args[0]), sympy.Symbol("central"), dx)
         return None
 
+    def upwinded(e):
+        if not upwind:
+            return None
+        if isinstance(e, F.Divergence) and len(e.args) == 2 and carried(e.args[0]) is not None:
+            velocity, u = carried(e.args[0])
+            return F.UpwindDivergence(at_ends(velocity), with_ends(u.name), dx)
+        if isinstance(e, (sympy.Mul, F.Partial)) and transport(e) is not None:
+            coefficient, u = transport(e)
+            return F.UpwindDerivative(discretized(coefficient), with_ends(u.name), dx)
+        return None
+
     def discretized(e):   # top down: d(d(u, x), x) is one second difference
-        found = stencil(e)
+        found = upwinded(e)
+        if found is None:
+            found = stencil(e)
         if found is not None:
             return found
         if isinstance(e, S.NetCall):

@@ -78,6 +78,12 @@ class ArrayPrinterMixin:
         name = {"second": "second_difference", "central": "central_difference"}[str(kind)]
         return self._helper(name, values, dx)
 
+    def _print_UpwindDivergence(self, expr):
+        return self._helper("upwind_divergence", *expr.args)
+
+    def _print_UpwindDerivative(self, expr):
+        return self._helper("upwind_derivative", *expr.args)
+
     def _print_NodeCall(self, expr):
         net, *values = expr.args
         self.helpers.add("at_nodes")

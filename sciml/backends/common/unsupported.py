@@ -79,8 +79,6 @@ def grid_unsupported(model: ir.Model) -> list:
         found.append((f"grids in {len(space)} space dimensions (the method of lines is written in 1-D)",
                       model.scheme.span))
 
-    if model.scheme.advection == "upwind":   # the analysis judges it (grid_verdict.py)
-        found.append(("upwind differences (method_of_lines(..., advection = upwind))", model.scheme.span))
     for condition in model.conditions:
         if condition.section == "boundary" and condition.value.free_symbols:
             found.append(("boundary values that change in time on a grid", condition.span))
