@@ -38,7 +38,7 @@ ENDS = {
     "dirichlet-neumann": "u(0, t) = 0, d(u, x)(1, t) = 2 * pi",
 }
 NETS = "net U(u) = mlp(1 -> 8 -> 1, tanh)\nnet R(u) = mlp(1 -> 8 -> 1, tanh)"
-# how each backend solves, by the grid's unknowns (the torch template's DENSE_GRID_SOLVE_UP_TO = 128)
+# how each backend solves, by the grid's unknowns (torch's DENSE_GRID_SOLVE_UP_TO: 128 periodic, 256 bounded)
 SOLVERS = {("torch", "small", True): "factors @ rhs", ("torch", "small", False): "factors @ rhs",
            ("torch", "large", True): "torch.fft.irfft(torch.fft.rfft(rhs,",
            ("torch", "large", False): "torch.fft.rfft(extended",
@@ -62,8 +62,8 @@ def module(backend, ends, nodes, steps=10, nets=False):
 
 
 def nodes_for(ends, size):
-    """Nodes giving 16 unknowns (small) or 130 (large, above torch's dense limit of 128)."""
-    unknowns = 16 if size == "small" else 130
+    """Nodes giving 16 unknowns (small) or more than torch's dense limits (large)."""
+    unknowns = 16 if size == "small" else 130 if ends == "periodic" else 258
     return unknowns + {"periodic": 0, "dirichlet": 2, "neumann": 0}.get(ends, 1)
 
 

@@ -14,11 +14,11 @@ and each step solves with them; both are differentiable in kappa:
                    2(M - 1) or 4M)
     tridiagonal    Dirichlet / Neumann ends: T is tridiagonal (JAX: jax.lax.linalg.tridiagonal_solve)
     inverse        the dense inverse, once per solve, and one matrix product a step (torch on a
-                   small grid: cheaper there than any of the above, per benchmarks/mol_step.py)
+                   small grid, where that costs less than an FFT: benchmarks/mol_step.py --solvers)
 
 Which a backend uses is its Spelling's `grid_solvers` (the texts) and `dense_grid_solve_up_to`
-(the most unknowns for `inverse`).  The explicit rest of the right side (`dc_dt_explicit`: the
-right side less the implicit diffusion) is what the step adds explicitly; with it the stage
+(the most unknowns for `inverse`, periodic and bounded).  The step adds the explicit rest of the
+right side (`dc_dt_explicit`: the right side less the implicit diffusion): with it the stage
 u + h L u + h f(u) of the scheme's definition is u + h (f(u) + L u), and f(u) + L u is computed
 without the diffusion stencil at all where the grid's ends are homogeneous.
 """
@@ -30,12 +30,13 @@ import sympy
 
 from sciml.lowering import family_symbols as F
 from sciml.lowering import ir
-from sciml.lowering.method_of_lines import diffusion_coefficient, grid_of, with_ends
+from sciml.lowering.method_of_lines import grid_of, with_ends
 
 
 def solver_kind(spelling, periodic: bool, unknowns: int) -> str:
     """The solver a backend uses on a grid of `unknowns` unknowns (see the module's docstring)."""
-    if unknowns <= spelling.dense_grid_solve_up_to:
+    dense = spelling.dense_grid_solve_up_to or {}
+    if unknowns <= dense.get("periodic" if periodic else "bounded", 0):
         return "inverse"
     if periodic:
         return "fft"

@@ -37,7 +37,7 @@ class Spelling:
     scan: bool = False  # the time loop as jax.lax.scan over the steps, not a Python for loop
     solver_library: str = ""  # the library of adaptive solvers (a definition's `solvers` key)
     grid_solvers: dict = None  # the implicit solves on a grid by kind (grid_solve_code.py)
-    dense_grid_solve_up_to: int = 0  # the most unknowns a grid solves by its dense inverse
+    dense_grid_solve_up_to: dict = None  # the most unknowns a grid solves by its dense inverse (periodic, bounded)
 
 
 class ModelWriter:

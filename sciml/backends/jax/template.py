@@ -16,7 +16,7 @@ DEFAULT_LIKE = "jnp.zeros((), dtype=jnp.float64)"
 
 # IMEX on a grid (sciml/backends/common/grid_solve_code.py): shift I - scale T solved without T's
 # matrix: by FFT (periodic ends), by LAPACK's tridiagonal solve (Dirichlet / Neumann ends)
-DENSE_GRID_SOLVE_UP_TO = 0
+DENSE_GRID_SOLVE_UP_TO = {}   # never: the FFT and gtsv cost no more than a matrix product at 64 unknowns
 GRID_SOLVERS = {
     "flip": "jnp.flip({}, 0)",
     "fft": '''

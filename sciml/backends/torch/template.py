@@ -14,9 +14,11 @@ FACTORED_SOLVE = "torch.linalg.lu_solve(*{}, {})"
 DEFAULT_LIKE = "torch.zeros((), dtype=torch.float64)"
 
 # IMEX on a grid (sciml/backends/common/grid_solve_code.py): shift I - scale T solved without T's
-# matrix where that is cheaper (measured: benchmarks/mol_step.py --solvers), by its dense inverse
-# up to DENSE_GRID_SOLVE_UP_TO unknowns (one matrix product a step costs less than any FFT there)
-DENSE_GRID_SOLVE_UP_TO = 128
+# matrix where that is cheaper, by its dense inverse up to DENSE_GRID_SOLVE_UP_TO unknowns (one
+# matrix product a step costs less than an FFT there; benchmarks/mol_step.py --solvers: periodic,
+# the inverse 66 us a step against rfft's 101 at 128 unknowns, 143 against 94 at 256; Dirichlet,
+# 141 against the extension's 219 at 256, 570 against 232 at 512)
+DENSE_GRID_SOLVE_UP_TO = {"periodic": 128, "bounded": 256}
 GRID_SOLVERS = {
     "flip": "{}.flip(0)",
     "inverse": '''
