@@ -173,7 +173,8 @@ def test_imex_takes_the_diffusion_implicitly():
             columns.append(mod.second_difference(mod.u_with_ends(e), 1 / 16) - zero)
         assert torch.allclose(torch.cat(columns, dim=1), matrix, rtol=0, atol=1e-9), boundary
     text = pipeline.compile_spec(heat_text(16, "periodic", "imex"), "h.sciml", "torch")
-    assert "implicit = I16 + h * (-D * laplacian_array)" in text
+    assert "implicit = laplacian_factors(1, h * D, u)" in text   # I + h L, L = -D laplacian: grid_solve_code
+    assert "u = laplacian_solve(implicit, u)" in text            # the explicit rest of D * lap(u) is 0
 
 
 def transport(nodes, extra, steps=10, name="transport"):

@@ -152,10 +152,10 @@ def solve(p, Y):
     K, b = p['K'], p['b']
     L_array = jnp.asarray(L, dtype=Y.dtype)
     I4 = jnp.eye(4, dtype=Y.dtype)
-    implicit = I4 + h * L_array
+    implicit = jax.scipy.linalg.lu_factor(I4 + h * L_array)
     def step(Y, weights):
         K_j, b_j = weights
-        Y = jnp.linalg.solve(implicit, Y + h * (L_array @ Y) + h * dY_dt(Y, K_j, b_j))
+        Y = jax.scipy.linalg.lu_solve(implicit, Y + h * (L_array @ Y) + h * dY_dt(Y, K_j, b_j))
         return Y, None
     Y, _ = jax.lax.scan(jax.checkpoint(step), Y, (K, b))
     return Y

@@ -150,9 +150,9 @@ def solve(p, Y):
     K, b = p['K'], p['b']
     L_array = torch.as_tensor(L, dtype=Y.dtype, device=Y.device)
     I4 = torch.eye(4, dtype=Y.dtype, device=Y.device)
-    implicit = I4 + h * L_array
+    implicit = torch.linalg.lu_factor(I4 + h * L_array)
     for j in range(N_STEPS):
-        Y = torch.linalg.solve(implicit, Y + h * (L_array @ Y) + h * dY_dt(Y, K[j], b[j]))
+        Y = torch.linalg.lu_solve(*implicit, Y + h * (L_array @ Y) + h * dY_dt(Y, K[j], b[j]))
     return Y
 
 

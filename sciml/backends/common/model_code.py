@@ -28,12 +28,16 @@ class Spelling:
     stack: str        # .format(items)
     concat: str       # .format(items)  along the feature axis
     linear_solve: str  # .format(matrix, rhs)
+    factor: str       # .format(matrix): its LU factors, set up once before a time loop
+    factored_solve: str  # .format(factors, rhs)
     adaptive: str     # template of the adaptive solve body (the library's solver)
     reversible: str   # template of the Verlet solve that recomputes activations backwards
     default_like: str  # a float64 scalar, for a model without parameters or data to take the dtype from
     pieces: dict      # helper function texts by name
     scan: bool = False  # the time loop as jax.lax.scan over the steps, not a Python for loop
     solver_library: str = ""  # the library of adaptive solvers (a definition's `solvers` key)
+    grid_solvers: dict = None  # the implicit solves on a grid by kind (grid_solve_code.py)
+    dense_grid_solve_up_to: dict = None  # the most unknowns a grid solves by its dense inverse (periodic, bounded)
 
 
 class ModelWriter:
@@ -172,8 +176,9 @@ class ModelWriter:
             lines += [f"    return {self.code(eq.rhs, names)}", "", ""]
         return lines
 
-    def call(self, eq: ir.Equation, values: dict | None = None, step: str = "j") -> str:
-        """The call of eq's right-hand side at step `step`, states replaced by `values`."""
+    def call(self, eq: ir.Equation, values: dict | None = None, step: str = "j", name: str = "") -> str:
+        """The call of eq's right-hand side (or of the function `name` of the same arguments) at
+        step `step`, states replaced by `values`."""
         per_step = {self.names[p.name] for p in self.m.parameters if p.per_step}
         self.array_args = {self.names[c]: self.arrays[c] for c in self.matrix_consts}
         args = []
@@ -186,7 +191,7 @@ class ModelWriter:
                 args.append(self.step_values[a] if step == "j" and a in self.step_values else f"{a}[{step}]")
             else:
                 args.append(a)
-        return f"{self.rhs_name(eq)}({', '.join(args)})"
+        return f"{name or self.rhs_name(eq)}({', '.join(args)})"
 
     # -- the scheme: its definition's stages (solve_code.py) -----------------------------------
     def solve(self) -> list[str]:

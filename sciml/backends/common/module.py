@@ -55,7 +55,7 @@ def emit_module(model: ir.Model, source: str, source_name: str, backend: str, sp
         solve = writer.solve()
         flows = [line for flow in model.flows for line in FlowWriter(writer, flow).functions()]
         model_lines = (writer.networks() + (grid.functions() if grid else []) + writer.rhs_functions()
-                       + solve + (["", ""] if solve else [])
+                       + (writer.solver.grid_functions() if grid else []) + solve + (["", ""] if solve else [])
                        + writer.reversible_steps() + flows + writer.loss()
                        + loss_terms_function(writer, source.split("\n")) + writer.reports())
     helpers = [spelling.pieces[name] for name in sorted(writer.helpers)]

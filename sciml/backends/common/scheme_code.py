@@ -7,9 +7,15 @@ function (`dY_dt(Y, K[j], b[j])`).  A formula without matrices is printed once p
 system (`u, v = u + h * du_dt(u, v), v + h * dv_dt(u, v)`); one with a matrix (IMEX's L, a linear
 solve) acts on the stacked state and is printed once.  Terms print in a fixed order: the state
 first, then by powers of h, so the code reads like the formula (`Y + h / 2 * k1`).
+
+A step-invariant matrix that a stage solves with is factored once, before the time loop
+(`setup`).  A structured L (a grid's, `CodeNames.operator`: grid_solve_code.py) is solved and
+applied without its matrix, and the right side splits as f = E - L v (E the explicit rest: a
+grid's right side less its implicit diffusion), so that IMEX's stage reads y + h E(t, y).
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Callable
 
@@ -33,13 +39,40 @@ class CodeNames:
     matrices: dict | None = None         # matrix option -> code
     identity: str = ""
     linear_solve: str = ""               # .format(matrix, rhs)
+    factor: str = ""                     # .format(matrix): its factors, set up before the loop
+    factored_solve: str = ""             # .format(factors, rhs)
+    operator: object = None              # a structured L: factor(shift, scale, like), solve, apply
+    like: str = ""                       # an array of the state's dtype (the operator's factors)
     concat: str = ""                     # .format(items)
     sizes: dict | None = None            # state name -> entries (to unstack)
     fresh: Callable = str                # a derived name no user name takes
 
 
+class ExplicitRate(Rate):
+    """ExplicitRate(role, time, argument): f(time, v) + L v, the right side with the scheme's
+    linear term added, where the operator splits the right side so (grid_solve_code.py)."""
+
+
+def with_explicit_rates(definition: SchemeDefinition, rest: bool = True) -> SchemeDefinition:
+    """The definition with each right side f(t, v) written E(t, v) - L v, E the explicit rest
+    (0 where not `rest`), and the stages expanded: IMEX's y + h L y + h f(t, y) reads y + h E(t, y)."""
+    (option,) = {m for stage in definition.step for m in stage.value.atoms(MatrixOption)}
+
+    def split(stages):
+        out = []
+        for stage in stages:
+            rates = {r: (ExplicitRate(*r.args) if rest else 0) - option * r.args[2]
+                     for r in stage.value.atoms(Rate)}
+            out.append(dataclasses.replace(stage, value=sympy.expand(stage.value.xreplace(rates))))
+        return tuple(out)
+    return dataclasses.replace(definition, start=split(definition.start), step=split(definition.step),
+                               readout=split(definition.readout))
+
+
 class StageCode:
     def __init__(self, definition: SchemeDefinition, names: CodeNames):
+        if names.operator is not None:
+            definition = with_explicit_rates(definition, names.operator.has_explicit_rest)
         self.d, self.s = definition, names
         self.slots = {role: sum(1 for v in definition.carried if v.role == role) or 1 for role in names.roles}
         self.aux_names, self.aux_roles = {}, {}
@@ -133,8 +166,18 @@ class StageCode:
         return lines
 
     def setup(self) -> list[str]:
-        """Lines before the loop: the step-invariant matrices (IMEX's I + h L)."""
-        return [f"{name} = {self.stacked_code(matrix, '')}" for matrix, name in self.hoisted.items()]
+        """Lines before the loop: the factors of the step-invariant matrices (IMEX's I + h L)."""
+        return [f"{name} = {self._factors(matrix)}" for matrix, name in self.hoisted.items()]
+
+    def _factors(self, matrix) -> str:
+        if self.s.operator is not None:   # shift I + scale L
+            (identity,), (option,) = matrix.atoms(Identity), matrix.atoms(MatrixOption)
+            shift, scale = matrix.coeff(identity), matrix.coeff(option)
+            if sympy.expand(matrix - shift * identity - scale * option) != 0:
+                raise AssertionError(f"{self.d.name}: {matrix} is not a I + b L")
+            return self.s.operator.factor(self._scale(shift) or "1", self._scale(scale) or "1", self.s.like)
+        code = self.stacked_code(matrix, "")
+        return self.s.factor.format(code) if self.s.factor else code
 
     # -- expressions -------------------------------------------------------------------------
     def values_code(self, expr, role, step) -> list[str]:
@@ -176,19 +219,23 @@ class StageCode:
             return self.s.identity
         if isinstance(e, LinearSolve):
             matrix, rhs = e.args
-            if not matrix.atoms(Value, Rate, Auxiliary):   # the same every step: set up once
-                if matrix not in self.hoisted:
-                    self.hoisted[matrix] = self.s.fresh("implicit")
-                matrix_code = self.hoisted[matrix]
-            else:
-                matrix_code = self.stacked_code(matrix, step)
-            return self.s.linear_solve.format(matrix_code, self.stacked_code(rhs, step))
+            rhs_code = self.stacked_code(rhs, step)
+            if matrix.atoms(Value, Rate, Auxiliary):   # changes every step: solved afresh
+                return self.s.linear_solve.format(self.stacked_code(matrix, step), rhs_code)
+            if matrix not in self.hoisted:   # the same every step: factored once, before the loop
+                self.hoisted[matrix] = self.s.fresh("implicit")
+            factors = self.hoisted[matrix]
+            if self.s.operator is not None:
+                return self.s.operator.solve(factors, rhs_code)
+            return (self.s.factored_solve or self.s.linear_solve).format(factors, rhs_code)
         raise AssertionError(f"cannot print {e} on the stacked state")
 
     def _call(self, rate: Rate, k, step) -> str:
         argument = rate.args[2]
         role = argument_role(argument)
         args = {state: self.code(argument, i, step) for i, state in enumerate(self.s.roles[role])}
+        if isinstance(rate, ExplicitRate):
+            return self.s.operator.explicit_call(args, step)
         return self.s.call(rate.role, k, args, step)
 
     def _stack(self, role) -> str:
@@ -231,7 +278,9 @@ class StageCode:
             inner = atom(rest[0])
         else:
             inner = ""
-        if matrices and inner:
+        if inner and len(matrices) == 1 and isinstance(matrices[0], MatrixOption) and self.s.operator:
+            inner = self.s.operator.apply(inner)   # L v by the operator, without its matrix
+        elif matrices and inner:
             inner = " @ ".join([atom(m) for m in matrices] + [inner])
             inner = f"({inner})" if scale else inner
         elif matrices:

@@ -8,8 +8,10 @@ collected on the way.
 """
 from __future__ import annotations
 
+from sciml.backends.common.grid_solve_code import GridOperator
 from sciml.backends.common.quoting import literal
 from sciml.backends.common.scheme_code import CodeNames, StageCode
+from sciml.lowering import symbols as S
 from sciml.schemes import registry
 from sciml.schemes.registry import SEPARABLE_PAIR
 
@@ -29,17 +31,36 @@ class SolveWriter:
         self.sizes = {user[s.name]: (s.shape[0] if s.shape else 1) for s in self.m.states}
         matrices = {o: writer.arrays[self.m.time_integrator.option(o)] for o in self.d.matrix_options}
         implicit = getattr(self.m.scheme, "implicit", 0)
-        if implicit != 0:   # on a grid: L = -(diffusion coefficient) * the second-difference matrix
-            matrices = {o: f"(-{writer.code(implicit)} * {code})" for o, code in matrices.items()}
+        self.operator = None   # on a grid: L = -(diffusion coefficient) * the second-difference matrix
+        if implicit != 0:
+            (option,) = self.d.matrix_options
+            constant = next(c for c in self.m.constants if c.name == self.m.time_integrator.option(option))
+            self.operator = GridOperator(writer, constant, implicit, writer.sp)
         identity = user.get(f"I{sum(self.sizes.values())}", "")
         names = CodeNames(
             roles=roles, call=self._call, initial_rates={"y": [f"dt_{n}" for n in roles["y"]]},
             matrices=matrices, identity=identity, linear_solve=writer.sp.linear_solve,
-            concat=writer.sp.concat, sizes=self.sizes, fresh=writer.fresh)
+            factor=writer.sp.factor, factored_solve=writer.sp.factored_solve, operator=self.operator,
+            like=writer.state_names[0], concat=writer.sp.concat, sizes=self.sizes, fresh=writer.fresh)
         self.code = StageCode(self.d, names)
+        self.d = self.code.d   # on a grid, its stages read the explicit rest (with_explicit_rates)
 
     def _call(self, role, index, args, step) -> str:
         return self.w.call(self.equations[self.roles[role][index]], args, step)
+
+    def grid_functions(self) -> list[str]:
+        """The functions of a grid's implicit solve (grid_solve_code.py), where there is one."""
+        return self.operator.functions() if self.operator is not None else []
+
+    def _matrices_and_identities(self) -> tuple:
+        """The constant matrices and identities the solve sets up as arrays: with a grid's
+        operator, only those the equations read (the operator reads its L in its own way)."""
+        w = self.w
+        if self.operator is None:
+            return w.matrix_consts, w.identities
+        read = {str(s) for e in self.m.equations for s in e.rhs.free_symbols}
+        sizes = {int(i.args[0]) for e in self.m.equations for i in e.rhs.atoms(S.IdentityMatrix)}
+        return [c for c in w.matrix_consts if c in read], [size for size in w.identities if size in sizes]
 
     @property
     def recompute(self) -> bool:
@@ -84,9 +105,10 @@ class SolveWriter:
         params = self.params()
         if params and not self.d.adaptive:   # the adaptive solve reads them from its p
             lines += self._unpack()
-        for c in w.matrix_consts:
+        matrices, identities = self._matrices_and_identities()
+        for c in matrices:
             lines.append(f"    {w.arrays[c]} = " + sp.as_const.format(value=w.names[c], like=first))
-        for size in w.identities:
+        for size in identities:
             lines.append(f"    {w.names[f'I{size}']} = " + sp.eye.format(n=size, like=first))
         paths = sorted({w.names[str(a.args[0])] for a in w.observed if not a.args[1].is_number},
                        key=w.state_names.index)  # states observed at the data times

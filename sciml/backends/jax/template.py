@@ -10,7 +10,43 @@ EYE = "jnp.eye({n}, dtype={like}.dtype)"
 STACK = "jnp.stack({})"
 CONCAT = "jnp.concatenate([{}], axis=0)"
 LINEAR_SOLVE = "jnp.linalg.solve({}, {})"
+FACTOR = "jax.scipy.linalg.lu_factor({})"
+FACTORED_SOLVE = "jax.scipy.linalg.lu_solve({}, {})"
 DEFAULT_LIKE = "jnp.zeros((), dtype=jnp.float64)"
+
+# IMEX on a grid (sciml/backends/common/grid_solve_code.py): shift I - scale T solved without T's
+# matrix: by FFT (periodic ends), by LAPACK's tridiagonal solve (Dirichlet / Neumann ends)
+DENSE_GRID_SOLVE_UP_TO = {}   # never: the FFT and gtsv cost no more than a matrix product at 64 unknowns
+GRID_SOLVERS = {
+    "flip": "jnp.flip({}, 0)",
+    "fft": '''
+def {factors}(shift, scale, like):
+    """The eigenvalues of shift I - scale {matrix} at the rfft frequencies k = 0 .. {n} // 2, a
+    column: {matrix} is circulant ({ends}), its eigenvalues -4 / dx^2 sin^2(pi k / {n})."""
+    k = jnp.arange({half}, dtype=like.dtype)[:, None]
+    return shift + scale * (4 / {dx}**2) * jnp.sin(np.pi / {n} * k) ** 2
+
+
+def {solve}(factors, rhs):
+    """x with (shift I - scale {matrix}) x = rhs by FFT along the nodes: rhs's rfft divided by the
+    eigenvalues from {factors}, transformed back."""
+    return jnp.fft.irfft(jnp.fft.rfft(rhs, axis=0) / factors, n={n}, axis=0)
+''',
+    "tridiagonal": '''
+def {factors}(shift, scale, like):
+    """The diagonals (below, on, above) of shift I - scale {matrix}: {matrix} is tridiagonal ({ends})."""
+    below = jnp.asarray(np.append(0.0, np.diag({matrix}, -1)), dtype=like.dtype)
+    above = jnp.asarray(np.append(np.diag({matrix}, 1), 0.0), dtype=like.dtype)
+    on = jnp.asarray(np.diag({matrix}), dtype=like.dtype)
+    return -scale * below, shift - scale * on, -scale * above
+
+
+def {solve}(factors, rhs):
+    """x with (shift I - scale {matrix}) x = rhs, the diagonals from {factors}: a tridiagonal solve
+    (LAPACK's gtsv on CPU), differentiable in them."""
+    return jax.lax.linalg.tridiagonal_solve(*factors, rhs)
+''',
+}
 
 ADAPTIVE = '''
     times = jnp.asarray(OBSERVED_TIMES if OBSERVED_TIMES[0] == 0 else (0.0,) + OBSERVED_TIMES,
