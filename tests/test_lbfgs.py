@@ -41,3 +41,19 @@ def test_lbfgs_takes_its_line_search_step_by_default():
     _, model, _ = pipeline.front_end(SPEC.replace(TRAIN, "train adam(steps = 5) then lbfgs(steps = 5)"),
                                      "node_fit.sciml")
     assert [(s.optimizer, s.lr) for s in model.training] == [("adam", 1e-3), ("lbfgs", 1.0)]
+
+
+@pytest.mark.parametrize("backend", ["torch", "jax"])
+def test_lbfgs_moves_when_its_first_trial_step_is_too_long(backend):
+    """After Adam on the small Burgers PINN, L-BFGS's first trial step fails the Armijo test: the
+    line search must try shorter ones (torch's max_eval = 1 left it none, and the loss stayed put
+    step after step)."""
+    from sciml.modules import compile_and_import
+    from test_pinn import BURGERS, small_burgers
+    text = small_burgers().replace("adam(lr = 1e-2, steps = 200)", "adam(lr = 1e-2, steps = 100) then lbfgs(steps = 10)")
+    module = compile_and_import(BURGERS, backend, source=text, name=f"burgers_lbfgs_moves_{backend}")
+    losses = []
+    module.train(module.init_params(0), module.make_data(), seed=0, log_every=0, losses=losses)
+    after_adam, lbfgs = losses[100], losses[101:]
+    assert len(lbfgs) == 9 and all(b < a for a, b in zip([after_adam, *lbfgs], lbfgs)), (after_adam, lbfgs)
+    assert lbfgs[-1] < 0.97 * after_adam, (after_adam, lbfgs[-1])

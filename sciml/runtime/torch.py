@@ -13,9 +13,11 @@ class TorchRuntime(Runtime):
 
     DTYPES = {"float32": torch.float32, "float64": torch.float64}
     OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD,
-                  # one training step is one L-BFGS iteration with a strong-Wolfe line search
-                  "lbfgs": lambda params, lr: torch.optim.LBFGS(params, lr=lr, max_iter=1, history_size=50,
-                                                                line_search_fn="strong_wolfe")}
+                  # one training step is one L-BFGS iteration with a strong-Wolfe line search; torch gives
+                  # the search max_eval - 1 evaluations, and max_iter = 1 alone makes max_eval 1: none, so a
+                  # first trial step that fails the Armijo test would end the step where it began
+                  "lbfgs": lambda params, lr: torch.optim.LBFGS(params, lr=lr, max_iter=1, max_eval=1 + 25,
+                                                                history_size=50, line_search_fn="strong_wolfe")}
     CHECKPOINT_KIND = "safetensors"
     DATA_SHARE = 0.5  # the training data goes on a GPU once when it takes at most this share of its free memory
 
