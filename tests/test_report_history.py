@@ -1,6 +1,7 @@
 """--report-every N (the runtime's command line): the reports at the start and every N steps in
 the JSON result as report_history, each with the training seconds so far, so a run says when it
 first reached a target; the reports' own time is not counted."""
+import io
 import json
 
 import pytest
@@ -15,8 +16,11 @@ def test_report_history_has_the_reports_at_the_start_and_every_n_steps(backend, 
     module = compile_and_import(RITZ, backend, source=small_ritz(), name=f"ritz_history_{backend}")
     capsys.readouterr()
     module.main(["--steps", "6", "--report-every", "3", "--json", "--dtype", "float64", "--threads", "1"])
-    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    out, err = capsys.readouterr()
+    result = json.loads(out.strip().splitlines()[-1])
     history = result["report_history"]
+    said = [line for line in err.splitlines() if "rel_l2" in line]   # as they come, on standard error
+    assert len(said) == 3 and said[1].startswith("step      3  ") and f"rel_l2 {history[1]['reports']['rel_l2']:.6g}" in said[1]
     assert [row["step"] for row in history] == [0, 3, 6]
     assert history[-1]["reports"] == result["reports"]   # the last row is the final report
     start = module.reports(module.init_params(0), module.make_data(), module._runtime.DTYPES["float64"])
@@ -41,7 +45,8 @@ def test_the_reports_own_time_is_not_counted():
         now[0] += 10.0
         return {"value": params}
 
-    history = RuntimeCommandLine.ReportHistory(2, evaluate, clock=lambda: now[0])
+    said = io.StringIO()
+    history = RuntimeCommandLine.ReportHistory(2, evaluate, clock=lambda: now[0], stream=said)
     for step in range(5):
         if step % history.every == 0:
             history(step, step * 0.5)
@@ -49,3 +54,5 @@ def test_the_reports_own_time_is_not_counted():
     assert history.rows == [{"step": 0, "seconds": 0.0, "reports": {"value": 0.0}},
                             {"step": 2, "seconds": 2.0, "reports": {"value": 1.0}},
                             {"step": 4, "seconds": 4.0, "reports": {"value": 2.0}}]
+    assert said.getvalue().splitlines() == ["step      0  0.0 s  value 0", "step      2  2.0 s  value 1",
+                                            "step      4  4.0 s  value 2"]
