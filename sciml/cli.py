@@ -151,6 +151,8 @@ def cmd_run(args) -> int:
             command += ["--checkpoint-every", str(args.checkpoint_every)]
         if args.compile:
             command.append("--compile")
+        if args.report_every:
+            command += ["--report-every", str(args.report_every)]
         # data files are read from the spec's folder (the module is in a temporary one)
         spec_dir = Path(args.spec).resolve().parent if args.spec != "-" else Path.cwd()
         env = dict(os.environ)
@@ -208,6 +210,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", metavar="DIR", help="continue from the checkpoint in DIR (of the same spec)")
     p.add_argument("--plot", metavar="DIR", help="draw the loss curve and the fit to observed data in DIR")
     p.add_argument("--compile", action="store_true", help="torch.compile the training step (torch)")
+    p.add_argument("--report-every", type=int, default=0, metavar="N",
+                   help="evaluate the reports every N steps too (report_history in the JSON result)")
     p.set_defaults(run=cmd_run)
     return parser
 

@@ -41,3 +41,58 @@ def test_lbfgs_takes_its_line_search_step_by_default():
     _, model, _ = pipeline.front_end(SPEC.replace(TRAIN, "train adam(steps = 5) then lbfgs(steps = 5)"),
                                      "node_fit.sciml")
     assert [(s.optimizer, s.lr) for s in model.training] == [("adam", 1e-3), ("lbfgs", 1.0)]
+
+
+
+def _counted(module, backend, calls):
+    """module.loss, counting its evaluations (in JAX at run time: a callback inside the jit)."""
+    loss = module.loss
+    if backend == "torch":
+        def counted(p, batch):
+            calls.append(1)
+            return loss(p, batch)
+        return counted
+    import jax
+
+    def counted_jax(p, batch):
+        jax.debug.callback(lambda: calls.append(1))
+        return loss(p, batch)
+    return counted_jax
+
+
+@pytest.mark.parametrize("backend", ["torch", "jax"])
+def test_lbfgs_line_search_moves_and_its_last_evaluation_is_reused(backend):
+    """A small Burgers PINN, 30 Adam steps, then 12 of L-BFGS (float64; one module, so JAX
+    compiles once).  L-BFGS's first trial step fails the Armijo test here: the line search must
+    try shorter ones (torch's max_eval = 1 left it none, and the loss stayed put step after
+    step).  Each step begins where the last line search ended, which has computed the loss and
+    gradient there: reused, the run is the same with fewer evaluations of the loss."""
+    from sciml.modules import compile_and_import
+    from test_pinn import BURGERS, small_burgers
+    text = small_burgers().replace("mlp(2 -> 16 -> 16 -> 1, tanh)", "mlp(2 -> 8 -> 8 -> 1, tanh)")
+    text = text.replace("adam(lr = 1e-2, steps = 200)", "adam(lr = 1e-2, steps = 30) then lbfgs(steps = 12)")
+    module = compile_and_import(BURGERS, backend, source=text, name=f"burgers_lbfgs_{backend}")
+    runtime, calls = module._runtime, []
+    module.loss = _counted(module, backend, calls)
+    step = runtime.training_step
+
+    def forgetful(optimizer, p, batch):   # forget the last step's evaluation before every step
+        if backend == "torch":
+            runtime.lbfgs_best = None
+        else:
+            optimizer.pop("batch", None)
+        return step(optimizer, p, batch)
+    runs = []
+    for training_step in (step, forgetful):
+        runtime.training_step, losses = training_step, []
+        calls.clear()
+        module.train(module.init_params(0), module.make_data(), seed=0, log_every=0, losses=losses,
+                     dtype=runtime.DTYPES["float64"])
+        runs.append((losses, len(calls)))
+    (reused, fewer), (recomputed, more) = runs
+    after_adam, lbfgs = reused[30], reused[31:]
+    assert len(lbfgs) == 11 and all(b < a for a, b in zip([after_adam, *lbfgs], lbfgs)), (after_adam, lbfgs)
+    assert lbfgs[-1] < 0.97 * after_adam, (after_adam, lbfgs[-1])
+    assert reused == pytest.approx(recomputed, rel=1e-10, abs=0)
+    # 11 of the 12 L-BFGS steps start where a line search ended (the first starts after Adam)
+    assert more - fewer == 11, (fewer, more)

@@ -20,6 +20,26 @@ from sciml.runtime.plot import TrainingPlots
 class RuntimeCommandLine:
     """main(argv): the emitted module's command line (a base of Runtime)."""
 
+    class ReportHistory:
+        """--report-every N: a monitor of train() that evaluates the reports at the start and
+        every N steps; rows: [{step, seconds, reports}], seconds since it was made (the start of
+        training) less the time spent evaluating reports, so a row says when training got there."""
+
+        def __init__(self, every, evaluate, clock=time.perf_counter, stream=None):
+            self.every, self.evaluate, self.clock = max(1, every), evaluate, clock
+            self.rows, self.start, self.spent = [], clock(), 0.0
+            self.stream = stream  # where each row is said as it comes (None: nowhere)
+
+        def __call__(self, step, params):
+            began = self.clock()
+            reports = self.evaluate(params)
+            self.rows.append({"step": step, "seconds": round(began - self.start - self.spent, 3), "reports": reports})
+            self.spent += self.clock() - began
+            if self.stream is not None:
+                said = "  ".join(f"{name} {value:.6g}" if isinstance(value, float) else f"{name} {value}"
+                                 for name, value in reports.items())
+                print(f"step {step:6d}  {self.rows[-1]['seconds']:.1f} s  {said}", file=self.stream, flush=True)
+
     COMPILE_HELP = "torch.compile the training step; its compile time goes in the JSON result"
 
     def arguments(self, argv=None):
@@ -44,6 +64,10 @@ class RuntimeCommandLine:
         parser.add_argument("--plot", metavar="DIR", help="draw the loss curve (and the fit to observed "
                             "trajectories) as PNG files in DIR; needs matplotlib")
         parser.add_argument("--compile", action="store_true", help=self.COMPILE_HELP)
+        parser.add_argument("--report-every", type=int, default=0, metavar="N",
+                            help="evaluate the reports every N training steps (and at the start), said on "
+                            "standard error as they come; the JSON result gets them as report_history: [{step, seconds, reports}], seconds of "
+                            "training so far, not counting the reports' own time (0: only at the end)")
         parser.add_argument("--threads", type=int, default=None, metavar="N",
                             help="CPU threads for the backend (default: $SCIML_THREADS, else the CPUs this "
                             "process may run on, not every core of the machine; 1 is fastest for small "
@@ -144,11 +168,13 @@ class RuntimeCommandLine:
             self.fail(exc)
         start = time.perf_counter()
         monitor = m.StabilityMonitor(args.check_every) if args.check_stability else None
+        history = (self.ReportHistory(args.report_every, lambda params: self.reports(params, data, dtype, args.device),
+                                      stream=sys.stderr) if args.report_every > 0 else None)
         losses = []
         try:
             params, final = self.train(m.init_params(args.seed), data, args.steps, args.seed, args.device,
-                                       dtype, monitor=monitor, checkpoints=checkpoints, resume=resume,
-                                       losses=losses, compile=args.compile)
+                                       dtype, monitor=[watch for watch in (monitor, history) if watch is not None],
+                                       checkpoints=checkpoints, resume=resume, losses=losses, compile=args.compile)
         except self.Diverged as exc:  # nothing is saved; the message says the step, the term and the cause
             print(f"{m.MODEL}: error: {exc}", file=sys.stderr)
             if args.json:
@@ -165,6 +191,8 @@ class RuntimeCommandLine:
         result["freed_memory"] = freed_memory or "as the C library does"
         if monitor is not None:
             result["stability"] = monitor.summary()
+        if history is not None:
+            result["report_history"] = history.rows
         if args.compile:
             result["compile"] = self.last_run["compile"]
             compiled = not self.last_run["compile"].startswith("eager")

@@ -139,14 +139,15 @@ class Runtime(RuntimeCommandLine):
         """Train from numpy `params`; return (numpy params, loss on the evaluation batch).
 
         log_every: steps between log lines (a progress bar instead when stderr is a terminal;
-        0: quiet); monitor(step, numpy params), if given, sees the weights every monitor.every
-        steps; checkpoints: a CheckpointFiles written every checkpoints.every steps and at the
-        end; resume: a CheckpointFiles.Saved to continue from (its parameters, optimizer state,
+        0: quiet); monitor(step, numpy params), if given (or each of a list of them), sees the
+        weights at the start and every monitor.every steps; checkpoints: a CheckpointFiles
+        written every checkpoints.every steps and at the end; resume: a CheckpointFiles.Saved to continue from (its parameters, optimizer state,
         random state and step; `params` and `seed` are then not used); losses: a list that gets
         the loss of every step (a resumed run's earlier steps first); compile: torch.compile
         the loss of the training step (torch; JAX always jit-compiles it)."""
         dtype = self.DTYPES["float64"] if dtype is None else dtype
         losses = [] if losses is None else losses
+        monitors = list(monitor) if isinstance(monitor, (list, tuple)) else [] if monitor is None else [monitor]
         plan, rng, done = self.stages(steps), np.random.default_rng(seed), 0
         if resume is not None:
             params, done = resume.params, resume.step
@@ -158,8 +159,8 @@ class Runtime(RuntimeCommandLine):
         self.last_run = {"data_on_device": placed is not None, "compile": self.prepare_step(compile),
                          "first_step_seconds": None}
         self.say_nothing_to_train()
-        if monitor is not None:
-            monitor(done, params)
+        for watch in monitors:
+            watch(done, params)
         total = sum(stage[2] for stage in plan)
         if resume is not None and done >= total:
             print(f"{self.model.MODEL}: the checkpoint is at step {done}, {total} steps are asked for: "
@@ -188,8 +189,11 @@ class Runtime(RuntimeCommandLine):
                     if self.last_run["first_step_seconds"] is None:
                         self.last_run["first_step_seconds"] = round(time.perf_counter() - started, 3)
                     losses.append(value)
-                    if monitor is not None and done % monitor.every == 0:
-                        monitor(done, self.to_numpy(p))
+                    watching = [watch for watch in monitors if done % watch.every == 0]
+                    if watching:
+                        numpy_params = self.to_numpy(p)
+                        for watch in watching:
+                            watch(done, numpy_params)
                     progress(done, value)
                     if checkpoints is not None and done % checkpoints.every == 0:
                         self.write_checkpoint(checkpoints, done, stage, p, optimizer, rng, losses, seed, dtype)

@@ -67,25 +67,38 @@ class JaxRuntime(Runtime):
     def prepare_step(compile=False):
         return "jax.jit"
 
-    def update_step(self, p, opt_state, batch, optimizer_name, lr):
+    def update_step(self, p, opt_state, batch, optimizer_name, lr, reuse=False):
         """One training step: (new p, new optimizer state, loss at p); the learning rate is an
-        argument, so one compile serves every stage."""
-        value, grads = jax.value_and_grad(self.model.loss)(p, batch)
+        argument, so one compile serves every stage.  reuse (L-BFGS): p is the point that the
+        last step's line search accepted, on the same batch, so the loss and gradient it computed
+        there are taken from its state instead of being computed again."""
         if optimizer_name == "lbfgs":   # the line search evaluates the loss on the same batch
+            known, known_grads = optax.tree.get(opt_state, "value"), optax.tree.get(opt_state, "grad")
+            value, grads = jax.lax.cond(reuse & jnp.isfinite(known), lambda: (known, known_grads),   # reuse is
+                                        lambda: jax.value_and_grad(self.model.loss)(p, batch))  # traced: one compile
             updates, opt_state = self.OPTIMIZERS[optimizer_name].update(
                 grads, opt_state, p, value=value, grad=grads, value_fn=lambda q: self.model.loss(q, batch))
         else:
+            value, grads = jax.value_and_grad(self.model.loss)(p, batch)
             updates, opt_state = self.OPTIMIZERS[optimizer_name].update(grads, opt_state, p)
         return jax.tree_util.tree_map(lambda x, u: x + lr * u, p, updates), opt_state, value
 
     def new_optimizer(self, name, lr, p, device):
-        """{name, lr, state}: the optax state placed like p, so that every stage shares one compile."""
-        return {"name": name, "lr": lr, "state": jax.device_put(self.OPTIMIZERS[name].init(p), device)}
+        """{name, lr, state}: the optax state placed like p, so that every stage shares one compile,
+        and strongly typed: optax's L-BFGS starts with weakly typed scalars that its update
+        returns strongly typed, which made the second step compile the update again."""
+        state = jax.tree_util.tree_map(lambda leaf: jnp.asarray(leaf, dtype=leaf.dtype), self.OPTIMIZERS[name].init(p))
+        return {"name": name, "lr": lr, "state": jax.device_put(state, device)}
 
     def training_step(self, optimizer, p, batch):
-        """One step at `p` on `batch`: (the new p, the loss before the step)."""
+        """One step at `p` on `batch`: (the new p, the loss before the step).  An L-BFGS step
+        after another on the same batch, taken whole (lr = 1), starts where the last line search
+        ended: it reuses that search's loss and gradient (one evaluation a step saved)."""
+        last, optimizer["batch"] = optimizer.get("batch"), batch
+        reuse = (optimizer["name"] == "lbfgs" and optimizer["lr"] == 1.0 and last is not None
+                 and last.keys() == batch.keys() and all(last[name] is batch[name] for name in batch))
         updated, optimizer["state"], value = self.update(p, optimizer["state"], batch, optimizer["name"],
-                                                         optimizer["lr"])
+                                                         optimizer["lr"], reuse=reuse)
         return updated, float(value)
 
     @staticmethod

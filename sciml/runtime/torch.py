@@ -13,15 +13,18 @@ class TorchRuntime(Runtime):
 
     DTYPES = {"float32": torch.float32, "float64": torch.float64}
     OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD,
-                  # one training step is one L-BFGS iteration with a strong-Wolfe line search
-                  "lbfgs": lambda params, lr: torch.optim.LBFGS(params, lr=lr, max_iter=1, history_size=50,
-                                                                line_search_fn="strong_wolfe")}
+                  # one training step is one L-BFGS iteration with a strong-Wolfe line search; torch gives
+                  # the search max_eval - 1 evaluations, and max_iter = 1 alone makes max_eval 1: none, so a
+                  # first trial step that fails the Armijo test would end the step where it began
+                  "lbfgs": lambda params, lr: torch.optim.LBFGS(params, lr=lr, max_iter=1, max_eval=1 + 25,
+                                                                history_size=50, line_search_fn="strong_wolfe")}
     CHECKPOINT_KIND = "safetensors"
     DATA_SHARE = 0.5  # the training data goes on a GPU once when it takes at most this share of its free memory
 
     def __init__(self, model):
         super().__init__(model)
         self.step_loss = None  # the loss of the training step: the module's, or torch.compile of it
+        self.lbfgs_best = None  # (optimizer, batch, parameters, loss, gradients): the last L-BFGS step's lowest evaluation
 
     def seed(self, seed):
         torch.manual_seed(seed)
@@ -115,12 +118,31 @@ class TorchRuntime(Runtime):
 
     def lbfgs_step(self, optimizer, p, batch):
         """One L-BFGS iteration: the line search evaluates the loss at trial points (the closure);
-        returns (p, the loss before the step)."""
+        returns (p, the loss before the step).  The step begins by evaluating the loss where the
+        last step's line search ended, which is the lowest point that search evaluated: when the
+        parameters equal it exactly (same optimizer, same batch), its loss and gradients are
+        taken instead of computed again, one evaluation a step saved."""
+        last = self.lbfgs_best
+        if last is not None and not (last[0] is optimizer and last[1].keys() == batch.keys()
+                                     and all(last[1][name] is batch[name] for name in batch)):
+            last = None
+        calls, self.lbfgs_best = [], None
+
         def closure():
             optimizer.zero_grad()
+            calls.append(None)
+            if len(calls) == 1 and last is not None and all(torch.equal(q, saved) for q, saved in zip(p.values(), last[2])):
+                for q, grad in zip(p.values(), last[4]):
+                    q.grad = None if grad is None else grad.clone()
+                self.lbfgs_best = last
+                return last[3].clone()
             value = self.model.loss(p, batch)
-            if torch.isfinite(value):
-                value.backward()
+            if not torch.isfinite(value):
+                return value
+            value.backward()
+            if self.lbfgs_best is None or value < self.lbfgs_best[3]:   # the lowest point so far: kept
+                self.lbfgs_best = (optimizer, batch, [q.detach().clone() for q in p.values()], value.detach(),
+                                   [None if q.grad is None else q.grad.clone() for q in p.values()])
             return value
         loss = optimizer.step(closure).item()
         return p, loss
