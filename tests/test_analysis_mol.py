@@ -319,11 +319,8 @@ def test_convolution_errors():
     with pytest.raises(SpecError) as exc:
         emit(front_end(source, "m.sciml")[1], source, "m.sciml", "torch")
     assert any(d.code == "E901" and "conv(K, u)" in d.message for d in exc.value.diagnostics)
-    source = grid("dt(u) = -a * d(u, x)", options=", advection = upwind")
-    with pytest.raises(SpecError) as exc:
-        emit(front_end(source, "m.sciml")[1], source, "m.sciml", "torch")
-    assert [d.message for d in exc.value.diagnostics if d.code == "E901"] == [
-        "upwind differences (method_of_lines(..., advection = upwind)) are not supported yet"]
+    source = grid("dt(u) = -a * d(u, x)", options=", advection = upwind")   # written: no E901
+    assert "upwind_derivative(" in emit(front_end(source, "m.sciml")[1], source, "m.sciml", "torch")
 
 
 def test_the_convolution_node_keeps_kernel_state_and_axis():
