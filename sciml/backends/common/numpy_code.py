@@ -10,6 +10,7 @@ from sympy.printing.numpy import NumPyPrinter
 
 from sciml.backends.common.grid_code import (PDE_DATA_PIECES, derived_constant, linspace_text, pde_data_call,
                                              pde_data_rhs)
+from sciml.backends.common.grid_pieces import GRID_STENCILS
 from sciml.backends.common.names import MODULE_NAMES, safe_names
 from sciml.backends.common.printer import ArrayPrinterMixin
 from sciml.backends.common.quoting import docstring, literal
@@ -45,6 +46,7 @@ def number_literal(value) -> str:
 
 
 GENERATORS = {
+    **GRID_STENCILS,   # the known PDE of a `pde` data set is solved with the model's stencils
     "load_npz": '''
 def load_npz(path, shapes, integers):
     """The fields of a .npz file: each array one field, samples on its first axis (moved last
@@ -163,17 +165,6 @@ def pde_on_grid(rhs, start, x, t, name, refine):
     if not solution.success:
         raise DataError(f"the known PDE of data set {name!r} could not be solved: {solution.message}")
     return {"x": x, "t": t, name: solution.y[::refine].T}
-''',
-    "second_difference": '''
-def second_difference(v, dx):
-    """(v[i-1] - 2 v[i] + v[i+1]) / dx^2 at the inner nodes of v (axis 0: the grid with one
-    node added at each end)."""
-    return (v[:-2] - 2 * v[1:-1] + v[2:]) / dx**2
-''',
-    "central_difference": '''
-def central_difference(v, dx):
-    """(v[i+1] - v[i-1]) / (2 dx) at the inner nodes of v (axis 0: the grid with its ends)."""
-    return (v[2:] - v[:-2]) / (2 * dx)
 ''',
     "as_rows": '''
 def as_rows(fields):

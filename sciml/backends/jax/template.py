@@ -1,5 +1,7 @@
 """Text of the JAX module that does not depend on the spec, but for the training runtime, which is
 the package sciml/runtime/ (mirror: ../torch/template.py)."""
+from sciml.backends.common.grid_pieces import GRID_STENCILS
+
 
 IMPORTS = ["import sys", "", "import numpy as np", "import jax", "import jax.numpy as jnp", "",  # the model's
            'jax.config.update("jax_enable_x64", True)  # float64 on request, as in the torch module']
@@ -97,38 +99,11 @@ def solve(p, {y}, {z}):
 '''
 
 PIECES = {
-    "upwind_divergence": '''
-def upwind_divergence(v, u, dx):
-    """d(v u)/dx on a right side, dt(u) = d(v u)/dx + ..., so u moves at -v: first-order upwind
-    fluxes F[i+1/2] = max(a, 0) u[i+1] + min(a, 0) u[i], a = (v[i] + v[i+1]) / 2 at each face
-    (v and u at the nodes with their ends, axis 0; a constant v too)."""
-    v = v + 0 * u
-    a = (v[1:] + v[:-1]) / 2
-    flux = (a + abs(a)) / 2 * u[1:] + (a - abs(a)) / 2 * u[:-1]
-    return (flux[1:] - flux[:-1]) / dx
-''',
-    "upwind_derivative": '''
-def upwind_derivative(a, u, dx):
-    """a du/dx on a right side, dt(u) = a du/dx + ..., so u moves at -a: the difference from
-    upwind, backward where a < 0 and forward where a > 0 (a at the unknown nodes, u at the
-    nodes with their ends, axis 0)."""
-    return ((a - abs(a)) / 2 * (u[1:-1] - u[:-2]) + (a + abs(a)) / 2 * (u[2:] - u[1:-1])) / dx
-''',
+    **GRID_STENCILS,
     "value_range": '''
 def value_range(v):
     """101 values from the least to the largest of v, as a column (values, 1)."""
     return jnp.linspace(jnp.min(v), jnp.max(v), 101, dtype=v.dtype)[:, None]
-''',
-    "second_difference": '''
-def second_difference(v, dx):
-    """(v[i-1] - 2 v[i] + v[i+1]) / dx^2 at the inner nodes of v (axis 0: the grid with one
-    node added at each end)."""
-    return (v[:-2] - 2 * v[1:-1] + v[2:]) / dx**2
-''',
-    "central_difference": '''
-def central_difference(v, dx):
-    """(v[i+1] - v[i-1]) / (2 dx) at the inner nodes of v (axis 0: the grid with its ends)."""
-    return (v[2:] - v[:-2]) / (2 * dx)
 ''',
     "at_nodes": '''
 def at_nodes(net, p, *values):

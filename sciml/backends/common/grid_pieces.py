@@ -1,0 +1,34 @@
+"""The stencils of the method of lines (lowering/method_of_lines.py) as emitted functions: plain
+slicing on axis 0, the same text for torch, JAX and numpy (the data of `generate pde`), so they
+are written once here and each backend's pieces (and the numpy half) take them."""
+
+GRID_STENCILS = {
+    "upwind_divergence": '''
+def upwind_divergence(v, u, dx):
+    """d(v u)/dx on a right side, dt(u) = d(v u)/dx + ..., so u moves at -v: first-order upwind
+    fluxes F[i+1/2] = max(a, 0) u[i+1] + min(a, 0) u[i], a = (v[i] + v[i+1]) / 2 at each face
+    (v and u at the nodes with their ends, axis 0; a constant v too)."""
+    v = v + 0 * u
+    a = (v[1:] + v[:-1]) / 2
+    flux = (a + abs(a)) / 2 * u[1:] + (a - abs(a)) / 2 * u[:-1]
+    return (flux[1:] - flux[:-1]) / dx
+''',
+    "upwind_derivative": '''
+def upwind_derivative(a, u, dx):
+    """a du/dx on a right side, dt(u) = a du/dx + ..., so u moves at -a: the difference from
+    upwind, backward where a < 0 and forward where a > 0 (a at the unknown nodes, u at the
+    nodes with their ends, axis 0)."""
+    return ((a - abs(a)) / 2 * (u[1:-1] - u[:-2]) + (a + abs(a)) / 2 * (u[2:] - u[1:-1])) / dx
+''',
+    "second_difference": '''
+def second_difference(v, dx):
+    """(v[i-1] - 2 v[i] + v[i+1]) / dx^2 at the inner nodes of v (axis 0: the grid with one
+    node added at each end)."""
+    return (v[:-2] - 2 * v[1:-1] + v[2:]) / dx**2
+''',
+    "central_difference": '''
+def central_difference(v, dx):
+    """(v[i+1] - v[i-1]) / (2 dx) at the inner nodes of v (axis 0: the grid with its ends)."""
+    return (v[2:] - v[:-2]) / (2 * dx)
+''',
+}
