@@ -7,7 +7,7 @@ import difflib
 
 
 from sciml.frontend import ast
-from sciml.lowering import fields, ir, kinds, stochastic
+from sciml.lowering import discretizations, fields, ir, kinds, stochastic
 from sciml.lowering import symbols as S
 from sciml.lowering import lower as common
 from sciml.lowering.expressions import Entry, fmt_shape
@@ -125,7 +125,7 @@ def lower_scheme_line(lowering, st):
     if lowering.scheme is not None:
         lowering.fail("E310", "a spec has one scheme", st.span)
     call = st.call
-    handlers = {"collocation": fields.lower_collocation, "method_of_lines": fields.lower_method_of_lines}
+    handlers = {"collocation": discretizations.lower_collocation, "method_of_lines": discretizations.lower_method_of_lines}
     known = registry.NAMES + tuple(handlers)
     if call.func not in known:
         close = difflib.get_close_matches(call.func, known, n=1)

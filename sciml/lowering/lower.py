@@ -25,7 +25,7 @@ from sciml.lowering import limits
 from sciml.lowering import symbols as S
 from sciml.frontend.diagnostics import DiagnosticSink, Span, SpecError, TooManyErrors
 from sciml.lowering.expressions import Entry, ExpressionLowering, Typed, Unsupported
-from sciml.lowering import fields, kinds, randomness, stochastic
+from sciml.lowering import discretizations, fields, kinds, randomness, stochastic
 
 RESERVED = {"pi": "the constant pi", "I": "the identity matrix", "t": "time", "dt": "the time derivative"}
 # Declarations first (in written order), then the statements that use them.  Equations come
@@ -234,7 +234,7 @@ class _Lowering:
                                 "needs its value", net.span, f"add: initial {net.name}(0) = z0, with "
                                 f"param z0 : R[{net.widths[-1]}]")
         if isinstance(self.scheme, ir.MethodOfLines) and not self.sink.has_errors:
-            self.scheme = dataclasses.replace(self.scheme, boundary=fields.grid_boundary(self))
+            self.scheme = dataclasses.replace(self.scheme, boundary=discretizations.grid_boundary(self))
         if isinstance(self.scheme, ir.Scheme) and self.kind.equations == "ode" and not self.sink.has_errors:
             from sciml.lowering.scheme_line import check_scheme_fits
             check_scheme_fits(self)
