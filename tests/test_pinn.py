@@ -26,7 +26,9 @@ def small_burgers() -> str:
     text = text.replace("mlp(2 -> 20 -> 20 -> 20 -> 20 -> 20 -> 20 -> 20 -> 20 -> 1, tanh)",
                         "mlp(2 -> 16 -> 16 -> 1, tanh)")
     text = text.replace("latin_hypercube(10000)", "latin_hypercube(300)")
-    text = text.replace("adam(lr = 1e-3, steps = 2000)", "adam(lr = 1e-2, steps = 200)")
+    old = "adam(lr = 1e-3, steps = 2000) then lbfgs(steps = 15000)"
+    assert old in text
+    text = text.replace(old, "adam(lr = 1e-2, steps = 200)")
     assert "16 -> 16" in text and "(300)" in text and "steps = 200" in text
     return text
 
@@ -34,8 +36,10 @@ def small_burgers() -> str:
 def small_ritz() -> str:
     text = RITZ.read_text(encoding="utf-8")
     text = text.replace("mlp(2 -> 32 -> 32 -> 32 -> 1, tanh)", "mlp(2 -> 16 -> 16 -> 1, tanh)")
-    text = text.replace("uniform(1000)", "uniform(200)").replace("steps = 5000", "steps = 200")
-    text = text.replace("adam(lr = 1e-3", "adam(lr = 1e-2")
+    text = text.replace("uniform(1000)", "uniform(200)")
+    old = "adam(lr = 1e-2, steps = 5000) then adam(lr = 1e-3, steps = 10000) then adam(lr = 1e-4, steps = 5000)"
+    assert old in text
+    text = text.replace(old, "adam(lr = 1e-2, steps = 200)")
     assert "16 -> 16" in text and "(200)" in text
     return text
 

@@ -29,10 +29,10 @@ from sciml.runtime.torch import TorchRuntime
 
 MODEL = 'burgers_pinn'
 BACKEND = 'torch'
-SPEC_SHA256 = '1168cf38e199824de431e9047f42bcb4f359804923c4a00b5168cdf7fde0aaa7'  # of the spec's text: --resume checks it
+SPEC_SHA256 = '1403ade875d43f9c55ed827cf33e3248105ef13741143cb03b0f543e5c214568'  # of the spec's text: --resume checks it
 SCIML_VERSION = '0.1.0'
 h = None  # no time grid
-STAGES = [('adam', 0.001, 2000, 0)]  # (optimizer, learning rate, steps, batch size; 0 = all samples)
+STAGES = [('adam', 0.001, 2000, 0), ('lbfgs', 1.0, 15000, 0)]  # (optimizer, learning rate, steps, batch size; 0 = all samples)
 TRAIN_SET = ''
 SAMPLE_FIELDS = {}
 

@@ -28,10 +28,10 @@ from sciml.runtime.torch import TorchRuntime
 
 MODEL = 'poisson_ritz'
 BACKEND = 'torch'
-SPEC_SHA256 = '29f5e4295fa3d9103caf4ce6b2119fbe675b4df819c0981f6a41521c2fafbfea'  # of the spec's text: --resume checks it
+SPEC_SHA256 = 'aa7dc40e325b2bf27d082e90218a37fb5522cdf46b0f4fdf3eabfde5cbf522a4'  # of the spec's text: --resume checks it
 SCIML_VERSION = '0.1.0'
 h = None  # no time grid
-STAGES = [('adam', 0.001, 5000, 0)]  # (optimizer, learning rate, steps, batch size; 0 = all samples)
+STAGES = [('adam', 0.01, 5000, 0), ('adam', 0.001, 10000, 0), ('adam', 0.0001, 5000, 0)]  # (optimizer, learning rate, steps, batch size; 0 = all samples)
 TRAIN_SET = ''
 SAMPLE_FIELDS = {}
 
