@@ -23,7 +23,7 @@ GOLDEN = ROOT / "tests" / "golden_findings"
 # every ODE spec, and the other zoo specs that compile (their findings are shown in docs/findings.md)
 ODE_SPECS = sorted((SPECS / "ode").glob("*.sciml")) + [SPECS / "likelihood" / f"{name}.sciml" for name in ("flow", "flow_nice")]
 ODE_SPECS += [SPECS / "pde" / f"{name}.sciml" for name in
-              ("burgers_pinn", "heat_neural_source", "poisson_ritz", "reaction_diffusion")]
+              ("burgers_pinn", "heat_neural_source", "heat2d_neural_source", "poisson_ritz", "reaction_diffusion")]
 # the PDE analysis' own cases (tests/pde_specs: transport, KdV, a plate, systems; not zoo models)
 ODE_SPECS += sorted((ROOT / "tests" / "pde_specs").glob("*.sciml"))
 REQUIRED = {"code", "severity", "message", "file", "line", "column", "end_line", "end_column",

@@ -98,3 +98,26 @@ def test_without_matplotlib_plot_says_what_to_install_before_training(tmp_path, 
     assert status == 2 and result is None and not (tmp_path / "plots").exists()
     assert stderr.strip() == ("classifier: error: --plot needs the matplotlib package, which is not installed "
                               "(pip install matplotlib)")
+
+
+def test_a_grid_state_is_drawn_over_its_grid(tmp_path, capsys):
+    """A method-of-lines model: the fit is the state over the grid against the data, on a 1-D
+    grid at a few observation times, on a 2-D grid as images at the last one."""
+    pytest.importorskip("matplotlib")
+    module = compile_and_import(SPECS / "pde" / "heat_neural_source.sciml", "torch", tmp_path, name="heat_plot")
+    status, result, _ = _main(module, capsys, "--steps", "1", "--plot", str(tmp_path / "plots"))
+    assert status == 0 and result["plots"][-1].endswith("heat_neural_source_torch_fit.png")
+    assert (tmp_path / "plots" / "heat_neural_source_torch_fit.png").read_bytes().startswith(PNG)
+
+    class Grid2D:
+        MODEL, BACKEND = "square", "torch"
+    plots = TrainingPlots(Grid2D, tmp_path)
+    written = {}
+    path = np.random.default_rng(0).normal(size=(3, 5, 4))
+    batch = {"u": path + 0.1, "x": np.linspace(0, 1, 5), "y": np.linspace(0, 2, 4)}
+    pairs = [("u(train.t)", "train", "u")]
+    where, series = plots.grid_fit(pairs, {"u(train.t)": path}, batch, np.array([0.0, 0.5, 1.0]), ("x", "y"),
+                                   lambda p, data: written.setdefault(p, data))
+    assert where == tmp_path / "square_torch_fit.png" and written[where].startswith(PNG)
+    ((state, field, k, model_values, data_values),) = series
+    assert k == 2 and np.array_equal(model_values, path[2]) and np.array_equal(data_values, path[2] + 0.1)

@@ -4,7 +4,8 @@ from helpers import SPECS
 WORKING_PATHS = ["ode/antisym", "ode/classifier", "ode/hamiltonian", "ode/hamiltonian_energy",
                  "ode/hamiltonian_recompute", "ode/imex", "ode/loss_landscape", "ode/node_fit",
                  "ode/node_fit_adjoint", "ode/parabolic", "ode/resnet", "ode/second_order",
-                 "likelihood/flow", "likelihood/flow_nice", "pde/heat_neural_source", "pde/reaction_diffusion"]
+                 "likelihood/flow", "likelihood/flow_nice", "pde/heat_neural_source", "pde/heat2d_neural_source",
+                 "pde/reaction_diffusion"]
 WORKING = [path.split("/")[1] for path in WORKING_PATHS]
 WORKING_SPECS = [SPECS / f"{path}.sciml" for path in WORKING_PATHS]
 # Collocation models (PINNs, Deep Ritz) compile too: goldens and the agreement test (with the

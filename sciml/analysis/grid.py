@@ -2,8 +2,8 @@
 nodes along each space coordinate, and the taps of a convolution's kernel.
 
 On x in [a, b] with N nodes the spacing is dx = (b - a)/(N - 1) (Dirichlet or Neumann ends: both
-ends are nodes) or (b - a)/N (periodic: x = b is x = a); the grid size is written once and holds
-for every space coordinate.  A kernel is a vector of R[3]: a parameter K (learned, its taps the
+ends are nodes) or (b - a)/N (periodic: x = b is x = a), each coordinate by its own boundary lines;
+the grid size is written once and holds for every space coordinate.  A kernel is a vector of R[3]: a parameter K (learned, its taps the
 symbols K[1], K[2], K[3]), a constant, or a written-out vector, possibly scaled by numbers,
 constants and scalar parameters; `kernel_taps` gives its taps with the constants evaluated.
 """
@@ -30,9 +30,9 @@ def spacings(model: ir.Model) -> tuple[Spacing, ...]:
     grid = model.scheme
     if not isinstance(grid, ir.MethodOfLines):
         return ()
-    intervals = grid.nodes if grid.boundary == "periodic" else grid.nodes - 1
-    return tuple(Spacing(c.name, spacing_symbol(c.name),
-                         sympy.nsimplify(c.upper - c.lower, rational=True) / intervals)
+    periodic = {c.fixed[0][0] for c in model.conditions if c.section == "boundary" and c.kind == "periodic"}
+    return tuple(Spacing(c.name, spacing_symbol(c.name), sympy.nsimplify(c.upper - c.lower, rational=True)
+                         / (grid.nodes if c.name in periodic else grid.nodes - 1))
                  for c in model.domain if c.name != "t")
 
 

@@ -161,13 +161,12 @@ def _grid_points(model: ir.Model) -> int | None:
 
 
 def _unknown_nodes(model: ir.Model) -> int | None:
-    """The values per state of a method-of-lines grid: N per space axis, less the two Dirichlet
-    ends (not unknowns); None for a model without a grid."""
-    grid = model.scheme
-    if not isinstance(grid, ir.MethodOfLines):
+    """The values per state of a method-of-lines grid: N per space axis, less its Dirichlet ends
+    (not unknowns); None for a model without a grid."""
+    from sciml.lowering.method_of_lines import grid_of
+    if not isinstance(model.scheme, ir.MethodOfLines):
         return None
-    per_axis = grid.nodes - 2 if grid.boundary == "dirichlet" else grid.nodes
-    return per_axis ** sum(1 for c in model.domain if c.name != "t")
+    return grid_of(model).unknowns
 
 
 def _samples(count: int) -> str:

@@ -186,14 +186,18 @@ class Calls:
                 and not time.axis)
 
     def _grid_state_at(self, node, entry):
-        """u(data.x, data.t): the grid state at the nodes and times of a data set on the grid."""
-        x, time = self._positional(node, 2)
-        names = [str(v.expr) for v in (x, time)]
+        """u(data.x, data.t) (u(data.x, data.y, data.t) on a 2-D grid): the grid state at the
+        nodes and times of a data set on the grid."""
+        coordinates = ([c for c in self.coordinates if c != "t"] or ["x"]) + ["t"]   # no domain (E309): 1-D
+        values = self._positional(node, len(coordinates))
+        names = [str(v.expr) for v in values]
         sets = {n.split(".")[0] for n in names if "." in n}
-        if len(sets) != 1 or [n.split(".")[-1] for n in names] != ["x", "t"]:
+        if len(sets) != 1 or [n.split(".")[-1] for n in names] != coordinates:
+            written = ", ".join(f"data.{c}" for c in coordinates)
             self.fail("E213", f"{node.func}(...) on a grid is taken at a data set's nodes and times: "
-                      f"{node.func}(data.x, data.t)", node.span)
-        shape = (time.shape[0] if time.shape else 1, x.shape[0] if x.shape else 1)
+                      f"{node.func}({written})", node.span)
+        time = values[-1]
+        shape = (time.shape[0] if time.shape else 1,) + tuple(v.shape[0] if v.shape else 1 for v in values[:-1])
         at = self.typed(S.StateAt(sympy.Symbol(node.func), time.expr), shape, None)
         self.state_at_spans.setdefault(at.expr, node.span)
         return at

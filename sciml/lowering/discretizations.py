@@ -109,10 +109,14 @@ def grid_boundary(lowering) -> str:
         if missing:   # one error for the coordinate, however many of its ends lack a condition
             state = lowering.states[0].name if lowering.states else "u"
             ends = " and ".join(f"{coordinate.name} = {end:g}" for end in missing)
-            values = ", ".join(f"{state}({end:g}, t) = 0" for end in missing)
+
+            def at(end, state=state, held=coordinate.name):
+                point = ", ".join(f"{end:g}" if c.name == held else c.name for c in lowering.domain)
+                return f"{state}({point})"
+            values = ", ".join(f"{at(end)} = 0" for end in missing)
             lowering.sink.error("E269", f"the grid has no boundary condition at {ends}", lowering.scheme.span,
-                                f"add e.g.: boundary {values}" + (f" (or periodic: {state}({coordinate.lower:g}, t) "
-                                f"= {state}({coordinate.upper:g}, t))" if len(missing) == 2 else ""))
+                                f"add e.g.: boundary {values}" + (f" (or periodic: {at(coordinate.lower)} "
+                                f"= {at(coordinate.upper)})" if len(missing) == 2 else ""))
     kinds = {c.kind for c in conditions}
     boundary = kinds.pop() if len(kinds) == 1 else "mixed"
     _check_observations(lowering, boundary)
@@ -126,11 +130,17 @@ def grid_nodes(coordinate: ir.Coordinate, count: int, periodic: bool) -> list:
     return [coordinate.lower + width * i / (count if periodic else count - 1) for i in range(count)]
 
 
+def periodic_coordinates(conditions) -> set:
+    """The space coordinates a periodic boundary line wraps."""
+    return {c.fixed[0][0] for c in conditions if c.section == "boundary" and c.kind == "periodic"}
+
+
 def _check_observations(lowering, boundary: str):
     """E406: the data a grid state is compared with, u(data.x, data.t), sit on the grid's nodes
-    and on the time integrator's steps, up to its final time."""
+    (along each space coordinate) and on the time integrator's steps, up to its final time."""
     from sciml.lowering.datasets import on_grid
     space = [c for c in lowering.domain if c.name != "t"]
+    periodic = periodic_coordinates(lowering.conditions)
     scheme = lowering.scheme
     time, reported = scheme.time, set()
     for expr in [lowering.loss[0]] + [r.expr for r in lowering.reports]:
@@ -139,20 +149,12 @@ def _check_observations(lowering, boundary: str):
             if entry is None or entry.kind != "data" or entry.node.name in reported:
                 continue
             data, span = entry.node, lowering.exprs.state_at_spans.get(at, lowering.loss[1])
-            nodes, times = data.option("x", ()), data.option("t", ())
+            nodes, times = dict(data.option("nodes", ())), data.option("t", ())
             error = None
-            if len(space) == 1 and nodes:
-                grid = grid_nodes(space[0], scheme.nodes, boundary == "periodic")
-                off = [x for x in nodes if not any(abs(x - g) <= 1e-9 * max(1.0, abs(g)) for g in grid)]
-                if off:
-                    fits = grid_nodes(space[0], len(nodes), boundary == "periodic")
-                    fits = all(abs(x - g) <= 1e-9 * max(1.0, abs(g)) for x, g in zip(nodes, fits))
-                    nearest = min(grid, key=lambda g: abs(g - off[0]))
-                    error = (f"the data '{data.name}' sit at {space[0].name} = {off[0]:g}, not a node of the "
-                             f"grid of {scheme.nodes} nodes (the nearest is {space[0].name} = {nearest:g})",
-                             "the data share the grid's nodes: "
-                             + (f"write grid = {len(nodes)}, their nodes" if fits else
-                                f"choose grid so that each of their {space[0].name} values is a node"))
+            for coordinate in space:
+                if error is None and nodes.get(coordinate.name):
+                    error = _off_the_grid(data, coordinate, nodes[coordinate.name], scheme.nodes,
+                                          coordinate.name in periodic)
             if error is None and times and times[-1] > time.t_end * (1 + 1e-12):
                 error = (f"the data '{data.name}' run to t = {times[-1]:g}, past the time integrator's "
                          f"T = {time.t_end:g}", f"observe at times up to T, or run to T = {times[-1]:g}")
@@ -164,3 +166,20 @@ def _check_observations(lowering, boundary: str):
             if error is not None:
                 reported.add(data.name)
                 lowering.sink.error("E406", error[0], span, error[1])
+
+
+def _off_the_grid(data, coordinate: ir.Coordinate, nodes, count: int, periodic: bool):
+    """(message, help) where a node of the data is not a node of the grid along `coordinate`,
+    the nearest grid node named; else None."""
+    close = lambda a, b: abs(a - b) <= 1e-9 * max(1.0, abs(b))   # noqa: E731
+    grid = grid_nodes(coordinate, count, periodic)
+    off = [x for x in nodes if not any(close(x, g) for g in grid)]
+    if not off:
+        return None
+    fits = all(close(x, g) for x, g in zip(nodes, grid_nodes(coordinate, len(nodes), periodic)))
+    nearest = min(grid, key=lambda g: abs(g - off[0]))
+    name = coordinate.name
+    return (f"the data '{data.name}' sit at {name} = {off[0]:g}, not a node of the grid of {count} nodes "
+            f"(the nearest is {name} = {nearest:g})",
+            "the data share the grid's nodes: " + (f"write grid = {len(nodes)}, their nodes" if fits else
+                                                   f"choose grid so that each of their {name} values is a node"))

@@ -156,12 +156,29 @@ class FamilyCalls(FamilyLosses):
     def space_divergence(self, node):
         if len(node.positional) == 2:   # div(v, z): a divergence in an input, of a network call
             return self.network_divergence(node)
+        if self.kind == "grid_pde" and len(node.positional) == 1 and isinstance(node.positional[0], ast.ListLiteral):
+            return self._grid_flux_divergence(node)
         value, coordinates = self._space_operator(node, F.Divergence, "div(v)")
         if not (value.is_scalar and len(coordinates) == 1) and value.shape != (len(coordinates),):
             self.fail("E201", f"div(v) of {self.fmt(value.shape)} in {len(coordinates)} space "
                       f"dimension(s)", node.span, f"v has one entry per space coordinate "
                       f"({', '.join(self.space)}); in one dimension a scalar")
         return self.typed(F.Divergence(value.expr, *coordinates), (), value.axis)
+
+    def _grid_flux_divergence(self, node):
+        """div([v, w]) on a grid: the flux written out, one entry per space coordinate, each a
+        value per node (a function of the states, the coordinates and networks)."""
+        self._pde_only(node)
+        items = node.positional[0].items
+        if len(items) != len(self.space):
+            self.fail("E201", f"div([...]) of {len(items)} entries in {len(self.space)} space "
+                      f"dimension(s)", node.span, f"the flux has one entry per space coordinate ({', '.join(self.space)})")
+        entries = [self.lower(item) for item in items]
+        if any(not e.is_scalar for e in entries):
+            self.fail("E201", "each entry of the flux div([v, w]) is a scalar value per node", node.span)
+        flux = sympy.ImmutableMatrix([[e.expr] for e in entries])
+        axis = next((e.axis for e in entries if e.axis), None)
+        return self.typed(F.Divergence(flux, *(sympy.Symbol(c) for c in self.space)), (), axis)
 
     def space_gradient(self, node):
         value, coordinates = self._space_operator(node, F.SpaceGradient, "grad(u)")

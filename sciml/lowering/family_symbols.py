@@ -45,9 +45,10 @@ class Convolution(ArrayOp):
 class GridStencil(ArrayOp):
     """GridStencil(v, kind, dx): a finite difference on a grid (method_of_lines.py), v the
     values at the nodes with one end node added each side: kind second, (v[i-1] - 2 v[i] +
-    v[i+1]) / dx^2, or central, (v[i+1] - v[i-1]) / (2 dx), at the unknown nodes."""
+    v[i+1]) / dx^2, or central, (v[i+1] - v[i-1]) / (2 dx), at the unknown nodes.
+    GridStencil(v, kind, dx, axis) on a 2-D grid: along axis 0 (x) or 1 (y), as a column."""
 
-    nargs = 3
+    nargs = (3, 4)
 
 
 class UpwindDivergence(ArrayOp):

@@ -40,16 +40,37 @@ def ou_paths(st, call, lowering) -> ir.DataSet:
                       fields=fields, batched=True, span=st.span)
 
 
-def _grid_axes(call, lowering):
+def space_of(lowering) -> tuple:
+    """The space coordinates of a grid model's domain (one or two), in its order."""
+    return tuple(c.name for c in lowering.domain if c.name != "t")
+
+
+def _grid_axes(call, lowering) -> tuple:
+    """(((coordinate, nodes), ...) for each space coordinate, the times) of field() or pde():
+    each written coordinate = linspace(start, stop, count), and t = linspace(...)."""
     from sciml.lowering.datasets import _times
-    axes = {}
-    for kw in call.keywords:
-        if kw.name in ("x", "t"):
-            axes[kw.name] = _times(kw.value, lowering) if kw.name == "t" else _nodes(kw.value, lowering)
-    for name in ("x", "t"):
-        if name not in axes:
+    given = {kw.name: kw.value for kw in call.keywords}
+    for name in space_of(lowering) + ("t",):
+        if name not in given:
             lowering.fail("E505", f"{call.func}() needs {name} = linspace(start, stop, count)", call.span)
-    return axes
+    nodes = tuple((name, _nodes(given[name], lowering)) for name in space_of(lowering))
+    return nodes, _times(given["t"], lowering)
+
+
+def _grid_fields(nodes, times, name) -> tuple:
+    """The fields of data on a grid: each coordinate's nodes, t, and the field (times, nodes of
+    each coordinate)."""
+    return (tuple(ir.DataField(name=c, shape=(len(values),)) for c, values in nodes)
+            + (ir.DataField(name="t", shape=(len(times),)),
+               ir.DataField(name=name, shape=(len(times),) + tuple(len(values) for _, values in nodes))))
+
+
+def _check_grid_domain(call, lowering):
+    """E505 unless the domain is one or two space coordinates and then t."""
+    space = space_of(lowering)
+    if not 1 <= len(space) <= 2 or lowering.domain[-1].name != "t":
+        lowering.fail("E505", f"{call.func}() on a grid is a function of one or two space coordinates "
+                      "and t: declare domain x in [a, b], t in [0, T] (or x, y and t)", call.span)
 
 
 def _nodes(node, lowering) -> tuple:
@@ -85,27 +106,25 @@ def field(st, call, lowering) -> ir.DataSet:
     lowering.exprs.require_domain()
     if lowering.kind.name == "pinn":
         return field_samples(st, call, lowering)
+    _check_grid_domain(call, lowering)
+    coordinates = space_of(lowering) + ("t",)
+    written = ", ".join(coordinates)
     equations = [a for a in call.args if isinstance(a, ast.Equation)]
     if len(equations) != 1 or not isinstance(equations[0].lhs, ast.Call) or \
-            [getattr(a, "id", None) for a in equations[0].lhs.args] != ["x", "t"]:
-        lowering.fail("E505", "field() takes one closed form: field(u(x, t) = ..., x = ..., t = ...)",
-                      call.span)
-    _check_keywords(call, ("x", "t"), lowering)
-    if any(c.name not in ("x", "t") for c in lowering.domain) or len(lowering.domain) != 2:
-        lowering.fail("E505", "field() is a function of x and t: declare domain x in [a, b], t in [0, T]",
-                      call.span)
+            tuple(getattr(a, "id", None) for a in equations[0].lhs.args) != coordinates:
+        lowering.fail("E505", f"field() takes one closed form: field(u({written}) = ..., "
+                      + ", ".join(f"{c} = ..." for c in coordinates) + ")", call.span)
+    _check_keywords(call, coordinates, lowering)
     name = equations[0].lhs.func
     lowering.exprs.context = "data"
     value = lowering.lower(equations[0].rhs)
     if not value.is_scalar:
         lowering.fail("E207", f"the field is a scalar function, but this is {fmt_shape(value.shape)}",
                       equations[0].rhs.span)
-    grid = _grid_axes(call, lowering)
-    options = {"x": grid["x"], "t": grid["t"], "field": name}
-    fields = (ir.DataField(name="x", shape=(len(grid["x"]),)), ir.DataField(name="t", shape=(len(grid["t"]),)),
-              ir.DataField(name=name, shape=(len(grid["t"]), len(grid["x"]))))
+    nodes, times = _grid_axes(call, lowering)
+    options = {"nodes": nodes, "t": times, "field": name}
     return ir.DataSet(name=st.name, generator="field", options=tuple(sorted(options.items())),
-                      fields=fields, batched=False, rhs=(value.expr,), span=st.span)
+                      fields=_grid_fields(nodes, times, name), batched=False, rhs=(value.expr,), span=st.span)
 
 
 def field_samples(st, call, lowering) -> ir.DataSet:
@@ -164,7 +183,8 @@ def pde(st, call, lowering) -> ir.DataSet:
     start = next(e for e in equations if e is not derivative[0])
     if not (isinstance(start.lhs, ast.Call) and start.lhs.func == name):
         lowering.fail("E505", f"the initial values of pde() read {name}(x, 0) = ...", start.lhs.span)
-    _check_keywords(call, ("x", "t", "boundary"), lowering)
+    _check_grid_domain(call, lowering)
+    _check_keywords(call, space_of(lowering) + ("t", "boundary"), lowering)
     boundary = next((kw.value for kw in call.keywords if kw.name == "boundary"), None)
     if not isinstance(boundary, ast.Name) or boundary.id not in ("periodic", "dirichlet"):
         lowering.fail("E505", "pde() needs boundary = periodic or boundary = dirichlet (zero at both ends)",
@@ -172,12 +192,10 @@ def pde(st, call, lowering) -> ir.DataSet:
     rhs = _with_locals(lowering, [name], "pde", lambda: lowering.lower(derivative[0].rhs))
     lowering.exprs.context = "data"
     initial = lowering.lower(start.rhs)
-    grid = _grid_axes(call, lowering)
-    options = {"x": grid["x"], "t": grid["t"], "boundary": boundary.id, "field": name}
-    fields = (ir.DataField(name="x", shape=(len(grid["x"]),)), ir.DataField(name="t", shape=(len(grid["t"]),)),
-              ir.DataField(name=name, shape=(len(grid["t"]), len(grid["x"]))))
+    nodes, times = _grid_axes(call, lowering)
+    options = {"nodes": nodes, "t": times, "boundary": boundary.id, "field": name}
     return ir.DataSet(name=st.name, generator="pde", options=tuple(sorted(options.items())),
-                      fields=fields, batched=False, states=(name,), rhs=(rhs.expr, initial.expr), span=st.span)
+                      fields=_grid_fields(nodes, times, name), batched=False, states=(name,), rhs=(rhs.expr, initial.expr), span=st.span)
 
 
 def _check_keywords(call, allowed, lowering):

@@ -6,7 +6,7 @@ vector of its unknown nodes, each space derivative a stencil on the state with i
 the vector of the nodes, and an observation of u at the data's times the values at every node
 (`OnGrid`).  The time integrator is the scheme's `time = ...`, defined once in sciml/schemes.
 
-The grid (1-D, `grid = N` nodes on x in [a, b]):
+The grid: `grid = N` nodes along each space coordinate (one or two); along x in [a, b]:
     periodic      N nodes x_i = a + i L / N (x = b is x = a); every node is an unknown, the ends
                   wrap around;
     otherwise     N nodes x_i = a + i L / (N - 1); a Dirichlet end's node holds its value and is
@@ -15,6 +15,9 @@ The grid (1-D, `grid = N` nodes on x in [a, b]):
 Stencils (second order in dx, on the state with one node added at each end):
     lap(u), d(u, x, x)   (u[i-1] - 2 u[i] + u[i+1]) / dx^2
     d(f, x), div(f)      (f[i+1] - f[i-1]) / (2 dx), f evaluated at the nodes with the ends
+On a 2-D grid (x, y) the state is the column of the unknown nodes, x-major; the stencils read it
+as an array (x with its ends, y with its ends) and give a column back: lap(u) is the five-point
+sum of the second differences along x and y, div([v, w]) = d(v, x) + d(w, y).
 """
 from __future__ import annotations
 
@@ -39,7 +42,9 @@ class GridEnd:
 
 
 @dataclass(frozen=True)
-class Grid:
+class GridAxis:
+    """The nodes along one space coordinate and the handling of its two ends."""
+
     coordinate: str
     lower: float
     upper: float
@@ -74,6 +79,37 @@ class Grid:
         return self.lower + i * self.spacing
 
 
+@dataclass(frozen=True)
+class Grid:
+    """A grid of one or two space coordinates (axes in the domain's order); on two, the unknowns
+    are a column x-major: node (i, j) of the unknowns is entry i * (unknowns along y) + j."""
+
+    axes: tuple
+
+    @property
+    def nodes(self) -> int:
+        return _product(a.nodes for a in self.axes)
+
+    @property
+    def unknowns(self) -> int:
+        return _product(a.unknowns for a in self.axes)
+
+    @property
+    def shape(self) -> tuple:
+        """The unknowns along each axis."""
+        return tuple(a.unknowns for a in self.axes)
+
+    def axis(self, coordinate: str) -> GridAxis:
+        return next(a for a in self.axes if a.coordinate == coordinate)
+
+
+def _product(values) -> int:
+    total = 1
+    for v in values:
+        total *= v
+    return total
+
+
 def with_ends(name: str) -> sympy.Symbol:
     """The placeholder of a state (or of x) with one node added at each end (no spec name has
     a space)."""
@@ -81,21 +117,23 @@ def with_ends(name: str) -> sympy.Symbol:
 
 
 def grid_of(model: ir.Model) -> Grid:
-    """The 1-D grid of a grid_pde model, its ends from the boundary lines."""
-    space = [c for c in model.domain if c.name != "t"]
-    (coordinate,) = space
-    lower, upper = float(coordinate.lower), float(coordinate.upper)
-    ends = {lower: GridEnd("dirichlet"), upper: GridEnd("dirichlet")}
-    for condition in model.conditions:
-        if condition.section != "boundary":
-            continue
-        (_, at), = condition.fixed
-        if condition.kind == "periodic":
-            ends = {lower: GridEnd("periodic"), upper: GridEnd("periodic")}
-            break
-        ends[float(at)] = GridEnd(condition.kind, condition.value)
-    return Grid(coordinate=coordinate.name, lower=lower, upper=upper, nodes=model.scheme.nodes,
-                left=ends[lower], right=ends[upper])
+    """The grid of a grid_pde model, `grid = N` nodes along each space coordinate, the ends from
+    the boundary lines."""
+    axes = []
+    for coordinate in (c for c in model.domain if c.name != "t"):
+        lower, upper = float(coordinate.lower), float(coordinate.upper)
+        ends = {lower: GridEnd("dirichlet"), upper: GridEnd("dirichlet")}
+        for condition in model.conditions:
+            if condition.section != "boundary" or condition.fixed[0][0] != coordinate.name:
+                continue
+            (_, at), = condition.fixed
+            if condition.kind == "periodic":
+                ends = {lower: GridEnd("periodic"), upper: GridEnd("periodic")}
+                break
+            ends[float(at)] = GridEnd(condition.kind, condition.value)
+        axes.append(GridAxis(coordinate=coordinate.name, lower=lower, upper=upper, nodes=model.scheme.nodes,
+                             left=ends[lower], right=ends[upper]))
+    return Grid(axes=tuple(axes))
 
 
 def _fresh(base: str, taken: set) -> str:
@@ -109,29 +147,27 @@ def semi_discrete(model: ir.Model) -> ir.Model:
     """The grid_pde model as an ODE of its unknown nodes (see the module's docstring)."""
     grid = grid_of(model)
     states = {s.name for s in model.states}
-    dx = sympy.Float(grid.spacing)
-    x = sympy.Symbol(grid.coordinate)
     taken = ({c.name for c in model.constants} | {d.name for d in model.datasets} | states
              | {p.name for p in model.parameters} | {n.name for n in model.networks}
              | {c.name for c in model.domain})
-    x_nodes = sympy.Symbol(_fresh(f"{grid.coordinate}_nodes", taken))
-    x_ends = sympy.Symbol(_fresh(f"{grid.coordinate}_ends", taken))
-    ends = (grid.first - 1, grid.stop + 1)
-    constants = [ir.Constant(name=x_nodes.name, value=_column(grid, grid.first, grid.stop),
-                             derived=("nodes", grid.lower, grid.spacing, grid.first, grid.stop)),
-                 ir.Constant(name=x_ends.name, value=_column(grid, *ends),
-                             derived=("nodes", grid.lower, grid.spacing, *ends))]
+    coordinates = [sympy.Symbol(a.coordinate) for a in grid.axes]
+    at_nodes, at_ends, constants = {}, {}, []
+    for k, (axis, x) in enumerate(zip(grid.axes, coordinates)):
+        at_nodes[x] = sympy.Symbol(_fresh(f"{axis.coordinate}_nodes", taken))
+        at_ends[x] = sympy.Symbol(_fresh(f"{axis.coordinate}_ends", taken))
+        constants += [_nodes_constant(at_nodes[x].name, grid, k, "unknowns"),
+                      _nodes_constant(at_ends[x].name, grid, k, "ends")]
     starts = {}
     for initial in model.initials:
         name = _fresh(f"{initial.state}0", taken)
         starts[initial.state] = sympy.Symbol(name)
-        values = sympy.ImmutableMatrix([[initial.value.xreplace({x: sympy.Float(grid.node(i))})]
-                                        for i in range(grid.first, grid.stop)])
-        constants.append(ir.Constant(name=name, value=values, derived=("formula", initial.value.xreplace({x: x_nodes}),
-                                                                       x_nodes.name), span=initial.span))
+        constants.append(ir.Constant(name=name, value=_values_at_unknowns(initial.value, grid),
+                                     derived=("formula", initial.value.xreplace(at_nodes),
+                                              at_nodes[coordinates[0]].name), span=initial.span))
 
     upwind = model.scheme.advection == "upwind"
-    equations = tuple(dataclasses.replace(e, rhs=stencil_form(e.rhs, states, x, x_ends, dx, upwind).xreplace({x: x_nodes}))
+    spacing = {x: sympy.Float(a.spacing) for x, a in zip(coordinates, grid.axes)}
+    equations = tuple(dataclasses.replace(e, rhs=stencil_form(e.rhs, states, at_ends, spacing, upwind).xreplace(at_nodes))
                       for e in model.equations)
     column = (grid.unknowns,)
     new_states = tuple(dataclasses.replace(s, shape=column) for s in model.states)
@@ -146,7 +182,8 @@ def semi_discrete(model: ir.Model) -> ir.Model:
             values = F.ValueRange(field)
             expr = S.FrobeniusNorm(F.NodeCall(net, values) - exact) / S.FrobeniusNorm(exact)
         elif isinstance(expr, F.RelativeL2):   # a network of x against its exact form, at every node
-            expr = _relative_error(expr, grid, taken, constants)
+            inputs = next(n.inputs for n in model.networks if n.name == str(expr.args[0]))
+            expr = _relative_error(expr, grid, inputs, taken, constants)
         else:   # a network at given numbers, U(1.0): one node
             expr = expr.replace(lambda e: isinstance(e, S.NetCall), lambda e: F.NodeCall(
                 e.args[0], *(sympy.ImmutableMatrix([[a]]) if a.is_number else a for a in e.args[1:])))
@@ -159,13 +196,39 @@ def semi_discrete(model: ir.Model) -> ir.Model:
         (equation,) = equations
         matrix = _fresh("laplacian", taken)
         constants.append(ir.Constant(name=matrix, value=sympy.ImmutableMatrix(sympy.zeros(1, 1)),
-                                     derived=("laplacian", grid.unknowns, grid.spacing, grid.left.kind,
-                                              grid.right.kind)))
+                                     derived=("laplacian",) + tuple((a.unknowns, a.spacing, a.left.kind, a.right.kind)
+                                                                    for a in grid.axes)))
         time = dataclasses.replace(scheme.time, options=tuple(sorted(scheme.time.options + ((option, matrix),))))
         scheme = dataclasses.replace(scheme, time=time, implicit=diffusion_coefficient(equation.rhs, states))
     return dataclasses.replace(model, constants=model.constants + tuple(constants), states=new_states,
                                equations=equations, initials=initials, loss=loss, reports=reports,
                                loss_terms=terms, scheme=scheme)
+
+
+def _nodes_constant(name: str, grid: Grid, k: int, which: str) -> ir.Constant:
+    """The coordinate of axis k at the unknown nodes (a column; on a 2-D grid x-major) or at
+    every node with one added at each end of each axis (the stencils' input)."""
+    axis = grid.axes[k]
+    if len(grid.axes) == 1:
+        first, stop = (axis.first, axis.stop) if which == "unknowns" else (axis.first - 1, axis.stop + 1)
+        return ir.Constant(name=name, value=_column(axis, first, stop),
+                           derived=("nodes", axis.lower, axis.spacing, first, stop))
+    ranges = tuple((a.lower, a.spacing) + ((a.first, a.stop) if which == "unknowns" else (a.first - 1, a.stop + 1))
+                   for a in grid.axes)
+    count = _product(stop - first for _, _, first, stop in ranges)
+    return ir.Constant(name=name, value=sympy.ImmutableMatrix(sympy.zeros(count, 1)),
+                       derived=("mesh", k, ranges, which))
+
+
+def _values_at_unknowns(value, grid: Grid) -> sympy.ImmutableMatrix:
+    """The initial values at the unknown nodes; on a 2-D grid only the column's shape (the
+    module computes them from the formula, numpy at every node)."""
+    if len(grid.axes) > 1:
+        return sympy.ImmutableMatrix(sympy.zeros(grid.unknowns, 1))
+    (axis,) = grid.axes
+    x = sympy.Symbol(axis.coordinate)
+    return sympy.ImmutableMatrix([[value.xreplace({x: sympy.Float(axis.node(i))})]
+                                  for i in range(axis.first, axis.stop)])
 
 
 def diffusion_coefficient(rhs, states) -> sympy.Basic:
@@ -183,12 +246,21 @@ def diffusion_coefficient(rhs, states) -> sympy.Basic:
     return total
 
 
-def stencil_form(expr, states, x, x_ends, dx, upwind=False):
+def stencil_form(expr, states, ends: dict, spacing: dict, upwind=False):
     """expr with its space derivatives as stencils and its networks applied at every node:
-    inside a stencil the states and x are read with their end nodes (with_ends(u), x_ends).
-    `upwind` (advection = upwind): a transport term a * d(u, x) is differenced against the flow
-    (UpwindDerivative), and div(v * u) by first-order upwind fluxes (UpwindDivergence)."""
+    inside a stencil the states and coordinates are read with their end nodes (with_ends(u), and
+    `ends`: {x: x_ends}; `spacing`: {x: dx}, the coordinates in the grid's order).  On a 2-D grid
+    each stencil names its axis (GridStencil(v, kind, dx, axis)) and lap(u) is the sum of the
+    second differences along both.  `upwind` (advection = upwind, 1-D): a transport term
+    a * d(u, x) is differenced against the flow (UpwindDerivative), and div(v * u) by first-order
+    upwind fluxes (UpwindDivergence)."""
     state_symbols = {sympy.Symbol(s) for s in states}
+    coordinates = list(spacing)
+    several = len(coordinates) > 1
+
+    def along(x, values, kind):
+        axis = (sympy.Integer(coordinates.index(x)),) if several else ()
+        return F.GridStencil(values, sympy.Symbol(kind), spacing[x], *axis)
 
     def transport(e):
         """(coefficient, state) of a * d(u, x), or None."""
@@ -208,7 +280,7 @@ def stencil_form(expr, states, x, x_ends, dx, upwind=False):
         return None
 
     def at_ends(inner):
-        replace = {sympy.Symbol(s): with_ends(s) for s in states} | {x: x_ends}
+        replace = {sympy.Symbol(s): with_ends(s) for s in states} | ends
         return nodewise(inner).xreplace(replace)
 
     def nodewise(e):
@@ -216,14 +288,20 @@ def stencil_form(expr, states, x, x_ends, dx, upwind=False):
 
     def stencil(e):
         if isinstance(e, F.Laplacian):
-            return F.GridStencil(at_ends(e.args[0]), sympy.Symbol("second"), dx)
+            values = at_ends(e.args[0])
+            return sympy.Add(*(along(x, values, "second") for x in coordinates))
         if isinstance(e, F.Partial):
-            inner, order = e.args[0], 1
+            inner, wrt = e.args[0], [e.args[1]]
             while isinstance(inner, F.Partial):
-                inner, order = inner.args[0], order + 1
-            return F.GridStencil(at_ends(inner), sympy.Symbol({1: "central", 2: "second"}[order]), dx)
+                inner, wrt = inner.args[0], wrt + [inner.args[1]]
+            if len(set(wrt)) > 1 or len(wrt) > 2:   # refused before (backends/common/unsupported.py)
+                raise ValueError(f"no stencil for the derivative in {', '.join(map(str, wrt))}")
+            return along(wrt[0], at_ends(inner), {1: "central", 2: "second"}[len(wrt)])
         if isinstance(e, F.Divergence):
-            return F.GridStencil(at_ends(e.args[0]), sympy.Symbol("central"), dx)
+            values = e.args[0]
+            if isinstance(values, sympy.MatrixBase):   # div([v_x, v_y]): one component per axis
+                return sympy.Add(*(along(x, at_ends(v), "central") for x, v in zip(coordinates, values)))
+            return along(coordinates[0], at_ends(values), "central")
         return None
 
     def upwinded(e):
@@ -231,10 +309,10 @@ def stencil_form(expr, states, x, x_ends, dx, upwind=False):
             return None
         if isinstance(e, F.Divergence) and len(e.args) == 2 and carried(e.args[0]) is not None:
             velocity, u = carried(e.args[0])
-            return F.UpwindDivergence(at_ends(velocity), with_ends(u.name), dx)
+            return F.UpwindDivergence(at_ends(velocity), with_ends(u.name), spacing[coordinates[0]])
         if isinstance(e, (sympy.Mul, F.Partial)) and transport(e) is not None:
             coefficient, u = transport(e)
-            return F.UpwindDerivative(discretized(coefficient), with_ends(u.name), dx)
+            return F.UpwindDerivative(discretized(coefficient), with_ends(u.name), spacing[coordinates[0]])
         return None
 
     def discretized(e):   # top down: d(d(u, x), x) is one second difference
@@ -252,19 +330,24 @@ def stencil_form(expr, states, x, x_ends, dx, upwind=False):
     return discretized(expr)
 
 
-def _relative_error(report, grid: Grid, taken: set, constants: list):
-    """rel_l2(N, exact = f(x)) on a grid: |N - f| / |f| over every node x_i of the grid."""
+def _relative_error(report, grid: Grid, inputs, taken: set, constants: list):
+    """rel_l2(N, exact = f(x)) on a grid: |N - f| / |f| over every node of the grid (x_i, or
+    (x_i, y_j) on a 2-D grid)."""
     net, exact = report.args
-    nodes = _fresh(f"{grid.coordinate}_grid", taken)
+    every = Grid(axes=tuple(dataclasses.replace(a, left=GridEnd("neumann"), right=GridEnd("neumann"))
+                            if not a.periodic else a for a in grid.axes))   # all nodes unknowns
+    nodes = {}
+    for k, axis in enumerate(grid.axes):
+        name = _fresh(f"{axis.coordinate}_grid", taken)
+        nodes[sympy.Symbol(axis.coordinate)] = sympy.Symbol(name)
+        constants.append(_nodes_constant(name, every, k, "unknowns"))
     values = _fresh(f"{net}_exact", taken)
-    constants.append(ir.Constant(name=nodes, value=_column(grid, 0, grid.nodes),
-                                 derived=("nodes", grid.lower, grid.spacing, 0, grid.nodes)))
-    constants.append(ir.Constant(name=values, value=sympy.ImmutableMatrix(
-        [[exact.xreplace({sympy.Symbol(grid.coordinate): sympy.Float(grid.node(i))})] for i in range(grid.nodes)]),
-        derived=("formula", exact.xreplace({sympy.Symbol(grid.coordinate): sympy.Symbol(nodes)}), nodes)))
-    error = F.NodeCall(net, sympy.Symbol(nodes)) - sympy.Symbol(values)
+    constants.append(ir.Constant(name=values, value=_values_at_unknowns(exact, every),
+                                 derived=("formula", exact.xreplace(nodes), str(next(iter(nodes.values()))))))
+    read = [nodes[sympy.Symbol(i)] for i in inputs if sympy.Symbol(i) in nodes] or list(nodes.values())
+    error = F.NodeCall(net, *read) - sympy.Symbol(values)
     return S.FrobeniusNorm(error) / S.FrobeniusNorm(sympy.Symbol(values))
 
 
-def _column(grid: Grid, first: int, stop: int) -> sympy.ImmutableMatrix:
-    return sympy.ImmutableMatrix([[sympy.Float(grid.node(i))] for i in range(first, stop)])
+def _column(axis: GridAxis, first: int, stop: int) -> sympy.ImmutableMatrix:
+    return sympy.ImmutableMatrix([[sympy.Float(axis.node(i))] for i in range(first, stop)])

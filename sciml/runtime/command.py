@@ -129,7 +129,10 @@ class RuntimeCommandLine:
             terms = self.observed_terms(params, batch, dtype, device)
             pairs = plots.observed_pairs(list(terms), m.OBSERVED_STATES, {m.TRAIN_SET: batch})
             times = batch["t"] if "t" in batch else getattr(m, "OBSERVED_TIMES", ())
-            path, _ = plots.fit(pairs, terms, batch, np.asarray(times), write)
+            if getattr(m, "GRID_COORDINATES", ()):   # a grid state: its values over the grid
+                path, _ = plots.grid_fit(pairs, terms, batch, np.asarray(times), m.GRID_COORDINATES, write)
+            else:
+                path, _ = plots.fit(pairs, terms, batch, np.asarray(times), write)
             paths += [path] if path is not None else []
         return [str(path) for path in paths]
 

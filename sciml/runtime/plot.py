@@ -66,14 +66,16 @@ class TrainingPlots:
         `y(obs.t)`, with the field of the same data set that a loss term compares it to."""
         pairs = []
         for state in observed_states:
-            at = re.fullmatch(r"\s*\w+\s*\(\s*(\w+)\s*\.\s*t\s*\)\s*", state)
-            if at is None or at.group(1) not in data_sets:
+            at = re.fullmatch(r"\s*(\w+)\s*\(\s*(\w+)\s*\.\s*t\s*\)\s*", state)
+            if at is None or at.group(2) not in data_sets:
                 continue  # a state at a fixed time (Y(t = 1)): no trajectory to draw
-            name = at.group(1)
+            function, name = at.groups()
+            # y(obs.t), or on a grid u(obs.x, obs.t) (u(obs.x, obs.y, obs.t))
+            read = re.compile(rf"\b{function}\s*\((\s*{name}\s*\.\s*\w+\s*,)*\s*{name}\s*\.\s*t\s*\)")
             for text in term_texts:
-                if state not in text:
+                if read.search(text) is None:
                     continue
-                fields = [f for f in re.findall(rf"\b{name}\s*\.\s*(\w+)", text.replace(state, " "))
+                fields = [f for f in re.findall(rf"\b{name}\s*\.\s*(\w+)", read.sub(" ", text))
                           if f != "t" and f in data_sets[name]]
                 if len(set(fields)) == 1:
                     pairs.append((state, name, fields[0]))
@@ -103,4 +105,44 @@ class TrainingPlots:
             axes.set(xlabel="t", ylabel=f"{state}[{feature}]", title=f"{state} against {shown}, feature {feature}")
             axes.legend(loc="best", fontsize="small")
             axes.grid(True, alpha=0.3)
+        return self.save(figure, "fit", write), series
+
+    def grid_fit(self, pairs, terms, batch, times, coordinates, write):
+        """A grid state against its data (method of lines): on a 1-D grid the model's values
+        along x (lines) and the data (points) at up to four observation times; on a 2-D grid the
+        model, the data and their difference over (x, y) at the last observation time.  (Its
+        path, the series drawn: [(state, field, time index, model values, data values)].)"""
+        pairs = [(state, name, field) for state, name, field in pairs
+                 if np.shape(terms[state]) == np.shape(batch[field]) and np.ndim(terms[state]) == 1 + len(coordinates)]
+        if not pairs:
+            return None, []
+        state, name, field = pairs[0]
+        path, observed = np.asarray(terms[state]), np.asarray(batch[field])
+        axes_values = [np.asarray(batch[c]).reshape(-1) if c in batch else np.arange(n)
+                       for c, n in zip(coordinates, path.shape[1:])]
+        series = []
+        if len(coordinates) == 1:
+            figure = self.figure()
+            axes = figure.add_subplot()
+            for k in sorted(set(np.linspace(0, len(path) - 1, min(4, len(path))).round().astype(int))):
+                line, = axes.plot(axes_values[0], path[k], linewidth=1.2, label=f"model, t = {times[k]:g}")
+                axes.plot(axes_values[0], observed[k], "o", markersize=3, color=line.get_color())
+                series.append((state, field, int(k), path[k], observed[k]))
+            axes.set(xlabel=coordinates[0], ylabel=state.split("(")[0],
+                     title=f"{state} (lines) against {name}.{field} (points)")
+            axes.legend(loc="best", fontsize="small")
+            axes.grid(True, alpha=0.3)
+            return self.save(figure, "fit", write), series
+        figure = self.figure(3, 2.6)
+        last = len(path) - 1
+        extent = [axes_values[0][0], axes_values[0][-1], axes_values[1][0], axes_values[1][-1]]
+        low, high = min(path[last].min(), observed[last].min()), max(path[last].max(), observed[last].max())
+        for row, (values, title) in enumerate([(path[last], f"model {state}"), (observed[last], f"data {name}.{field}"),
+                                               (path[last] - observed[last], "model - data")]):
+            axes = figure.add_subplot(3, 1, row + 1)
+            scale = dict(vmin=low, vmax=high) if row < 2 else {}
+            image = axes.imshow(values.T, origin="lower", extent=extent, aspect="auto", **scale)
+            figure.colorbar(image, ax=axes)
+            axes.set(xlabel=coordinates[0], ylabel=coordinates[1], title=f"{title} at t = {times[last]:g}")
+        series.append((state, field, last, path[last], observed[last]))
         return self.save(figure, "fit", write), series

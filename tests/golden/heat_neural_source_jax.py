@@ -39,6 +39,7 @@ TRAIN_SET = 'train'
 SAMPLE_FIELDS = {}
 OBSERVED_STEPS = (0, 50, 100, 150, 200, 250, 300, 350, 400, 450, 500)
 OBSERVED_TIMES = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+GRID_COORDINATES = ('x',)
 
 
 # ---- constants of the spec
@@ -58,9 +59,11 @@ class DataError(Exception):
     on standard error and exits with status 2."""
 
 
-def field_on_grid(value, x, t, name):
-    """A closed form on a grid: {x: (nodes,), t: (times,), name: (times, nodes)}."""
-    return {"x": x, "t": t, name: value(x[None, :], t[:, None])}
+def field_on_grid(value, nodes, t, name):
+    """A closed form on a grid: {coordinate: its nodes, for each of `nodes`; t: (times,);
+    name: (times, nodes along each coordinate)}."""
+    t_grid, *grid = np.meshgrid(t, *nodes.values(), indexing="ij")
+    return {**nodes, "t": t, name: value(*grid, t_grid)}
 
 
 def field_value_train_(x_, t):
@@ -71,7 +74,7 @@ def field_value_train_(x_, t):
 def make_data(data_dir=None):
     """Every data set of the spec: {name: {field: array with samples last}}."""
     return {
-        'train': field_on_grid(field_value_train_, np.linspace(0.0, 1.0, 33), np.linspace(0.0, 1.0, 11), 'u'),
+        'train': field_on_grid(field_value_train_, {'x': np.linspace(0.0, 1.0, 33)}, np.linspace(0.0, 1.0, 11), 'u'),
     }
 
 
@@ -208,7 +211,7 @@ def loss_terms(p, batch):
     u_obs = solve(p, initial_state(u0, 31, p['N.b1']))
     return {
         'mse(u(train.x, train.t), train.u)': mse(u_on_grid(u_obs), batch['u']),
-        'u(train.t)': u_obs,
+        'u(train.t)': u_on_grid(u_obs),
     }
 
 

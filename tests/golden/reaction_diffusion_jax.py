@@ -39,6 +39,7 @@ TRAIN_SET = 'train'
 SAMPLE_FIELDS = {}
 OBSERVED_STEPS = (0, 40, 80, 120, 160, 200, 240, 280, 320, 360, 400)
 OBSERVED_TIMES = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+GRID_COORDINATES = ('x',)
 
 
 # ---- constants of the spec
@@ -263,7 +264,7 @@ def loss_terms(p, batch):
     c_obs = solve(p, initial_state(c0, 64, p['D']))
     return {
         'mse(c(train.x, train.t), train.c)': mse(c_on_grid(c_obs), batch['c']),
-        'c(train.t)': c_obs,
+        'c(train.t)': c_on_grid(c_obs),
     }
 
 

@@ -41,8 +41,10 @@ def loss_terms_function(writer, source_lines: list) -> list[str]:
         lines += [b for b in bindings if b not in bound]
         bound |= set(bindings)
         entries.append(f"        {term_text(source_lines, span)!r}: {writer.code(expr, term_names)},")
-    for atom in writer.observed:
-        entries.append(f"        {state_text(atom)!r}: {writer.names[str(atom)]},")
+    for atom in writer.observed:   # a grid state: its values at every node of the grid
+        on_grid = writer.names.get(f"on grid {atom.args[0]}")
+        value = writer.names[str(atom)]
+        entries.append(f"        {state_text(atom)!r}: {f'{on_grid}({value})' if on_grid else value},")
     return lines + ["    return {"] + entries + ["    }", "", ""]
 
 

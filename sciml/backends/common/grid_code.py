@@ -44,25 +44,51 @@ class GridWriter:
             lines += self.with_ends_function(state) + ["", ""] + self.on_grid_function(state) + ["", ""]
         return lines
 
-    def _end(self, value, slope_from: str, sign: str, u: str, kind: str) -> str:
+    def _end(self, value, slope_from: str, sign: str, u: str, kind: str, spacing: float) -> str:
         if kind == "dirichlet":
             return f"0 * {u}[{slope_from}] + {self.w.code(sympy.sympify(value))}"
-        dx = repr(self.grid.spacing)
-        return f"{u}[{slope_from}] {sign} 2 * {dx} * ({self.w.code(sympy.sympify(value))})"
+        return f"{u}[{slope_from}] {sign} 2 * {spacing!r} * ({self.w.code(sympy.sympify(value))})"
+
+    def _ends(self, axis, u: str, before: str = "") -> list:
+        """The items of the concatenation that adds an end node to each side of `u` along `axis`
+        (`before`: the slices of the axes before it, as "[:, " for axis 1)."""
+        if axis.periodic:
+            return [f"{u}[{before}-1:]", u, f"{u}[{before}:1]"]
+        left = self._end(axis.left.value, before + ("1:2" if axis.left.kind == "neumann" else ":1"), "-", u,
+                         axis.left.kind, axis.spacing)
+        right = self._end(axis.right.value, before + ("-2:-1" if axis.right.kind == "neumann" else "-1:"), "+", u,
+                          axis.right.kind, axis.spacing)
+        return [left, u, right]
+
+    def _said_ends(self, axis) -> str:
+        if axis.periodic:
+            return f"{axis.coordinate} periodic"
+        return (f"{axis.coordinate} = {axis.lower:g}: {self._said(axis.left)}; {axis.coordinate} = {axis.upper:g}: "
+                f"{self._said(axis.right)}")
+
+    def _concat(self, items: list, axis: int) -> str:
+        text = self.w.sp.concat.format(", ".join(items))
+        assert text.endswith("=0)"), text   # the spelling concatenates along axis 0
+        return text if axis == 0 else text[:-2] + f"{axis})"
 
     def with_ends_function(self, state: str) -> list[str]:
         g, u = self.grid, self.w.names[state]
-        if g.periodic:
-            items, said = [f"{u}[-1:]", u, f"{u}[:1]"], "periodic: the last node before the first, the first after the last"
-        else:
-            left = self._end(g.left.value, "1:2" if g.left.kind == "neumann" else ":1", "-", u, g.left.kind)
-            right = self._end(g.right.value, "-2:-1" if g.right.kind == "neumann" else "-1:", "+", u, g.right.kind)
-            items = [left, u, right]
-            said = (f"{g.coordinate} = {g.lower:g}: {self._said(g.left)}; {g.coordinate} = {g.upper:g}: "
-                    f"{self._said(g.right)}")
-        return [f"def {self.ends_function[state]}({u}):",
-                f'    """{u} with one node more at each end ({said})."""',
-                f"    return {self.w.sp.concat.format(', '.join(items))}"]
+        name = self.ends_function[state]
+        if len(g.axes) == 1:
+            (axis,) = g.axes
+            said = ("periodic: the last node before the first, the first after the last" if axis.periodic
+                    else self._said_ends(axis))
+            return [f"def {name}({u}):",
+                    f'    """{u} with one node more at each end ({said})."""',
+                    f"    return {self._concat(self._ends(axis, u), 0)}"]
+        x, y = g.axes
+        return [f"def {name}({u}):",
+                f'    """{u} on the {x.unknowns} x {y.unknowns} unknown nodes with one node more at each end of '
+                f'both axes',
+                f'    ({self._said_ends(x)}; {self._said_ends(y)})."""',
+                f"    {u} = {u}.reshape({x.unknowns}, {y.unknowns}, -1)",
+                f"    {u} = {self._concat(self._ends(x, u), 0)}",
+                f"    return {self._concat(self._ends(y, u, before=':, '), 1)}"]
 
     @staticmethod
     def _said(end) -> str:
@@ -72,19 +98,29 @@ class GridWriter:
 
     def on_grid_function(self, state: str) -> list[str]:
         g = self.grid
-        low = 0 if g.left.kind == "dirichlet" else 1
-        high = g.unknowns + (2 if g.right.kind == "dirichlet" else 1)
+        cuts = [(0 if a.left.kind == "dirichlet" else 1, a.unknowns + (2 if a.right.kind == "dirichlet" else 1))
+                for a in g.axes]
         name = self.w.names[f"on grid {state}"]
+        if len(g.axes) == 1:
+            ((low, high),) = cuts
+            (axis,) = g.axes
+            return [f"def {name}(path):",
+                    f'    """(times, {g.unknowns}, 1) states -> (times, {g.nodes}): the values at every node '
+                    f'{axis.coordinate}_i of the grid."""',
+                    f"    return {self.ends_function[state]}(path[:, :, 0].T)[{low}:{high}].T"]
+        x, y = g.axes
+        (xl, xh), (yl, yh) = cuts
+        each = f"[{self.ends_function[state]}(u)[{xl}:{xh}, {yl}:{yh}, 0] for u in path]"
         return [f"def {name}(path):",
-                f'    """(times, {g.unknowns}, 1) states -> (times, {g.nodes}): the values at every node '
-                f'{g.coordinate}_i of the grid."""',
-                f"    return {self.ends_function[state]}(path[:, :, 0].T)[{low}:{high}].T"]
+                f'    """(times, {g.unknowns}, 1) states -> (times, {x.nodes}, {y.nodes}): the values at every '
+                f'node ({x.coordinate}_i, {y.coordinate}_j) of the grid."""',
+                f"    return {self.w.sp.stack.format(each)}"]
 
 
 def derived_constant(c: ir.Constant, names: dict, printer) -> str:
     """The numpy text of a constant the method of lines derives (ir.Constant.derived)."""
     if c.derived[0] == "laplacian":   # the second difference on the unknowns, as a matrix
-        _, m, dx, left, right = c.derived
+        _, (m, dx, left, right) = c.derived
         terms = [f"np.eye({m}, k=-1)", f"2 * np.eye({m})", f"np.eye({m}, k=1)"]
         text = f"{terms[0]} - {terms[1]} + {terms[2]}"
         if left == "periodic":
@@ -97,6 +133,13 @@ def derived_constant(c: ir.Constant, names: dict, printer) -> str:
     if c.derived[0] == "nodes":
         _, lower, spacing, first, stop = c.derived
         return f"{lower!r} + {spacing!r} * np.arange({first}, {stop})[:, None]   # the nodes"
+    if c.derived[0] == "mesh":   # a coordinate at every node of a 2-D grid
+        _, k, ranges, which = c.derived
+        axes = ", ".join(f"{lower!r} + {spacing!r} * np.arange({first}, {stop})" for lower, spacing, first, stop in ranges)
+        mesh = f"np.meshgrid({axes}, indexing=\"ij\")[{k}]"
+        if which == "unknowns":
+            return f"{mesh}.reshape(-1, 1)   # at the unknown nodes, a column (x-major)"
+        return f"{mesh}[:, :, None]   # at the nodes with one added at each end of both axes"
     _, expr, coordinate = c.derived
     return f"{printer(names).doprint(expr)}   # at the nodes {names[coordinate]}"
 
@@ -108,7 +151,7 @@ PDE_DATA_PIECES = ("pde_on_grid", "second_difference", "central_difference")
 
 def _fine_grid(d: ir.DataSet):
     """(count, spacing, first node) of the fine grid of a `pde` data set."""
-    x = d.option("x")
+    ((_, x),) = d.option("nodes")
     spacing = (x[1] - x[0]) / REFINE
     count = len(x) * REFINE if d.option("boundary") == "periodic" else (len(x) - 1) * REFINE + 1
     return count, spacing, x[0]
@@ -121,11 +164,13 @@ def pde_data_rhs(d: ir.DataSet, names: dict) -> list[str]:
     from sciml.backends.common.numpy_code import NumpyCodePrinter
     from sciml.lowering.method_of_lines import stencil_form
     (state,) = d.states
+    ((coordinate, _),) = d.option("nodes")
     count, spacing, first = _fine_grid(d)
-    local = safe_names([state, "x", "rate"], reserved=MODULE_NAMES | set(names.values()))
-    ends_name, x_ends = f"{local[state]}_ends", sympy.Symbol("x with ends")
+    local = safe_names([state, coordinate, "rate"], reserved=MODULE_NAMES | set(names.values()))
+    ends_name, x_ends = f"{local[state]}_ends", sympy.Symbol(f"{coordinate} with ends")
+    x = sympy.Symbol(coordinate)
     printer = NumpyCodePrinter({**names, **local, with_ends(state).name: ends_name, x_ends.name: "x_ends"})
-    rhs = stencil_form(d.rhs[0], {state}, sympy.Symbol("x"), x_ends, sympy.Float(spacing))
+    rhs = stencil_form(d.rhs[0], {state}, {x: x_ends}, {x: sympy.Float(spacing)})
     nodes = f"{first!r} + {spacing!r} * np.arange({count})[:, None]"
     u = local[state]
     periodic = d.option("boundary") == "periodic"
@@ -135,8 +180,8 @@ def pde_data_rhs(d: ir.DataSet, names: dict) -> list[str]:
              f'({REFINE} times finer than the data\'s),',
              f'    {"periodic" if periodic else "the end nodes held at their values"}."""',
              f"    {ends_name} = np.concatenate({ends})"]
-    if {"x", "x with ends"} & {s.name for s in rhs.free_symbols}:
-        lines += [f"    {local['x']} = {nodes}",
+    if {coordinate, x_ends.name} & {s.name for s in rhs.free_symbols}:
+        lines += [f"    {local[coordinate]} = {nodes}",
                   f"    x_ends = {first - spacing!r} + {spacing!r} * np.arange({count + 2})[:, None]"]
     lines.append(f"    {local['rate']} = {printer.doprint(rhs)}")
     if not periodic:
@@ -144,14 +189,14 @@ def pde_data_rhs(d: ir.DataSet, names: dict) -> list[str]:
     lines += [f"    return {local['rate']}", "", "",
               f"def pde_start_{names[d.name]}():",
               f'    """The initial values of data set {d.name} on its fine grid."""',
-              f"    {local['x']} = {nodes}",
-              f"    return {printer.doprint(d.rhs[1])} + 0 * {local['x']}"]
+              f"    {local[coordinate]} = {nodes}",
+              f"    return {printer.doprint(d.rhs[1])} + 0 * {local[coordinate]}"]
     return lines
 
 
 def pde_data_call(d: ir.DataSet, names: dict) -> str:
     from sciml.backends.common.quoting import literal
-    x, t = d.option("x"), d.option("t")
+    ((_, x),), t = d.option("nodes"), d.option("t")
     return (f"pde_on_grid(pde_rhs_{names[d.name]}, pde_start_{names[d.name]}(), {linspace_text(x)}, "
             f"{linspace_text(t)}, {literal(d.option('field'))}, {REFINE})")
 

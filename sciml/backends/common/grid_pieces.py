@@ -31,4 +31,26 @@ def central_difference(v, dx):
     """(v[i+1] - v[i-1]) / (2 dx) at the inner nodes of v (axis 0: the grid with its ends)."""
     return (v[2:] - v[:-2]) / (2 * dx)
 ''',
+    "second_difference_2d": '''
+def second_difference_2d(v, dx, axis):
+    """(v[i-1] - 2 v[i] + v[i+1]) / dx^2 along axis 0 (x) or 1 (y) of a 2-D grid at its inner
+    nodes, v the nodes with one added at each end of both axes (and the samples last): the
+    unknowns' column (x-major) back."""
+    inner = v[1:-1, 1:-1]
+    if axis == 0:
+        difference = (v[:-2, 1:-1] - 2 * inner + v[2:, 1:-1]) / dx**2
+    else:
+        difference = (v[1:-1, :-2] - 2 * inner + v[1:-1, 2:]) / dx**2
+    return difference.reshape(-1, v.shape[-1])
+''',
+    "central_difference_2d": '''
+def central_difference_2d(v, dx, axis):
+    """(v[i+1] - v[i-1]) / (2 dx) along axis 0 (x) or 1 (y) of a 2-D grid at its inner nodes (v
+    as for second_difference_2d): the unknowns' column (x-major) back."""
+    if axis == 0:
+        difference = (v[2:, 1:-1] - v[:-2, 1:-1]) / (2 * dx)
+    else:
+        difference = (v[1:-1, 2:] - v[1:-1, :-2]) / (2 * dx)
+    return difference.reshape(-1, v.shape[-1])
+''',
 }

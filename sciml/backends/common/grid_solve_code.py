@@ -83,7 +83,7 @@ class GridOperator:
     `factor(shift, scale)` before the loop, `solve(factors, rhs)` and `apply(v)` (L v) in a step."""
 
     def __init__(self, writer, matrix: ir.Constant, kappa: sympy.Basic, backend_spelling):
-        _, self.unknowns, self.dx, self.left, self.right = matrix.derived
+        _, (self.unknowns, self.dx, self.left, self.right) = matrix.derived   # 1-D
         self.w, self.kappa, self.sp = writer, kappa, backend_spelling
         self.matrix = writer.names[matrix.name]
         self.kind = solver_kind(backend_spelling, self.left == "periodic", self.unknowns)
@@ -124,8 +124,8 @@ class GridOperator:
         homogeneous (T u is then exactly the stencil); else f - kappa T u, T u by the stencil
         with homogeneous ends (`u_times`), which leaves the ends' own part in."""
         state = equation.state
-        grid = grid_of(self.w.m)
-        if not (is_homogeneous(grid.left) and is_homogeneous(grid.right)):
+        (axis,) = grid_of(self.w.m).axes
+        if not (is_homogeneous(axis.left) and is_homogeneous(axis.right)):
             self.times_used = True
             applied = sympy.Symbol(f"{self.matrix} times {state}")   # no spec name has a space
             self.w.names[applied.name] = f"{self.times_name}({self.w.names[state]})"

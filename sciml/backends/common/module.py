@@ -97,6 +97,8 @@ def emit_module(model: ir.Model, source: str, source_name: str, backend: str, sp
     if observed is not None:
         lines.append(f"OBSERVED_STEPS = {literal(observed)}")
         lines.append(f"OBSERVED_TIMES = {literal(_observed_times(model))}")
+    if grid is not None:   # --plot draws an observed grid state against its data along these
+        lines.append(f"GRID_COORDINATES = {literal(tuple(a.coordinate for a in grid.grid.axes))}")
     lines += ["", ""]
     lines += emit_numpy_section(writer.m, names, spec_folder)
     if pinn:
@@ -124,9 +126,10 @@ def _what(model: ir.Model) -> str:
     if isinstance(scheme, ir.MethodOfLines):
         grid = grid_of(model)
         time = scheme.time
-        return (f"Method of lines: {grid.nodes} nodes on {grid.coordinate} in [{grid.lower:g}, {grid.upper:g}] "
-                f"({grid.unknowns} unknowns); in time {registry.definition_of(time).title}, {time.steps} "
-                f"steps on [0, {time.t_end!r}].")
+        box = " x ".join(f"{a.coordinate} in [{a.lower:g}, {a.upper:g}]" for a in grid.axes)
+        nodes = " x ".join(str(a.nodes) for a in grid.axes)
+        return (f"Method of lines: {nodes} nodes on {box} ({grid.unknowns} unknowns); in time "
+                f"{registry.definition_of(time).title}, {time.steps} steps on [0, {time.t_end!r}].")
     if isinstance(scheme, ir.Collocation):
         box = " x ".join(f"{c.name} in [{c.lower:g}, {c.upper:g}]" for c in model.domain)
         drawn = f"drawn anew every {scheme.resample} steps" if scheme.resample else "drawn once"

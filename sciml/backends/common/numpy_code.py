@@ -150,9 +150,11 @@ def field_samples(value, nodes, name, noise, seed):
     return {**columns, name: values}
 ''',
     "field_on_grid": '''
-def field_on_grid(value, x, t, name):
-    """A closed form on a grid: {x: (nodes,), t: (times,), name: (times, nodes)}."""
-    return {"x": x, "t": t, name: value(x[None, :], t[:, None])}
+def field_on_grid(value, nodes, t, name):
+    """A closed form on a grid: {coordinate: its nodes, for each of `nodes`; t: (times,);
+    name: (times, nodes along each coordinate)}."""
+    t_grid, *grid = np.meshgrid(t, *nodes.values(), indexing="ij")
+    return {**nodes, "t": t, name: value(*grid, t_grid)}
 ''',
     "pde_on_grid": '''
 def pde_on_grid(rhs, start, x, t, name, refine):
@@ -340,7 +342,7 @@ def files_in(model: ir.Model) -> bool:
 
 def _field_value(d: ir.DataSet, names: dict) -> list[str]:
     """`def field_value_train(x, t): return <the closed form>` in numpy."""
-    coordinates = [name for name, _ in d.option("nodes")] if d.generator == "field_samples" else ["x", "t"]
+    coordinates = [name for name, _ in d.option("nodes")] + ([] if d.generator == "field_samples" else ["t"])
     local = safe_names(coordinates, reserved=MODULE_NAMES | set(names.values()))
     printer = NumpyCodePrinter({**names, **local})
     arguments = ", ".join(local[c] for c in coordinates)
@@ -366,7 +368,8 @@ def _dataset_call(d: ir.DataSet, names) -> str:
         return (f"{reader}(data_path({literal(d.option('path'))}, data_dir), {literal(shapes)}, "
                 f"integers={literal(integers)})")
     if d.generator == "field":
-        return (f"field_on_grid(field_value_{names[d.name]}, {linspace_text(d.option('x'))}, "
+        nodes = ", ".join(f"{literal(c)}: {linspace_text(values)}" for c, values in d.option("nodes"))
+        return (f"field_on_grid(field_value_{names[d.name]}, {{{nodes}}}, "
                 f"{linspace_text(d.option('t'))}, {literal(d.option('field'))})")
     if d.generator == "pde":
         return pde_data_call(d, names)

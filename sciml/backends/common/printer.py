@@ -74,8 +74,11 @@ class ArrayPrinterMixin:
 
     # -- the method of lines (lowering/method_of_lines.py) --------------------------------------
     def _print_GridStencil(self, expr):
-        values, kind, dx = expr.args
+        values, kind, dx, *axis = expr.args
         name = {"second": "second_difference", "central": "central_difference"}[str(kind)]
+        if axis:   # a 2-D grid: the stencil along axis 0 or 1, as a column
+            self.helpers.add(f"{name}_2d")
+            return f"{name}_2d({self._print(values)}, {self._print(dx)}, axis={int(axis[0])})"
         return self._helper(name, values, dx)
 
     def _print_UpwindDivergence(self, expr):

@@ -73,20 +73,37 @@ def _in_ode_models(model: ir.Model) -> list:
 
 def grid_unsupported(model: ir.Model) -> list:
     """[(what, span)] of what the method-of-lines writer cannot write yet."""
+    from sciml.schemes import registry
     found = []
     space = [c for c in model.domain if c.name != "t"]
-    if len(space) != 1:
-        found.append((f"grids in {len(space)} space dimensions (the method of lines is written in 1-D)",
-                      model.scheme.span))
-
+    if len(space) > 2:
+        found.append((f"grids in {len(space)} space dimensions (the method of lines is written in 1-D "
+                      "and 2-D)", model.scheme.span))
+    if len(space) == 2:
+        if registry.definition_of(model.scheme.time).matrix_options:
+            found.append(("implicit diffusion (IMEX) on a 2-D grid", model.scheme.time.span))
+        if model.scheme.advection == "upwind":
+            found.append(("upwind advection on a 2-D grid", model.scheme.span))
+        found += [("the 'pde' data generator on a 2-D grid", d.span) for d in model.datasets
+                  if d.generator == "pde"]
     for condition in model.conditions:
         if condition.section == "boundary" and condition.value.free_symbols:
             found.append(("boundary values that change in time on a grid", condition.span))
     for equation in model.equations:
-        if equation.rhs.has(F.SpaceGradient) or any(
-                isinstance(e, F.Divergence) and len(e.args) > 2 for e in equation.rhs.atoms(F.Divergence)):
-            found.append(("gradients and divergences in several dimensions on a grid", equation.span))
+        if equation.rhs.has(F.SpaceGradient):
+            found.append(("gradients in several dimensions on a grid", equation.span))
+        if any(_mixed(e) for e in equation.rhs.atoms(F.Partial)):
+            found.append(("mixed derivatives such as d(u, x, y), and third and higher derivatives, on "
+                          "a grid", equation.span))
     return found
+
+
+def _mixed(partial) -> bool:
+    """Whether a (nested) derivative is in two coordinates, or of order three or more."""
+    wrt, inner = [], partial
+    while isinstance(inner, F.Partial):
+        inner, wrt = inner.args[0], wrt + [inner.args[1]]
+    return len(set(wrt)) > 1 or len(wrt) > 2
 
 
 def _e901(what, span):
