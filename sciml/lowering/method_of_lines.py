@@ -158,9 +158,9 @@ def semi_discrete(model: ir.Model) -> ir.Model:
         constants += [_nodes_constant(at_nodes[x].name, grid, k, "unknowns"),
                       _nodes_constant(at_ends[x].name, grid, k, "ends")]
     starts = {}
-    for initial in model.initials:
-        name = _fresh(f"{initial.state}0", taken)
-        starts[initial.state] = sympy.Symbol(name)
+    for initial in model.initials:   # u(x, 0) = ... as u0, dt(u)(x, 0) = ... as u_t0
+        name = _fresh(f"{initial.state}0" if initial.order == 0 else f"{initial.state}_t0", taken)
+        starts[initial.state, initial.order] = sympy.Symbol(name)
         constants.append(ir.Constant(name=name, value=_values_at_unknowns(initial.value, grid),
                                      derived=("formula", initial.value.xreplace(at_nodes),
                                               at_nodes[coordinates[0]].name), span=initial.span))
@@ -171,7 +171,7 @@ def semi_discrete(model: ir.Model) -> ir.Model:
                       for e in model.equations)
     column = (grid.unknowns,)
     new_states = tuple(dataclasses.replace(s, shape=column) for s in model.states)
-    initials = tuple(dataclasses.replace(i, value=starts[i.state]) for i in model.initials)
+    initials = tuple(dataclasses.replace(i, value=starts[i.state, i.order]) for i in model.initials)
     observed = lambda e: F.OnGrid(e)                                      # noqa: E731
     loss = model.loss.replace(lambda e: isinstance(e, S.StateAt), observed)
     reports = []
@@ -199,7 +199,7 @@ def semi_discrete(model: ir.Model) -> ir.Model:
                                      derived=("laplacian",) + tuple((a.unknowns, a.spacing, a.left.kind, a.right.kind)
                                                                     for a in grid.axes)))
         time = dataclasses.replace(scheme.time, options=tuple(sorted(scheme.time.options + ((option, matrix),))))
-        scheme = dataclasses.replace(scheme, time=time, implicit=diffusion_coefficient(equation.rhs, states))
+        scheme = dataclasses.replace(scheme, time=time, implicit=diffusion_coefficient(equation.rhs, states, len(grid.axes)))
     return dataclasses.replace(model, constants=model.constants + tuple(constants), states=new_states,
                                equations=equations, initials=initials, loss=loss, reports=reports,
                                loss_terms=terms, scheme=scheme)
@@ -231,10 +231,12 @@ def _values_at_unknowns(value, grid: Grid) -> sympy.ImmutableMatrix:
                                   for i in range(axis.first, axis.stop)])
 
 
-def diffusion_coefficient(rhs, states) -> sympy.Basic:
+def diffusion_coefficient(rhs, states, dimension: int = 1) -> sympy.Basic:
     """kappa of the terms kappa * (second difference of a state) in a semi-discrete right side,
-    kappa free of the states (D, nu): what an IMEX scheme takes implicitly (0: none)."""
-    total = sympy.S.Zero
+    kappa free of the states (D, nu): what an IMEX scheme takes implicitly (0: none).  On a 2-D
+    grid kappa multiplies the second differences along both axes (kappa lap(u)); where the two
+    coefficients differ there is no one kappa (0; backends/common/unsupported.py refuses it)."""
+    total = {}
     for term in sympy.Add.make_args(sympy.expand(rhs)):
         stencils = [a for a in term.atoms(F.GridStencil) if str(a.args[1]) == "second"
                     and a.args[0] in {with_ends(s) for s in states}]
@@ -242,8 +244,11 @@ def diffusion_coefficient(rhs, states) -> sympy.Basic:
             coefficient = term / stencils[0]
             if not {str(s) for s in coefficient.free_symbols} & ({f"{s} with ends" for s in states} | set(states)) \
                     and not coefficient.has(F.GridStencil, F.NodeCall):
-                total += coefficient
-    return total
+                axis = int(stencils[0].args[3]) if len(stencils[0].args) == 4 else 0
+                total[axis] = total.get(axis, sympy.S.Zero) + coefficient
+    if set(total) != set(range(dimension)) or len({sympy.simplify(v) for v in total.values()}) != 1:
+        return sympy.S.Zero
+    return total[0]
 
 
 def stencil_form(expr, states, ends: dict, spacing: dict, upwind=False):

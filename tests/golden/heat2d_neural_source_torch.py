@@ -27,12 +27,12 @@ from sciml.runtime.torch import TorchRuntime
 
 MODEL = 'heat2d_neural_source'
 BACKEND = 'torch'
-SPEC_SHA256 = '97d2e2ef88cbe5459e0e886987eca653100edcd20f6f8a5ffde9f5b645593aab'  # of the spec's text: --resume checks it
+SPEC_SHA256 = 'd996fa133ca306e35f041412c4ae13249af206b8439be692ce7f9e9222ca29db'  # of the spec's text: --resume checks it
 SCIML_VERSION = '0.1.0'
 N_STEPS = 250
 T_END = 0.5
 h = T_END / N_STEPS
-STAGES = [('adam', 0.001, 3000, 0), ('lbfgs', 1.0, 500, 0)]  # (optimizer, learning rate, steps, batch size; 0 = all samples)
+STAGES = [('adam', 0.001, 2000, 0), ('lbfgs', 1.0, 3000, 0)]  # (optimizer, learning rate, steps, batch size; 0 = all samples)
 TRAIN_SET = 'train'
 SAMPLE_FIELDS = {}
 OBSERVED_STEPS = (0, 50, 100, 150, 200, 250)

@@ -59,16 +59,18 @@ def central_difference(v, dx):
     return (v[2:] - v[:-2]) / (2 * dx)
 
 
-def pde_on_grid(rhs, start, x, t, name, refine):
-    """A known PDE solved on a grid `refine` times finer than the nodes x (the method of lines,
-    scipy's DOP853 to rtol 1e-10), kept at the nodes and the times t:
-    {x: (nodes,), t: (times,), name: (times, nodes)}."""
+def pde_on_grid(rhs, start, nodes, t, name, refine, fine):
+    """A known PDE solved on a grid `refine` times finer than the nodes along each coordinate
+    (the method of lines on `fine` nodes, the state a column, x-major; scipy's DOP853 to rtol
+    1e-10), kept at the nodes and the times t: {coordinate: its nodes; t: (times,);
+    name: (times, nodes along each coordinate)}."""
     from scipy.integrate import solve_ivp
     solution = solve_ivp(lambda time, values: rhs(values[:, None])[:, 0], (0.0, float(t[-1])), start[:, 0],
                          method="DOP853", t_eval=t, rtol=1e-10, atol=1e-12)
     if not solution.success:
         raise DataError(f"the known PDE of data set {name!r} could not be solved: {solution.message}")
-    return {"x": x, "t": t, name: solution.y[::refine].T}
+    values = solution.y.T.reshape((len(t),) + tuple(fine))
+    return {**nodes, "t": t, name: values[(slice(None),) + (slice(None, None, refine),) * len(fine)]}
 
 
 def second_difference(v, dx):
@@ -94,7 +96,7 @@ def pde_start_train_():
 def make_data(data_dir=None):
     """Every data set of the spec: {name: {field: array with samples last}}."""
     return {
-        'train': pde_on_grid(pde_rhs_train_, pde_start_train_(), np.linspace(0.0, 0.984375, 64), np.linspace(0.0, 1.0, 11), 'c', 4),
+        'train': pde_on_grid(pde_rhs_train_, pde_start_train_(), {'x': np.linspace(0.0, 0.984375, 64)}, np.linspace(0.0, 1.0, 11), 'c', 4, (256,)),
     }
 
 

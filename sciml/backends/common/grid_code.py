@@ -117,19 +117,37 @@ class GridWriter:
                 f"    return {self.w.sp.stack.format(each)}"]
 
 
+EIGENBASIS = '''
+def eigenbasis(matrix):
+    """(eigenvalues, eigenvectors, their inverse) of a second-difference matrix: real, for it is
+    symmetric or (a Neumann end) similar to a symmetric matrix."""
+    values, vectors = np.linalg.eig(matrix)
+    return values.real, vectors.real, np.linalg.inv(vectors.real)
+'''
+
+
+def second_difference_matrix(m: int, dx: float, left: str, right: str) -> str:
+    """The numpy text of the second difference on m unknowns with these ends, divided by dx^2."""
+    text = f"np.eye({m}, k=-1) - 2 * np.eye({m}) + np.eye({m}, k=1)"
+    if left == "periodic":
+        text += f" + np.eye({m}, k={m - 1}) + np.eye({m}, k={-(m - 1)})"
+    if left == "neumann":   # the ghost node: row 0 reads 2 u_1
+        text += f" + np.eye({m}, k=1) * (np.arange({m}) == 0)[:, None]"
+    if right == "neumann":
+        text += f" + np.eye({m}, k=-1) * (np.arange({m}) == {m - 1})[:, None]"
+    return f"({text}) / {dx!r}**2"
+
+
 def derived_constant(c: ir.Constant, names: dict, printer) -> str:
     """The numpy text of a constant the method of lines derives (ir.Constant.derived)."""
+    if c.derived[0] == "laplacian" and len(c.derived) == 3:   # a 2-D grid: each axis' eigenbasis
+        matrices = [second_difference_matrix(*axis) for axis in c.derived[1:]]
+        (mx, *_), (my, *_) = c.derived[1:]
+        return (f"(eigenbasis({matrices[0]}), eigenbasis({matrices[1]}))   # T_x and T_y: lap = T_x (+) T_y "
+                f"on the {mx} x {my} unknowns")
     if c.derived[0] == "laplacian":   # the second difference on the unknowns, as a matrix
         _, (m, dx, left, right) = c.derived
-        terms = [f"np.eye({m}, k=-1)", f"2 * np.eye({m})", f"np.eye({m}, k=1)"]
-        text = f"{terms[0]} - {terms[1]} + {terms[2]}"
-        if left == "periodic":
-            text += f" + np.eye({m}, k={m - 1}) + np.eye({m}, k={-(m - 1)})"
-        if left == "neumann":   # the ghost node: row 0 reads 2 u_1
-            text += f" + np.eye({m}, k=1) * (np.arange({m}) == 0)[:, None]"
-        if right == "neumann":
-            text += f" + np.eye({m}, k=-1) * (np.arange({m}) == {m - 1})[:, None]"
-        return f"({text}) / {dx!r}**2   # the second difference on the {m} unknowns, ends {left}, {right}"
+        return f"{second_difference_matrix(m, dx, left, right)}   # the second difference on the {m} unknowns, ends {left}, {right}"
     if c.derived[0] == "nodes":
         _, lower, spacing, first, stop = c.derived
         return f"{lower!r} + {spacing!r} * np.arange({first}, {stop})[:, None]   # the nodes"
@@ -147,14 +165,24 @@ def derived_constant(c: ir.Constant, names: dict, printer) -> str:
 # ---- data from a known PDE (generate pde(...)): solved in numpy on a finer grid ----------------
 REFINE = 4   # the data's grid is this many times finer than its nodes
 PDE_DATA_PIECES = ("pde_on_grid", "second_difference", "central_difference")
+PDE_DATA_PIECES_2D = ("pde_on_grid", "second_difference_2d", "central_difference_2d")
 
 
-def _fine_grid(d: ir.DataSet):
-    """(count, spacing, first node) of the fine grid of a `pde` data set."""
-    ((_, x),) = d.option("nodes")
+def pde_data_pieces(d: ir.DataSet) -> tuple:
+    """The numpy pieces the known PDE of a `pde` data set is solved with."""
+    return PDE_DATA_PIECES_2D if len(d.option("nodes")) == 2 else PDE_DATA_PIECES
+
+
+def _fine_grid(d: ir.DataSet, k: int = 0):
+    """(count, spacing, first node) of the fine grid of a `pde` data set along coordinate k."""
+    x = d.option("nodes")[k][1]
     spacing = (x[1] - x[0]) / REFINE
     count = len(x) * REFINE if d.option("boundary") == "periodic" else (len(x) - 1) * REFINE + 1
     return count, spacing, x[0]
+
+
+def _fine_shape(d: ir.DataSet) -> tuple:
+    return tuple(_fine_grid(d, k)[0] for k in range(len(d.option("nodes"))))
 
 
 def pde_data_rhs(d: ir.DataSet, names: dict) -> list[str]:
@@ -163,6 +191,8 @@ def pde_data_rhs(d: ir.DataSet, names: dict) -> list[str]:
     from sciml.backends.common.names import MODULE_NAMES, safe_names
     from sciml.backends.common.numpy_code import NumpyCodePrinter
     from sciml.lowering.method_of_lines import stencil_form
+    if len(d.option("nodes")) == 2:
+        return _pde_data_rhs_2d(d, names)
     (state,) = d.states
     ((coordinate, _),) = d.option("nodes")
     count, spacing, first = _fine_grid(d)
@@ -194,11 +224,64 @@ def pde_data_rhs(d: ir.DataSet, names: dict) -> list[str]:
     return lines
 
 
+def _pde_data_rhs_2d(d: ir.DataSet, names: dict) -> list[str]:
+    """pde_data_rhs on a 2-D grid: the state a column of the fine grid's nodes, x-major."""
+    from sciml.backends.common.names import MODULE_NAMES, safe_names
+    from sciml.backends.common.numpy_code import NumpyCodePrinter
+    from sciml.lowering.method_of_lines import stencil_form
+    (state,) = d.states
+    coordinates = [c for c, _ in d.option("nodes")]
+    grids = [_fine_grid(d, k) for k in range(2)]
+    (cx, *_), (cy, *_) = grids
+    local = safe_names([state, *coordinates, "rate"], reserved=MODULE_NAMES | set(names.values()))
+    u, rate = local[state], local["rate"]
+    ends = {sympy.Symbol(c): sympy.Symbol(f"{c} with ends") for c in coordinates}
+    spacing = {sympy.Symbol(c): sympy.Float(step) for c, (_, step, _) in zip(coordinates, grids)}
+    ends_names = {e.name: f"{local[c]}_ends" for c, e in zip(coordinates, ends.values())}
+    printer = NumpyCodePrinter({**names, **local, with_ends(state).name: f"{u}_ends", **ends_names})
+    rhs = stencil_form(d.rhs[0], {state}, ends, spacing)
+    periodic = d.option("boundary") == "periodic"
+
+    def mesh(k, extra):   # coordinate k at the fine nodes (extra = 1: one more at each end)
+        axes = ", ".join(f"{first - extra * step!r} + {step!r} * np.arange({count + 2 * extra})"
+                         for count, step, first in grids)
+        shape = ".reshape(-1, 1)" if not extra else "[:, :, None]"
+        return f"np.meshgrid({axes}, indexing=\"ij\")[{k}]{shape}"
+    pad = (("{v}[-1:]", "{v}[:1]"), ("{v}[:, -1:]", "{v}[:, :1]")) if periodic else \
+        (("{v}[:1]", "{v}[-1:]"), ("{v}[:, :1]", "{v}[:, -1:]"))
+    v = f"{u}_ends"
+    lines = [f"def pde_rhs_{names[d.name]}({u}):",
+             f'    """The known right-hand side of data set {d.name} on its grid of {cx} x {cy} nodes '
+             f'({REFINE} times finer than the data\'s),',
+             f'    {"periodic" if periodic else "the sides held at their values"}; the state a column, x-major."""',
+             f"    {v} = {u}.reshape({cx}, {cy}, -1)"]
+    for axis, (left, right) in enumerate(pad):
+        lines.append(f"    {v} = np.concatenate([{left.format(v=v)}, {v}, {right.format(v=v)}], axis={axis})")
+    used = {s.name for s in rhs.free_symbols}
+    for k, c in enumerate(coordinates):
+        if c in used:
+            lines.append(f"    {local[c]} = {mesh(k, 0)}")
+        if ends[sympy.Symbol(c)].name in used:
+            lines.append(f"    {ends_names[ends[sympy.Symbol(c)].name]} = {mesh(k, 1)}")
+    lines.append(f"    {rate} = {printer.doprint(rhs)}")
+    if not periodic:
+        lines += [f"    {rate} = {rate}.reshape({cx}, {cy}, -1)",
+                  f"    {rate}[[0, -1]] = 0",
+                  f"    {rate}[:, [0, -1]] = 0",
+                  f"    {rate} = {rate}.reshape({cx * cy}, -1)"]
+    lines += [f"    return {rate}", "", "",
+              f"def pde_start_{names[d.name]}():",
+              f'    """The initial values of data set {d.name} on its fine grid, a column (x-major)."""']
+    lines += [f"    {local[c]} = {mesh(k, 0)}" for k, c in enumerate(coordinates)]
+    lines.append(f"    return {printer.doprint(d.rhs[1])} + 0 * {local[coordinates[0]]}")
+    return lines
+
+
 def pde_data_call(d: ir.DataSet, names: dict) -> str:
     from sciml.backends.common.quoting import literal
-    ((_, x),), t = d.option("nodes"), d.option("t")
-    return (f"pde_on_grid(pde_rhs_{names[d.name]}, pde_start_{names[d.name]}(), {linspace_text(x)}, "
-            f"{linspace_text(t)}, {literal(d.option('field'))}, {REFINE})")
+    nodes = ", ".join(f"{literal(c)}: {linspace_text(values)}" for c, values in d.option("nodes"))
+    return (f"pde_on_grid(pde_rhs_{names[d.name]}, pde_start_{names[d.name]}(), {{{nodes}}}, "
+            f"{linspace_text(d.option('t'))}, {literal(d.option('field'))}, {REFINE}, {_fine_shape(d)})")
 
 
 def linspace_text(values) -> str:

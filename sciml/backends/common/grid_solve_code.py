@@ -83,10 +83,12 @@ class GridOperator:
     `factor(shift, scale)` before the loop, `solve(factors, rhs)` and `apply(v)` (L v) in a step."""
 
     def __init__(self, writer, matrix: ir.Constant, kappa: sympy.Basic, backend_spelling):
-        _, (self.unknowns, self.dx, self.left, self.right) = matrix.derived   # 1-D
+        self.axes = matrix.derived[1:]   # (unknowns, dx, left end, right end) per axis
+        self.unknowns, self.dx, self.left, self.right = self.axes[0]
         self.w, self.kappa, self.sp = writer, kappa, backend_spelling
         self.matrix = writer.names[matrix.name]
-        self.kind = solver_kind(backend_spelling, self.left == "periodic", self.unknowns)
+        self.kind = ("eigenbases" if len(self.axes) == 2 else
+                     solver_kind(backend_spelling, self.left == "periodic", self.unknowns))
         self.factors_name = writer.fresh(f"{self.matrix}_factors")
         self.solve_name = writer.fresh(f"{self.matrix}_solve")
         self.times_name = writer.fresh(f"{self.matrix}_times")
@@ -124,8 +126,8 @@ class GridOperator:
         homogeneous (T u is then exactly the stencil); else f - kappa T u, T u by the stencil
         with homogeneous ends (`u_times`), which leaves the ends' own part in."""
         state = equation.state
-        (axis,) = grid_of(self.w.m).axes
-        if not (is_homogeneous(axis.left) and is_homogeneous(axis.right)):
+        axes = grid_of(self.w.m).axes
+        if not all(is_homogeneous(a.left) and is_homogeneous(a.right) for a in axes):
             self.times_used = True
             applied = sympy.Symbol(f"{self.matrix} times {state}")   # no spec name has a space
             self.w.names[applied.name] = f"{self.times_name}({self.w.names[state]})"
@@ -136,7 +138,7 @@ class GridOperator:
                 coefficient = _diffusion_part(term, state)
                 kept += [term] if coefficient is None else []
                 dropped += 0 if coefficient is None else coefficient
-            if sympy.expand(dropped - self.kappa) == 0:
+            if sympy.expand(dropped - len(axes) * self.kappa) == 0:   # kappa along each axis
                 return sympy.Add(*kept)
         raise AssertionError(f"the implicit {self.kappa} * lap({state}) is not a term of the right side")
 
@@ -159,11 +161,19 @@ class GridOperator:
         return f"{self.w.code(self.kappa)} * lap({self.w.names[self.equation.state]})"
 
     def _ends_text(self) -> str:
-        if self.left == "periodic":
-            return "ends periodic"
-        return f"ends {self.left}, {self.right}"
+        def one(left, right):
+            return "periodic" if left == "periodic" else f"{left}, {right}"
+        if len(self.axes) == 2:
+            (_, _, xl, xr), (_, _, yl, yr) = self.axes
+            return f"ends along x {one(xl, xr)}; along y {one(yl, yr)}"
+        return f"ends {one(self.left, self.right)}"
 
     def _solver_text(self) -> str:
+        if self.kind == "eigenbases":
+            (mx, *_), (my, *_) = self.axes
+            return self.sp.grid_solvers["eigenbases"].format(
+                factors=self.factors_name, solve=self.solve_name, matrix=self.matrix, mx=mx, my=my,
+                ends=self._ends_text())
         m = self.unknowns
         fields = dict(factors=self.factors_name, solve=self.solve_name, matrix=self.matrix, m=m,
                       dx=repr(self.dx), ends=self._ends_text(), n=m, half=m // 2 + 1, start=0, stop=m,
@@ -175,6 +185,8 @@ class GridOperator:
         return self.sp.grid_solvers[self.kind].format(**fields)
 
     def _times_function(self) -> list[str]:
+        if len(self.axes) == 2:
+            return self._times_function_2d()
         u = self.w.names[self.equation.state]
         ends = {"periodic": (f"{u}[-1:]", f"{u}[:1]"), "dirichlet": (f"0 * {u}[:1]", f"0 * {u}[-1:]"),
                 "neumann": (f"{u}[1:2]", f"{u}[-2:-1]")}
@@ -186,3 +198,23 @@ class GridOperator:
                 f'{self.unknowns} unknowns,',
                 f'    the ends homogeneous ({self._ends_text()})."""',
                 f"    return second_difference({extended}, {self.dx!r})"]
+
+    def _times_function_2d(self) -> list[str]:
+        u = self.w.names[self.equation.state]
+        (mx, dx, xl, xr), (my, dy, yl, yr) = self.axes
+        ends = {"periodic": ("{v}[{b}-1:]", "{v}[{b}:1]"), "dirichlet": ("0 * {v}[{b}:1]", "0 * {v}[{b}-1:]"),
+                "neumann": ("{v}[{b}1:2]", "{v}[{b}-2:-1]")}
+
+        def padded(v, left, right, before, axis):
+            items = [ends[left][0].format(v=v, b=before), v, ends[right][1].format(v=v, b=before)]
+            text = self.w.sp.concat.format(", ".join(items))
+            return text if axis == 0 else text[:-2] + "1)"
+        self.w.helpers.add("second_difference_2d")
+        return [f"def {self.times_name}({u}):",
+                f'    """{self.matrix} @ {u} without the matrix: the second differences along x and y of the '
+                f'{mx} x {my} unknowns,',
+                f'    the ends homogeneous ({self._ends_text()})."""',
+                f"    {u} = {u}.reshape({mx}, {my}, -1)",
+                f"    {u} = {padded(u, xl, xr, '', 0)}",
+                f"    {u} = {padded(u, yl, yr, ':, ', 1)}",
+                f"    return second_difference_2d({u}, {dx!r}, axis=0) + second_difference_2d({u}, {dy!r}, axis=1)"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 import sympy
 from sympy.printing.numpy import NumPyPrinter
 
-from sciml.backends.common.grid_code import (PDE_DATA_PIECES, derived_constant, linspace_text, pde_data_call,
+from sciml.backends.common.grid_code import (EIGENBASIS, derived_constant, pde_data_pieces, linspace_text, pde_data_call,
                                              pde_data_rhs)
 from sciml.backends.common.grid_pieces import GRID_STENCILS
 from sciml.backends.common.names import MODULE_NAMES, safe_names
@@ -157,16 +157,18 @@ def field_on_grid(value, nodes, t, name):
     return {**nodes, "t": t, name: value(*grid, t_grid)}
 ''',
     "pde_on_grid": '''
-def pde_on_grid(rhs, start, x, t, name, refine):
-    """A known PDE solved on a grid `refine` times finer than the nodes x (the method of lines,
-    scipy's DOP853 to rtol 1e-10), kept at the nodes and the times t:
-    {x: (nodes,), t: (times,), name: (times, nodes)}."""
+def pde_on_grid(rhs, start, nodes, t, name, refine, fine):
+    """A known PDE solved on a grid `refine` times finer than the nodes along each coordinate
+    (the method of lines on `fine` nodes, the state a column, x-major; scipy's DOP853 to rtol
+    1e-10), kept at the nodes and the times t: {coordinate: its nodes; t: (times,);
+    name: (times, nodes along each coordinate)}."""
     from scipy.integrate import solve_ivp
     solution = solve_ivp(lambda time, values: rhs(values[:, None])[:, 0], (0.0, float(t[-1])), start[:, 0],
                          method="DOP853", t_eval=t, rtol=1e-10, atol=1e-12)
     if not solution.success:
         raise DataError(f"the known PDE of data set {name!r} could not be solved: {solution.message}")
-    return {"x": x, "t": t, name: solution.y[::refine].T}
+    values = solution.y.T.reshape((len(t),) + tuple(fine))
+    return {**nodes, "t": t, name: values[(slice(None),) + (slice(None, None, refine),) * len(fine)]}
 ''',
     "as_rows": '''
 def as_rows(fields):
@@ -266,12 +268,14 @@ def emit_numpy_section(model: ir.Model, names: dict, spec_folder: str = ".") -> 
     """Lines for constants, data and initial parameters; `spec_folder` is the spec's folder
     relative to the module's (where data files are looked for when they are not beside it)."""
     lines = ["# ---- constants of the spec"]
+    if any(c.derived and c.derived[0] == "laplacian" and len(c.derived) == 3 for c in model.constants):
+        lines += EIGENBASIS.strip("\n").split("\n") + ["", ""]   # IMEX on a 2-D grid
     for c in model.constants:
         value = derived_constant(c, names, NumpyCodePrinter) if c.derived else number_literal(c.value)
         lines.append(f"{names[c.name]} = {value}")
     lines.append("")
     used = sorted({_generator(d) for d in model.datasets if _generator(d) in GENERATORS}
-                  | {piece for d in model.datasets if d.generator == "pde" for piece in PDE_DATA_PIECES}
+                  | {piece for d in model.datasets if d.generator == "pde" for piece in pde_data_pieces(d)}
                   | ({"field_on_grid"} if any(d.generator == "field" for d in model.datasets) else set())
                   | ({"as_rows"} if model.kind == "pinn" and files_in(model) else set()))
     files = any(d.generator == "load" for d in model.datasets)

@@ -80,12 +80,12 @@ def grid_unsupported(model: ir.Model) -> list:
         found.append((f"grids in {len(space)} space dimensions (the method of lines is written in 1-D "
                       "and 2-D)", model.scheme.span))
     if len(space) == 2:
-        if registry.definition_of(model.scheme.time).matrix_options:
-            found.append(("implicit diffusion (IMEX) on a 2-D grid", model.scheme.time.span))
+        if registry.definition_of(model.scheme.time).matrix_options and not any(
+                eq.rhs.has(F.Laplacian) for eq in model.equations):
+            found.append(("implicit diffusion (IMEX) on a 2-D grid other than kappa * lap(u)",
+                          model.scheme.time.span))
         if model.scheme.advection == "upwind":
             found.append(("upwind advection on a 2-D grid", model.scheme.span))
-        found += [("the 'pde' data generator on a 2-D grid", d.span) for d in model.datasets
-                  if d.generator == "pde"]
     for condition in model.conditions:
         if condition.section == "boundary" and condition.value.free_symbols:
             found.append(("boundary values that change in time on a grid", condition.span))
