@@ -16,6 +16,9 @@ from sciml.backends.common.points_code import emit_points_section, point_sets, p
 from sciml.pipeline import front_end
 
 
+RITZ = ROOT / "specs" / "pde" / "poisson_ritz.sciml"
+
+
 def model_of(source: str, path: str = "test.sciml"):
     return front_end(source, path)[1]
 
@@ -89,7 +92,8 @@ def test_poisson_ritz_four_faces_drawn_every_step():
     model = spec_model("poisson_ritz")
     ns = section(model)
     assert list(ns["POINT_SETS"]) == ["interior", "boundary_x_0", "boundary_x_1", "boundary_y_0", "boundary_y_1"]
-    assert [s["count"] for s in ns["POINT_SETS"].values()] == [1000, 50, 50, 50, 50]
+    assert [s["count"] for s in ns["POINT_SETS"].values()] == [1024, 50, 50, 50, 50]
+    assert [s["sampler"] for s in ns["POINT_SETS"].values()] == ["sobol"] + ["uniform"] * 4
     assert ns["POINTS_RESAMPLE"] == 1
     points = ns["draw_points"](5, 3)
     for name, column, value in [("boundary_x_0", 0, 0.0), ("boundary_x_1", 0, 1.0),
@@ -97,11 +101,13 @@ def test_poisson_ritz_four_faces_drawn_every_step():
         assert points[name].shape == (50, 2)
         assert np.all(points[name][:, column] == value)
         assert np.all((points[name][:, 1 - column] >= 0) & (points[name][:, 1 - column] <= 1))
-    assert points["interior"].shape == (1000, 2) and np.all((points["interior"] >= 0) & (points["interior"] <= 1))
+    assert points["interior"].shape == (1024, 2) and np.all((points["interior"] >= 0) & (points["interior"] <= 1))
     # resample = 1: every step its own points
     assert not np.array_equal(ns["draw_points"](5, 4)["interior"], points["interior"])
-    # uniform points only: the module does not import scipy
-    assert points_imports(model)[1] == [] and "qmc" not in "\n".join(emit_points_section(model))
+    # a Sobol interior imports scipy's qmc; with uniform points only, the module does not
+    assert points_imports(model)[1] == ["from scipy.stats import qmc"]
+    uniform = model_of(RITZ.read_text().replace("sobol(1024)", "uniform(1000)"))
+    assert points_imports(uniform)[1] == [] and "qmc" not in "\n".join(emit_points_section(uniform))
 
 
 def test_names_of_two_conditions_on_one_face_are_distinct():

@@ -166,7 +166,7 @@ def test_poisson_ritz_energy_and_its_euler_lagrange_equation(capsys):
                   r"- \Delta u &= 2 \pi^{2} \sin{\left(\pi x \right)} \sin{\left(\pi y \right)} \qquad "
                   r"\text{(the Euler--Lagrange equation of } \mathcal{E}\text{)}",
                   r"\mathcal{L}_{\mathrm{boundary}} &= 500 \cdot \frac{1}{50} \sum_{k=1}^{50} u(0, y_{k})^{2}",
-                  r"\text{uniform points, redrawn every step (the conditions' points too)}",
+                  r"\text{Sobol points, redrawn every step (the conditions' points too)}",
                   r"u^{\star} = \sin{\left(\pi x \right)} \sin{\left(\pi y \right)}",
                   r"101 \times 101 \text{ points of } [0, 1] \times [0, 1]"]:
         assert piece in text, piece

@@ -36,11 +36,11 @@ def small_burgers() -> str:
 def small_ritz() -> str:
     text = RITZ.read_text(encoding="utf-8")
     text = text.replace("mlp(2 -> 32 -> 32 -> 32 -> 1, tanh)", "mlp(2 -> 16 -> 16 -> 1, tanh)")
-    text = text.replace("uniform(1000)", "uniform(200)")
+    text = text.replace("sobol(1024)", "sobol(256)")
     old = "adam(lr = 1e-2, steps = 5000) then adam(lr = 1e-3, steps = 10000) then adam(lr = 1e-4, steps = 5000)"
     assert old in text
     text = text.replace(old, "adam(lr = 1e-2, steps = 200)")
-    assert "16 -> 16" in text and "(200)" in text
+    assert "16 -> 16" in text and "sobol(256)" in text and "steps = 200)\n" in text
     return text
 
 
