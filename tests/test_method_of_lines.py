@@ -218,3 +218,41 @@ def test_upwind_torch_equals_jax():
     assert value_t > 0 and abs(value_t - value_j) <= 1e-10 * value_t
     for key in grads_t:
         assert np.max(np.abs(grads_t[key] - grads_j[key])) <= 1e-10 * max(1.0, np.max(np.abs(grads_t[key]))), key
+
+
+CONV = """model convheat : grid_pde
+const grid = 16, steps = 20, T = 0.1
+domain x in [0, 1], t in [0, T]
+data train = generate field(u(x, t) = exp(-4 * pi^2 * 0.1 * t) * sin(2 * pi * x),
+                            x = linspace(0, 1 - 1 / grid, grid), t = linspace(0, T, 3))
+state u : R
+param K : R[3] = [0.1, -0.2, 0.1]
+const L = [1, -2, 1]
+pde      dt(u) = {rhs}
+initial  u(x, 0) = sin(2 * pi * x)
+boundary u(0, t) = u(1, t)
+scheme   method_of_lines(grid = grid, time = rk4(steps, T))
+loss   mse(u(train.x, train.t), train.u)
+train  adam(lr = 1e-3, steps = 2)
+"""
+
+
+def test_a_convolution_runs_its_kernel_along_the_grid():
+    """conv(K, u): K[1] u[i-1] + K[2] u[i] + K[3] u[i+1] with the ends as the boundary says; the
+    fixed kernel [1, -2, 1] * grid^2 is the second difference, and a learned K gets its gradient
+    alike in torch and JAX."""
+    pytest.importorskip("jax")
+    import jax.numpy as jnp
+    fixed = compile_and_import("conv_fixed.sciml", "torch", name="conv_fixed", source=CONV.format(
+        rhs="D * conv(L * grid^2, u)").replace("param K : R[3] = [0.1, -0.2, 0.1]", "param D : R = 0.1"))
+    stencil = heat(16, "periodic", "rk4", steps=20, name="conv_stencil")
+    u = torch.as_tensor(np.random.default_rng(0).normal(size=(16, 1)))
+    D = torch.tensor(0.1, dtype=torch.float64)
+    assert torch.allclose(fixed.du_dt(u, D, torch.as_tensor(fixed.L)), stencil.du_dt(u, D), rtol=0, atol=1e-12)
+    text = CONV.format(rhs="conv(K, u) * grid^2 / 10")
+    mods = {b: compile_and_import("conv_learned.sciml", b, name=f"conv_learned_{b}", source=text) for b in ("torch", "jax")}
+    params, batch = mods["torch"].init_params(0), mods["torch"].evaluation_batch(mods["torch"].make_data())
+    value_t, grads_t = mods["torch"].loss_and_grad(params, batch, torch.float64)
+    value_j, grads_j = mods["jax"].loss_and_grad(params, batch, jnp.float64)
+    assert value_t > 0 and abs(value_t - value_j) <= 1e-10 * value_t
+    assert np.max(np.abs(grads_t["K"])) > 0 and np.max(np.abs(grads_t["K"] - grads_j["K"])) <= 1e-10 * np.max(np.abs(grads_t["K"]))

@@ -51,6 +51,14 @@ class GridStencil(ArrayOp):
     nargs = (3, 4)
 
 
+class GridConvolution(ArrayOp):
+    """GridConvolution(kernel, v): Convolution on a grid (method_of_lines.py), v the values at
+    the nodes with one end node added each side: kernel[1] v[i-1] + kernel[2] v[i] +
+    kernel[3] v[i+1] at the unknown nodes; GridConvolution(kernel, v, axis) on a 2-D grid."""
+
+    nargs = (2, 3)
+
+
 class UpwindDivergence(ArrayOp):
     """UpwindDivergence(v, u, dx): d(v u)/dx by first-order upwind fluxes, v and u at the nodes
     with their ends (method_of_lines.py, advection = upwind)."""

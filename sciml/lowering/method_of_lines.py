@@ -15,6 +15,7 @@ The grid: `grid = N` nodes along each space coordinate (one or two); along x in 
 Stencils (second order in dx, on the state with one node added at each end):
     lap(u), d(u, x, x)   (u[i-1] - 2 u[i] + u[i+1]) / dx^2
     d(f, x), div(f)      (f[i+1] - f[i-1]) / (2 dx), f evaluated at the nodes with the ends
+    conv(K, u)           K[1] u[i-1] + K[2] u[i] + K[3] u[i+1] (a CNN's 3-tap cross-correlation)
 On a 2-D grid (x, y) the state is the column of the unknown nodes, x-major; the stencils read it
 as an array (x with its ends, y with its ends) and give a column back: lap(u) is the five-point
 sum of the second differences along x and y, div([v, w]) = d(v, x) + d(w, y).
@@ -302,6 +303,10 @@ def stencil_form(expr, states, ends: dict, spacing: dict, upwind=False):
             if len(set(wrt)) > 1 or len(wrt) > 2:   # refused before (backends/common/unsupported.py)
                 raise ValueError(f"no stencil for the derivative in {', '.join(map(str, wrt))}")
             return along(wrt[0], at_ends(inner), {1: "central", 2: "second"}[len(wrt)])
+        if isinstance(e, F.Convolution):   # conv(K, u, x): the kernel on u with its ends, along x
+            kernel, values, x = e.args
+            axis = (sympy.Integer(coordinates.index(x)),) if several else ()
+            return F.GridConvolution(discretized(kernel), at_ends(values), *axis)
         if isinstance(e, F.Divergence):
             values = e.args[0]
             if isinstance(values, sympy.MatrixBase):   # div([v_x, v_y]): one component per axis

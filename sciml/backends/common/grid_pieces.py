@@ -53,4 +53,20 @@ def central_difference_2d(v, dx, axis):
         difference = (v[1:-1, 2:] - v[1:-1, :-2]) / (2 * dx)
     return difference.reshape(-1, v.shape[-1])
 ''',
+    "convolution": '''
+def convolution(kernel, v):
+    """conv(K, u): kernel[0] v[i-1] + kernel[1] v[i] + kernel[2] v[i+1] at the inner nodes of v
+    (axis 0: the grid with one node added at each end), as a CNN runs a 3-tap kernel."""
+    return kernel[0] * v[:-2] + kernel[1] * v[1:-1] + kernel[2] * v[2:]
+''',
+    "convolution_2d": '''
+def convolution_2d(kernel, v, axis):
+    """conv(K, u, x) on a 2-D grid: the 3-tap kernel along axis 0 (x) or 1 (y) at the inner
+    nodes of v (as for second_difference_2d): the unknowns' column (x-major) back."""
+    if axis == 0:
+        run = kernel[0] * v[:-2, 1:-1] + kernel[1] * v[1:-1, 1:-1] + kernel[2] * v[2:, 1:-1]
+    else:
+        run = kernel[0] * v[1:-1, :-2] + kernel[1] * v[1:-1, 1:-1] + kernel[2] * v[1:-1, 2:]
+    return run.reshape(-1, v.shape[-1])
+''',
 }

@@ -81,6 +81,13 @@ class ArrayPrinterMixin:
             return f"{name}_2d({self._print(values)}, {self._print(dx)}, axis={int(axis[0])})"
         return self._helper(name, values, dx)
 
+    def _print_GridConvolution(self, expr):
+        kernel, values, *axis = expr.args
+        if axis:
+            self.helpers.add("convolution_2d")
+            return f"convolution_2d({self._print(kernel)}, {self._print(values)}, axis={int(axis[0])})"
+        return self._helper("convolution", kernel, values)
+
     def _print_UpwindDivergence(self, expr):
         return self._helper("upwind_divergence", *expr.args)
 
