@@ -247,9 +247,10 @@ def test_network_velocity_is_a_guard_over_the_data_range():
     assert sympy.simplify(speed - (c * S.NetGrad(U, c) + S.NetCall(U, c))) == 0
     value = speed_guard.bound.subs({D: 0.01, symbol: 1.0})   # the true D, and U = 0.5 c: a = c <= 1
     assert float(value) == pytest.approx(0.02)
-    # the module checks the bound on D; max|a| is not evaluated by it yet
+    # the module checks both, max|a| by largest_speed (tests/test_stability_guard.py runs it)
     text = emit(model, source, "reaction_diffusion.sciml", "torch")
-    assert "STABILITY_BOUNDS = ('h <= dx^2/(2*D) and D >= 0',)" in text
+    assert "STABILITY_BOUNDS = ('h <= 2*D/max|a|^2 and D >= 0', 'h <= dx^2/(2*D) and D >= 0')" in text
+    assert "largest_speed(params, ('train', 'c'), lambda p, c: c*grad_U(p, c) + U(p, c))" in text
 
 
 # -- convolutions as operators --------------------------------------------------------------

@@ -96,3 +96,26 @@ def test_without_the_flag_nothing_is_checked(tmp_path, capsys):
     module.main(["--steps", "5", "--json", "--dtype", "float64"])
     out, err = capsys.readouterr()
     assert "stability" not in json.loads(out.strip().splitlines()[-1]) and "stability" not in err
+
+
+def test_a_networks_largest_speed_on_a_grid_is_evaluated(tmp_path):
+    """reaction_diffusion: h <= 2 D / max|a|^2 with a = d(U(c) c)/dc the transport's speed, its
+    largest over 101 values of the data's range of c, from the current weights; the same in
+    torch and JAX, and equal to the flux's slope differenced here by hand."""
+    pytest.importorskip("jax")
+    spec = SPECS / "pde" / "reaction_diffusion.sciml"
+    text = spec.read_text().replace("const grid = 64, steps = 400", "const grid = 16, steps = 100").replace(
+        "x = linspace(0, 1 - 1 / grid, grid), t = linspace(0, T, 11)", "x = linspace(0, 1 - 1 / grid, grid), t = linspace(0, T, 3)")
+    assert "grid = 16" in text
+    mods = {b: compile_and_import(spec, b, tmp_path, source=text, name=f"rd_speed_{b}") for b in ("torch", "jax")}
+    params = mods["torch"].init_params(4)
+    checks = {b: dict((t, v) for t, v, _ in m.check_stability(params)) for b, m in mods.items()}
+    text_bound = "h <= 2*D/max|a|^2 and D >= 0"
+    assert checks["torch"][text_bound] == pytest.approx(checks["jax"][text_bound], rel=1e-12)
+    import torch
+    c = mods["torch"].make_data()["train"]["c"]
+    values = np.linspace(c.min(), c.max(), 100001)[None, :]
+    p = {k: torch.as_tensor(v) for k, v in params.items()}
+    flux = (mods["torch"].U(p, torch.as_tensor(values)) * torch.as_tensor(values)).numpy()[0]
+    slope = np.max(np.abs(np.diff(flux) / np.diff(values[0])))
+    assert checks["torch"][text_bound] == pytest.approx(2 * params["D"].item() / slope**2, rel=1e-3)

@@ -180,18 +180,13 @@ def _bounded(ctx, op, v, where, spectrum, allow_unstable, base) -> Diagnostic:
                 requires=tuple(requires), norms=(), literals=(),
                 extrema=tuple((e.symbol, e.speed, e.state, e.over) for e in extrema
                               if e.symbol in bound.free_symbols), span=ctx.time.span))
-        checked = [g.text for g in ctx.guards[first:] if not g.extrema]
+        checked = [g.text for g in ctx.guards[first:]]
         data.update(runtime_check=bool(checked))
-        parts = []
-        if checked:
-            parts.append("run the emitted module with --check-stability to check "
-                         + (" and ".join(checked) if extrema else "the bound") + " during training")
-        if extrema:   # the guard says how to evaluate it (StabilityGuard.extrema); no module does yet
+        help = "run the emitted module with --check-stability to check the bound during training"
+        if extrema:   # the guard says how to evaluate it (StabilityGuard.extrema)
             over = "the data's values" if any(e.over[0] == "data" for e in extrema) else "its initial values"
-            parts.append(f"max|a| is the largest speed over {over} of {op.state}, which "
-                         "--check-stability does not evaluate yet: keep h below the bound at the "
-                         "speeds training reaches")
-        help = "; ".join(parts)
+            help += (f" (max|a|, the largest speed over {over} of {op.state}, with the current "
+                     "weights; a grid model's method-of-lines module evaluates it)")
     return finding("A202", "warning", message + lower, ctx.time.span, help, **data)
 
 

@@ -124,13 +124,34 @@ def init_params(seed):
 
 
 # ---- the runtime stability check (--check-stability): the analysis' bounds, A202
-STABILITY_BOUNDS = ('h <= dx^2/(2*D) and D >= 0',)
+STABILITY_BOUNDS = ('h <= 2*D/max|a|^2 and D >= 0', 'h <= dx^2/(2*D) and D >= 0')
+
+
+SPEED_VALUES = {}   # the values a largest speed is taken over, made once: (data set, field) -> a row
+
+
+def largest_speed(params, over, speed):
+    """max |speed(p, v)| over the values v of `over` (101 from the least to the largest of a data
+    field, or of a state's initial values), with the current weights: the backend's arrays in
+    float64 on the CPU."""
+    if over not in SPEED_VALUES:
+        values = make_data()[over[0]][over[1]] if len(over) == 2 else over[0]
+        SPEED_VALUES[over] = np.linspace(np.min(values), np.max(values), 101)[None, :]
+    dtype = _runtime.DTYPES["float64"]
+    p, device = _runtime.place_params(params, dtype, "cpu")
+    v = _runtime.to_arrays({"v": SPEED_VALUES[over]}, dtype, device)["v"]
+    return float(np.max(np.abs(_runtime.to_numpy({"a": speed(p, v)})["a"])))
 
 
 def check_stability(params):
     """Each step-size bound with the current (numpy) weights: [(bound, value, holds)];
     the value is the smallest over the steps for per-step weights."""
     checks = []
+    # reaction_diffusion.sciml:23:46: h <= 2*D/max|a|^2 and D >= 0
+    D_ = params['D'].item()
+    max_speed = largest_speed(params, ('train', 'c'), lambda p, c: c*grad_U(p, c) + U(p, c))
+    bound = 2*D_/max_speed**2
+    checks.append(('h <= 2*D/max|a|^2 and D >= 0', float(bound), bool(h <= bound and (np.greater_equal(D_, 0)))))
     # reaction_diffusion.sciml:23:46: h <= dx^2/(2*D) and D >= 0
     D_ = params['D'].item()
     bound = (1 / 8192)/D_
@@ -218,6 +239,16 @@ def U(p, x0):
     z = jnp.tanh(p['U.W1'] @ z + p['U.b1'])
     z = jnp.tanh(p['U.W2'] @ z + p['U.b2'])
     return p['U.W3'] @ z + p['U.b3']
+
+
+def grad_U(p, x):
+    """The gradient of U at each sample (column) of x, backpropagated by hand."""
+    a1 = p['U.W1'] @ x + p['U.b1']
+    a2 = p['U.W2'] @ jnp.tanh(a1) + p['U.b2']
+    g = p['U.W3'].T
+    g = p['U.W2'].T @ (g * (1 - jnp.tanh(a2)**2))
+    g = p['U.W1'].T @ (g * (1 - jnp.tanh(a1)**2))
+    return g
 
 
 def R(p, x0):

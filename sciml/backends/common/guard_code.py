@@ -40,14 +40,35 @@ class StabilityMonitor:
 '''
 
 
-def emit_guard_section(model: ir.Model, names: dict, source_name: str) -> list[str]:
+LARGEST_SPEED = '''
+SPEED_VALUES = {}   # the values a largest speed is taken over, made once: (data set, field) -> a row
+
+
+def largest_speed(params, over, speed):
+    """max |speed(p, v)| over the values v of `over` (101 from the least to the largest of a data
+    field, or of a state's initial values), with the current weights: the backend's arrays in
+    float64 on the CPU."""
+    if over not in SPEED_VALUES:
+        values = make_data()[over[0]][over[1]] if len(over) == 2 else over[0]
+        SPEED_VALUES[over] = np.linspace(np.min(values), np.max(values), 101)[None, :]
+    dtype = _runtime.DTYPES["float64"]
+    p, device = _runtime.place_params(params, dtype, "cpu")
+    v = _runtime.to_arrays({"v": SPEED_VALUES[over]}, dtype, device)["v"]
+    return float(np.max(np.abs(_runtime.to_numpy({"a": speed(p, v)})["a"])))
+'''
+
+
+def emit_guard_section(model: ir.Model, names: dict, source_name: str, writer=None) -> list[str]:
     """`check_stability(params) -> [(bound as written, value, holds)]` and the monitor that
-    training calls it through."""
-    # a bound on a network's largest speed on a grid (guard.extrema) is not evaluated yet
-    guards = [g for g in model.guards if not g.extrema]
+    training calls it through.  A bound on a network's largest speed on a grid (guard.extrema)
+    evaluates the speed with the backend's network functions (`writer` prints it) over the
+    values the analysis names (`largest_speed`)."""
+    guards = [g for g in model.guards if not g.extrema or writer is not None]
     texts = tuple(g.text for g in guards)
     lines = ["# ---- the runtime stability check (--check-stability): the analysis' bounds, A202",
              f"STABILITY_BOUNDS = {literal(texts)}", "", ""]
+    if any(g.extrema for g in guards):
+        lines += LARGEST_SPEED.strip("\n").split("\n") + ["", ""]
     if not guards:
         return lines + ["def check_stability(params):",
                         '    """No step-size bound of this model reads learned weights."""',
@@ -57,11 +78,30 @@ def emit_guard_section(model: ir.Model, names: dict, source_name: str) -> list[s
              '    the value is the smallest over the steps for per-step weights."""',
              "    checks = []"]
     for guard in guards:
-        lines += _guard_lines(model, names, guard, source_name)
+        lines += _guard_lines(model, names, guard, source_name, writer)
     return lines + ["    return checks", "", ""] + MONITOR.strip("\n").splitlines()
 
 
-def _guard_lines(model: ir.Model, names: dict, guard: ir.StabilityGuard, source_name: str) -> list[str]:
+def _speed_lines(guard, names, local, fresh, writer, indent) -> list[str]:
+    """`max_a = largest_speed(params, over, lambda p, c: <the speed>)` for each largest speed
+    the bound reads."""
+    lines = []
+    for symbol, speed, state, over in guard.extrema:
+        local[symbol.name] = fresh("max_speed")
+        argument = names.get(str(state), "v")   # the lambda's own: the state's name reads as in the spec
+        code = writer.code(speed, {**writer.names, str(state): argument})
+        if over[0] == "data":
+            data_set, field = str(over[1]).split(".")
+            where = f"({literal(data_set)}, {literal(field)})"
+        else:   # the state's initial values at the nodes (the constant of its start)
+            start = next(c for c in writer.m.constants if c.derived and c.derived[0] == "formula"
+                         and c.name.startswith(str(state)))
+            where = f"({names.get(start.name, start.name)},)"
+        lines.append(f"{indent}{local[symbol.name]} = largest_speed(params, {where}, lambda p, {argument}: {code})")
+    return lines
+
+
+def _guard_lines(model: ir.Model, names: dict, guard: ir.StabilityGuard, source_name: str, writer=None) -> list[str]:
     per_step = {p.name for p in model.parameters if p.per_step}
     constants = {c.name for c in model.constants}
     literals = dict(guard.literals)
@@ -74,8 +114,9 @@ def _guard_lines(model: ir.Model, names: dict, guard: ir.StabilityGuard, source_
         taken.add(base)
         return base
 
+    speeds = {e[0] for e in guard.extrema}
     scalars = sorted({s for s in guard.bound.free_symbols.union(*(r.free_symbols for r in guard.requires))
-                      if not s.name.startswith("norm2(")}, key=lambda s: s.name)
+                      if not s.name.startswith("norm2(") and s not in speeds}, key=lambda s: s.name)
     stepwise = any(s.name in per_step for s in scalars) or any(
         letter in per_step for _, _, terms in guard.norms for word, _ in terms for letter, _ in word)
     indent = "        " if stepwise else "    "
@@ -84,6 +125,8 @@ def _guard_lines(model: ir.Model, names: dict, guard: ir.StabilityGuard, source_
         local[s.name] = fresh(names[s.name])
         index = "[j]" if s.name in per_step else ""
         body.append(f"{indent}{local[s.name]} = params[{literal(names[s.name])}]{index}.item()")
+    if guard.extrema:
+        body += _speed_lines(guard, names, local, fresh, writer, indent)
     printer = NumpyCodePrinter(local)
 
     def letter_code(letter: str, transposed: bool) -> str:

@@ -66,7 +66,9 @@ class ModelWriter:
         for size in self.identities:
             self.names[f"I{size}"] = self.fresh(f"I{size}")
         self.arrays = {c: self.fresh(f"{names[c]}_array") for c in self.matrix_consts}
-        self.gradients = sorted({str(g.args[0]) for e in model.equations for g in e.rhs.atoms(S.NetGrad)})
+        speeds = [speed for guard in model.guards for _, speed, _, _ in guard.extrema]   # --check-stability's
+        self.gradients = sorted({str(g.args[0]) for e in [eq.rhs for eq in model.equations] + speeds
+                                 for g in e.atoms(S.NetGrad)})
         for net in self.gradients:
             self.names[f"grad {net}"] = self.fresh(f"grad_{names[net]}")
         self.step_values = {}   # per-step weight -> its name inside a scanned step (K -> K_j)

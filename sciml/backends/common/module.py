@@ -103,7 +103,7 @@ def emit_module(model: ir.Model, source: str, source_name: str, backend: str, sp
     lines += emit_numpy_section(writer.m, names, spec_folder)
     if pinn:
         lines += ["", ""] + emit_pinn_numpy(model)
-    lines += ["", ""] + emit_guard_section(model, names, source_name)
+    lines += ["", ""] + emit_guard_section(model, names, source_name, writer if grid is not None else None)
     lines += ["", ""] + emit_divergence_section(model, writer)
     lines += ["", "", "# ---- the model", ""]
     lines += helpers_text(helpers)
