@@ -267,7 +267,8 @@ class TaylorLayer(torch.autograd.Function):
                 grad_W += adjoint @ x.t()
         if ctx.needs_input_grad[1]:
             grad_b = adjoints[0].sum(1, keepdim=True)
-        grads = [W.t() @ adjoint if needed else None for adjoint, needed in zip(adjoints, ctx.needs_input_grad[2:])]
+        W_t = W.t()
+        grads = [W_t @ adjoint if needed else None for adjoint, needed in zip(adjoints, ctx.needs_input_grad[2:])]
         return (grad_W, grad_b, *grads, None, None)
 
     @staticmethod
@@ -296,8 +297,11 @@ class TaylorLayer(torch.autograd.Function):
         adjoints_i = [slope * gi for gi in g_i]
         for q, gq in zip(pairs, g_q):
             for i, j in q:
-                adjoints_i[i].addcmul_(e_i[j], gq)
-                adjoints_i[j].addcmul_(e_i[i], gq)
+                if i == j:   # d(a_i^2)/da_i = 2 a_i
+                    adjoints_i[i].addcmul_(e_i[i], gq, value=2)
+                else:
+                    adjoints_i[i].addcmul_(e_i[j], gq)
+                    adjoints_i[j].addcmul_(e_i[i], gq)
         return [adjoint, *adjoints_i, *[slope * gq for gq in g_q]]
 
 
