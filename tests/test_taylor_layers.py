@@ -161,3 +161,21 @@ def test_the_modules_import_or_paste_the_layers():
     alone = compile_spec(small_burgers(), "burgers.sciml", "torch", standalone=True)
     assert "\nclass TaylorLayer(torch.autograd.Function):" in alone and "from sciml" not in alone
     assert "TaylorLayer" not in compile_spec(small_burgers(), "burgers.sciml", "jax")
+
+
+def test_a_network_of_one_input():
+    """u(x): h0 = x itself, one direction, u_xx and the Laplacian over x."""
+    from sciml.lowering import ir
+
+    net = ir.Network(name="u", inputs=("x",), widths=(1, 5, 4, 1), activation="softplus", field=True)
+    orders = {(): "u", (0,): "u_x", (0, 0): "u_xx", Laplacian((0,)): "lap_u"}
+    text = (network_lines(net, SPELLING) + autodiff_function(net, {"u": "u"}, SPELLING, orders, "torch")
+            + [""] + derivatives_function("softplus", 4, "softplus_derivatives", SPELLING)
+            + [""] + taylor_layers_function(net, {"u": "u"}, SPELLING, orders, "u_taylor", "softplus_derivatives"))
+    namespace = {"torch": torch, "TaylorLayer": TaylorLayer, "TaylorInputLayer": TaylorInputLayer}
+    exec(compile("\n".join(text), "<one input>", "exec"), namespace)
+    p = {k: torch.tensor(v) for k, v in weights((1, 5, 4, 1), seed=9).items()}
+    x = torch.tensor(points()[0])
+    layers, autodiff = namespace["u_taylor"](p, x), namespace["u_autodiff"](p, x)
+    for name, a, b in zip(orders.values(), layers, autodiff):
+        assert float((a - b).detach().abs().max()) <= TOLERANCE, name
