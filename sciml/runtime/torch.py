@@ -199,3 +199,152 @@ class TorchRuntime(Runtime):
             values = self.model.evaluate_reports(p, arrays)
         return {name: self.report_value(value.detach().cpu()) if hasattr(value, "detach") else value
                 for name, value in values.items()}
+
+
+class TaylorLayer(torch.autograd.Function):
+    """One hidden layer of a field network in Taylor mode (the emitted `u_taylor`), its backward
+    written out by hand:
+
+        h2, h2_x, h2_t, h2_xx = TaylorLayer.apply(W2, b2, h1, h1_x, h1_t, h1_xx, tanh_derivatives, jet)
+
+    pushes the value h and its input derivatives through a = W h + b, h+ = sigma(a):
+
+        a = W h + b        a_i = W h_i                 a_q = W h_q
+        h+ = sigma(a)      h+_i = sigma'(a) a_i        h+_q = sigma'(a) a_q + sigma''(a) z_q
+
+    z_q the sum over the pairs (i, j) of q of a_i a_j: one pair for a second derivative h_ij, the
+    pairs (i, i) for a Laplacian.  `jet` = (directions, pairs): one first-order stream h_i per
+    direction (an index of the network's inputs), then one second-order stream per entry of
+    `pairs` (its pairs of positions in `directions`).  `sigma(a)` is the emitted function of the
+    activation: sigma and its derivatives at a, sympy's (the third only where second derivatives
+    are carried).
+
+    Autograd would record each product and keep what each needs; here the backward is the chain
+    rule of the lines above, from the adjoints g, g_i, g_q of the outputs, in the two products
+    the forward keeps, e_i = sigma'' a_i (the a-derivative of h+_i) and d_q = sigma'' a_q +
+    sigma''' z_q (that of h+_q):
+
+        abar   = sigma' g + sum_i e_i g_i + sum_q d_q g_q
+        abar_i = sigma' g_i + sum over q and its pairs (i, j) of e_j g_q   (twice for (i, i))
+        abar_q = sigma' g_q
+
+    then W's adjoint abar h^T + sum_i abar_i h_i^T + sum_q abar_q h_q^T, b's the sum of abar over
+    the points, the inputs' W^T abar, W^T abar_i, W^T abar_q.  That is fewer passes over the
+    (width, points) arrays than autograd makes, and only sigma', e_i and d_q are kept beside the
+    inputs.  Not differentiable twice (once_differentiable)."""
+
+    @staticmethod
+    def forward(ctx, W, b, *args):
+        *streams, sigma, jet = args
+        directions, pairs = jet
+        k = len(directions)
+        h, h_i, h_q = streams[0], streams[1:1 + k], streams[1 + k:]
+        a = torch.addmm(b, W, h)
+        a_i = [W @ x for x in h_i]
+        a_q = [W @ x for x in h_q]
+        value, slope, curvature, third = TaylorLayer.derivatives(sigma, a)
+        z_q = [TaylorLayer.pair_sum(a_i, q) for q in pairs]
+        e_i = [curvature * x for x in a_i]
+        d_q = [torch.mul(curvature, x).addcmul_(third, z) for x, z in zip(a_q, z_q)]
+        ctx.jet = jet
+        ctx.save_for_backward(W, *streams, slope, *e_i, *d_q)
+        # h+_i and h+_q in the arrays of a_i and a_q, which the backward does not read
+        return (value, *[x.mul_(slope) for x in a_i],
+                *[x.mul_(slope).addcmul_(curvature, z) for x, z in zip(a_q, z_q)])
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, g, *g_streams):
+        directions, pairs = ctx.jet
+        k, n = len(directions), 1 + len(directions) + len(pairs)
+        W, *saved = ctx.saved_tensors
+        streams, slope, e_i, d_q = saved[:n], saved[n], saved[n + 1:n + 1 + k], saved[n + 1 + k:]
+        adjoints = TaylorLayer.adjoints(slope, e_i, d_q, pairs, g, g_streams[:k], g_streams[k:])
+        grad_W = grad_b = None
+        if ctx.needs_input_grad[0]:
+            grad_W = adjoints[0] @ streams[0].t()
+            for adjoint, x in zip(adjoints[1:], streams[1:]):
+                grad_W += adjoint @ x.t()
+        if ctx.needs_input_grad[1]:
+            grad_b = adjoints[0].sum(1, keepdim=True)
+        W_t = W.t()
+        grads = [W_t @ adjoint if needed else None for adjoint, needed in zip(adjoints, ctx.needs_input_grad[2:])]
+        return (grad_W, grad_b, *grads, None, None)
+
+    @staticmethod
+    def derivatives(sigma, a):
+        """(sigma, sigma', sigma'', sigma''') at a from the emitted function; None for the third
+        where it writes three values (first derivatives only)."""
+        values = tuple(sigma(a))
+        return values + (None,) * (4 - len(values))
+
+    @staticmethod
+    def pair_sum(a_i, pairs):
+        """z = sum over `pairs` of a_i a_j."""
+        z = None
+        for i, j in pairs:
+            z = a_i[i] * a_i[j] if z is None else z.addcmul_(a_i[i], a_i[j])
+        return z
+
+    @staticmethod
+    def adjoints(slope, e_i, d_q, pairs, g, g_i, g_q):
+        """[abar, abar_i..., abar_q...] from the outputs' adjoints (the class's docstring)."""
+        adjoint = slope * g
+        for e, gi in zip(e_i, g_i):
+            adjoint.addcmul_(e, gi)
+        for d, gq in zip(d_q, g_q):
+            adjoint.addcmul_(d, gq)
+        adjoints_i = [slope * gi for gi in g_i]
+        for q, gq in zip(pairs, g_q):
+            for i, j in q:
+                if i == j:   # d(a_i^2)/da_i = 2 a_i
+                    adjoints_i[i].addcmul_(e_i[i], gq, value=2)
+                else:
+                    adjoints_i[i].addcmul_(e_i[j], gq)
+                    adjoints_i[j].addcmul_(e_i[i], gq)
+        return [adjoint, *adjoints_i, *[slope * gq for gq in g_q]]
+
+
+class TaylorInputLayer(torch.autograd.Function):
+    """The first layer of a field network in Taylor mode (see TaylorLayer), from h0 = the inputs:
+    their derivatives are h0_i = e_i and h0_q = 0, so a_i = W e_i (column i of W, the same at
+    every point) and a_q = 0:
+
+        h1, h1_x, h1_t, h1_xx = TaylorInputLayer.apply(W1, b1, h0, tanh_derivatives, jet)
+
+        a = W1 h0 + b1     h1 = sigma(a)     h1_i = sigma'(a) W1[:, i]     h1_q = sigma''(a) z_q
+
+    Backward: abar as in TaylorLayer (with d_q = sigma''' z_q), W1's adjoint abar h0^T and, in
+    column i, the sum over the points of a_i's adjoint (TaylorLayer's abar_i)."""
+
+    @staticmethod
+    def forward(ctx, W, b, h, sigma, jet):
+        directions, pairs = jet
+        a = torch.addmm(b, W, h)
+        a_i = [W[:, i:i + 1] for i in directions]
+        value, slope, curvature, third = TaylorLayer.derivatives(sigma, a)
+        z_q = [TaylorLayer.pair_sum(a_i, q) for q in pairs]   # columns (width, 1)
+        e_i = [curvature * x for x in a_i]
+        d_q = [third * z for z in z_q]
+        ctx.jet = jet
+        ctx.save_for_backward(W, h, slope, *e_i, *d_q)
+        return (value, *[slope * x for x in a_i], *[curvature * z for z in z_q])
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, g, *g_streams):
+        directions, pairs = ctx.jet
+        k = len(directions)
+        W, h, slope, *saved = ctx.saved_tensors
+        e_i, d_q = saved[:k], saved[k:]
+        adjoint, *adjoints_i = TaylorLayer.adjoints(slope, e_i, d_q, pairs, g, g_streams[:k], g_streams[k:])
+        grad_W = grad_b = grad_h = None
+        if ctx.needs_input_grad[0]:
+            grad_W = adjoint @ h.t()
+            for i, column in zip(directions, adjoints_i):   # a_i = W[:, i] at every point
+                grad_W[:, i] += column.sum(1)
+        if ctx.needs_input_grad[1]:
+            grad_b = adjoint.sum(1, keepdim=True)
+        if ctx.needs_input_grad[2]:
+            grad_h = W.t() @ adjoint
+        return grad_W, grad_b, grad_h, None, None

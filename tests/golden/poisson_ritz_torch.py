@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from scipy.stats import qmc
 
-from sciml.runtime.torch import TorchRuntime
+from sciml.runtime.torch import TaylorInputLayer, TaylorLayer, TorchRuntime
 
 MODEL = 'poisson_ritz'
 BACKEND = 'torch'
@@ -193,41 +193,35 @@ def coordinates(points):
     return tuple(points[:, k][None, :] for k in range(points.shape[1]))
 
 
+def tanh_derivatives(a):
+    """tanh(a) and its first two derivatives at a, for the Taylor layers (TaylorLayer):
+    sympy's, written in h = tanh(a) and the derivatives before."""
+    h = 2*torch.sigmoid(2*a) - 1   # = tanh(a), in a third of torch.tanh's time on a CPU
+    slope = 1 - h**2
+    curvature = -2*h*slope
+    return h, slope, curvature
+
+
 def u_taylor(p, x, y):
     """u = mlp(2 -> 32 -> 32 -> 32 -> 1, tanh): u, u_x, u_y.
 
     Pushed forward layer by layer (Taylor mode): for a = W h + b and h+ = sigma(a),
     h+_i = sigma'(a) a_i, h+_ij = sigma''(a) a_i a_j + sigma'(a) a_ij and
     lap h+ = sigma''(a) sum_i a_i^2 + sigma'(a) W lap h, with a_i = W h_i, a_ij = W h_ij;
-    from h0 = the inputs, h0_i = e_i, h0_ij = 0."""
+    from h0 = the inputs, h0_i = e_i, h0_ij = 0.  Each hidden layer is one call of the runtime's
+    TaylorLayer (TaylorInputLayer for the first): these rules, their backward written out by hand;
+    jet = what the layers carry: h_x along x, h_y along y."""
     h0 = torch.cat([x, y], dim=0)
+    jet = ((0, 1), ())
     # layer 1: sigma = tanh
     W1, b1 = p['u.W1'], p['u.b1']
-    a1 = W1 @ h0 + b1
-    a1_x = W1[:, 0:1]
-    a1_y = W1[:, 1:2]
-    h1 = torch.tanh(a1)
-    slope1 = 1 - h1**2
-    h1_x = slope1*a1_x
-    h1_y = slope1*a1_y
+    h1, h1_x, h1_y = TaylorInputLayer.apply(W1, b1, h0, tanh_derivatives, jet)
     # layer 2: sigma = tanh
     W2, b2 = p['u.W2'], p['u.b2']
-    a2 = W2 @ h1 + b2
-    a2_x = W2 @ h1_x
-    a2_y = W2 @ h1_y
-    h2 = torch.tanh(a2)
-    slope2 = 1 - h2**2
-    h2_x = slope2*a2_x
-    h2_y = slope2*a2_y
+    h2, h2_x, h2_y = TaylorLayer.apply(W2, b2, h1, h1_x, h1_y, tanh_derivatives, jet)
     # layer 3: sigma = tanh
     W3, b3 = p['u.W3'], p['u.b3']
-    a3 = W3 @ h2 + b3
-    a3_x = W3 @ h2_x
-    a3_y = W3 @ h2_y
-    h3 = torch.tanh(a3)
-    slope3 = 1 - h3**2
-    h3_x = slope3*a3_x
-    h3_y = slope3*a3_y
+    h3, h3_x, h3_y = TaylorLayer.apply(W3, b3, h2, h2_x, h2_y, tanh_derivatives, jet)
     # layer 4: the output, affine
     W4, b4 = p['u.W4'], p['u.b4']
     u = W4 @ h3 + b4

@@ -38,6 +38,8 @@ class Spelling:
     solver_library: str = ""  # the library of adaptive solvers (a definition's `solvers` key)
     grid_solvers: dict = None  # the implicit solves on a grid by kind (grid_solve_code.py)
     dense_grid_solve_up_to: dict = None  # the most unknowns a grid solves by its dense inverse (periodic, bounded)
+    taylor_layers: bool = False  # u_taylor's hidden layers as the runtime's TaylorLayer (taylor_layers_code.py)
+    taylor_values: dict = None  # {activation: (its value in a, why)} for the Taylor layers' derivatives function
 
 
 class ModelWriter:

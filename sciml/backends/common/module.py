@@ -44,6 +44,7 @@ def emit_module(model: ir.Model, source: str, source_name: str, backend: str, sp
         model = semi_discrete(model)
     names = user_names(model)
     pinn = model.kind == "pinn"
+    runtime_classes = []
     writer = ModelWriter(model, names, spelling, source.split("\n"))  # lines as the parser counts them
     grid = GridWriter(writer, grid_model) if grid_model is not None else None
     for flow in model.flows:
@@ -51,6 +52,7 @@ def emit_module(model: ir.Model, source: str, source_name: str, backend: str, sp
     if pinn:
         pinn_writer = PinnWriter(writer, model, backend)
         model_lines = writer.networks() + pinn_writer.lines() + reports_function(pinn_writer)
+        runtime_classes = sorted(pinn_writer.runtime_classes)   # TaylorLayer: imported beside the runtime
     else:
         solve = writer.solve()
         flows = [line for flow in model.flows for line in FlowWriter(writer, flow).functions()]
@@ -83,7 +85,7 @@ def emit_module(model: ir.Model, source: str, source_name: str, backend: str, sp
         *_runtime_line(backend, standalone),
         '"""',
         *_with_imports(imports, file_imports(model),
-                       *_runtime_and_points_imports(model, backend, standalone)),
+                       *_runtime_and_points_imports(model, backend, standalone, runtime_classes)),
         "",
         f"MODEL = {literal(model.name)}",
         f"BACKEND = {literal(backend)}",
@@ -113,9 +115,10 @@ def emit_module(model: ir.Model, source: str, source_name: str, backend: str, sp
     return _tidy(text)
 
 
-def _runtime_and_points_imports(model: ir.Model, backend: str, standalone: bool) -> tuple:
-    """The runtime's imports, with scipy's qmc where the collocation points need it."""
-    std, other = runtime_imports(backend, standalone)
+def _runtime_and_points_imports(model: ir.Model, backend: str, standalone: bool, classes=()) -> tuple:
+    """The runtime's imports (with `classes` of its file beside its class), with scipy's qmc
+    where the collocation points need it."""
+    std, other = runtime_imports(backend, standalone, classes)
     points_std, points_other = points_imports(model)
     return sorted(set(std + points_std)), points_other + other
 

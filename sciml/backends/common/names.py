@@ -28,6 +28,7 @@ ode_data os csv DataError data_path data_values data_dir SPEC_FOLDER
 carry weights at_observed_steps functools lr
 Diverged diverged loss_terms STABILITY_FINDINGS OBSERVED_STATES
 Runtime TorchRuntime JaxRuntime RuntimeCommandLine TrainingProgress CheckpointFiles TrainingPlots
+TaylorLayer TaylorInputLayer
 SPEC_SHA256 SCIML_VERSION dataclasses io math re
 DOMAIN_BOX POINT_SETS POINTS_RESAMPLE draw_points points_in_box uniform_points latin_hypercube_points
 sobol_points qmc draw_batch point_draw

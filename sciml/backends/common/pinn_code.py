@@ -28,6 +28,8 @@ from sciml.backends.common.points_code import point_sets
 from sciml.backends.common.quoting import literal
 from sciml.backends.common.taylor_autodiff_code import autodiff_function
 from sciml.backends.common.taylor_code import TAYLOR_ORDER, Laplacian, Locals, taylor_function
+from sciml.backends.common.taylor_layers_code import (derivative_count, derivatives_function,
+                                                      taylor_layers_function)
 from sciml.lowering import family_symbols as F
 from sciml.lowering import ir
 from sciml.lowering import symbols as S
@@ -60,6 +62,8 @@ class PinnWriter:
         for net in self.ansatz:
             writer.network_functions[net] = writer.fresh(f"{writer.names[net]}_net")
         self.network_taylor = {}              # {(net, network keys): u_net_taylor}
+        self.activation_functions = {}        # {activation: tanh_derivatives} (taylor_layers_code.py)
+        self.runtime_classes = set()          # the runtime's classes the functions call (TaylorLayer)
         # {(net, keys): function name}: one per field for the interior (u_taylor), and one for
         # each other set of derivatives a condition reads (u_x_taylor for a Neumann condition)
         self.derivative_functions, self.derivative_routes = {}, {}
@@ -167,7 +171,7 @@ class PinnWriter:
             if net_name in self.ansatz and self.derivative_routes[net_name, keys] == "taylor":
                 lines += self.ansatz_taylor_lines(net, keys, function)
             elif self.derivative_routes[net_name, keys] == "taylor":
-                lines += taylor_function(net, self.w.names, self.w.sp, orders, function) + ["", ""]
+                lines += self.taylor_lines(net, orders, function)
             else:
                 lines += autodiff_function(net, self.w.names, self.w.sp, orders, self.backend,
                                            function) + ["", ""]
@@ -180,6 +184,35 @@ class PinnWriter:
                 lines += self.energy_function(name, atom)
         return lines + self.loss_function() + self.loss_terms_function()
 
+    def taylor_lines(self, net: ir.Network, orders: dict, function: str) -> list[str]:
+        """u_taylor: each hidden layer one call of the runtime's Taylor layers where the backend
+        has them (taylor_layers_code.py), after the activation's derivatives function where no
+        function before wrote it; else every product written out (taylor_code.py)."""
+        if not derivative_count(net, orders, self.w.sp):
+            return taylor_function(net, self.w.names, self.w.sp, orders, function) + ["", ""]
+        lines, activation = [], net.activation
+        if activation not in self.activation_functions:
+            self.activation_functions[activation] = self.w.fresh(f"{activation}_derivatives")
+            lines += derivatives_function(activation, self.derivative_counts()[activation],
+                                          self.activation_functions[activation], self.w.sp) + ["", ""]
+        self.runtime_classes |= {"TaylorInputLayer"} | ({"TaylorLayer"} if len(net.widths) > 3 else set())
+        return lines + taylor_layers_function(net, self.w.names, self.w.sp, orders, function,
+                                              self.activation_functions[activation]) + ["", ""]
+
+    def derivative_counts(self) -> dict:
+        """{activation: how many of sigma, sigma', ... its derivatives function returns}: the most
+        any Taylor function of the module takes (one function per activation)."""
+        counts = {}
+        for (net_name, keys), route in self.derivative_routes.items():
+            net = self.nets[net_name]
+            if route != "taylor":
+                continue
+            if net_name in self.ansatz:
+                keys = tuple(self.ansatz[net_name].network_keys(keys))
+            count = derivative_count(net, {key: f"q{k}" for k, key in enumerate(keys)}, self.w.sp)
+            counts[net.activation] = max(count, counts.get(net.activation, 0))
+        return counts
+
     def ansatz_taylor_lines(self, net: ir.Network, keys: tuple, function: str) -> list[str]:
         """The field's derivatives by the product rule from the network's Taylor-mode ones:
         `u_net, u_net_x = u_net_taylor(p, x, t)`, then `u_x = G_x + D_x*u_net + D*u_net_x`."""
@@ -190,7 +223,7 @@ class PinnWriter:
             name = self.w.fresh(f"{network}_taylor")
             self.network_taylor[net.name, network_keys] = name
             orders = {key: quantity_name(net, network, key) for key in network_keys}
-            lines += taylor_function(net, self.w.names, self.w.sp, orders, name) + ["", ""]
+            lines += self.taylor_lines(net, orders, name)
         local = self.locals()
         arguments = {c: local.fresh(c) for c in net.inputs}
         quantities = {network_quantity(key).name: local.fresh(quantity_name(net, network, key))

@@ -16,10 +16,13 @@ from sciml.runtime import CLASSES, PASTED, source_text
 THIRD_PARTY = ("numpy", "torch", "jax", "optax", "sciml")
 
 
-def runtime_imports(backend: str, standalone: bool) -> tuple[list[str], list[str]]:
-    """(standard-library imports, other imports) that the runtime adds to the module's."""
+def runtime_imports(backend: str, standalone: bool, classes=()) -> tuple[list[str], list[str]]:
+    """(standard-library imports, other imports) that the runtime adds to the module's; `classes`:
+    more classes of the backend's runtime file that the module calls (TaylorLayer), imported
+    beside its runtime class (pasted with it when standalone)."""
     if not standalone:
-        return ["import sys"], [f"from sciml.runtime.{backend} import {CLASSES[backend]}"]
+        names = ", ".join(sorted({CLASSES[backend], *classes}))
+        return ["import sys"], [f"from sciml.runtime.{backend} import {names}"]
     std, other = [], []
     for name in (*PASTED, backend):
         for line in _parts(source_text(name))[0]:

@@ -223,24 +223,13 @@ class TaylorWriter:
     # -- the function ------------------------------------------------------------------------
     def lines(self) -> list[str]:
         net, layers = self.net, len(self.net.widths) - 1
-        arguments = ", ".join(self.inputs)
-        lines = [f"def {self.function_name}(p, {arguments}):",
-                 f'    """{describe(net, self.names, self.wanted)}.',
-                 "",
-                 "    Pushed forward layer by layer (Taylor mode): for a = W h + b and h+ = sigma(a),",
-                 "    h+_i = sigma'(a) a_i, h+_ij = sigma''(a) a_i a_j + sigma'(a) a_ij and",
-                 "    lap h+ = sigma''(a) sum_i a_i^2 + sigma'(a) W lap h, with a_i = W h_i, a_ij = W h_ij;",
-                 '    from h0 = the inputs, h0_i = e_i, h0_ij = 0."""']
-        stacked = self.sp.concat.format(arguments) if len(self.inputs) > 1 else self.inputs[0]
-        lines.append(f"    h0 = {stacked}")
+        lines = self.header()
         for layer in range(1, layers + 1):
             last = layer == layers
             title = "the output, affine" if last else f"sigma = {net.activation}"
             lines.append(f"    # layer {layer}: {docstring(title)}")
             lines.append(f"    W{layer}, b{layer} = {self.weight('W', layer)}, {self.weight('b', layer)}")
-            lines += self.affine(layer, last)
-            if not last:
-                lines += self.activated(layer)
+            lines += self.affine(layer, last) if last else self.hidden(layer)
         inner = {target for line in lines[:lines.index(f"    # layer {layers}: the output, affine")]
                  for target in _targets(line)} | {f"W{layers}", f"b{layers}"}
         clash = sorted(inner & {r.name for r in self.wanted})
@@ -249,6 +238,29 @@ class TaylorWriter:
                              f"derivatives of {net.name} otherwise")
         returned = ", ".join(r.name for r in self.wanted)
         return lines + [f"    return {returned}"]
+
+    #: the docstring's lines after its first: the rules of the layers
+    RULES = ["    Pushed forward layer by layer (Taylor mode): for a = W h + b and h+ = sigma(a),",
+             "    h+_i = sigma'(a) a_i, h+_ij = sigma''(a) a_i a_j + sigma'(a) a_ij and",
+             "    lap h+ = sigma''(a) sum_i a_i^2 + sigma'(a) W lap h, with a_i = W h_i, a_ij = W h_ij;",
+             "    from h0 = the inputs, h0_i = e_i, h0_ij = 0."]
+
+    def header(self) -> list[str]:
+        """The def line, the docstring and h0 = the inputs stacked."""
+        arguments = ", ".join(self.inputs)
+        rules = self.rules()
+        rules[-1] += '"""'
+        stacked = self.sp.concat.format(arguments) if len(self.inputs) > 1 else self.inputs[0]
+        return [f"def {self.function_name}(p, {arguments}):",
+                f'    """{describe(self.net, self.names, self.wanted)}.', "", *rules,
+                f"    h0 = {stacked}"]
+
+    def rules(self) -> list[str]:
+        return list(self.RULES)
+
+    def hidden(self, layer: int) -> list[str]:
+        """A hidden layer: a and its derivatives, then h = sigma(a) and its derivatives."""
+        return self.affine(layer, False) + self.activated(layer)
 
     def affine(self, layer: int, last: bool) -> list[str]:
         """a = W h + b and its derivatives a_i = W h_i (column i of W1 in the first layer),
