@@ -109,10 +109,10 @@ def check_stability(params):
     the value is the smallest over the steps for per-step weights."""
     checks = []
     # loss_landscape.sciml:17:9: h <= (theta1 + theta2)/(theta1^2 + theta1*theta2 + theta2^2) and theta1 + theta2 > 0
-    theta1_ = params['theta1'].item()
-    theta2_ = params['theta2'].item()
-    bound = (theta1_ + theta2_)/(theta1_**2 + theta1_*theta2_ + theta2_**2)
-    checks.append(('h <= (theta1 + theta2)/(theta1^2 + theta1*theta2 + theta2^2) and theta1 + theta2 > 0', float(bound), bool(h <= bound and (np.greater(theta1_ + theta2_, 0)))))
+    theta1 = params['theta1'].item()
+    theta2 = params['theta2'].item()
+    bound = (theta1 + theta2)/(theta1**2 + theta1*theta2 + theta2**2)
+    checks.append(('h <= (theta1 + theta2)/(theta1^2 + theta1*theta2 + theta2^2) and theta1 + theta2 > 0', float(bound), bool(h <= bound and (np.greater(theta1 + theta2, 0)))))
     return checks
 
 

@@ -14,6 +14,8 @@ from sciml.backends.common.quoting import comment, literal
 from sciml.lowering import ir
 
 
+FUNCTION_NAMES = ("largest_speed", "make_data", "float", "bool", "min", "max")   # what the checks call
+
 MONITOR = '''
 class StabilityMonitor:
     """--check-stability: check_stability() on the weights of every `every`-th training step
@@ -105,7 +107,10 @@ def _guard_lines(model: ir.Model, names: dict, guard: ir.StabilityGuard, source_
     per_step = {p.name for p in model.parameters if p.per_step}
     constants = {c.name for c in model.constants}
     literals = dict(guard.literals)
-    taken = set(names.values()) | {"params", "checks", "bound", "holds", "j", "np", "h", "N_STEPS"}
+    # the function's own names, and the module's the bound reads (constants, functions): a
+    # parameter's local takes its own name unless one of those has it
+    taken = ({names[c] for c in constants} | set(FUNCTION_NAMES)
+             | {"params", "checks", "bound", "holds", "conditions", "j", "np", "h", "N_STEPS"})
     local: dict[str, str] = {}
 
     def fresh(base: str) -> str:

@@ -332,6 +332,23 @@ class ModelWriter:
         lines += bindings + [f"    return {self.code(expr, names)}", "", ""]
         return lines
 
+    def _value_ranges(self, expr, names):
+        """Bind each ValueRange(data.field) of a report to a name, one line each (`c_range =
+        value_range(batch['c'])`): (expr with symbols in their place, names, the lines)."""
+        from sciml.lowering import family_symbols as F
+        lines, replace = [], {}
+        taken = set(names.values()) | set(self.names.values())
+        for atom in sorted(expr.atoms(F.ValueRange), key=str):
+            base = _value_range_name(atom.args[0])
+            while base in taken:
+                base += "_"
+            taken.add(base)
+            symbol = sympy.Symbol(f"range of {atom.args[0]}")   # no spec name has a space
+            replace[atom] = symbol
+            lines.append(f"    {base} = {self.code(atom, names)}")
+            names = {**names, symbol.name: base}
+        return (expr.xreplace(replace) if replace else expr), names, lines
+
     def reports(self) -> list[str]:
         lines = ["def evaluate_reports(p, data):",
                  '    """The values on the report line, each on the data set it names."""',
@@ -345,9 +362,15 @@ class ModelWriter:
             if report.expr.has(S.StateAt):
                 lines.append(self._solve_call(names))
             expr, names, bindings = self._literals(report.expr, names)
-            lines += bindings + [f"    values[{literal(report.label)}] = {self.code(expr, names)}"]
+            expr, names, ranges = self._value_ranges(expr, names)
+            lines += bindings + ranges + [f"    values[{literal(report.label)}] = {self.code(expr, names)}"]
         lines += ["    return values", "", ""]
         return lines
+
+
+def _value_range_name(field) -> str:
+    """c_range for the data field train.c."""
+    return f"{str(field).split('.')[-1]}_range"
 
 
 def _uses_identity(definition) -> bool:
