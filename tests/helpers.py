@@ -40,3 +40,20 @@ scheme euler(4, T)
 loss cross_entropy(softmax(W * Y(T) + mu), train.label)
 train adam(lr = 1e-2, steps = 3)
 """
+
+
+def assert_backends_agree(mods: dict, seed: int = 0, rtol: float = 1e-10):
+    """The torch and the JAX module of one spec give the same loss and gradients in float64 from
+    the same initial weights and batch; (the loss, the torch gradients)."""
+    import jax.numpy as jnp
+    import numpy as np
+    import torch
+    params = mods["torch"].init_params(seed)
+    batch = mods["torch"].evaluation_batch(mods["torch"].make_data())
+    value_t, grads_t = mods["torch"].loss_and_grad(params, batch, torch.float64)
+    value_j, grads_j = mods["jax"].loss_and_grad(params, batch, jnp.float64)
+    assert value_t > 0 and abs(value_t - value_j) <= rtol * value_t, (value_t, value_j)
+    for key in grads_t:
+        scale = max(1.0, np.max(np.abs(grads_t[key])))
+        assert np.max(np.abs(grads_t[key] - grads_j[key])) <= rtol * scale, key
+    return value_t, grads_t

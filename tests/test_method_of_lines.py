@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from helpers import assert_backends_agree
 from sciml import pipeline
 from sciml.modules import compile_and_import
 
@@ -129,17 +130,9 @@ def test_networks_act_at_every_node():
 @pytest.mark.parametrize("boundary", ["periodic", "dirichlet", "neumann"])
 def test_torch_equals_jax(boundary):
     pytest.importorskip("jax")
-    import jax.numpy as jnp
     mods = {b: heat(16 if boundary == "periodic" else 17, boundary, "rk4", extra="div(U(u) * u) + R(u)",
                     nets=NETS, name=f"heat_agree_{boundary}", backend=b) for b in ("torch", "jax")}
-    params, data = mods["torch"].init_params(2), mods["torch"].make_data()
-    batch = mods["torch"].evaluation_batch(data)
-    value_t, grads_t = mods["torch"].loss_and_grad(params, batch, torch.float64)
-    value_j, grads_j = mods["jax"].loss_and_grad(params, batch, jnp.float64)
-    assert value_t > 0 and abs(value_t - value_j) <= 1e-10 * value_t
-    for key in grads_t:
-        scale = max(1.0, np.max(np.abs(grads_t[key])))
-        assert np.max(np.abs(grads_t[key] - grads_j[key])) <= 1e-10 * scale, key
+    assert_backends_agree(mods, seed=2)
 
 
 def test_rel_l2_over_a_data_field():

@@ -70,3 +70,29 @@ def convolution_2d(kernel, v, axis):
     return run.reshape(-1, v.shape[-1])
 ''',
 }
+
+# IMEX on a 2-D grid (backends/common/grid_solve_code.py): the same text in torch and JAX but for
+# the array constructor and einsum; the other fields ({factors}, {solve}, ...) are the solver's
+EIGENBASES_SOLVER = '''
+def {factors}(shift, scale, like):
+    """The eigenvalues of shift I - scale {matrix} on the {mx} x {my} unknowns and the eigenbases
+    they are in: {matrix} = T_x (+) T_y with T_x = V_x diag(lambda_x) V_x^-1 (and T_y), so that its
+    eigenvalues are lambda_x[i] + lambda_y[j] ({ends})."""
+    (lambda_x, v_x, w_x), (lambda_y, v_y, w_y) = ([ARRAY(a, dtype=like.dtypeDEVICE) for a in axis]
+                                                  for axis in {matrix})
+    return shift - scale * (lambda_x[:, None] + lambda_y[None, :]), v_x, w_x, v_y, w_y
+
+
+def {solve}(factors, rhs):
+    """x with (shift I - scale {matrix}) x = rhs: rhs (the unknowns' column, x-major) in the
+    eigenbases of T_x and T_y, divided by the eigenvalues, and back."""
+    values, v_x, w_x, v_y, w_y = factors
+    r = rhs.reshape({mx}, {my}, -1)
+    r = EINSUM("ia,jb,abk->ijk", w_x, w_y, r) / values[:, :, None]
+    return EINSUM("ia,jb,abk->ijk", v_x, v_y, r).reshape(-1, rhs.shape[-1])
+'''
+
+
+def eigenbases_solver(array: str, einsum: str, device: str) -> str:
+    """EIGENBASES_SOLVER for one backend: its array constructor, einsum and device argument."""
+    return EIGENBASES_SOLVER.replace("ARRAY", array).replace("EINSUM", einsum).replace("DEVICE", device)

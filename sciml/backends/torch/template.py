@@ -1,6 +1,6 @@
 """Text of the torch module that does not depend on the spec, but for the training runtime, which is
 the package sciml/runtime/ (mirror: ../jax/template.py)."""
-from sciml.backends.common.grid_pieces import GRID_STENCILS
+from sciml.backends.common.grid_pieces import GRID_STENCILS, eigenbases_solver
 
 
 IMPORTS = ["import sys", "", "import numpy as np", "import torch"]  # the model's; the runtime adds its own
@@ -67,24 +67,7 @@ def {solve}(factors, rhs):
     extended = torch.cat([{pieces}], dim=0)
     return torch.fft.irfft(torch.fft.rfft(extended, dim=0) / factors, n={n}, dim=0)[{start}:{stop}]
 ''',
-    "eigenbases": '''
-def {factors}(shift, scale, like):
-    """The eigenvalues of shift I - scale {matrix} on the {mx} x {my} unknowns and the eigenbases
-    they are in: {matrix} = T_x (+) T_y with T_x = V_x diag(lambda_x) V_x^-1 (and T_y), so that its
-    eigenvalues are lambda_x[i] + lambda_y[j] ({ends})."""
-    (lambda_x, v_x, w_x), (lambda_y, v_y, w_y) = ([torch.as_tensor(a, dtype=like.dtype, device=like.device) for a in axis]
-                                                  for axis in {matrix})
-    return shift - scale * (lambda_x[:, None] + lambda_y[None, :]), v_x, w_x, v_y, w_y
-
-
-def {solve}(factors, rhs):
-    """x with (shift I - scale {matrix}) x = rhs: rhs (the unknowns' column, x-major) in the
-    eigenbases of T_x and T_y, divided by the eigenvalues, and back."""
-    values, v_x, w_x, v_y, w_y = factors
-    r = rhs.reshape({mx}, {my}, -1)
-    r = torch.einsum("ia,jb,abk->ijk", w_x, w_y, r) / values[:, :, None]
-    return torch.einsum("ia,jb,abk->ijk", v_x, v_y, r).reshape(-1, rhs.shape[-1])
-''',
+    "eigenbases": eigenbases_solver("torch.as_tensor", "torch.einsum", ", device=like.device"),
 }
 
 ADAPTIVE = '''
