@@ -44,6 +44,25 @@ def test_lbfgs_takes_its_line_search_step_by_default():
 
 
 
+def test_torch_lbfgs_takes_every_step_however_small_the_gradient():
+    """torch's own stopping tests are off (a gradient below 1e-7 made every later step of a
+    float64 PINN return at once; optax has none): a step near a minimum still moves."""
+    import torch
+    from sciml.runtime.torch import TorchRuntime
+    x = torch.tensor([1e-5, -2e-5], dtype=torch.float64, requires_grad=True)
+    optimizer = TorchRuntime.OPTIMIZERS["lbfgs"]([x], 1.0)
+    assert optimizer.defaults["tolerance_grad"] == 0 and optimizer.defaults["tolerance_change"] == 0
+
+    def closure():
+        optimizer.zero_grad()
+        loss = (x ** 2).sum() * 1e-3   # gradient about 1e-8, below torch's default 1e-7
+        loss.backward()
+        return loss
+    before = x.detach().clone()
+    optimizer.step(closure)
+    assert float(torch.max(torch.abs(x.detach() - before))) > 0
+
+
 def _counted(module, backend, calls):
     """module.loss, counting its evaluations (in JAX at run time: a callback inside the jit)."""
     loss = module.loss

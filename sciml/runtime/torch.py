@@ -15,8 +15,12 @@ class TorchRuntime(Runtime):
     OPTIMIZERS = {"adam": torch.optim.Adam, "sgd": torch.optim.SGD,
                   # one training step is one L-BFGS iteration with a strong-Wolfe line search; torch gives
                   # the search max_eval - 1 evaluations, and max_iter = 1 alone makes max_eval 1: none, so a
-                  # first trial step that fails the Armijo test would end the step where it began
+                  # first trial step that fails the Armijo test would end the step where it began; and
+                  # its stopping tests (a gradient below 1e-7, a change below 1e-9) off, so that every
+                  # step takes an iteration, as optax's does (else a float64 PINN stalls for good once
+                  # its gradient is that small: every later step returns at once)
                   "lbfgs": lambda params, lr: torch.optim.LBFGS(params, lr=lr, max_iter=1, max_eval=1 + 25,
+                                                                tolerance_grad=0.0, tolerance_change=0.0,
                                                                 history_size=50, line_search_fn="strong_wolfe")}
     CHECKPOINT_KIND = "safetensors"
     DATA_SHARE = 0.5  # the training data goes on a GPU once when it takes at most this share of its free memory
