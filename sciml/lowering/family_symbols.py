@@ -61,16 +61,17 @@ class GridConvolution(ArrayOp):
 
 class UpwindDivergence(ArrayOp):
     """UpwindDivergence(v, u, dx): d(v u)/dx by first-order upwind fluxes, v and u at the nodes
-    with their ends (method_of_lines.py, advection = upwind)."""
+    with their ends (method_of_lines.py, advection = upwind); (v, u, dx, axis) on a 2-D grid."""
 
-    nargs = 3
+    nargs = (3, 4)
 
 
 class UpwindDerivative(ArrayOp):
     """UpwindDerivative(a, u, dx): a d(u)/dx on a right side (u moves at -a), differenced from
-    upwind: backward where a < 0, forward where a > 0; a at the unknown nodes, u with its ends."""
+    upwind: backward where a < 0, forward where a > 0; a at the unknown nodes, u with its ends;
+    (a, u, dx, axis) on a 2-D grid."""
 
-    nargs = 3
+    nargs = (3, 4)
 
 
 class NodeCall(ArrayOp):

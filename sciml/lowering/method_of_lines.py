@@ -257,25 +257,29 @@ def stencil_form(expr, states, ends: dict, spacing: dict, upwind=False):
     inside a stencil the states and coordinates are read with their end nodes (with_ends(u), and
     `ends`: {x: x_ends}; `spacing`: {x: dx}, the coordinates in the grid's order).  On a 2-D grid
     each stencil names its axis (GridStencil(v, kind, dx, axis)) and lap(u) is the sum of the
-    second differences along both.  `upwind` (advection = upwind, 1-D): a transport term
-    a * d(u, x) is differenced against the flow (UpwindDerivative), and div(v * u) by first-order
-    upwind fluxes (UpwindDivergence)."""
+    second differences along both.  `upwind` (advection = upwind): a transport term a * d(u, x)
+    is differenced against the flow (UpwindDerivative), and div(v * u) (div([v u, w u]) in 2-D)
+    by first-order upwind fluxes (UpwindDivergence), each along its axis."""
     state_symbols = {sympy.Symbol(s) for s in states}
     coordinates = list(spacing)
     several = len(coordinates) > 1
 
+    varying = {with_ends(s) for s in states} | set(ends.values())
+
     def along(x, values, kind):
+        if not (values.free_symbols & varying) and not values.has(F.NodeCall):
+            return sympy.S.Zero   # the same at every node (a number, a learned scalar): no slope
         axis = (sympy.Integer(coordinates.index(x)),) if several else ()
         return F.GridStencil(values, sympy.Symbol(kind), spacing[x], *axis)
 
     def transport(e):
-        """(coefficient, state) of a * d(u, x), or None."""
+        """(coefficient, state, coordinate) of a * d(u, x), or None."""
         factors = sympy.Mul.make_args(e)
         first = [f for f in factors if isinstance(f, F.Partial) and f.args[0] in state_symbols]
         if len(first) != 1:
             return None
         rest = sympy.Mul(*(f for f in factors if f is not first[0]))
-        return rest, first[0].args[0]
+        return rest, first[0].args[0], first[0].args[1]
 
     def carried(flux):
         """(velocity, state) of a flux v * u (u a state factor of it), or None."""
@@ -314,15 +318,27 @@ def stencil_form(expr, states, ends: dict, spacing: dict, upwind=False):
             return along(coordinates[0], at_ends(values), "central")
         return None
 
+    def axis_of(x):
+        return (sympy.Integer(coordinates.index(x)),) if several else ()
+
+    def upwind_flux(flux, x):
+        """d(flux)/dx by upwind fluxes where the flux carries a state (v * u), else centrally."""
+        if carried(flux) is None:
+            return along(x, at_ends(flux), "central")
+        velocity, u = carried(flux)
+        return F.UpwindDivergence(at_ends(velocity), with_ends(u.name), spacing[x], *axis_of(x))
+
     def upwinded(e):
         if not upwind:
             return None
+        if isinstance(e, F.Divergence) and isinstance(e.args[0], sympy.MatrixBase):   # div([v u, w u])
+            if any(carried(flux) is not None for flux in e.args[0]):
+                return sympy.Add(*(upwind_flux(flux, x) for x, flux in zip(coordinates, e.args[0])))
         if isinstance(e, F.Divergence) and len(e.args) == 2 and carried(e.args[0]) is not None:
-            velocity, u = carried(e.args[0])
-            return F.UpwindDivergence(at_ends(velocity), with_ends(u.name), spacing[coordinates[0]])
+            return upwind_flux(e.args[0], coordinates[0])
         if isinstance(e, (sympy.Mul, F.Partial)) and transport(e) is not None:
-            coefficient, u = transport(e)
-            return F.UpwindDerivative(discretized(coefficient), with_ends(u.name), spacing[coordinates[0]])
+            coefficient, u, x = transport(e)
+            return F.UpwindDerivative(discretized(coefficient), with_ends(u.name), spacing[x], *axis_of(x))
         return None
 
     def discretized(e):   # top down: d(d(u, x), x) is one second difference

@@ -7,10 +7,11 @@ GRID_STENCILS = {
 def upwind_divergence(v, u, dx):
     """d(v u)/dx on a right side, dt(u) = d(v u)/dx + ..., so u moves at -v: first-order upwind
     fluxes F[i+1/2] = max(a, 0) u[i+1] + min(a, 0) u[i], a = (v[i] + v[i+1]) / 2 at each face
-    (v and u at the nodes with their ends, axis 0; a constant v too)."""
+    (v and u at the nodes with their ends, axis 0; a constant v too); max(a, 0) is written
+    (a > 0) * a, whose derivative at a = 0 is 0 in torch and JAX alike."""
     v = v + 0 * u
     a = (v[1:] + v[:-1]) / 2
-    flux = (a + abs(a)) / 2 * u[1:] + (a - abs(a)) / 2 * u[:-1]
+    flux = (a > 0) * a * u[1:] + (a < 0) * a * u[:-1]
     return (flux[1:] - flux[:-1]) / dx
 ''',
     "upwind_derivative": '''
@@ -18,7 +19,7 @@ def upwind_derivative(a, u, dx):
     """a du/dx on a right side, dt(u) = a du/dx + ..., so u moves at -a: the difference from
     upwind, backward where a < 0 and forward where a > 0 (a at the unknown nodes, u at the
     nodes with their ends, axis 0)."""
-    return ((a - abs(a)) / 2 * (u[1:-1] - u[:-2]) + (a + abs(a)) / 2 * (u[2:] - u[1:-1])) / dx
+    return ((a < 0) * a * (u[1:-1] - u[:-2]) + (a > 0) * a * (u[2:] - u[1:-1])) / dx
 ''',
     "second_difference": '''
 def second_difference(v, dx):
@@ -52,6 +53,34 @@ def central_difference_2d(v, dx, axis):
     else:
         difference = (v[1:-1, 2:] - v[1:-1, :-2]) / (2 * dx)
     return difference.reshape(-1, v.shape[-1])
+''',
+    "upwind_derivative_2d": '''
+def upwind_derivative_2d(a, u, dx, axis):
+    """upwind_derivative along axis 0 (x) or 1 (y) of a 2-D grid: a at the unknown nodes (a
+    column, x-major, or a number), u at the nodes with one added at each end of both axes."""
+    inner = u[1:-1, 1:-1]
+    if axis == 0:
+        back, ahead = inner - u[:-2, 1:-1], u[2:, 1:-1] - inner
+    else:
+        back, ahead = inner - u[1:-1, :-2], u[1:-1, 2:] - inner
+    back, ahead = back.reshape(-1, u.shape[-1]), ahead.reshape(-1, u.shape[-1])
+    return ((a < 0) * a * back + (a > 0) * a * ahead) / dx
+''',
+    "upwind_divergence_2d": '''
+def upwind_divergence_2d(v, u, dx, axis):
+    """upwind_divergence along axis 0 (x) or 1 (y) of a 2-D grid: d(v u)/dx by first-order
+    upwind fluxes at the faces between nodes along the axis (v and u at the nodes with one added
+    at each end of both axes); the unknowns' column (x-major) back."""
+    v = v + 0 * u
+    if axis == 0:
+        a = (v[1:, 1:-1] + v[:-1, 1:-1]) / 2
+        flux = (a > 0) * a * u[1:, 1:-1] + (a < 0) * a * u[:-1, 1:-1]
+        difference = (flux[1:] - flux[:-1]) / dx
+    else:
+        a = (v[1:-1, 1:] + v[1:-1, :-1]) / 2
+        flux = (a > 0) * a * u[1:-1, 1:] + (a < 0) * a * u[1:-1, :-1]
+        difference = (flux[:, 1:] - flux[:, :-1]) / dx
+    return difference.reshape(-1, u.shape[-1])
 ''',
     "convolution": '''
 def convolution(kernel, v):

@@ -89,10 +89,17 @@ class ArrayPrinterMixin:
         return self._helper("convolution", kernel, values)
 
     def _print_UpwindDivergence(self, expr):
-        return self._helper("upwind_divergence", *expr.args)
+        return self._along("upwind_divergence", *expr.args)
 
     def _print_UpwindDerivative(self, expr):
-        return self._helper("upwind_derivative", *expr.args)
+        return self._along("upwind_derivative", *expr.args)
+
+    def _along(self, name, first, values, dx, *axis):
+        """A grid piece, on a 2-D grid its _2d form along the axis."""
+        if not axis:
+            return self._helper(name, first, values, dx)
+        self.helpers.add(f"{name}_2d")
+        return f"{name}_2d({self._print(first)}, {self._print(values)}, {self._print(dx)}, axis={int(axis[0])})"
 
     def _print_NodeCall(self, expr):
         net, *values = expr.args

@@ -81,8 +81,6 @@ def grid_unsupported(model: ir.Model) -> list:
                 eq.rhs.has(F.Laplacian) for eq in model.equations):
             found.append(("implicit diffusion (IMEX) on a 2-D grid other than kappa * lap(u)",
                           model.scheme.time.span))
-        if model.scheme.advection == "upwind":
-            found.append(("upwind advection on a 2-D grid", model.scheme.span))
     for condition in model.conditions:
         if condition.section == "boundary" and condition.value.free_symbols:
             found.append(("boundary values that change in time on a grid", condition.span))
