@@ -23,6 +23,7 @@ sum of the second differences along x and y, div([v, w]) = d(v, x) + d(w, y).
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 
 import sympy
@@ -89,26 +90,12 @@ class Grid:
 
     @property
     def nodes(self) -> int:
-        return _product(a.nodes for a in self.axes)
+        return math.prod(a.nodes for a in self.axes)
 
     @property
     def unknowns(self) -> int:
-        return _product(a.unknowns for a in self.axes)
+        return math.prod(a.unknowns for a in self.axes)
 
-    @property
-    def shape(self) -> tuple:
-        """The unknowns along each axis."""
-        return tuple(a.unknowns for a in self.axes)
-
-    def axis(self, coordinate: str) -> GridAxis:
-        return next(a for a in self.axes if a.coordinate == coordinate)
-
-
-def _product(values) -> int:
-    total = 1
-    for v in values:
-        total *= v
-    return total
 
 
 def with_ends(name: str) -> sympy.Symbol:
@@ -216,7 +203,7 @@ def _nodes_constant(name: str, grid: Grid, k: int, which: str) -> ir.Constant:
                            derived=("nodes", axis.lower, axis.spacing, first, stop))
     ranges = tuple((a.lower, a.spacing) + ((a.first, a.stop) if which == "unknowns" else (a.first - 1, a.stop + 1))
                    for a in grid.axes)
-    count = _product(stop - first for _, _, first, stop in ranges)
+    count = math.prod(stop - first for _, _, first, stop in ranges)
     return ir.Constant(name=name, value=sympy.ImmutableMatrix(sympy.zeros(count, 1)),
                        derived=("mesh", k, ranges, which))
 

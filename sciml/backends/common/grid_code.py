@@ -17,6 +17,13 @@ from sciml.lowering import ir
 from sciml.lowering.method_of_lines import Grid, grid_of, with_ends
 
 
+def concat_along(spelling, items: list, axis: int) -> str:
+    """The backend's concatenation of `items` along axis 0 or 1 (its spelling is axis 0's)."""
+    text = spelling.concat.format(", ".join(items))
+    assert text.endswith("=0)"), text
+    return text if axis == 0 else text[:-2] + f"{axis})"
+
+
 class GridWriter:
     """Names and functions of a grid model, with the module's ModelWriter."""
 
@@ -67,9 +74,7 @@ class GridWriter:
                 f"{self._said(axis.right)}")
 
     def _concat(self, items: list, axis: int) -> str:
-        text = self.w.sp.concat.format(", ".join(items))
-        assert text.endswith("=0)"), text   # the spelling concatenates along axis 0
-        return text if axis == 0 else text[:-2] + f"{axis})"
+        return concat_along(self.w.sp, items, axis)
 
     def with_ends_function(self, state: str) -> list[str]:
         g, u = self.grid, self.w.names[state]

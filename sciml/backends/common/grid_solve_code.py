@@ -30,6 +30,7 @@ import sympy
 
 from sciml.lowering import family_symbols as F
 from sciml.lowering import ir
+from sciml.backends.common.grid_code import concat_along
 from sciml.lowering.method_of_lines import grid_of, with_ends
 
 
@@ -207,8 +208,7 @@ class GridOperator:
 
         def padded(v, left, right, before, axis):
             items = [ends[left][0].format(v=v, b=before), v, ends[right][1].format(v=v, b=before)]
-            text = self.w.sp.concat.format(", ".join(items))
-            return text if axis == 0 else text[:-2] + "1)"
+            return concat_along(self.w.sp, items, axis)
         self.w.helpers.add("second_difference_2d")
         return [f"def {self.times_name}({u}):",
                 f'    """{self.matrix} @ {u} without the matrix: the second differences along x and y of the '
