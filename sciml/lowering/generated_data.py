@@ -31,10 +31,11 @@ def ou_paths(st, call, lowering) -> ir.DataSet:
     options = _options(call, lowering, {"theta": ("real", 1.0), "mu": ("real", 0.0), "sigma": ("real", 1.0),
                                          "x0": ("real", 0.0), "paths": ("int", 1000), "steps": ("int", 100),
                                          "T": ("real", 1.0), "seed": ("int", 0)})
-    if options["T"] <= 0 or options["sigma"] < 0:
-        lowering.fail("E505", "ou_paths() needs T > 0 and sigma >= 0", call.span)
+    if options["T"] <= 0 or options["sigma"] < 0 or options["steps"] < 1 or options["paths"] < 1:
+        lowering.fail("E505", "ou_paths() needs T > 0, sigma >= 0, steps >= 1 and paths >= 1", call.span)
     options["samples"] = options["paths"]
     times = options["steps"] + 1
+    options["times"] = tuple(options["T"] * k / options["steps"] for k in range(times))
     fields = (ir.DataField(name="t", shape=(times,)), ir.DataField(name="x", shape=(times,)))
     return ir.DataSet(name=st.name, generator="ou_paths", options=tuple(sorted(options.items())),
                       fields=fields, batched=True, span=st.span)

@@ -181,8 +181,10 @@ def split_term(term):
 
 def term_order(term):
     """The state's own value first, then by the power of h; positive before negative; values
-    before auxiliaries, auxiliaries in order, matrix terms, then right sides."""
+    before auxiliaries, auxiliaries in order, matrix terms, then right sides; a stochastic
+    scheme's noise term and then its correction last (y + h f + g dW + 1/2 g g' (dW^2 - h))."""
     coefficient, vector = split_term(term)
+    noise = 2 if vector.atoms(NoiseCorrection) else 1 if vector.atoms(Noise) else 0
     power = sympy.degree(coefficient, h) if coefficient.has(h) else 0
     if isinstance(vector, Value):
         kind = (0, str(vector.role), -vector.offset)
@@ -196,7 +198,7 @@ def term_order(term):
         kind = (3,)
     else:
         kind = (4,)
-    return (power, coefficient.could_extract_minus_sign(), kind)
+    return (noise, power, coefficient.could_extract_minus_sign(), kind)
 
 
 def argument_role(expr) -> str:

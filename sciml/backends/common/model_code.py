@@ -60,9 +60,10 @@ class ModelWriter:
         definition = registry.definition_of(model.time_integrator) if model.time_integrator is not None else None
         scheme_matrices = {model.time_integrator.option(o) for o in definition.matrix_options} if definition else set()
         stacked = sum(s.shape[0] if s.shape else 1 for s in model.states)
-        self.matrix_consts = sorted({str(s) for e in model.equations for s in e.rhs.free_symbols
+        self.matrix_consts = sorted({str(s) for e in model.equations for s in (e.rhs + e.diffusion).free_symbols
                                      if self._const_shape(str(s))} | scheme_matrices)
-        self.identities = sorted({int(i.args[0]) for e in model.equations for i in e.rhs.atoms(S.IdentityMatrix)}
+        self.identities = sorted({int(i.args[0]) for e in model.equations
+                                  for i in (e.rhs + e.diffusion).atoms(S.IdentityMatrix)}
                                  | ({stacked} if definition and _uses_identity(definition) else set()))
         self.taken = set(self.names.values())
         for size in self.identities:
@@ -79,6 +80,7 @@ class ModelWriter:
         self.network_functions: dict[str, str] = {}
         # lines that open a right-hand side (a grid state with its end nodes: grid_code.py)
         self.rhs_preamble = lambda eq: []
+        self.noise = None   # an SDE's increments and diffusion functions (noise_code.py)
 
     def fresh(self, base: str) -> str:
         """A derived name that no user name (after mapping) already takes."""
@@ -159,14 +161,16 @@ class ModelWriter:
         state = self.names[eq.state]
         return f"d{state}_dt" if eq.order == 1 else f"d2{state}_dt2"
 
-    def rhs_args(self, eq: ir.Equation) -> list[str]:
-        used = {str(s) for s in eq.rhs.free_symbols}
+    def rhs_args(self, eq: ir.Equation, expr=None) -> list[str]:
+        """The arguments of eq's right side (or of `expr`, another function of its states)."""
+        expr = eq.rhs if expr is None else expr
+        used = {str(s) for s in expr.free_symbols}
         args = [self.names[s.name] for s in self.m.states if s.name in used or f"{s.name} with ends" in used]
         args += [self.names[p.name] for p in self.m.parameters if p.name in used]
         args += [self.names[c] for c in self.matrix_consts if c in used]
         args += [self.names[f"I{i}"] for i in self.identities
-                 if any(a.args[0] == i for a in eq.rhs.atoms(S.IdentityMatrix))]
-        if eq.rhs.has(S.NetCall, S.NetGrad, F.NodeCall):
+                 if any(a.args[0] == i for a in expr.atoms(S.IdentityMatrix))]
+        if expr.has(S.NetCall, S.NetGrad, F.NodeCall):
             args.append("p")
         return args
 
@@ -180,13 +184,14 @@ class ModelWriter:
             lines += [f"    return {self.code(eq.rhs, names)}", "", ""]
         return lines
 
-    def call(self, eq: ir.Equation, values: dict | None = None, step: str = "j", name: str = "") -> str:
-        """The call of eq's right-hand side (or of the function `name` of the same arguments) at
-        step `step`, states replaced by `values`."""
+    def call(self, eq: ir.Equation, values: dict | None = None, step: str = "j", name: str = "",
+             expr=None) -> str:
+        """The call of eq's right-hand side (or of the function `name` of the same arguments, or
+        of `expr`'s) at step `step`, states replaced by `values`."""
         per_step = {self.names[p.name] for p in self.m.parameters if p.per_step}
         self.array_args = {self.names[c]: self.arrays[c] for c in self.matrix_consts}
         args = []
-        for a in self.rhs_args(eq):
+        for a in self.rhs_args(eq, expr):
             if values and a in values:
                 args.append(values[a])
             elif a in self.array_args:
@@ -252,7 +257,7 @@ class ModelWriter:
         evaluated = next((d for d in self.m.datasets if d.name == dataset), None)
         if evaluated is not None:
             per_sample = [f for f in evaluated.fields if not f.integer
-                          and not (evaluated.generator == "ode" and f.name == "t")]
+                          and not (evaluated.generator in ("ode", "ou_paths") and f.name == "t")]
             if per_sample:
                 names[" like"] = names[f"{evaluated.name}.{per_sample[0].name}"]
         return names
@@ -261,9 +266,10 @@ class ModelWriter:
         """An array whose dtype and device (and samples, where it has them) new arrays take: a
         value the initial states read, a parameter, a network's bias, a data field; a model with
         none of them makes a float64 scalar."""
+        constants = {c.name for c in self.m.constants}
         for init in self.m.initials:
             for s in sorted(init.value.free_symbols, key=str):
-                if not self._const_shape(str(s)):   # a grid's start is numpy: not a like
+                if s.name not in constants:   # a constant is numpy or a number: not a like
                     return names[str(s)]
         if self.m.parameters:
             return f"p[{literal(self.names[self.m.parameters[0].name])}]"
@@ -277,9 +283,15 @@ class ModelWriter:
         if start is not None:   # a grid state's initial values at its nodes (method_of_lines.py)
             self.helpers.add("initial_state")
             return f"initial_state({self.names[start.name]}, {state.shape[0]}, {self._like(names)})"
+        from .numpy_code import number_literal
+        constants = {c.name for c in self.m.constants}
+        if self.noise is not None and all(s.name in constants for s in init.value.free_symbols):
+            size = state.shape[0] if state.shape else 1   # the same start on every path
+            value = self.code(init.value, names) if init.value.free_symbols else number_literal(init.value)
+            self.helpers.add("initial_state")
+            return f"initial_state({value}, {size}, {self.noise.like()})"
         if init.value.free_symbols:
             return self.code(init.value, names)
-        from .numpy_code import number_literal
         size = state.shape[0] if state.shape else 1
         self.helpers.add("initial_state")
         return f"initial_state({number_literal(init.value)}, {size}, {self._like(names)})"
@@ -288,6 +300,8 @@ class ModelWriter:
         args = [self._initial_code(s, 0, names) for s in self.m.states]
         if self.m.order == 2:
             args.append(self._initial_code(self.m.states[0], 1, names))
+        if self.noise is not None:
+            args += self.noise.batch_arguments()
         targets = ", ".join(self.names[str(a)] for a in self.observed)
         return f"    {targets} = solve(p, {', '.join(args)})"
 
@@ -328,7 +342,7 @@ class ModelWriter:
         lines += self._unpack(self.m.loss)
         if self.observed:
             lines.append(self._solve_call(names))
-        expr, names, bindings = self._literals(self.m.loss, names)
+        expr, names, bindings = self._literals(_scalar(self.m.loss), names)
         lines += bindings + [f"    return {self.code(expr, names)}", "", ""]
         return lines
 
@@ -361,11 +375,31 @@ class ModelWriter:
                 lines.append(f"    batch = data[{literal(report.dataset)}]")
             if report.expr.has(S.StateAt):
                 lines.append(self._solve_call(names))
-            expr, names, bindings = self._literals(report.expr, names)
+            expr, names, bindings = self._literals(_numbers_as_columns(report.expr), names)
             expr, names, ranges = self._value_ranges(expr, names)
             lines += bindings + ranges + [f"    values[{literal(report.label)}] = {self.code(expr, names)}"]
         lines += ["    return values", "", ""]
         return lines
+
+
+REDUCED = (S.MeanSquaredError, S.MeanOf, S.SumOf, S.FrobeniusNorm, S.SoftmaxCrossEntropy, S.Accuracy, S.FlowNll)
+
+
+def _scalar(loss):
+    """The loss as one number: a reduction over the paths or samples (mean(X(T), over = paths))
+    keeps an axis of length 1 for each, so a loss built on one outside a full reduction is
+    taken as the mean of its one entry."""
+    from sciml.lowering import family_symbols as F
+    outside = loss.replace(lambda e: isinstance(e, REDUCED), lambda e: sympy.Symbol("~reduced"))
+    return S.MeanOf(loss) if outside.has(F.MeanOver, F.StdOver) else loss
+
+
+def _numbers_as_columns(expr):
+    """A network at a number (f(1.0) on a report line) takes it as a column of one sample."""
+    def column(call):
+        net, *inputs = call.args
+        return S.NetCall(net, *[sympy.ImmutableMatrix([[a]]) if a.is_number else a for a in inputs])
+    return expr.replace(lambda e: isinstance(e, S.NetCall) and any(a.is_number for a in e.args[1:]), column)
 
 
 def _value_range_name(field) -> str:

@@ -15,6 +15,7 @@ from sciml.backends.common.flow_code import FlowWriter, inverse_name
 from sciml.backends.common.divergence_code import emit_divergence_section, loss_terms_function
 from sciml.backends.common.guard_code import emit_guard_section
 from sciml.backends.common.names import safe_names
+from sciml.backends.common.noise_code import NoiseWriter, ito_form
 from sciml.backends.common.numpy_code import emit_numpy_section, file_imports
 from sciml.backends.common.grid_code import GridWriter
 from sciml.backends.common.pinn_code import PinnWriter
@@ -31,6 +32,7 @@ def user_names(model: ir.Model) -> dict:
     names = [c.name for c in model.constants] + [d.name for d in model.datasets]
     names += [s.name for s in model.states] + [p.name for p in model.parameters]
     names += [n.name for n in model.networks] + [f.name for f in model.flows]
+    names += [n.name for n in model.noises]
     return safe_names(names)
 
 
@@ -42,11 +44,14 @@ def emit_module(model: ir.Model, source: str, source_name: str, backend: str, sp
     grid_model = model if model.kind == "grid_pde" else None
     if grid_model is not None:   # the ODE of the grid's nodes
         model = semi_discrete(model)
+    model = ito_form(model)      # a Stratonovich sde: its Ito drift
     names = user_names(model)
     pinn = model.kind == "pinn"
     runtime_classes = []
     writer = ModelWriter(model, names, spelling, source.split("\n"))  # lines as the parser counts them
     grid = GridWriter(writer, grid_model) if grid_model is not None else None
+    if model.noises:
+        writer.noise = NoiseWriter(writer)
     for flow in model.flows:
         writer.names[f"inverse {flow.name}"] = inverse_name(flow, names, writer.taken)
     if pinn:
@@ -56,7 +61,8 @@ def emit_module(model: ir.Model, source: str, source_name: str, backend: str, sp
     else:
         solve = writer.solve()
         flows = [line for flow in model.flows for line in FlowWriter(writer, flow).functions()]
-        model_lines = (writer.networks() + (grid.functions() if grid else []) + writer.rhs_functions()
+        noise = writer.noise.functions() if writer.noise is not None else []
+        model_lines = (writer.networks() + (grid.functions() if grid else []) + writer.rhs_functions() + noise
                        + (writer.solver.grid_functions() if grid else []) + solve + (["", ""] if solve else [])
                        + writer.reversible_steps() + flows + writer.loss()
                        + loss_terms_function(writer, source.split("\n")) + writer.reports())
@@ -105,6 +111,8 @@ def emit_module(model: ir.Model, source: str, source_name: str, backend: str, sp
     lines += emit_numpy_section(writer.m, names, spec_folder)
     if pinn:
         lines += ["", ""] + emit_pinn_numpy(model)
+    if writer.noise is not None:
+        lines += ["", ""] + writer.noise.numpy_lines()
     lines += ["", ""] + emit_guard_section(model, names, source_name, writer if grid is not None else None)
     lines += ["", ""] + emit_divergence_section(model, writer)
     lines += ["", "", "# ---- the model", ""]
@@ -225,7 +233,7 @@ def _sample_fields(model: ir.Model) -> dict:
     out = {}
     for d in model.datasets:
         if d.batched:
-            out[d.name] = tuple(f.name for f in d.fields if not (d.generator == "ode" and f.name == "t"))
+            out[d.name] = tuple(f.name for f in d.fields if not (d.generator in ("ode", "ou_paths") and f.name == "t"))
     return out
 
 

@@ -175,6 +175,21 @@ def as_rows(fields):
     """A PINN's data: each scalar field (n,) as a row (1, n), as the networks take coordinates."""
     return {name: value[None, :] if value.ndim == 1 else value for name, value in fields.items()}
 ''',
+    "ou_paths": '''
+def ou_paths(theta, mu, sigma, x0, paths, steps, T, seed):
+    """Sample paths of dX = -theta (X - mu) dt + sigma dW from X(0) = x0, drawn with the exact
+    Gaussian transition over each of `steps` equal steps of [0, T] from default_rng(seed):
+    t is (steps + 1,), x is (steps + 1, 1, paths), one path per sample (the last axis)."""
+    rng = np.random.default_rng(seed)
+    dt = T / steps
+    decay = np.exp(-theta * dt)
+    spread = sigma * np.sqrt((1 - decay**2) / (2 * theta)) if theta != 0 else sigma * np.sqrt(dt)
+    x = np.empty((steps + 1, 1, paths))
+    x[0] = x0
+    for k in range(steps):
+        x[k + 1] = mu + (x[k] - mu) * decay + spread * rng.standard_normal((1, paths))
+    return {"t": np.linspace(0.0, T, steps + 1), "x": x}
+''',
     "two_moons": '''
 def two_moons(samples, seed, noise):
     """Two interleaved half circles: x is (2, samples), label is (samples,)."""
@@ -365,6 +380,10 @@ def _dataset_call(d: ir.DataSet, names) -> str:
     if d.generator in ("spirals", "two_moons"):
         o = dict(d.options)
         return f"{d.generator}(samples={o['samples']}, seed={o['seed']}, noise={o['noise']!r})"
+    if d.generator == "ou_paths":
+        o = dict(d.options)
+        return (f"ou_paths(theta={o['theta']!r}, mu={o['mu']!r}, sigma={o['sigma']!r}, x0={o['x0']!r}, "
+                f"paths={o['paths']}, steps={o['steps']}, T={o['T']!r}, seed={o['seed']})")
     if d.generator == "load":
         reader = _generator(d)
         shapes = {f.name: tuple(f.shape) for f in d.fields}

@@ -138,6 +138,17 @@ class ArrayPrinterMixin:
     def _print_MeanOf(self, expr):
         return self._spelled("mean", *expr.args)
 
+    def _print_MeanOver(self, expr):
+        """mean(v, over = A): over the samples or paths (the last axis); over all entries."""
+        value, axis = expr.args
+        return self._spelled("mean", value) if str(axis) == "all" else self._helper("mean_over", value)
+
+    def _print_StdOver(self, expr):
+        value, axis = expr.args
+        if str(axis) == "all":
+            raise TypeError("std over all entries is not written")
+        return self._helper("std_over", value)
+
     def _print_SumOf(self, expr):
         return self._spelled("sum", *expr.args)
 

@@ -21,9 +21,9 @@ from typing import Callable
 
 import sympy
 
-from sciml.schemes.algebra import (Auxiliary, Identity, InitialRate, LinearSolve, MatrixOption, Rate, Value,
-                                   argument_role, is_matrix_expression, rate_role, split_term, step_scale,
-                                   term_order)
+from sciml.schemes.algebra import (Auxiliary, Identity, InitialRate, LinearSolve, MatrixOption, Noise,
+                                   NoiseCorrection, Rate, Value, argument_role, is_matrix_expression, rate_role,
+                                   split_term, step_scale, term_order)
 from sciml.schemes.definition import SchemeDefinition
 
 
@@ -46,6 +46,8 @@ class CodeNames:
     concat: str = ""                     # .format(items)
     sizes: dict | None = None            # state name -> entries (to unstack)
     fresh: Callable = str                # a derived name no user name takes
+    noise: Callable = None               # (role, index, args, step): g dW of a stochastic scheme
+    correction: Callable = None          # (role, index, args, step): Milstein's 1/2 g g' (dW^2 - h)
 
 
 class ExplicitRate(Rate):
@@ -200,6 +202,11 @@ class StageCode:
             return self.s.initial_rates[e.role][k]
         if isinstance(e, Rate):
             return self._call(e, k, step)
+        if isinstance(e, (Noise, NoiseCorrection)):   # g(t, v) dW; 1/2 g g' (dW^2 - h) at v
+            argument = e.args[2]
+            args = {state: self.code(argument, i, step)
+                    for i, state in enumerate(self.s.roles[argument_role(argument)])}
+            return (self.s.noise if isinstance(e, Noise) else self.s.correction)(e.role, k, args, step)
         raise AssertionError(f"cannot print {e} per state")
 
     def _stacked_atom(self, e, step) -> str:

@@ -41,12 +41,24 @@ class SolveWriter:
             roles=roles, call=self._call, initial_rates={"y": [f"dt_{n}" for n in roles["y"]]},
             matrices=matrices, identity=identity, linear_solve=writer.sp.linear_solve,
             factor=writer.sp.factor, factored_solve=writer.sp.factored_solve, operator=self.operator,
-            like=writer.state_names[0], concat=writer.sp.concat, sizes=self.sizes, fresh=writer.fresh)
+            like=writer.state_names[0], concat=writer.sp.concat, sizes=self.sizes, fresh=writer.fresh,
+            noise=self._noise, correction=self._correction)
         self.code = StageCode(self.d, names)
         self.d = self.code.d   # on a grid, its stages read the explicit rest (with_explicit_rates)
 
     def _call(self, role, index, args, step) -> str:
         return self.w.call(self.equations[self.roles[role][index]], args, step)
+
+    def _noise(self, role, index, args, step) -> str:
+        return self.w.noise.noise_call(self.equations[self.roles[role][index]], args, step)
+
+    def _correction(self, role, index, args, step) -> str:
+        return self.w.noise.correction_call(self.equations[self.roles[role][index]], args, step)
+
+    def increments(self) -> list[str]:
+        """The names of the Brownian increments the solve takes (an SDE's), in order."""
+        noise = self.w.noise
+        return [noise.increments[n] for n in sorted(noise.increments)] if noise is not None else []
 
     def grid_functions(self) -> list[str]:
         """The functions of a grid's implicit solve (grid_solve_code.py), where there is one."""
@@ -58,8 +70,8 @@ class SolveWriter:
         w = self.w
         if self.operator is None:
             return w.matrix_consts, w.identities
-        read = {str(s) for e in self.m.equations for s in e.rhs.free_symbols}
-        sizes = {int(i.args[0]) for e in self.m.equations for i in e.rhs.atoms(S.IdentityMatrix)}
+        read = {str(s) for e in self.m.equations for s in (e.rhs + e.diffusion).free_symbols}
+        sizes = {int(i.args[0]) for e in self.m.equations for i in (e.rhs + e.diffusion).atoms(S.IdentityMatrix)}
         return [c for c in w.matrix_consts if c in read], [size for size in w.identities if size in sizes]
 
     @property
@@ -68,7 +80,7 @@ class SolveWriter:
 
     def params(self) -> list[str]:
         return [self.w.names[p.name] for p in self.m.parameters
-                if any(p.name in {str(s) for s in e.rhs.free_symbols} for e in self.m.equations)]
+                if any(p.name in {str(s) for s in (e.rhs + e.diffusion).free_symbols} for e in self.m.equations)]
 
     def _unpack(self) -> list[str]:
         params = self.params()
@@ -99,7 +111,7 @@ class SolveWriter:
         if self.recompute:
             return []  # written with the step and its inverse, see reversible_steps
         first = w.state_names[0]
-        starts = list(w.state_names) + ([f"dt_{first}"] if m.order == 2 else [])
+        starts = list(w.state_names) + ([f"dt_{first}"] if m.order == 2 else []) + self.increments()
         lines = [f"def solve(p, {', '.join(starts)}):",
                  f'    """{self.d.title}: {m.time_integrator.steps or "adaptive"} steps on [0, T_END]."""']
         params = self.params()
@@ -146,6 +158,7 @@ class SolveWriter:
         states observed at the data times, and at_observed_steps picks those times."""
         m, w = self.m, self.w
         per_step = [n for n in params if any(q.per_step and w.names[q.name] == n for q in m.parameters)]
+        per_step += self.increments()   # an SDE's Brownian increments, one per step
         values = [w.fresh(f"{n}_j") for n in per_step]
         starts = {s: w.fresh(f"{s}_start") for s in paths}
         outs = {s: w.fresh(f"{s}_steps") for s in paths}

@@ -139,6 +139,19 @@ def accuracy(logits, labels):
     """Fraction of samples whose largest logit is the label."""
     return jnp.mean((jnp.argmax(logits, axis=0) == labels).astype(logits.dtype))
 ''',
+    "mean_over": '''
+def mean_over(values):
+    """The mean over the samples or paths (the last axis), kept as an axis of length 1."""
+    return jnp.mean(values, axis=-1, keepdims=True)
+''',
+    "std_over": '''
+def std_over(values):
+    """The standard deviation over the samples or paths (the last axis; divided by their
+    count), kept as an axis of length 1.  The square root is taken of at least the smallest
+    normal number, so a spread of 0 (every path at one start) has gradient 0, not NaN."""
+    variance = jnp.mean((values - jnp.mean(values, axis=-1, keepdims=True)) ** 2, axis=-1, keepdims=True)
+    return jnp.sqrt(jnp.maximum(variance, jnp.finfo(values.dtype).tiny))
+''',
     "mse": '''
 def mse(a, b):
     return jnp.mean((a - b) ** 2)

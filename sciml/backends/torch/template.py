@@ -151,6 +151,19 @@ def accuracy(logits, labels):
     """Fraction of samples whose largest logit is the label."""
     return torch.mean((torch.argmax(logits, dim=0) == labels).to(logits.dtype))
 ''',
+    "mean_over": '''
+def mean_over(values):
+    """The mean over the samples or paths (the last axis), kept as an axis of length 1."""
+    return torch.mean(values, dim=-1, keepdim=True)
+''',
+    "std_over": '''
+def std_over(values):
+    """The standard deviation over the samples or paths (the last axis; divided by their
+    count), kept as an axis of length 1.  The square root is taken of at least the smallest
+    normal number, so a spread of 0 (every path at one start) has gradient 0, not NaN."""
+    variance = torch.mean((values - torch.mean(values, dim=-1, keepdim=True)) ** 2, dim=-1, keepdim=True)
+    return torch.sqrt(torch.clamp(variance, min=torch.finfo(values.dtype).tiny))
+''',
     "mse": '''
 def mse(a, b):
     return torch.mean((a - b) ** 2)
