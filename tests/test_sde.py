@@ -3,7 +3,7 @@ motion (multiplicative noise) and Ornstein-Uhlenbeck (additive, diagonal).  One 
 path per sample is summed into the increments of each coarser grid h = T / N, so every grid
 integrates the same paths; the strong error is E|X_N - X(T)|, the weak error |E X_N - E X(T)|
 (estimated as E(X_N - X(T)) over the same paths, a control variate).  Slopes of log error against
-log h within 0.1 (strong) and 0.2 (weak) of the schemes' orders; then Stratonovich, E403, and
+log h within 0.1 (strong) and 0.2 (weak) of the schemes' orders; then Stratonovich, E408, and
 the draws of the increments."""
 import numpy as np
 import pytest
@@ -154,7 +154,7 @@ def test_milstein_refuses_noise_it_cannot_correct():
     with pytest.raises(SpecError) as caught:
         compile_spec(NON_COMMUTATIVE, "vector_net.sciml", "torch")
     (found,) = caught.value.diagnostics
-    assert found.code == "E403" and "every entry" in found.message
+    assert found.code == "E408" and "every entry" in found.message
     # Euler-Maruyama needs no g': the same model compiles
     compile_spec(NON_COMMUTATIVE.replace("milstein", "euler_maruyama"), "vector_net.sciml", "torch")
 

@@ -8,7 +8,7 @@ entry of X is driven by the i-th entry of dW (or all entries by a scalar dW).  M
 correction 1/2 g g' (dW^2 - h) and the Stratonovich drift 1/2 g g' need g' = d g_i / d X_i, and
 so a g whose i-th entry depends on X_i alone; anything else (a matrix times dW, g of other
 states, a network of a vector state) is non-commutative noise for these schemes, refused with
-the reason (E403).  Everything here is derived from the IR with sympy, never typed per model:
+the reason (E408).  Everything here is derived from the IR with sympy, never typed per model:
 the code writer, the LaTeX writer and the analysis read the same expressions.
 """
 from __future__ import annotations

@@ -29,7 +29,7 @@ from sciml.schemes.algebra import NoiseCorrection
 
 def ito_form(model: ir.Model) -> ir.Model:
     """The model with a Stratonovich sde's drift replaced by its Ito drift f + 1/2 g g'
-    (unchanged for an Ito sde); E403 where g g' cannot be derived."""
+    (unchanged for an Ito sde); E408 where g g' cannot be derived."""
     scheme = model.time_integrator
     if scheme is None or scheme.option("ito", True):
         return model
@@ -43,7 +43,7 @@ def _derived(derive, equation, model, why, otherwise):
     try:
         return derive(equation, model)
     except NotDiagonal as exc:
-        raise SpecError([error("E403", f"{why} needs g g' of diagonal noise, but {exc}", equation.span,
+        raise SpecError([error("E408", f"{why} needs g g' of diagonal noise, but {exc}", equation.span,
                                f"write d({equation.state}) = f * dt + g * dW with g_i depending on "
                                f"{equation.state}_i alone, {otherwise}")]) from None
 
