@@ -106,22 +106,24 @@ def derivative(g, state: str):
     return sympy.diff(g, sympy.Symbol(state))
 
 
-def ito_correction(model: ir.Model, equation: ir.Equation, all_diffusions) -> sympy.Expr | None:
+def ito_correction(model: ir.Model, equation: ir.Equation, all_diffusions,
+                   formal: bool = False) -> sympy.Expr | None:
     """The drift a Stratonovich sde adds in its Ito form, 1/2 sum_k sum_l g_lk dg_ik/dx_l (l over
     the states, k over the noises), entry by entry: by sympy where every diffusion it reads is a
     closed form (0 where the noise is additive); None where a network or an operation mixing
-    entries is in the way."""
+    entries is in the way.  `formal`: a network's derivative kept as sympy's Derivative (for
+    printing: g'(X)), where the diffusions multiply their increments entry by entry."""
     by_state = {d.state: d for d in all_diffusions}
     own = by_state[equation.state]
     if own.is_additive:
         return sympy.S.Zero
-    if not own.closed_form:
+    if not (own.closed_form or formal and own.columns):
         return None
     total = sympy.S.Zero
     for noise, g in own.columns:
         for name in own.reads:
             other = by_state.get(name)
-            if other is None or not (other.closed_form or other.is_additive) or not other.columns:
+            if other is None or not other.columns or not (other.closed_form or other.is_additive or formal):
                 return None
             g_other = dict(other.columns).get(noise, sympy.S.Zero)
             total += g_other * derivative(g, name)
