@@ -12,7 +12,7 @@ import sympy
 
 from analysis_specs import by_code, data, findings
 from sciml.analysis import sde_noise, sde_stability, sde_terms
-from sciml.schemes import derive, registry
+from sciml.schemes import derive
 from sciml.schemes.algebra import h
 
 SDE = """model m : sde
@@ -31,7 +31,7 @@ train adam(lr = 1e-2, steps = 10)
 
 def sde(drift="a * X", diffusion="b * X", a="-2.0", b="0.5", steps=10, scheme=None, options="",
         declarations="", loss=""):
-    corrected, plain = sde_noise.corrected_and_plain()
+    _, plain = sde_noise.corrected_and_plain()
     return SDE.format(a=a, b=b, steps=steps, drift=drift, diffusion=diffusion,
                       scheme=scheme or plain.name, options=options, declarations=declarations, loss=loss)
 
@@ -145,6 +145,8 @@ def test_a_learned_coefficient_makes_a_runtime_bound():
     assert "-(b^2 + 2*k)/k^2" in found.message and "at the initial values (k = -2) the bound is 0.9375" in found.message
     bad = one(findings(sde(drift="k * X", declarations="param k : R = -20.0", b="1.0", loss=" + k^2")), "A206")
     assert bad.severity == "warning" and "which it exceeds" in bad.message
+    drawn = one(findings(sde(drift="k * X", declarations="param k : R ~ normal(-2, 0.1)", loss=" + k^2")), "A206")
+    assert drawn.severity == "warning" and "a runtime bound" in drawn.message and "training moves them" in drawn.help
 
 
 def test_stratonovich_changes_the_bound():
@@ -261,7 +263,7 @@ train adam(lr = 1e-2, steps = 10)
 def test_the_zoo_sde_specs():
     from helpers import SPECS
     from sciml.pipeline import front_end
-    plain, corrected = plain_and_corrected()
+    _, corrected = plain_and_corrected()
     for name, expected in [("neural_sde", {"A601": 1, "A602": 1, "A205": 1}),
                            ("deep_bsde", {"A601": 2, "A602": 1, "A205": 1}),
                            ("score_diffusion", {"A601": 1, "A602": 1})]:

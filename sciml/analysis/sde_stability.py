@@ -16,6 +16,8 @@ a warning when it fails).  An equation of another form gets one A205 note saying
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import sympy
 
 from sciml.analysis import sde_terms as terms
@@ -63,79 +65,100 @@ def bound(definition: SchemeDefinition, ito: bool) -> tuple[sympy.Expr, sympy.Ex
     return c0, sympy.factor(-c0 / c1)
 
 
+@dataclass(frozen=True)
+class _Bound:
+    """One linear sde's bound: in derive's a and b, in the spec's quantities, with its constants."""
+
+    name: str                # the scheme, for messages
+    state: str
+    span: object             # the scheme line's
+    h: float
+    t_end: float
+    factor: sympy.Expr       # R(a, b, h)
+    rate: sympy.Expr         # the spec's c0 (< 0: the sde is mean-square stable)
+    limit: sympy.Expr        # the spec's bound on h
+    rate_value: sympy.Expr   # with the constants' values: a number unless a or b is learned
+    limit_value: sympy.Expr
+    law: str                 # how the bound follows, for the help
+    data: dict
+
+
 def _verdict(model, definition, ito, form: terms.LinearSde, allow_unstable) -> Diagnostic:
-    scheme, name = model.scheme, definition.short
-    step = scheme.t_end / scheme.steps
+    scheme = model.scheme
     rate, limit = bound(definition, ito)
     factor = derive.mean_square_factor(definition, ito)
     ours = {derive.a: form.a, derive.b: form.b}
     rate_spec, limit_spec = sympy.factor(rate.xreplace(ours)), sympy.factor(limit.xreplace(ours))
     constants = {sympy.Symbol(c.name): c.value for c in model.constants
                  if not isinstance(c.value, sympy.MatrixBase)}
-    initial = _initial_values(model)
-    rate_value, limit_value = rate_spec.xreplace(constants), limit_spec.xreplace(constants)
     sense = "" if ito else " (Stratonovich: the step integrates the Itô drift (a + b^2/2)*X)"
-    equation = f"d({form.state}) = a*{form.state}*dt + b*{form.state}*dW"
+    x = form.state
     named = ", ".join(f"{s} = {expr_text(v)}" for s, v in (("a", form.a), ("b", form.b)) if v != sympy.Symbol(s))
-    law = (f"on {equation}{' with ' + named if named else ''}{sense}: E|X_(j+1)|^2 = "
+    law = (f"on d({x}) = a*{x}*dt + b*{x}*dW{' with ' + named if named else ''}{sense}: E|X_(j+1)|^2 = "
            f"({_factor_text(factor)}) E|X_j|^2, the stage averaged over dW ~ N(0, h), below E|X_j|^2 "
            f"iff h < {expr_text(limit)} and {expr_text(rate)} < 0 (the sde's own E|X|^2 decays)")
-    data = {"scheme": scheme.kind, "state": form.state, "h": step, "a": expr_text(form.a),
-            "b": expr_text(form.b), "sense": "Ito" if ito else "Stratonovich",
-            "bound": expr_text(limit_spec), "requires": f"{expr_text(rate_spec)} < 0",
-            "factor": _factor_text(factor)}
-    bound_text = expr_text(limit_spec)
-    if rate_value.is_number and limit_value.is_number:
-        rate_number = float(rate_value)
-        if rate_number >= 0:
-            return finding(CODE, "warning", f"no step of {name} is mean-square stable on {form.state}: "
-                           f"the sde itself is not, its E|X|^2 changes at the rate "
-                           f"{_shown(rate_spec, rate_number)} >= 0", scheme.span,
-                           "that is the model's growth, not the step's; " + law,
-                           verdict="unstable", rate_value=rate_number, **data)
-        value = float(limit_value)
-        shown = _shown(limit_spec, value)
-        data.update(bound_value=value)
-        if step < value:
-            return finding(CODE, "note", f"{name} is mean-square stable at this step on {form.state}: "
-                           f"h = {number_text(step)} < {shown}", scheme.span, law,
-                           verdict="stable", **data)
-        steps = steps_needed(scheme.t_end, value, strict=True)
-        message = (f"{name} is not mean-square stable at this step on {form.state}: h = "
-                   f"{number_text(step)} but it needs h < {shown}; E|X_j|^2 grows by "
-                   f"{number_text(float(factor.xreplace({derive.a: form.a, derive.b: form.b, h: step}).xreplace(constants)))} "
-                   "per step while the sde's decays")
-        help = f"use at least {steps} steps (h = T/steps < {number_text(value)}); {law}"
-        if allow_unstable:
-            return finding(CODE, "warning", message, scheme.span, "allowed by --allow-unstable; " + help,
-                           verdict="unstable", allowed=True, **data)
-        return finding(CODE, "error", message, scheme.span,
-                       help + "; or pass --allow-unstable to compile anyway",
-                       verdict="unstable", allowed=False, **data)
-    learned = sorted((s for s in (rate_value.free_symbols | limit_value.free_symbols)), key=lambda s: s.name)
-    names = ", ".join(s.name for s in learned)
-    message = (f"{name} is mean-square stable on {form.state} only for h < {bound_text} with "
-               f"{expr_text(rate_spec)} < 0, a runtime bound: {names} {'is' if len(learned) == 1 else 'are'} "
-               f"learned; here h = {number_text(step)}")
-    data.update(runtime=True)
-    at_rate, at_limit = rate_value.xreplace(initial), limit_value.xreplace(initial)
-    if not (at_rate.is_number and at_limit.is_number):
-        return finding(CODE, "warning", message, scheme.span, "training moves them, and the bound with "
-                       "them; " + law, verdict="bounded", **data)
-    shown = ", ".join(f"{s.name} = {expr_text(initial[s])}" for s in learned if s in initial)
-    if float(at_rate) >= 0:
-        message += f"; at the initial values ({shown}) the sde itself is not mean-square stable"
-        return finding(CODE, "warning", message, scheme.span, "no h is stable there; " + law,
-                       verdict="bounded", bound_at_initial_values=None, **data)
-    value = float(at_limit)
-    data.update(bound_at_initial_values=value)
-    if step < value:
-        message += f"; at the initial values ({shown}) the bound is {number_text(value)}, which it keeps"
-        return finding(CODE, "note", message, scheme.span, "training moves them, and the bound with "
-                       "them; " + law, verdict="bounded", **data)
-    message += f"; at the initial values ({shown}) the bound is {number_text(value)}, which it exceeds"
-    return finding(CODE, "warning", message, scheme.span, "change the initial values or use more steps; "
-                   + law, verdict="bounded", **data)
+    step = scheme.t_end / scheme.steps
+    data = {"scheme": scheme.kind, "state": x, "h": step, "a": expr_text(form.a), "b": expr_text(form.b),
+            "sense": "Ito" if ito else "Stratonovich", "bound": expr_text(limit_spec),
+            "requires": f"{expr_text(rate_spec)} < 0", "factor": _factor_text(factor)}
+    b = _Bound(name=definition.short, state=x, span=scheme.span, h=step, t_end=scheme.t_end,
+               factor=factor.xreplace(ours).xreplace(constants), rate=rate_spec, limit=limit_spec,
+               rate_value=rate_spec.xreplace(constants), limit_value=limit_spec.xreplace(constants),
+               law=law, data=data)
+    if b.rate_value.is_number and b.limit_value.is_number:
+        return _with_constants(b, allow_unstable)
+    return _at_runtime(b, _initial_values(model))
+
+
+def _with_constants(b: _Bound, allow_unstable: bool) -> Diagnostic:
+    """The bound is a number: the sde grows (a warning), h keeps it (a note) or breaks it (an error)."""
+    rate = float(b.rate_value)
+    if rate >= 0:
+        return finding(CODE, "warning", f"no step of {b.name} is mean-square stable on {b.state}: the sde "
+                       f"itself is not, its E|X|^2 changes at the rate {_shown(b.rate, rate)} >= 0", b.span,
+                       "that is the model's growth, not the step's; " + b.law,
+                       verdict="unstable", rate_value=rate, **b.data)
+    limit = float(b.limit_value)
+    data = dict(b.data, bound_value=limit)
+    if b.h < limit:
+        return finding(CODE, "note", f"{b.name} is mean-square stable at this step on {b.state}: "
+                       f"h = {number_text(b.h)} < {_shown(b.limit, limit)}", b.span, b.law,
+                       verdict="stable", **data)
+    grows = float(b.factor.xreplace({h: b.h}))
+    message = (f"{b.name} is not mean-square stable at this step on {b.state}: h = {number_text(b.h)} "
+               f"but it needs h < {_shown(b.limit, limit)}; E|X_j|^2 grows by {number_text(grows)} per "
+               "step while the sde's decays")
+    help = (f"use at least {steps_needed(b.t_end, limit, strict=True)} steps (h = T/steps < "
+            f"{number_text(limit)}); {b.law}")
+    if allow_unstable:
+        return finding(CODE, "warning", message, b.span, "allowed by --allow-unstable; " + help,
+                       verdict="unstable", allowed=True, **data)
+    return finding(CODE, "error", message, b.span, help + "; or pass --allow-unstable to compile anyway",
+                   verdict="unstable", allowed=False, **data)
+
+
+def _at_runtime(b: _Bound, initial: dict) -> Diagnostic:
+    """The bound reads learned scalars: a runtime bound, judged at their initial values."""
+    learned = sorted(b.rate_value.free_symbols | b.limit_value.free_symbols, key=lambda s: s.name)
+    message = (f"{b.name} is mean-square stable on {b.state} only for h < {expr_text(b.limit)} with "
+               f"{expr_text(b.rate)} < 0, a runtime bound: {', '.join(s.name for s in learned)} "
+               f"{'is' if len(learned) == 1 else 'are'} learned; here h = {number_text(b.h)}")
+    data = dict(b.data, runtime=True, verdict="bounded")
+    rate, limit = b.rate_value.xreplace(initial), b.limit_value.xreplace(initial)
+    moves = "training moves them, and the bound with them; "
+    if not (rate.is_number and limit.is_number):
+        return finding(CODE, "warning", message, b.span, moves + b.law, **data)
+    at = ", ".join(f"{s.name} = {expr_text(initial[s])}" for s in learned)
+    if float(rate) >= 0:
+        return finding(CODE, "warning", message + f"; at the initial values ({at}) the sde itself is not "
+                       "mean-square stable", b.span, "no h is stable there; " + b.law, **data)
+    limit = float(limit)
+    data.update(bound_at_initial_values=limit)
+    message += f"; at the initial values ({at}) the bound is {number_text(limit)}"
+    if b.h < limit:
+        return finding(CODE, "note", message + ", which it keeps", b.span, moves + b.law, **data)
+    return finding(CODE, "warning", message + ", which it exceeds", b.span,
+                   "change the initial values or use more steps; " + b.law, **data)
 
 
 def _initial_values(model: ir.Model) -> dict:
