@@ -2,7 +2,7 @@
 
 tests/golden_findings/NAME.txt pins what `python -m sciml check specs/ode/NAME.sciml` prints on
 standard error (run from the repository root), then `exit: STATUS`, for every spec in
-specs/ode/, the zoo's PDE specs and the PDE analysis' cases in tests/pde_specs/.  Refresh after an intended change with
+specs/ode/, the zoo's PDE and SDE specs and the PDE analysis' cases in tests/pde_specs/.  Refresh after an intended change with
     SCIML_UPDATE_GOLDEN=1 python -m pytest tests/test_analysis_cli.py
 and review `git diff tests/golden_findings`.
 """
@@ -26,6 +26,8 @@ ODE_SPECS += [SPECS / "pde" / f"{name}.sciml" for name in
               ("burgers_pinn", "heat_neural_source", "heat2d_neural_source", "poisson_ritz", "reaction_diffusion")]
 # the PDE analysis' own cases (tests/pde_specs: transport, KdV, a plate, systems; not zoo models)
 ODE_SPECS += sorted((ROOT / "tests" / "pde_specs").glob("*.sciml"))
+# the SDE specs (A601, A602, A205/A206: the noise, its sense, the mean-square verdict)
+ODE_SPECS += sorted((SPECS / "sde").glob("*.sciml"))
 REQUIRED = {"code", "severity", "message", "file", "line", "column", "end_line", "end_column",
             "help", "data"}
 

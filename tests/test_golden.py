@@ -1,14 +1,16 @@
 """Golden files: the emitted module of every working zoo spec, for both backends, and the LaTeX of
-the PINN specs, byte for byte.
+the PINN and SDE specs, byte for byte.
 Refresh after an intended change with:  SCIML_UPDATE_GOLDEN=1 python -m pytest tests/test_golden.py"""
 import os
 
 import pytest
 
-from helpers import ROOT, compile_file
+from helpers import ROOT, SPECS, compile_file
 from working_specs import PINN_SPECS, WORKING_SPECS
 
 GOLDEN = ROOT / "tests" / "golden"
+# `sciml latex` of the SDE specs whose kind it writes (sde, bsde; not yet diffusion)
+SDE_LATEX_SPECS = [SPECS / "sde" / "neural_sde.sciml", SPECS / "sde" / "deep_bsde.sciml"]
 
 
 @pytest.mark.parametrize("backend", ["torch", "jax"])
@@ -24,9 +26,10 @@ def test_emitted_code_matches_golden_file(spec, backend):
                                         "is intended, rerun with SCIML_UPDATE_GOLDEN=1 and review the diff")
 
 
-@pytest.mark.parametrize("spec", PINN_SPECS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("spec", PINN_SPECS + SDE_LATEX_SPECS, ids=lambda p: p.stem)
 def test_latex_matches_golden_file(spec, capsys):
-    """`sciml latex` of the PINN specs (the PDE, conditions, collocation, loss terms, report)."""
+    """`sciml latex` of the PINN specs (the PDE, conditions, collocation, loss terms, report) and
+    of the SDE specs (the sde, the stages with the noise and Milstein's correction, the loss)."""
     from sciml.cli import main
     assert main(["latex", str(spec)]) == 0
     text = capsys.readouterr().out

@@ -249,10 +249,60 @@ def test_pinn_standalone_documents_compile(name, tmp_path, capsys):
 
 
 def test_models_of_other_kinds_are_e901(capsys):
-    assert main(["latex", str(ROOT / "specs" / "sde" / "neural_sde.sciml")]) == 1
+    assert main(["latex", str(ROOT / "specs" / "sde" / "score_diffusion.sciml")]) == 1
     err = capsys.readouterr().err
-    assert "error[E901]: sciml latex for models of kind sde is not supported yet" in err
+    assert "error[E901]: sciml latex for models of kind diffusion is not supported yet" in err
     assert "Traceback" not in err
+
+
+# -- sde models (issue 12, item 5) ---------------------------------------------------------------
+
+SDE = ROOT / "specs" / "sde"
+
+
+def test_neural_sde_prints_the_sde_the_noise_and_the_correction(capsys):
+    """d X = f dt + g dW (Itô); Milstein's stage with g(X_j) dW_j and 1/2 g g' (dW_j^2 - h), read
+    from the definition's Noise and NoiseCorrection symbols; dW_j ~ N(0, h); the loss."""
+    text = latex(capsys, SDE / "neural_sde.sciml")
+    assert balanced(text) and latex(capsys, SDE / "neural_sde.sciml") == text
+    for piece in [r"d X &= \mathrm{f}\left(X\right) \, dt + \mathrm{g}\left(X\right) \, dW \quad \text{(It\^{o})}",
+                  r"X(0) &= x_{0}", "% scheme: Milstein",
+                  r"X_{j+1} &= X_{j} + h \mathrm{f}\left(X_{j}\right) + \mathrm{g}\left(X_{j}\right) \Delta W_{j} "
+                  r"+ \frac{1}{2} \mathrm{g}\left(X_{j}\right) \mathrm{g}'\left(X_{j}\right) \left(\Delta W_{j}^{2} - h\right)",
+                  r"\Delta W_{j} &\sim \mathcal{N}\left(0, h\right), \quad \text{independent over } j \text{ and the 1000 paths}",
+                  r"\mathcal{L} &= \operatorname{MSE}\left(\operatorname{mean}_{\mathrm{paths}}\left(X\left(\mathrm{train.t}\right)\right), "
+                  r"\operatorname{mean}_{\mathrm{train}}\left(\mathrm{train.x}\right)\right)",
+                  r"\operatorname{std}_{\mathrm{paths}}"]:
+        assert piece in text, piece
+
+
+def test_euler_maruyama_has_no_correction_and_a_zero_drift_no_h_term(capsys):
+    text = latex(capsys, SDE / "deep_bsde.sciml")
+    assert balanced(text)
+    for piece in [r"d X &= \sqrt{2} \, dW \quad \text{(It\^{o})}",
+                  r"d Y &= \lambda \left\|\mathrm{Z}\left(X\right)\right\|^{2} \, dt + \sqrt{2} "
+                  r"\left\langle \mathrm{Z}\left(X\right), dW\right\rangle",
+                  r"X_{j+1} &= X_{j} + \sqrt{2} \Delta W_{j} \\",
+                  r"Y_{j+1} &= Y_{j} + h \lambda \left\|\mathrm{Z}_{j}\left(X_{j}\right)\right\|^{2} + \sqrt{2} "
+                  r"\left\langle \mathrm{Z}_{j}\left(X_{j}\right), \Delta W_{j}\right\rangle",
+                  r"\mathcal{N}\left(0, h I_{100}\right)",
+                  r"\mathrm{Z}_{0} &\equiv z_{0}, \quad \mathrm{Z}_{j} \text{ a network for each } j = 1, \dots, 19"]:
+        assert piece in text, piece
+    assert r"\frac{1}{2}" not in text.split("% scheme")[1].split("% loss")[0]
+
+
+def test_a_stratonovich_sde_prints_its_ito_form_and_steps_with_it(tmp_path, capsys):
+    from test_analysis_sde import plain_and_corrected, sde
+    spec = tmp_path / "m.sciml"
+    spec.write_text(sde(diffusion="b * X^2", scheme=plain_and_corrected()[1].name, options=", ito = false"))
+    text = latex(capsys, spec)
+    assert balanced(text)
+    for piece in [r"d X &= X a \, dt + b X^{2} \circ dW \quad \text{(Stratonovich)}",
+                  r"&\text{its It\^{o} form: } d X = \left(X a + X^{3} b^{2}\right) \, dt + b X^{2} \, dW",
+                  # the step evaluates the Itô drift; Milstein's 1/2 g g' = 1/2 (b X^2)(2 b X) by sympy
+                  r"X_{j+1} &= X_{j} + h \left(X_{j} a + X_{j}^{3} b^{2}\right) + b X_{j}^{2} \Delta W_{j} + "
+                  r"X_{j}^{3} b^{2} \left(\Delta W_{j}^{2} - h\right)"]:
+        assert piece in text, piece
 
 
 def test_hard_conditions_print_the_field_they_build(capsys):

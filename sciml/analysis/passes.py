@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Callable
 
 from sciml.analysis import (flows, grid_convolutions, grid_stability, implicit_part, pde_condition_clash, pde_conditions,
-                            pde_smoothness, pde_type, reversible, ritz, sizes, stability_verdict,
-                            structure, unused, wellposed)
+                            pde_smoothness, pde_type, reversible, ritz, sde_noise, sde_stability, sizes,
+                            stability_verdict, structure, unused, wellposed)
 from sciml.analysis.found import Found, Options
 from sciml.frontend.diagnostics import Diagnostic, by_position
 from sciml.lowering import ir
@@ -29,11 +29,12 @@ class Pass:
     kinds: tuple = ()               # only for these model kinds (empty: every kind)
 
 
-# The model kinds whose right sides and time integrator the ODE passes read; the passes of the
-# other families (SDE schemes, ...) come with their code generation (issues 11 to 13).
+# The model kinds whose right sides and time integrator the ODE passes read.
 ODE_KINDS = ("ode", "latent_ode", "cnf", "flow")
 # The kinds whose fields the PDE passes read (a domain, pde lines or a Ritz energy, conditions).
 PDE_KINDS = ("pinn", "grid_pde")
+# The kinds whose sde lines (drift and diffusion) and stochastic scheme the SDE passes read.
+SDE_KINDS = ("sde", "bsde", "diffusion")
 
 
 PASSES: tuple[Pass, ...] = (
@@ -77,6 +78,14 @@ PASSES: tuple[Pass, ...] = (
     # Initial and boundary conditions counted against the orders in t and in space, and against
     # the characteristic directions at each face (A502-A504, A506, A507).
     Pass("pde conditions", pde_conditions.run, kinds=PDE_KINDS),
+    # The SDE's noise: additive or state-dependent, with the strong order that follows (A601, at
+    # each sde line), and the sense, Itô or Stratonovich, the scheme reads it in (A602, at the
+    # scheme line).  Before the mean-square verdict, which reads the same diffusions: the model
+    # first, then the step.
+    Pass("sde noise", sde_noise.run, kinds=SDE_KINDS),
+    # Mean-square stability of the stochastic step on a linear sde dX = a X dt + b X dW (A206,
+    # an error when h breaks the bound unless allow_unstable; A205 where no verdict).
+    Pass("sde mean-square stability", sde_stability.run, kinds=SDE_KINDS),
     # Declarations the loss never reads (A301-A303): what training cannot change.
     Pass("unused declarations", unused.run, ode_only=True),
     # Right sides too rough for the scheme's order (A304).  Last: a note on accuracy, not on

@@ -3,28 +3,30 @@
 The same formulas the code writer prints (sciml/backends/common/scheme_code.py): a state at
 step j + o is Y_{j+o}, an auxiliary is k_{1} (k_{1}^{u} for a system), a right side is the
 spec's own right-hand side with its arguments in place; a formula with a matrix acts on the
-stacked state, shown as a column, and a linear solve A x = b is written as A x = b.
+stacked state, shown as a column, and a linear solve A x = b is written as A x = b.  A
+stochastic scheme's noise slot and Milstein's correction are the writer's (`noise`,
+`noise_correction`: latex/sde.py), printed after the deterministic terms.
 """
 from __future__ import annotations
 
 import sympy
 
 from sciml.latex.writer import symbol_latex
-from sciml.schemes.algebra import (Auxiliary, Identity, InitialRate, LinearSolve, MatrixOption, Rate, Value,
-                                   argument_role, is_matrix_expression, rate_role, split_term, step_scale,
-                                   term_order)
+from sciml.schemes.algebra import (Auxiliary, Identity, InitialRate, LinearSolve, MatrixOption, Noise,
+                                   NoiseCorrection, Rate, Value, argument_role, is_matrix_expression, rate_role,
+                                   split_term, step_scale, term_order)
 from sciml.schemes.definition import SEPARABLE_PAIR
 
 
 class StageLatex:
-    def __init__(self, writer, definition):
+    def __init__(self, writer, definition, equations=None):
         self.w, self.d, self.m = writer, definition, writer.m
         if definition.forms == (SEPARABLE_PAIR,):
             first, second = self.m.equations
             self.roles = {"y": [first.state], "z": [second.state]}
         else:
             self.roles = {"y": [s.name for s in self.m.states]}
-        self.equations = {e.state: e for e in self.m.equations}
+        self.equations = {e.state: e for e in (equations or self.m.equations)}
         self.aux_roles = {s.target: rate_role(s.value) for s in definition.step + definition.start
                           if isinstance(s.target, Auxiliary)}
 
@@ -71,6 +73,11 @@ class StageLatex:
             return r"\dot{" + self.w.state(self.roles[e.role][k]) + "}(0)"
         if isinstance(e, Rate):
             return self._rate(e, k, base)
+        if isinstance(e, (Noise, NoiseCorrection)):
+            eq = self.equations[self.roles[e.role][k]]
+            values = self._arguments(e.args[2], base)
+            slot = self.w.noise if isinstance(e, Noise) else self.w.noise_correction
+            return slot(eq, values, step=base)
         raise AssertionError(f"cannot print {e} per state")
 
     def _stacked(self, e, base) -> str:
@@ -85,19 +92,22 @@ class StageLatex:
         return r"\begin{pmatrix} " + r" \\ ".join(entries) + r" \end{pmatrix}"
 
     def _rate(self, rate, k, base) -> str:
-        argument = rate.args[2]
+        eq = self.equations[self.roles[rate.role][k]]
+        return self.w.f(eq, self._arguments(rate.args[2], base), step=base)
+
+    def _arguments(self, argument, base) -> dict:
+        """{state: its value in LaTeX} where a right side (or a noise slot) is evaluated at `argument`."""
         role = argument_role(argument)
         values = {}
         for i, state in enumerate(self.roles[role]):
             text = self._sum(argument, lambda e, i=i: self._atom(e, i, base), i)
             values[state] = r"\left(" + text + r"\right)" if isinstance(argument, sympy.Add) else text
-        eq = self.equations[self.roles[rate.role][k]]
-        return self.w.f(eq, values, step=base)
+        return values
 
     # -- sums --------------------------------------------------------------------------------
     def _sum(self, expr, atom, k=None) -> str:
         """`expr` with `atom` printing its leaves; k: the state (None: the stacked state)."""
-        terms = sorted(sympy.Add.make_args(expr), key=term_order)
+        terms = sorted(sympy.Add.make_args(expr), key=lambda t: (_noise_rank(t), term_order(t)))
         text = ""
         for term in terms:
             coefficient, vector = split_term(term)
@@ -105,8 +115,10 @@ class StageLatex:
             if negative:
                 coefficient = -coefficient
             if isinstance(vector, Rate) and k is not None:
-                body = atom(vector)
                 rhs = self.equations[self.roles[vector.role][k]].rhs
+                if rhs == 0:                       # d(X) = sqrt(2) dW: no h f term
+                    continue
+                body = atom(vector)
                 if len(terms) > 1 or coefficient != 1:
                     if isinstance(rhs, sympy.Add):
                         body = r"\left(" + body + r"\right)"
@@ -116,7 +128,7 @@ class StageLatex:
             else:
                 body = self._product(coefficient, vector, atom, k)
             text += f" {'-' if negative else '+'} {body}" if text else ("- " if negative else "") + body
-        return text
+        return text or "0"
 
     def _product(self, coefficient, vector, atom, k) -> str:
         scale = _scale(coefficient)
@@ -129,6 +141,11 @@ class StageLatex:
         if rest and isinstance(rest[0], sympy.Add):
             return " ".join(parts) + r"\left(" + self._sum(rest[0], atom, k) + r"\right)"
         return " ".join(parts + [atom(f) for f in rest])
+
+
+def _noise_rank(term) -> int:
+    """The deterministic terms first, then the noise g dW, then Milstein's correction."""
+    return 2 if term.has(NoiseCorrection) else 1 if term.has(Noise) else 0
 
 
 def _scale(coefficient) -> str:

@@ -12,6 +12,7 @@ from sympy.printing.latex import LatexPrinter, translate
 from sympy.printing.precedence import PRECEDENCE
 
 from sciml.lowering import ir
+from sciml.lowering import symbols as S
 from sciml.schemes import registry
 
 _OPERATORS = {"SoftmaxOf": "softmax", "Accuracy": "accuracy", "MeanOf": "mean", "SumOf": "sum",
@@ -55,6 +56,7 @@ class SpecLatexPrinter(LatexPrinter):
                           "mat_delim": ""})
         self.names = dict(names or {})
         self.t_end = t_end
+        self.increment_step = None   # an sde's Increment(W): dW, or \Delta W_{j} at step j
 
     def _print_Symbol(self, expr, style="plain"):
         if expr.name in self.names:
@@ -128,8 +130,9 @@ class SpecLatexPrinter(LatexPrinter):
     def _print_FrobeniusNorm(self, expr):
         return r"\left\|" + self._print(expr.args[0]) + r"\right\|_{F}"
 
-    def _print_SampleNorm(self, expr):
-        return r"\left\|" + self._print(expr.args[0]) + r"\right\|"
+    def _print_SampleNorm(self, expr, exp=None):
+        out = r"\left\|" + self._print(expr.args[0]) + r"\right\|"
+        return out if exp is None else out + "^{" + exp + "}"
 
     def _print_InnerProduct(self, expr):
         a, b = expr.args
@@ -151,6 +154,34 @@ class SpecLatexPrinter(LatexPrinter):
         constant = r"\frac{d}{2} \log 2\pi" + ("" if std == 1 else r" + d \log " + self._print(std))
         return (r"\operatorname{mean}_{x}\left[\frac{1}{2}" + norm + " - " + log_det + r"\right] + "
                 + constant)
+
+    def _print_Increment(self, expr):
+        name = str(expr.args[0])
+        if self.increment_step is None:
+            return "d" + symbol_latex(name)
+        return r"\Delta " + symbol_latex(name, self.increment_step)
+
+    def _print_MeanOver(self, expr):
+        x, axis = expr.args
+        return r"\operatorname{mean}_{" + self._axis(axis) + r"}\left(" + self._print(x) + r"\right)"
+
+    def _print_StdOver(self, expr):
+        x, axis = expr.args
+        return r"\operatorname{std}_{" + self._axis(axis) + r"}\left(" + self._print(x) + r"\right)"
+
+    def _axis(self, axis) -> str:
+        return r"\mathrm{" + _text(str(axis)) + "}"
+
+    def _print_Derivative(self, expr):
+        """g'(X) for the derivative of a one-input network in its input; else d/dx of it."""
+        inner = expr.expr
+        if isinstance(inner, S.NetCall) and len(expr.variable_count) == 1:
+            (variable, count), = expr.variable_count
+            name, *inputs = inner.args
+            if inputs == [variable] and count <= 3:
+                return (self._print(name) + "'" * int(count) + r"\left(" + self._print(variable)
+                        + r"\right)")
+        return super()._print_Derivative(expr)
 
     def _print_SmoothInTime(self, expr):
         terms = []
@@ -239,14 +270,15 @@ class _Writer:
                 lines.append(f"{symbol_latex(line.target)} &\\leftarrow {self.tex(line.inverse, names)}")
         return lines
 
-    def scheme_lines(self) -> list[str]:
-        """The update equations: the stages of the scheme's definition (stages.py); an
-        adaptive scheme, which a library steps, in words."""
+    def scheme_lines(self, equations=None) -> list[str]:
+        """The update equations: the stages of the scheme's definition (stages.py), the right
+        sides those of `equations` (the model's by default); an adaptive scheme, which a library
+        steps, in words."""
         definition = registry.definition_of(self.m.scheme)
         if definition.adaptive:
             return self._adaptive(definition)
         from sciml.latex.stages import StageLatex
-        return StageLatex(self, definition).lines()
+        return StageLatex(self, definition, equations).lines()
 
     def _adaptive(self, definition):
         s = self.m.scheme
@@ -293,7 +325,7 @@ def _loss_lines(w: "_Writer", loss) -> list[str]:
     return lines
 
 
-WRITTEN_KINDS = ("ode", "flow", "pinn")
+WRITTEN_KINDS = ("ode", "flow", "pinn", "sde", "bsde")
 
 
 def to_latex(model: ir.Model, standalone: bool = False) -> str:
@@ -306,6 +338,9 @@ def to_latex(model: ir.Model, standalone: bool = False) -> str:
     if model.kind == "pinn":
         from sciml.latex.pinn import pinn_document
         return pinn_document(model, standalone)
+    if model.kind in ("sde", "bsde"):
+        from sciml.latex.sde import sde_document
+        return sde_document(model, standalone)
     w = _Writer(model)
     title = _text(model.name)
     if model.flows:

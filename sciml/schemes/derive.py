@@ -1,6 +1,7 @@
 """A scheme's stages evaluated on linear test equations, with sympy: its stability function R(z)
-(y' = lambda y) and its amplification matrix (the map from the carried values of step j to those
-of step j + 1).  The stability analysis (sciml/analysis/stability.py) reads its regions from these.
+(y' = lambda y), its amplification matrix (the map from the carried values of step j to those
+of step j + 1), and a stochastic scheme's mean-square amplification on dX = a X dt + b X dW.
+The stability analysis (sciml/analysis/stability.py, sde_stability.py) reads these.
 """
 from __future__ import annotations
 
@@ -8,18 +9,26 @@ from functools import lru_cache
 
 import sympy
 
-from sciml.schemes.algebra import Identity, InitialRate, LinearSolve, MatrixOption, Rate, Value, h
-from sciml.schemes.definition import FIRST_ORDER, SchemeDefinition
+from sciml.schemes.algebra import (Identity, InitialRate, LinearSolve, MatrixOption, Noise, NoiseCorrection, Rate,
+                                   Value, h)
+from sciml.schemes.definition import FIRST_ORDER, STOCHASTIC_SYSTEM, SchemeDefinition
 
 z = sympy.Symbol("z")
+# the stochastic test equation dX = a X dt + b X dW, and the step's Brownian increment dW ~ N(0, h)
+a, b = sympy.Symbol("a", real=True), sympy.Symbol("b", real=True)
+dW = sympy.Symbol("dW", real=True)
 
 
-def run(stages, known: dict, rates: dict, matrices: dict | None = None) -> dict:
+def run(stages, known: dict, rates: dict, matrices: dict | None = None, noises: dict | None = None,
+        corrections: dict | None = None) -> dict:
     """The values the stages compute, in order: `known` maps the Values (and auxiliaries) the
     first stage reads to expressions; `rates[role](v)` is the right side of role's equation at v;
-    the scheme's matrices are replaced by scalars (`matrices`, the identity by 1)."""
+    the scheme's matrices are replaced by scalars (`matrices`, the identity by 1); a stochastic
+    scheme's noise slot is `noises[role](v)` (g(v) dW) and its correction `corrections[role](v)`
+    (1/2 g g'(v) (dW^2 - h))."""
     env = dict(known)
     scalars = dict(matrices or {})
+    slots = {Noise: dict(noises or {}), NoiseCorrection: dict(corrections or {})}
 
     def evaluate(expr):
         if isinstance(expr, (Value, InitialRate)) or expr in env:
@@ -28,6 +37,8 @@ def run(stages, known: dict, rates: dict, matrices: dict | None = None) -> dict:
             return env[expr]
         if isinstance(expr, Rate):
             return rates[expr.role](evaluate(expr.args[2]))
+        if isinstance(expr, (Noise, NoiseCorrection)):
+            return slots[type(expr)][expr.role](evaluate(expr.args[2]))
         if isinstance(expr, LinearSolve):
             return evaluate(expr.args[1]) / evaluate(expr.args[0])
         if isinstance(expr, Identity):
@@ -67,3 +78,32 @@ def amplification_matrix(definition: SchemeDefinition, rates: tuple) -> sympy.Ma
     env = run(definition.step, known, {role: (lambda c: lambda v: c * v)(c) for role, c in coefficient.items()})
     rows = [[sympy.expand(env[out]).coeff(s) for s in symbols] for out in definition.returned]
     return sympy.Matrix(rows)
+
+
+@lru_cache(maxsize=None)
+def mean_square_factor(definition: SchemeDefinition, ito: bool = True) -> sympy.Expr:
+    """E|X_{j+1}|^2 / E|X_j|^2 when the step is applied to the linear SDE dX = a X dt + b X dW
+    (`a`, `b` above; a polynomial in h, a and b): the stage formula with g(v) = b v, its
+    derivative g' = b by sympy, averaged over dW ~ N(0, h) (E dW^k = 0 for k odd, (k-1)!! h^(k/2)
+    for k even).  The step is mean-square stable where the factor is below 1.  With `ito` false
+    the SDE is Stratonovich and the step integrates its Ito form, drift f + 1/2 g g'."""
+    if STOCHASTIC_SYSTEM not in definition.forms:
+        raise ValueError(f"{definition.name} does not integrate dX = f dt + g dW")
+    v = sympy.Dummy("v")
+    g = b * v
+    g_prime = sympy.diff(g, v)
+    drift = a * v + (0 if ito else g * g_prime / 2)
+    at = lambda expr: (lambda value: expr.subs(v, value))
+    (start,) = definition.carried
+    env = run(definition.step, {start: sympy.S.One}, {start.role: at(drift)},
+              noises={start.role: at(g * dW)},
+              corrections={start.role: at(g * g_prime * (dW**2 - h) / 2)})
+    (end,) = definition.returned
+    return gaussian_mean(sympy.expand(env[end] ** 2), dW, h)
+
+
+def gaussian_mean(polynomial: sympy.Expr, w: sympy.Symbol, variance: sympy.Expr) -> sympy.Expr:
+    """E p(w) for w ~ N(0, variance), p a polynomial in w: E w^(2k) = (2k - 1)!! variance^k."""
+    p = sympy.Poly(polynomial, w)
+    return sympy.expand(sum(c * sympy.factorial2(k - 1) * variance ** (k // 2)
+                            for (k,), c in p.terms() if k % 2 == 0))
