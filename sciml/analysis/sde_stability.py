@@ -9,7 +9,7 @@ step is mean-square stable iff c0 < 0 (the SDE is) and h < -c0 / c1.  With `ito 
 step integrates the Stratonovich SDE's Itô form, drift (a + b^2/2) X, and c0 = 2a + 2b^2.
 
 Verdicts, at the scheme line: a note when h satisfies the bound with the spec's constants, an
-error when it does not (a warning with --allow-unstable, as A201), a warning when the SDE itself
+error when it does not (a warning with --allow-unstable, as A201), a note when the SDE itself
 is not mean-square stable (no h is; that is the model's growth, not the step's); where a or b is
 learned the bound is a runtime bound, judged at the initial values (a note when it holds there,
 a warning when it fails).  An equation of another form gets one A205 note saying why.
@@ -111,13 +111,14 @@ def _verdict(model, definition, ito, form: terms.LinearSde, allow_unstable) -> D
 
 
 def _with_constants(b: _Bound, allow_unstable: bool) -> Diagnostic:
-    """The bound is a number: the sde grows (a warning), h keeps it (a note) or breaks it (an error)."""
+    """The bound is a number: the sde grows (a note: its growth is the model's, no step can be
+    stable), h keeps it (a note) or breaks it (an error)."""
     rate = float(b.rate_value)
     if rate >= 0:
-        return finding(CODE, "warning", f"no step of {b.name} is mean-square stable on {b.state}: the sde "
-                       f"itself is not, its E|X|^2 changes at the rate {_shown(b.rate, rate)} >= 0", b.span,
-                       "that is the model's growth, not the step's; " + b.law,
-                       verdict="unstable", rate_value=rate, **b.data)
+        return finding(CODE, "note", f"mean-square stability does not apply to {b.state}: the sde itself "
+                       f"grows in mean square, its E|X|^2 changes at the rate {_shown(b.rate, rate)} >= 0",
+                       b.span, "that is the model's growth, not the step's; " + b.law,
+                       verdict="growing", rate_value=rate, **b.data)
     limit = float(b.limit_value)
     data = dict(b.data, bound_value=limit)
     if b.h < limit:
@@ -150,8 +151,8 @@ def _at_runtime(b: _Bound, initial: dict) -> Diagnostic:
         return finding(CODE, "warning", message, b.span, moves + b.law, **data)
     at = ", ".join(f"{s.name} = {expr_text(initial[s])}" for s in learned)
     if float(rate) >= 0:
-        return finding(CODE, "warning", message + f"; at the initial values ({at}) the sde itself is not "
-                       "mean-square stable", b.span, "no h is stable there; " + b.law, **data)
+        return finding(CODE, "note", message + f"; at the initial values ({at}) the sde itself grows in "
+                       "mean square, so no step is mean-square stable there", b.span, moves + b.law, **data)
     limit = float(limit)
     data.update(bound_at_initial_values=limit)
     message += f"; at the initial values ({at}) the bound is {number_text(limit)}"

@@ -138,7 +138,9 @@ class StabilityMonitor:
 
 # ---- the divergence stop: a loss that is not finite ends the run, saying why
 # the stability findings of sciml check: (line:column, code, severity, message)
-STABILITY_FINDINGS = ()
+STABILITY_FINDINGS = (
+    ('18:9', 'A205', 'note', 'no mean-square stability verdict for Milstein: it is judged on d(X) = a*X*dt + b*X*dW with a and b numbers, constants or learned scalars, and the drift of X reads the network f'),
+)
 OBSERVED_STATES = ('X(train.t)',)
 
 

@@ -110,7 +110,9 @@ class StabilityMonitor:
 
 # ---- the divergence stop: a loss that is not finite ends the run, saying why
 # the stability findings of sciml check: (line:column, code, severity, message)
-STABILITY_FINDINGS = ()
+STABILITY_FINDINGS = (
+    ('16:9', 'A205', 'note', 'no mean-square stability verdict for Euler-Maruyama: it is judged on d(X) = a*X*dt + b*X*dW with a and b numbers, constants or learned scalars, and the diffusion of X does not read X (additive noise)'),
+)
 OBSERVED_STATES = ('X(t = 1)',)
 
 
