@@ -81,6 +81,8 @@ class ModelWriter:
         # lines that open a right-hand side (a grid state with its end nodes: grid_code.py)
         self.rhs_preamble = lambda eq: []
         self.noise = None   # an SDE's increments and diffusion functions (noise_code.py)
+        self.steps = None   # the networks per time step, evaluated where a step begins (step_networks.py)
+        self.step_locals: list[str] = []   # their values' symbols: arguments of the right sides
 
     def fresh(self, base: str) -> str:
         """A derived name that no user name (after mapping) already takes."""
@@ -117,17 +119,31 @@ class ModelWriter:
             args = ", ".join(f"x{k}" for k in range(len(net.features)))
             widths = " -> ".join(str(w) for w in net.widths)
             per_layer = f", one set of weights per coupling layer j" if net.layers else ""
+            if net.index:
+                per_layer = f", one set of weights per step j = {net.steps[0]}..{net.steps[1]}"
+            if net.batchnorm:
+                per_layer += ("; batch normalization over the paths at the input and after every layer, "
+                              "its shift in the place of the bias (Han, Jentzen & E 2018)")
             function = self.network_functions.get(net.name, name)
-            lines += [f"def {function}(p, {'j, ' if net.layers else ''}{args}):",
+            lines += [f"def {function}(p, {'j, ' if net.layers or net.index else ''}{args}):",
                       f'    """mlp({widths}, {docstring(net.activation)}){per_layer}"""']
             if len(net.features) > 1:
                 lines.append("    z = " + self.sp.concat.format(args))
             else:
                 lines.append("    z = x0")
             layers = len(net.widths) - 1
+            pick = "[j]" if net.layers or (net.index and not net.steps[0]) else f"[j - {net.steps[0]}]" if net.index else ""
+
+            def normalized(value, k):
+                self.helpers.add("batch_norm")
+                beta, gamma = (f"p[{literal(f'{name}.{part}{k}')}]{pick}" for part in ("beta", "gamma"))
+                return f"batch_norm({value}, {beta}, {gamma})"
+            if net.batchnorm:
+                lines.append(f"    z = {normalized('z', 0)}")
             for layer in range(1, layers + 1):
-                pick = "[j]" if net.layers else ""
-                affine = f"p[{literal(f'{name}.W{layer}')}]{pick} @ z + p[{literal(f'{name}.b{layer}')}]{pick}"
+                weight = f"p[{literal(f'{name}.W{layer}')}]{pick} @ z"
+                affine = normalized(weight, layer) if net.batchnorm else \
+                    f"{weight} + p[{literal(f'{name}.b{layer}')}]{pick}"
                 if layer < layers:
                     activated = S.ACTIVATIONS[net.activation](sympy.Symbol("affine"))
                     lines.append("    z = " + self.code(activated, {"affine": affine}))
@@ -166,6 +182,7 @@ class ModelWriter:
         expr = eq.rhs if expr is None else expr
         used = {str(s) for s in expr.free_symbols}
         args = [self.names[s.name] for s in self.m.states if s.name in used or f"{s.name} with ends" in used]
+        args += [self.names[s] for s in self.step_locals if s in used]
         args += [self.names[p.name] for p in self.m.parameters if p.name in used]
         args += [self.names[c] for c in self.matrix_consts if c in used]
         args += [self.names[f"I{i}"] for i in self.identities
@@ -285,6 +302,13 @@ class ModelWriter:
             return f"initial_state({self.names[start.name]}, {state.shape[0]}, {self._like(names)})"
         from .numpy_code import number_literal
         constants = {c.name for c in self.m.constants}
+        parameters = {q.name for q in self.m.parameters}
+        if self.noise is not None and init.value.free_symbols and all(
+                s.name in constants | parameters for s in init.value.free_symbols) and init.value.free_symbols & {
+                sympy.Symbol(q) for q in parameters}:   # a learned start (the deep BSDE's y0), on every path
+            self.helpers.add("on_paths")
+            read = {**names, **{q: f"p[{literal(self.names[q])}]" for q in parameters}}
+            return f"on_paths({self.code(init.value, read)}, {self.noise.like()})"
         if self.noise is not None and all(s.name in constants for s in init.value.free_symbols):
             size = state.shape[0] if state.shape else 1   # the same start on every path
             value = self.code(init.value, names) if init.value.free_symbols else number_literal(init.value)

@@ -16,6 +16,7 @@ from sciml.backends.common.divergence_code import emit_divergence_section, loss_
 from sciml.backends.common.guard_code import emit_guard_section
 from sciml.backends.common.names import safe_names
 from sciml.backends.common.noise_code import NoiseWriter, ito_form
+from sciml.backends.common.step_networks import StepNetworks, step_network_calls, with_step_values
 from sciml.backends.common.numpy_code import emit_numpy_section, file_imports
 from sciml.backends.common.grid_code import GridWriter
 from sciml.backends.common.pinn_code import PinnWriter
@@ -45,11 +46,15 @@ def emit_module(model: ir.Model, source: str, source_name: str, backend: str, sp
     if grid_model is not None:   # the ODE of the grid's nodes
         model = semi_discrete(model)
     model = ito_form(model)      # a Stratonovich sde: its Ito drift
+    step_calls = step_network_calls(model)
+    model = with_step_values(model)   # a network per step: its value, computed once a step
     names = user_names(model)
     pinn = model.kind == "pinn"
     runtime_classes = []
     writer = ModelWriter(model, names, spelling, source.split("\n"))  # lines as the parser counts them
     grid = GridWriter(writer, grid_model) if grid_model is not None else None
+    if step_calls:
+        writer.steps = StepNetworks(writer, step_calls)
     if model.noises:
         writer.noise = NoiseWriter(writer)
     for flow in model.flows:

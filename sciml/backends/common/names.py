@@ -33,7 +33,7 @@ SPEC_SHA256 SCIML_VERSION dataclasses io math re
 DOMAIN_BOX POINT_SETS POINTS_RESAMPLE draw_points points_in_box uniform_points latin_hypercube_points
 sobol_points qmc draw_batch point_draw
 coordinates reference_grid REFERENCE_GRID burgers_cole_hopf
-ou_paths PATHS mean_over std_over
+ou_paths PATHS mean_over std_over batch_norm on_paths
 """.split()) | frozenset(f"{name}_step" for name in registry.NAMES)   # the simulated data's steps
 
 

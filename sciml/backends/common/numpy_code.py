@@ -429,11 +429,19 @@ def _init_params(model: ir.Model, names: dict) -> list[str]:
             shape = (steps,) + tuple(shape)
         lines.append(f"        {literal(names[param.name])}: {_draw(param.init, shape)},")
     for net in model.networks:
-        copies = f"{net.layers}, " if net.layers else ""   # one set per coupling layer
+        count = net.layers or (net.steps[1] - net.steps[0] + 1 if net.index else 0)
+        copies = f"{count}, " if count else ""   # one set per coupling layer, or per step
         for layer, (fan_in, fan_out) in enumerate(zip(net.widths[:-1], net.widths[1:]), start=1):
             lines.append(f"        {literal(names[net.name] + f'.W{layer}')}: "
                          f"rng.normal(0.0, {1 / fan_in ** 0.5!r}, size=({copies}{fan_out}, {fan_in})),")
-            lines.append(f"        {literal(names[net.name] + f'.b{layer}')}: np.zeros(({copies}{fan_out}, 1)),")
+            if not net.batchnorm:   # batch normalization's shift beta takes the place of the bias
+                lines.append(f"        {literal(names[net.name] + f'.b{layer}')}: np.zeros(({copies}{fan_out}, 1)),")
+        if net.batchnorm:   # at the input and after each layer, as Han, Jentzen & E (2018) start them
+            for k, width in enumerate(net.widths):
+                lines.append(f"        {literal(names[net.name] + f'.beta{k}')}: "
+                             f"rng.normal(0.0, 0.1, size=({copies}{width}, 1)),")
+                lines.append(f"        {literal(names[net.name] + f'.gamma{k}')}: "
+                             f"rng.uniform(0.1, 0.5, size=({copies}{width}, 1)),")
     lines.append("    }")
     return lines
 
@@ -444,6 +452,8 @@ def _draw(init: ir.Init, shape) -> str:
         return f"np.zeros({shape_text})"
     if init.kind == "normal":
         return f"rng.normal({init.mean!r}, {init.std!r}, size={shape_text})"
+    if init.kind == "uniform":   # low, high in the places of mean, std
+        return f"rng.uniform({init.mean!r}, {init.std!r}, size={shape_text})"
     value = init.value
     if isinstance(value, sympy.MatrixBase):
         return f"np.broadcast_to({number_literal(value)}, {shape_text}).copy()"

@@ -42,6 +42,8 @@ class ArrayPrinterMixin:
     # -- arithmetic --------------------------------------------------------------------------
     def _print_Pow(self, expr, rational=False):
         base, exp = expr.args
+        if exp == sympy.S.Half and base.is_number:   # a number: Python's float, not an array op
+            return f"{self.parenthesize(base, PRECEDENCE['Pow'], strict=True)}**0.5"
         if exp == sympy.S.Half:
             return self.SPELLING["sqrt"].format(self._print(base))
         if exp == -1:

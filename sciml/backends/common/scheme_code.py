@@ -269,8 +269,10 @@ class StageCode:
             coefficient, vector = split_term(term)
             negative = coefficient.could_extract_minus_sign()
             body = self._product(-coefficient if negative else coefficient, vector, atom)
+            if body is None:   # a right side that is 0 (an sde without drift): no term
+                continue
             text += (" - " if negative else " + ") + body if text else ("-" if negative else "") + body
-        return text
+        return text or "0"
 
     def _product(self, coefficient, vector, atom) -> str:
         scale = self._scale(coefficient)
@@ -283,6 +285,8 @@ class StageCode:
             inner = "(" + self._sum(rest[0], atom) + ")"
         elif rest:
             inner = atom(rest[0])
+            if inner == "0":
+                return None
         else:
             inner = ""
         if inner and len(matrices) == 1 and isinstance(matrices[0], MatrixOption) and self.s.operator:

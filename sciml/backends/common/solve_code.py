@@ -47,7 +47,10 @@ class SolveWriter:
         self.d = self.code.d   # on a grid, its stages read the explicit rest (with_explicit_rates)
 
     def _call(self, role, index, args, step) -> str:
-        return self.w.call(self.equations[self.roles[role][index]], args, step)
+        equation = self.equations[self.roles[role][index]]
+        if equation.rhs == 0 and self.m.noises:   # d(X) = g dW: the stage has no drift term
+            return "0"
+        return self.w.call(equation, args, step)
 
     def _noise(self, role, index, args, step) -> str:
         return self.w.noise.noise_call(self.equations[self.roles[role][index]], args, step)
@@ -79,8 +82,15 @@ class SolveWriter:
         return self.d.reversible and self.m.time_integrator.option("memory") == "recompute"
 
     def params(self) -> list[str]:
+        starts = set(self.w.steps.starts()) if self.w.steps is not None else set()
         return [self.w.names[p.name] for p in self.m.parameters
-                if any(p.name in {str(s) for s in (e.rhs + e.diffusion).free_symbols} for e in self.m.equations)]
+                if any(p.name in {str(s) for s in (e.rhs + e.diffusion).free_symbols} for e in self.m.equations)
+                or self.w.names[p.name] in starts]
+
+    @property
+    def peeled(self) -> int:
+        """1 where step 0 is taken before the loop (a parameter stands for a network per step)."""
+        return int(self.w.steps is not None and self.w.steps.peeled)
 
     def _unpack(self) -> list[str]:
         params = self.params()
@@ -93,7 +103,16 @@ class SolveWriter:
 
     def _step(self, step="j") -> list[str]:
         self.code.hold(self.d.carried)
-        return self.code.block(self.d.step, self.d.returned, step)
+        bindings = []
+        if self.w.steps is not None:   # the networks per step, at the states where the step begins
+            states = {s: names[0] for s, names in zip(self.roles["y"], self.code.variables("y")[-1])} \
+                if len(self.roles) == 1 else {}
+            bindings = self.w.steps.bindings(step, states)
+        return bindings + self.code.block(self.d.step, self.d.returned, step)
+
+    def _setup(self) -> list[str]:
+        """The stages before the loop: the scheme's start, and step 0 where it is peeled."""
+        return self._start() + (self._step("0") if self.peeled else [])
 
     def observed(self, state: str, step: str) -> str:
         """The code of `state` at the grid time after the step just taken (its readout, where the
@@ -129,8 +148,8 @@ class SolveWriter:
         if sp.scan:
             return lines + self._scan(params, paths)
         lines += [f"    {s}_path = [{s}] if 0 in OBSERVED_STEPS else []" for s in paths]
-        setup = self._start()
-        start = self.d.start_steps
+        setup = self._setup()
+        start = self.d.start_steps + self.peeled
         if start and paths:   # the setup took the first step (leapfrog): it may be observed
             observed = [f"        {s}_path.append({self.observed(s, '0')})" for s in paths]
         body = self._step()
@@ -159,13 +178,15 @@ class SolveWriter:
         m, w = self.m, self.w
         per_step = [n for n in params if any(q.per_step and w.names[q.name] == n for q in m.parameters)]
         per_step += self.increments()   # an SDE's Brownian increments, one per step
-        values = [w.fresh(f"{n}_j") for n in per_step]
         starts = {s: w.fresh(f"{s}_start") for s in paths}
         outs = {s: w.fresh(f"{s}_steps") for s in paths}
-        setup = self._start()
-        start = self.d.start_steps
+        setup = self._setup()
+        start = self.d.start_steps + self.peeled
+        if self.w.steps is not None:   # the step index, for the weights of the networks per step
+            per_step.insert(0, "j")
         firsts = {s: w.fresh(f"{s}_first") for s in paths} if start == 1 else {}
         first_values = {s: self.observed(s, "0") for s in firsts}
+        values = [n if n == "j" else w.fresh(f"{n}_j") for n in per_step]
         w.step_values = dict(zip(per_step, values))
         try:
             body = self._step()
@@ -190,8 +211,8 @@ class SolveWriter:
         steps_out = "_" if not paths else outs[paths[0]] if len(paths) == 1 \
             else "(" + ", ".join(outs[s] for s in paths) + ")"
         cut = f"[{start}:]" if start else ""
-        xs = "" if not per_step else ", " + (f"{per_step[0]}{cut}" if len(per_step) == 1
-                                            else "(" + ", ".join(f"{n}{cut}" for n in per_step) + ")")
+        scanned = [f"jnp.arange({start}, N_STEPS)" if n == "j" else f"{n}{cut}" for n in per_step]
+        xs = "" if not per_step else ", " + (scanned[0] if len(scanned) == 1 else "(" + ", ".join(scanned) + ")")
         length = "" if per_step else f", length=N_STEPS - {start}" if start else ", length=N_STEPS"
         # jax.checkpoint: the backward pass recomputes each step's activations (measured: as fast
         # as the unrolled loop; storing them per step made the scan's gradient 2x slower on CPU)

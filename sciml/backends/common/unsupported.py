@@ -14,9 +14,8 @@ from sciml.lowering import family_symbols as F
 from sciml.lowering import ir
 from sciml.lowering import symbols as S
 
-GENERATED_KINDS = ("ode", "flow", "pinn", "grid_pde", "sde")
+GENERATED_KINDS = ("ode", "flow", "pinn", "grid_pde", "sde", "bsde")
 PLANNED = {   # kind: what is missing, the issue that brings it
-    "bsde": ("forward-backward SDEs (deep BSDE)", 12),
     "diffusion": ("score-based diffusion models", 12),
     "cnf": ("continuous normalizing flows", 13),
     "vae": ("variational autoencoders (the ELBO)", 13),
@@ -51,14 +50,11 @@ def _in_ode_models(model: ir.Model) -> list:
     for dataset in model.datasets:
         if dataset.generator in UNWRITTEN_DATA and not (model.kind == "grid_pde" and dataset.generator in GRID_DATA):
             found.append(_e901(f"the '{dataset.generator}' data generator", dataset.span))
-    for parameter in model.parameters:
-        if parameter.init.kind == "uniform":
-            found.append(_e901("parameters drawn from uniform(low, high)", parameter.span))
     for net in model.networks:
-        if net.index:
-            found.append(_e901("networks per time step", net.span))
-        if net.batchnorm:
-            found.append(_e901("batch normalization", net.span))
+        if net.index and not model.noises:
+            found.append(_e901("networks per time step in an ODE (they are written for SDEs)", net.span))
+        if net.batchnorm and not net.index:
+            found.append(_e901("batch normalization in a network that is not per time step", net.span))
     for equation in model.equations:
         if any(str(s) == "t" for s in (equation.rhs + equation.diffusion).free_symbols):
             found.append(_e901("explicit time t in a right-hand side", equation.span))

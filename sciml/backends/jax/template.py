@@ -152,6 +152,22 @@ def std_over(values):
     variance = jnp.mean((values - jnp.mean(values, axis=-1, keepdims=True)) ** 2, axis=-1, keepdims=True)
     return jnp.sqrt(jnp.maximum(variance, jnp.finfo(values.dtype).tiny))
 ''',
+    "batch_norm": '''
+def batch_norm(z, beta, gamma):
+    """Batch normalization over the paths (the last axis; Ioffe & Szegedy 2015): each feature
+    less its mean, over its standard deviation (variance + 1e-6, as Han, Jentzen & E 2018),
+    times gamma plus beta."""
+    mean = jnp.mean(z, axis=-1, keepdims=True)
+    variance = jnp.mean((z - mean) ** 2, axis=-1, keepdims=True)
+    return (z - mean) / jnp.sqrt(variance + 1e-6) * gamma + beta
+''',
+    "on_paths": '''
+def on_paths(value, like):
+    """`value` (a learned start: a number or a column) on every path of `like` (the paths on
+    its last axis)."""
+    column = jnp.reshape(value, (-1, 1))
+    return jnp.broadcast_to(column, (column.shape[0], like.shape[-1]))
+''',
     "mse": '''
 def mse(a, b):
     return jnp.mean((a - b) ** 2)

@@ -164,6 +164,22 @@ def std_over(values):
     variance = torch.mean((values - torch.mean(values, dim=-1, keepdim=True)) ** 2, dim=-1, keepdim=True)
     return torch.sqrt(torch.clamp(variance, min=torch.finfo(values.dtype).tiny))
 ''',
+    "batch_norm": '''
+def batch_norm(z, beta, gamma):
+    """Batch normalization over the paths (the last axis; Ioffe & Szegedy 2015): each feature
+    less its mean, over its standard deviation (variance + 1e-6, as Han, Jentzen & E 2018),
+    times gamma plus beta."""
+    mean = torch.mean(z, dim=-1, keepdim=True)
+    variance = torch.mean((z - mean) ** 2, dim=-1, keepdim=True)
+    return (z - mean) / torch.sqrt(variance + 1e-6) * gamma + beta
+''',
+    "on_paths": '''
+def on_paths(value, like):
+    """`value` (a learned start: a number or a column) on every path of `like` (the paths on
+    its last axis)."""
+    column = torch.reshape(value, (-1, 1))
+    return column.expand(column.shape[0], like.shape[-1])
+''',
     "mse": '''
 def mse(a, b):
     return torch.mean((a - b) ** 2)
