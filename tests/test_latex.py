@@ -280,11 +280,11 @@ def test_euler_maruyama_has_no_correction_and_a_zero_drift_no_h_term(capsys):
     text = latex(capsys, SDE / "deep_bsde.sciml")
     assert balanced(text)
     for piece in [r"d X &= \sqrt{2} \, dW \quad \text{(It\^{o})}",
-                  r"d Y &= \lambda \left\|\mathrm{Z}\left(X\right)\right\|^{2} \, dt + \sqrt{2} "
-                  r"\left\langle \mathrm{Z}\left(X\right), dW\right\rangle",
+                  r"d Y &= \lambda \left\|\frac{\mathrm{Z}\left(X\right)}{d}\right\|^{2} \, dt + \sqrt{2} "
+                  r"\left\langle \frac{\mathrm{Z}\left(X\right)}{d}, dW\right\rangle",
                   r"X_{j+1} &= X_{j} + \sqrt{2} \Delta W_{j} \\",
-                  r"Y_{j+1} &= Y_{j} + h \lambda \left\|\mathrm{Z}_{j}\left(X_{j}\right)\right\|^{2} + \sqrt{2} "
-                  r"\left\langle \mathrm{Z}_{j}\left(X_{j}\right), \Delta W_{j}\right\rangle",
+                  r"Y_{j+1} &= Y_{j} + h \lambda \left\|\frac{\mathrm{Z}_{j}\left(X_{j}\right)}{d}\right\|^{2} "
+                  r"+ \sqrt{2} \left\langle \frac{\mathrm{Z}_{j}\left(X_{j}\right)}{d}, \Delta W_{j}\right\rangle",
                   r"\mathcal{N}\left(0, h I_{100}\right)",
                   r"\mathrm{Z}_{0} &\equiv z_{0}, \quad \mathrm{Z}_{j} \text{ a network for each } j = 1, \dots, 19"]:
         assert piece in text, piece
