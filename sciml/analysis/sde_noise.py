@@ -25,6 +25,7 @@ from sciml.analysis import sde_terms as terms
 from sciml.analysis.found import Found, Options
 from sciml.frontend.diagnostics import Diagnostic, finding
 from sciml.lowering import ir
+from sciml.lowering.diffusion import STRATONOVICH, NotDiagonal, corrected_scheme, milstein_correction, not_diagonal_error
 from sciml.lowering.mathtext import expr_text
 from sciml.schemes import registry
 from sciml.schemes.algebra import NoiseCorrection
@@ -36,7 +37,35 @@ def run(model: ir.Model, earlier: Found, options: Options) -> Found:
     diffusions = terms.diffusions(model)
     found = [_state_dependence(model, definition, eq, d) for eq, d in zip(model.equations, diffusions)]
     found.append(_sense(model, definition, diffusions))
+    found += refusals(model, definition, diffusions)   # E408: no g g' to be had
     return Found(diagnostics=tuple(found))
+
+
+def ito_drift(model: ir.Model, equation: ir.Equation, diffusions) -> sympy.Expr:
+    """The Ito drift f + 1/2 sum_l g_l dg/dx_l of a Stratonovich sde: by sympy for closed forms
+    (across states, sde_terms.ito_correction), else 1/2 g g' of a diagonal diffusion, a network's
+    g' its gradient (lowering/diffusion.py); NotDiagonal where neither gives it."""
+    correction = terms.ito_correction(model, equation, diffusions)
+    if correction is None:
+        correction = milstein_correction(equation, model)
+    return equation.rhs + correction
+
+
+def refusals(model: ir.Model, definition: SchemeDefinition, diffusions) -> list[Diagnostic]:
+    """E408 for each equation whose g g' the scheme (one that adds 1/2 g g' (dW^2 - h)) or a
+    Stratonovich reading needs and its diffusion does not give."""
+    found = []
+    for equation in model.equations:
+        try:
+            if not model.scheme.option("ito", True):
+                why = STRATONOVICH
+                ito_drift(model, equation, diffusions)
+            if has_correction(definition):
+                why = corrected_scheme(definition)
+                milstein_correction(equation, model)
+        except NotDiagonal as reason:
+            found.append(not_diagonal_error(equation, *why, reason))
+    return found
 
 
 # -- the two stochastic schemes, by their stages -----------------------------------------------

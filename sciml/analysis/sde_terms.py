@@ -18,6 +18,7 @@ import sympy
 from sciml.lowering import family_symbols as F
 from sciml.lowering import ir
 from sciml.lowering import symbols as S
+from sciml.lowering.diffusion import noise_terms
 from sciml.lowering.mathtext import expr_text
 
 # the IR operations that act entry by entry: a closed form in the states may hold them
@@ -85,20 +86,9 @@ def networks_reading(expr, states) -> tuple:
 
 def _columns(diffusion) -> tuple:
     """((noise, g), ...): each term g * Increment(W) with g multiplying the increment entry by
-    entry, the terms of one noise summed; () when some term holds its increment inside another
-    operation (a matrix product A dW, dot(z, dW))."""
-    out: dict = {}
-    for term in sympy.Add.make_args(diffusion):
-        increments = term.atoms(F.Increment)
-        if len(increments) != 1:
-            return ()
-        (increment,) = increments
-        coefficient, rest = term.as_independent(increment, as_Add=False)
-        if rest != increment:
-            return ()
-        name = str(increment.args[0])
-        out[name] = out.get(name, sympy.S.Zero) + coefficient
-    return tuple(out.items())
+    entry, the terms of one noise summed (lowering/diffusion.py); () when some term holds its
+    increment inside another operation (a matrix product A dW, dot(z, dW))."""
+    return tuple((term.noise, term.coefficient) for term in noise_terms(diffusion) or ())
 
 
 def derivative(g, state: str):

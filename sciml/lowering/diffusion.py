@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import sympy
 
+from sciml.frontend.diagnostics import Diagnostic, error
 from sciml.lowering import family_symbols as F
 from sciml.lowering import ir
 from sciml.lowering import symbols as S
@@ -35,11 +36,13 @@ class NoiseTerm:
     coefficient: sympy.Basic
 
 
-def noise_terms(equation: ir.Equation) -> tuple[NoiseTerm, ...] | None:
-    """The diffusion of `equation` as coefficient * increment, one term per noise; None when it
-    is not a plain product with each increment (dot(g, dW), G * dW with G a matrix)."""
+def noise_terms(equation: ir.Equation | sympy.Basic) -> tuple[NoiseTerm, ...] | None:
+    """The diffusion of `equation` (or a diffusion expression) as coefficient * increment, one
+    term per noise; None when it is not a plain product with each increment (dot(g, dW), G * dW
+    with G a matrix)."""
+    diffusion = equation.diffusion if isinstance(equation, ir.Equation) else equation
     by_noise: dict[str, sympy.Basic] = {}
-    for term in sympy.Add.make_args(sympy.expand(equation.diffusion, deep=False)):
+    for term in sympy.Add.make_args(diffusion):
         if term == 0:
             continue
         increments = [f for f in sympy.Mul.make_args(term) if isinstance(f, F.Increment)]
@@ -101,15 +104,21 @@ def milstein_correction(equation: ir.Equation, model: ir.Model) -> sympy.Basic:
     return sympy.S.Half * term.coefficient * slope if slope != 0 else sympy.S.Zero
 
 
-def ito_drift(equation: ir.Equation, model: ir.Model) -> sympy.Basic:
-    """The Ito drift of a Stratonovich sde: f + 1/2 g g' (the same drift for additive noise)."""
-    return equation.rhs + milstein_correction(equation, model)
 
 
-def state_dependent(equation: ir.Equation) -> bool:
-    """Whether the diffusion of `equation` depends on a state (multiplicative noise)."""
-    return any(isinstance(s, sympy.Symbol) and s.name == equation.state
-               for s in equation.diffusion.free_symbols)
+STRATONOVICH = ("Stratonovich", "or write the sde in its Ito form (ito = true)")
+
+
+def corrected_scheme(definition) -> tuple:
+    """(why, otherwise) of E408 for a scheme that adds 1/2 g g' (dW^2 - h)."""
+    return definition.title, "or Euler-Maruyama, which needs no g' (strong order 1/2)"
+
+
+def not_diagonal_error(equation: ir.Equation, why: str, otherwise: str, reason: NotDiagonal) -> Diagnostic:
+    """E408: `why` (a scheme, or Stratonovich) needs g g' that this diffusion does not give."""
+    return error("E408", f"{why} needs g g' of diagonal noise, but {reason}", equation.span,
+                 f"write d({equation.state}) = f * dt + g * dW with g_i depending on "
+                 f"{equation.state}_i alone, {otherwise}")
 
 
 def _size(model: ir.Model, name: str) -> int:

@@ -18,11 +18,14 @@ import dataclasses
 import sympy
 
 from sciml.backends.common.quoting import literal
-from sciml.frontend.diagnostics import SpecError, error
+from sciml.frontend.diagnostics import SpecError
 from sciml.lowering import family_symbols as F
 from sciml.lowering import ir
 from sciml.lowering import symbols as S
-from sciml.lowering.diffusion import NotDiagonal, ito_drift, milstein_correction, noise_terms
+from sciml.analysis import sde_terms
+from sciml.analysis.sde_noise import ito_drift
+from sciml.lowering.diffusion import (STRATONOVICH, NotDiagonal, corrected_scheme, milstein_correction,
+                                     noise_terms, not_diagonal_error)
 from sciml.schemes import registry
 from sciml.schemes.algebra import NoiseCorrection
 
@@ -33,8 +36,9 @@ def ito_form(model: ir.Model) -> ir.Model:
     scheme = model.time_integrator
     if scheme is None or scheme.option("ito", True):
         return model
-    equations = tuple(dataclasses.replace(eq, rhs=_derived(ito_drift, eq, model, "Stratonovich",
-                                                           "or write the sde in its Ito form (ito = true)"))
+    diffusions = sde_terms.diffusions(model)
+    equations = tuple(dataclasses.replace(eq, rhs=_derived(lambda e, m: ito_drift(m, e, diffusions), eq, model,
+                                                           *STRATONOVICH))
                       for eq in model.equations)
     return dataclasses.replace(model, equations=equations)
 
@@ -43,9 +47,7 @@ def _derived(derive, equation, model, why, otherwise):
     try:
         return derive(equation, model)
     except NotDiagonal as exc:
-        raise SpecError([error("E408", f"{why} needs g g' of diagonal noise, but {exc}", equation.span,
-                               f"write d({equation.state}) = f * dt + g * dW with g_i depending on "
-                               f"{equation.state}_i alone, {otherwise}")]) from None
+        raise SpecError([not_diagonal_error(equation, why, otherwise, exc)]) from None
 
 
 class NoiseWriter:
@@ -70,8 +72,7 @@ class NoiseWriter:
             elif eq.diffusion != 0:
                 self.terms[eq.state] = ("diffusion", None, eq.diffusion, writer.fresh(f"d{state}_noise"))
             if corrected:   # the stages add 1/2 g g' (dW^2 - h)
-                correction = _derived(milstein_correction, eq, self.m, self.definition.title,
-                                      "or Euler-Maruyama, which needs no g' (strong order 1/2)")
+                correction = _derived(milstein_correction, eq, self.m, *corrected_scheme(self.definition))
                 if correction != 0:
                     self.corrections[eq.state] = (correction, writer.fresh(f"gdg_{state}"))
         for net in sorted({str(g.args[0]) for c, _ in self.corrections.values() for g in c.atoms(S.NetGrad)}):
