@@ -106,3 +106,40 @@ def test_jax_module_integrates_to_the_same_numbers(scheme, tmp_path):
     a = pick(final_state(scheme, template, extra, 16, tmp_path, "torch"))
     b = pick(final_state(scheme, template, extra, 16, tmp_path, "jax"))
     np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-15)
+
+
+TIME_DEPENDENT = """
+model order_time_{scheme}
+const steps = {steps}, T = 1.0
+state Y : R[1]
+param c : R = 1.0
+ode dt(Y) = c * cos(t) * Y
+initial Y(0) = [1.0]
+scheme {scheme}(steps, T)
+loss sum(Y(T)^2)
+train adam(lr = 1e-3, steps = 1)
+"""
+
+
+@pytest.mark.parametrize("scheme, order", [("euler", 1), ("rk4", 4)])
+@pytest.mark.parametrize("backend", ["torch", "jax"])
+def test_a_right_side_in_time_is_evaluated_at_each_stage_time(scheme, order, backend, tmp_path):
+    """dt(Y) = cos(t) Y, Y(1) = exp(sin 1): the scheme's order only if every stage reads its own
+    time t_j + c_i h."""
+    hs, errors = [], []
+    for k in range(3, 8):
+        text = compile_spec(TIME_DEPENDENT.format(scheme=scheme, steps=2 ** k), "time.sciml", backend)
+        module = load_module(text, f"order_time_{scheme}_{k}_{backend}", tmp_path)
+        p = module.init_params(0)
+        if backend == "torch":
+            import torch
+            p = {name: torch.tensor(v, dtype=torch.float64) for name, v in p.items()}
+            final = module.solve(p, module.initial_state(np.array([[1.0]]), 1, p["c"])).numpy()
+        else:
+            import jax.numpy as jnp
+            p = {name: jnp.asarray(v, dtype=jnp.float64) for name, v in p.items()}
+            final = np.asarray(module.solve(p, module.initial_state(np.array([[1.0]]), 1, p["c"])))
+        hs.append(2.0 ** -k)
+        errors.append(abs(final[0, 0] - np.exp(np.sin(1.0))))
+    slope = np.polyfit(np.log2(hs), np.log2(errors), 1)[0]
+    assert abs(slope - order) < 0.2, (scheme, backend, slope, errors)

@@ -166,3 +166,32 @@ def test_increments_are_fresh_each_step_and_the_same_for_a_seed(tmp_path):
     assert first.shape == (16, 1, 4)
     np.testing.assert_array_equal(first, again)
     assert not np.allclose(first, later)
+
+
+TIME_NOISE = """
+model noise_in_time_{scheme} : sde
+const T = 1.0, N = {steps}
+param a : R = -1.0
+noise W : R
+state X : R
+sde     d(X) = a * X * dt + sin(3 * t) * dW{noise}
+initial X(0) = 1.0
+scheme  {scheme}(N, T, paths = 4{options})
+loss    mean(X(T), over = paths)
+train   adam(lr = 1e-3, steps = 1)
+"""
+
+
+@pytest.mark.parametrize("backend", ["torch", "jax"])
+def test_a_diffusion_in_time_is_taken_at_each_step_time(backend, tmp_path):
+    """d(X) = -X dt + sin(3t) dW: X(1) = e^-1 + sum_k e^-(1 - t_k) sin(3 t_k) dW_k (the stochastic
+    integral on the fine grid); additive noise, so Euler-Maruyama converges at strong order 1
+    only if each step reads its own time t_j."""
+    fine = fine_increments(1, paths=2000, seed=5)
+    times = np.arange(FINE) / FINE
+    weights = (np.exp(-(1.0 - times)) * np.sin(3 * times))[:, None, None]
+    exact = np.exp(-1.0) + (weights * fine).sum(axis=0)
+    grid = [8, 16, 32, 64]
+    errors = [np.mean(np.abs(solve_on(TIME_NOISE, "euler_maruyama", n, coarse(fine, n), tmp_path, backend=backend,
+                                      noise="") - exact)) for n in grid]
+    assert abs(slope(grid, errors) - 1.0) <= 0.15, (slope(grid, errors), errors)

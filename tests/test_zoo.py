@@ -67,7 +67,6 @@ train {train}
 
 
 @pytest.mark.parametrize("extra, rhs, train, construct", [
-    ("net F(Y) = mlp(2 -> 4 -> 2, tanh)", "F(Y) * t", "adam(steps = 5)", "explicit time t"),
     ("net F(Y) = mlp(2 -> 4 -> 2, tanh, batchnorm = true)", "F(Y)", "adam(steps = 5)", "batch normalization in a network that is not per time step"),
 ])
 def test_e901_names_the_construct_in_an_ode_model(extra, rhs, train, construct):

@@ -40,6 +40,7 @@ class Spelling:
     dense_grid_solve_up_to: dict = None  # the most unknowns a grid solves by its dense inverse (periodic, bounded)
     taylor_layers: bool = False  # u_taylor's hidden layers as the runtime's TaylorLayer (taylor_layers_code.py)
     taylor_values: dict = None  # {activation: (its value in a, why)} for the Taylor layers' derivatives function
+    time_argument: str = ""  # the first line of a right side that reads the time t (torch: t as a tensor)
 
 
 class ModelWriter:
@@ -65,6 +66,7 @@ class ModelWriter:
         self.identities = sorted({int(i.args[0]) for e in model.equations
                                   for i in (e.rhs + e.diffusion).atoms(S.IdentityMatrix)}
                                  | ({stacked} if definition and _uses_identity(definition) else set()))
+        self.names.setdefault("t", "t")   # the time in a right side (no user name is t)
         self.taken = set(self.names.values())
         for size in self.identities:
             self.names[f"I{size}"] = self.fresh(f"I{size}")
@@ -183,6 +185,7 @@ class ModelWriter:
         used = {str(s) for s in expr.free_symbols}
         args = [self.names[s.name] for s in self.m.states if s.name in used or f"{s.name} with ends" in used]
         args += [self.names[s] for s in self.step_locals if s in used]
+        args += ["t"] if "t" in used else []   # the time of the stage (the scheme passes t_j + c h)
         args += [self.names[p.name] for p in self.m.parameters if p.name in used]
         args += [self.names[c] for c in self.matrix_consts if c in used]
         args += [self.names[f"I{i}"] for i in self.identities
@@ -197,9 +200,14 @@ class ModelWriter:
             names = {**self.names, **{c: self.names[c] for c in self.matrix_consts}}
             lines += [f"def {self.rhs_name(eq)}({', '.join(self.rhs_args(eq))}):"]
             lines += self.spec_comment(eq.span)
+            lines += self.time_lines(self.rhs_args(eq))
             lines += self.rhs_preamble(eq)
             lines += [f"    return {self.code(eq.rhs, names)}", "", ""]
         return lines
+
+    def time_lines(self, args) -> list[str]:
+        """The backend's line that takes the time t in, for a function with the argument t."""
+        return [f"    {self.sp.time_argument}"] if "t" in args and self.sp.time_argument else []
 
     def call(self, eq: ir.Equation, values: dict | None = None, step: str = "j", name: str = "",
              expr=None) -> str:

@@ -46,6 +46,7 @@ class CodeNames:
     concat: str = ""                     # .format(items)
     sizes: dict | None = None            # state name -> entries (to unstack)
     fresh: Callable = str                # a derived name no user name takes
+    time: Callable = None                # (time, step): the code of a stage's time (t_j + c h)
     noise: Callable = None               # (role, index, args, step): g dW of a stochastic scheme
     correction: Callable = None          # (role, index, args, step): Milstein's 1/2 g g' (dW^2 - h)
 
@@ -206,6 +207,8 @@ class StageCode:
             argument = e.args[2]
             args = {state: self.code(argument, i, step)
                     for i, state in enumerate(self.s.roles[argument_role(argument)])}
+            if self.s.time is not None:
+                args["t"] = self.s.time(e.args[1], step)
             return (self.s.noise if isinstance(e, Noise) else self.s.correction)(e.role, k, args, step)
         raise AssertionError(f"cannot print {e} per state")
 
@@ -241,6 +244,8 @@ class StageCode:
         argument = rate.args[2]
         role = argument_role(argument)
         args = {state: self.code(argument, i, step) for i, state in enumerate(self.s.roles[role])}
+        if self.s.time is not None:   # t in a right side: the stage's time
+            args["t"] = self.s.time(rate.args[1], step)
         if isinstance(rate, ExplicitRate):
             return self.s.operator.explicit_call(args, step)
         return self.s.call(rate.role, k, args, step)

@@ -8,11 +8,14 @@ collected on the way.
 """
 from __future__ import annotations
 
+import sympy
+
 from sciml.backends.common.grid_solve_code import GridOperator
 from sciml.backends.common.quoting import literal
 from sciml.backends.common.scheme_code import CodeNames, StageCode
 from sciml.lowering import symbols as S
 from sciml.schemes import registry
+from sciml.schemes.algebra import h, t
 from sciml.schemes.registry import SEPARABLE_PAIR
 
 
@@ -42,9 +45,24 @@ class SolveWriter:
             matrices=matrices, identity=identity, linear_solve=writer.sp.linear_solve,
             factor=writer.sp.factor, factored_solve=writer.sp.factored_solve, operator=self.operator,
             like=writer.state_names[0], concat=writer.sp.concat, sizes=self.sizes, fresh=writer.fresh,
-            noise=self._noise, correction=self._correction)
+            noise=self._noise, correction=self._correction, time=self._time if self.uses_time else None)
         self.code = StageCode(self.d, names)
         self.d = self.code.d   # on a grid, its stages read the explicit rest (with_explicit_rates)
+
+    @property
+    def uses_time(self) -> bool:
+        """Whether a right side reads the time t."""
+        return any(str(s) == "t" for e in self.m.equations for s in (e.rhs + e.diffusion).free_symbols)
+
+    @staticmethod
+    def _time(time, step) -> str:
+        """t_j + c h, the time of a stage at step `step`: `j * h`, `(j + 1 / 2) * h`."""
+        offset = sympy.nsimplify((time - t) / h)
+        at = step if step.isidentifier() or step.isdigit() else f"({step})"
+        if offset == 0:
+            return f"{at} * h"
+        p, q = sympy.fraction(offset)
+        return f"({at} + {p} / {q}) * h" if q != 1 else f"({at} + {p}) * h"
 
     def _call(self, role, index, args, step) -> str:
         equation = self.equations[self.roles[role][index]]
@@ -182,7 +200,7 @@ class SolveWriter:
         outs = {s: w.fresh(f"{s}_steps") for s in paths}
         setup = self._setup()
         start = self.d.start_steps + self.peeled
-        if self.w.steps is not None:   # the step index, for the weights of the networks per step
+        if self.w.steps is not None or self.uses_time:   # the step index: the weights per step, t_j
             per_step.insert(0, "j")
         firsts = {s: w.fresh(f"{s}_first") for s in paths} if start == 1 else {}
         first_values = {s: self.observed(s, "0") for s in firsts}

@@ -56,8 +56,6 @@ def _in_ode_models(model: ir.Model) -> list:
         if net.batchnorm and not net.index:
             found.append(_e901("batch normalization in a network that is not per time step", net.span))
     for equation in model.equations:
-        if any(str(s) == "t" for s in (equation.rhs + equation.diffusion).free_symbols):
-            found.append(_e901("explicit time t in a right-hand side", equation.span))
         if equation.rhs.has(F.NetDivergence, F.NetJacobian):
             found.append(_e901("the divergence and Jacobian of a network", equation.span))
     return found

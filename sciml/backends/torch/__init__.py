@@ -14,7 +14,8 @@ SPELLING = Spelling(printer=TorchCodePrinter, as_const=template.AS_CONST, eye=te
                     adaptive=template.ADAPTIVE, reversible=template.REVERSIBLE,
                     default_like=template.DEFAULT_LIKE, pieces=template.PIECES, grid_solvers=template.GRID_SOLVERS,
                     dense_grid_solve_up_to=template.DENSE_GRID_SOLVE_UP_TO,
-                    solver_library="torchdiffeq", taylor_layers=True, taylor_values=template.TAYLOR_VALUES)
+                    solver_library="torchdiffeq", taylor_layers=True, taylor_values=template.TAYLOR_VALUES,
+                    time_argument=template.TIME_ARGUMENT)
 
 
 def emit(model, source: str, source_name: str, spec_folder: str = ".", standalone: bool = False) -> str:

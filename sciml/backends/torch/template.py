@@ -118,6 +118,10 @@ def solve(p, {y}, {z}):
     return {results}
 '''
 
+# a right side's time t arrives as a number (j * h) or the solver's tensor: torch's functions take
+# tensors; a 0-d float64 tensor keeps t exact and takes the dtype and device of what it meets
+TIME_ARGUMENT = "t = torch.as_tensor(t, dtype=torch.float64)   # the stage's time, as a tensor"
+
 PIECES = {
     **GRID_STENCILS,
     "value_range": '''
