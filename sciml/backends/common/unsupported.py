@@ -70,6 +70,14 @@ def sde_unsupported(model: ir.Model) -> list:
         if report.expr.has(S.StateAt):
             found.append(("reports of the states of an SDE (the reports draw no paths; put them in "
                           "the loss)", report.span))
+    from sciml.backends.common.step_networks import one_call_each
+    from sciml.schemes import registry
+    from sciml.schemes.algebra import Value
+    found += one_call_each(model)
+    definition = registry.definition_of(model.scheme)
+    one_stage = len(definition.step) == 1 and all(v.offset == 0 for v in definition.step[0].value.atoms(Value))
+    if not one_stage:
+        found += [("networks per step in a scheme of several stages", net.span) for net in model.networks if net.index]
     for expr in [model.loss] + [r.expr for r in model.reports]:
         if any(str(a.args[1]) == "all" for a in expr.atoms(F.StdOver)):
             found.append(("std(...) over all entries (name the axis: std(X(T), over = paths))", model.loss_span))
