@@ -134,6 +134,12 @@ class SpecLatexPrinter(LatexPrinter):
         out = r"\left\|" + self._print(expr.args[0]) + r"\right\|"
         return out if exp is None else out + "^{" + exp + "}"
 
+    def _print_EntryMin(self, expr):
+        return r"\min_{i} \left(" + self._print(expr.args[0]) + r"\right)_{i}"
+
+    def _print_EntryMax(self, expr):
+        return r"\max_{i} \left(" + self._print(expr.args[0]) + r"\right)_{i}"
+
     def _print_InnerProduct(self, expr):
         a, b = expr.args
         return r"\left\langle " + self._print(a) + ", " + self._print(b) + r"\right\rangle"

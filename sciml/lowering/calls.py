@@ -1,5 +1,5 @@
 """The functions of the ODE family and of flows, as a mixin of `ExpressionLowering`: softmax,
-cross_entropy, accuracy, mse, mean, sum, dot, pad, smooth_in_time, grad(V, q), nll, and the forms
+cross_entropy, accuracy, mse, mean, sum, min, max, dot, pad, smooth_in_time, grad(V, q), nll, and the forms
 that belong elsewhere (linspace, normal, dt).  The other families' functions are in
 family_calls.py; `expressions.CALLS` maps every function name to its method."""
 from __future__ import annotations
@@ -49,6 +49,23 @@ class Calls:
     def _call_sum(self, node):
         (x,) = self._positional(node, 1)
         return self.typed(S.SumOf(x.expr), ())
+
+    def _call_min(self, node):
+        return self._entry_extreme(node, S.EntryMin)
+
+    def _call_max(self, node):
+        return self._entry_extreme(node, S.EntryMax)
+
+    def _entry_extreme(self, node, cls):
+        """min(x), max(x): the smallest or largest entry of each sample of a vector x."""
+        if len(node.positional) != 1:
+            self.fail("E206", f"{node.func}(x) takes one vector, the {node.func}imum of its entries per "
+                      f"sample; got {len(node.positional)} arguments", node.span,
+                      "of two values a, b: min(a, b) = a - relu(a - b), max(a, b) = b + relu(a - b)")
+        (x,) = self._positional(node, 1)
+        if len(x.shape) > 1:
+            self.fail("E201", f"{node.func}(x) takes a vector, not {self.fmt(x.shape)}", node.span)
+        return x if not x.shape else self.typed(cls(x.expr), (), x.axis)
 
     def _call_div(self, node):
         first = node.positional[0] if node.positional else None

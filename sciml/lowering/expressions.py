@@ -379,7 +379,8 @@ NODES = {ast.Number: E._Number, ast.Name: E._Name, ast.Attribute: E._Attribute,
 CALLS = {
     # the ODE family and flows (calls.py)
     "softmax": E._call_softmax, "cross_entropy": E._call_cross_entropy, "accuracy": E._call_accuracy,
-    "mse": E._call_mse, "mean": E._call_mean, "sum": E._call_sum, "div": E._call_div,
+    "mse": E._call_mse, "mean": E._call_mean, "sum": E._call_sum, "min": E._call_min,
+    "max": E._call_max, "div": E._call_div,
     "dot": E._call_dot, "pad": E._call_pad, "smooth_in_time": E._call_smooth_in_time,
     "grad": E._call_grad, "nll": E._call_nll, "linspace": E._call_linspace,
     "normal": E._call_normal, "dt": E._call_dt,

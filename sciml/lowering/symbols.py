@@ -126,6 +126,18 @@ class SampleNorm(ArrayOp):
     nargs = 1
 
 
+class EntryMin(ArrayOp):
+    """The smallest entry of each sample (over the feature axis): min(x)."""
+
+    nargs = 1
+
+
+class EntryMax(ArrayOp):
+    """The largest entry of each sample (over the feature axis): max(x)."""
+
+    nargs = 1
+
+
 class InnerProduct(ArrayOp):
     """Inner product over the feature axis."""
 

@@ -160,6 +160,12 @@ class ArrayPrinterMixin:
     def _print_SampleNorm(self, expr):
         return self._spelled("sample_norm", *expr.args)
 
+    def _print_EntryMin(self, expr):
+        return self._spelled("entry_min", *expr.args)
+
+    def _print_EntryMax(self, expr):
+        return self._spelled("entry_max", *expr.args)
+
     def _print_InnerProduct(self, expr):
         a, b = expr.args
         return self.SPELLING["inner"].format(self.parenthesize(a, PRECEDENCE["Mul"]),
