@@ -23,7 +23,7 @@ import sympy
 
 from sciml.schemes.algebra import (Auxiliary, Identity, InitialRate, LinearSolve, MatrixOption, Noise,
                                    NoiseCorrection, Rate, Value, argument_role, is_matrix_expression, rate_role,
-                                   split_term, step_scale, term_order)
+                                   h, split_term, step_scale, t, term_order)
 from sciml.schemes.definition import SchemeDefinition
 
 
@@ -48,6 +48,8 @@ class CodeNames:
     fresh: Callable = str                # a derived name no user name takes
     noise: Callable = None               # (role, index, args, step): g dW of a stochastic scheme
     correction: Callable = None          # (role, index, args, step): Milstein's 1/2 g g' (dW^2 - h)
+    time: str = ""                       # the code of t where the right sides read it: call gets the
+                                         # rate's time as a fifth argument (t + h / 2), '' otherwise
 
 
 class ExplicitRate(Rate):
@@ -243,7 +245,19 @@ class StageCode:
         args = {state: self.code(argument, i, step) for i, state in enumerate(self.s.roles[role])}
         if isinstance(rate, ExplicitRate):
             return self.s.operator.explicit_call(args, step)
+        if self.s.time:
+            return self.s.call(rate.role, k, args, step, self.time_code(rate.args[1]))
         return self.s.call(rate.role, k, args, step)
+
+    def time_code(self, time) -> str:
+        """The code of a stage's time t + c h: `t`, `t + h / 2`, `t - h` (t named by CodeNames.time)."""
+        offset = sympy.expand(time - t)
+        if offset.has(t) or offset.free_symbols - {h}:
+            raise AssertionError(f"{self.d.name}: the time {time} is not t + c h")
+        if offset == 0:
+            return self.s.time
+        negative = offset.could_extract_minus_sign()
+        return f"{self.s.time} {'-' if negative else '+'} {self._scale(-offset if negative else offset)}"
 
     def _stack(self, role) -> str:
         """`u_v = concat(u, v)`: the newest value of `role`, stacked."""

@@ -152,6 +152,16 @@ def std_over(values):
     variance = jnp.mean((values - jnp.mean(values, axis=-1, keepdims=True)) ** 2, axis=-1, keepdims=True)
     return jnp.sqrt(jnp.maximum(variance, jnp.finfo(values.dtype).tiny))
 ''',
+    "time_row": '''
+def time_row(t, like):
+    """The time t as a row, one entry per sample (column) of `like`: a network's input t."""
+    return jnp.full_like(like[:1], t)
+''',
+    "squared_norm": '''
+def squared_norm(v):
+    """|v|^2 of each sample (column): the squares of its entries summed, a row."""
+    return jnp.sum(v**2, axis=0, keepdims=True)
+''',
     "mse": '''
 def mse(a, b):
     return jnp.mean((a - b) ** 2)

@@ -164,6 +164,16 @@ def std_over(values):
     variance = torch.mean((values - torch.mean(values, dim=-1, keepdim=True)) ** 2, dim=-1, keepdim=True)
     return torch.sqrt(torch.clamp(variance, min=torch.finfo(values.dtype).tiny))
 ''',
+    "time_row": '''
+def time_row(t, like):
+    """The time t as a row, one entry per sample (column) of `like`: a network's input t."""
+    return torch.full_like(like[:1], t)
+''',
+    "squared_norm": '''
+def squared_norm(v):
+    """|v|^2 of each sample (column): the squares of its entries summed, a row."""
+    return torch.sum(v**2, dim=0, keepdim=True)
+''',
     "mse": '''
 def mse(a, b):
     return torch.mean((a - b) ** 2)
