@@ -75,6 +75,7 @@ class ScoreWriter:
             ("reverse", f"reverse_d{self.x}_dt"), ("flow", f"flow_d{self.x}_dt"),
             ("reverse_solve", "reverse_solve"), ("flow_solve", "flow_solve"), ("draw_samples", "draw_samples"),
             ("sample", "sample"))}
+        self.locals = tuple(fresh(base) for base in ("x0", "eps", "std", "x_t"))   # of dsm_s
         fields = {f.name for d in model.datasets for f in d.fields}
         self.keys = {"t": _unused("t", fields), "eps": _unused("eps", fields)}
         writer.names[f"dsm {self.score}"] = self.fn["dsm"]
@@ -132,18 +133,18 @@ class ScoreWriter:
     # -- the model half ---------------------------------------------------------------------
     def functions(self) -> list[str]:
         x, name, fn, k = self.x, self.name, self.fn, self.kernel
-        x0, g = sympy.Symbol("x0"), self.sde.diffusion
-        names = {**self._time_names(), "x0": "x0"}
+        x0, eps, std, x_t = self.locals
+        names = {**self._time_names(), "x0": x0}
         score = self.w.names[self.score]
-        std = self.code(sympy.sqrt(sympy.Symbol("v")), {"v": f"{fn['variance']}(t)"})
+        std_code = self.code(sympy.sqrt(sympy.Symbol("v")), {"v": f"{fn['variance']}(t)"})
         loss = self.code(S.MeanOf(sympy.Symbol("w") * F.SquaredNorm(
             S.NetCall(sympy.Symbol(self.score), sympy.Symbol("x_t"), TIME) + sympy.Symbol("eps") / sympy.Symbol("std"))),
-            {"w": f"{fn['weight']}(t)", "x_t": "x_t", "eps": "eps", "std": "std", "t": "t"})
+            {"w": f"{fn['weight']}(t)", "x_t": x_t, "eps": eps, "std": std, "t": "t"})
         lines = [
-            f"def {fn['mean']}(x0, t):",
-            f'    """The mean of {name}(t) given {name}(0) = x0 under the forward sde: m(t) x0 + b(t), with m\' = a m,',
+            f"def {fn['mean']}({x0}, t):",
+            f'    """The mean of {name}(t) given {name}(0) = {x0} under the forward sde: m(t) {x0} + b(t), with m\' = a m,',
             '    b\' = a b + c from m(0) = 1, b(0) = 0 for its drift a(t) x + c(t) (solved by sympy)."""',
-            f"    return {self.code(k.mean(x0), names)}", "", "",
+            f"    return {self.code(k.mean(sympy.Symbol('x0')), names)}", "", "",
             f"def {fn['variance']}(t):",
             f'    """The variance of each entry of {name}(t) given {name}(0): v(t), v\' = 2 a v + g^2 from v(0) = 0 '
             '(solved by sympy)."""',
@@ -151,18 +152,19 @@ class ScoreWriter:
             f"def {fn['weight']}(t):",
             f'    """lambda(t), the weight of score matching at time t: {_weight_text(self.m.loss.args[4])}."""',
             f"    return {self.code(self.weight, names)}", "", "",
-            f"def {fn['dsm']}(p, x0, t, eps):",
+            f"def {fn['dsm']}(p, {x0}, t, {eps}):",
             f'    """Denoising score matching of {score}: the mean over the batch of lambda(t) |{score}({name}(t), t) '
-            "+ eps / sqrt(v(t))|^2,",
-            f"    {name}(t) = m(t) x0 + b(t) + sqrt(v(t)) eps from the forward sde's transition kernel; t and eps the",
+            f"+ {eps} / sqrt(v(t))|^2,",
+            f"    {name}(t) = m(t) {x0} + b(t) + sqrt(v(t)) {eps} from the forward sde's transition kernel; t and "
+            f"{eps} the",
             '    step\'s draws, the first of them: one per sample of the batch."""',
-            "    t, eps = t[:, :x0.shape[-1]], eps[:, :x0.shape[-1]]",
-            f"    std = {std}",
-            f"    x_t = {fn['mean']}(x0, t) + std * eps",
+            f"    t, {eps} = t[:, :{x0}.shape[-1]], {eps}[:, :{x0}.shape[-1]]",
+            f"    {std} = {std_code}",
+            f"    {x_t} = {fn['mean']}({x0}, t) + {std} * {eps}",
             f"    return {loss}", "", "",
             f"def {fn['g']}(t):",
             '    """The forward sde\'s diffusion g(t): the noise of the reverse step, times dW-bar."""',
-            f"    return {self.code(g, names)}", "", "",
+            f"    return {self.code(self.sde.diffusion, names)}", "", "",
             f"def {fn['reverse']}(p, {x}, t):",
             '    """The reverse-time sde\'s drift f - g^2 s, derived by sympy from the forward sde and the score',
             f'    {score}: {name} runs back from T along it."""',
