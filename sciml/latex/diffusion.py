@@ -23,7 +23,6 @@ from sciml.lowering import symbols as S
 from sciml.lowering.reverse_sde import TIME, diffusion_parts, weight_of
 from sciml.schemes import registry
 from sciml.schemes.algebra import t
-from sciml.schemes.definitions.reverse_sampler import backwards
 
 
 class DiffusionWriter(SdeWriter):
@@ -76,9 +75,9 @@ class DiffusionWriter(SdeWriter):
         lines += [r"&\text{" + registry.definition_of(self.m.scheme).latex + ":}"]
         lines += TimedStages(self, registry.definition_of(self.m.scheme), (self._equation(self.reverse.drift),)).lines()
         lines.append(rf"\Delta {symbol_latex(self.sde.noise, 'j')} &\sim \mathcal{{N}}\left(0, h I_{{{size}}}\right)")
-        flow = registry.lookup(self.m.scheme.option("flow", "rk4"))
+        flow = registry.probability_flow(self.m.scheme)
         lines += [r"&\text{probability flow, " + flow.latex + r" backwards:}"]
-        lines += TimedStages(self, backwards(flow), (self._equation(self.reverse.flow),)).lines()
+        lines += TimedStages(self, flow, (self._equation(self.reverse.flow),)).lines()
         return lines
 
     def dsm_lines(self) -> list[str]:

@@ -10,7 +10,7 @@ Everything is read from sympy's reading of the forward sde (lowering/reverse_sde
     dx_dW(t)                       g(t), the noise of the reverse step
     reverse_dx_dt(p, x, t)         the reverse sde's drift f - g^2 s, derived by sympy
     flow_dx_dt(p, x, t)            the probability-flow ode's f - 1/2 g^2 s
-    reverse_solve(p, x, dW)        Euler-Maruyama from T down to 0 (the reverse_sampler's stage)
+    reverse_solve(p, x, dW)        Euler-Maruyama from T down to 0 (the reverse sampler's stage)
     flow_solve(p, x)               the flow option's scheme (RK4) from T down to 0, its stages run
                                    backwards (h -> -h)
     sample(params, count, seed, method)   numpy in, numpy out: 'sde' or 'ode'
@@ -34,7 +34,6 @@ from sciml.lowering import ir
 from sciml.lowering import symbols as S
 from sciml.lowering.reverse_sde import TIME, diffusion_parts, weight_of
 from sciml.schemes import registry
-from sciml.schemes.definitions.reverse_sampler import backwards
 
 DRAWN_INCREMENTS = "drawn['dW']"   # the samplers' increments, of draw_samples
 
@@ -67,7 +66,7 @@ class ScoreWriter:
         self.score = model.scheme.option("score")
         _, self.data, self.low, self.high, weight = model.loss.args
         self.weight = weight_of(str(weight) if isinstance(weight, sympy.Symbol) else weight, self.sde, self.kernel)
-        self.flow_definition = backwards(registry.lookup(model.scheme.option("flow", "rk4")))
+        self.flow_definition = registry.probability_flow(model.scheme)
         fresh = writer.fresh
         self.fn = {key: fresh(base) for key, base in (
             ("mean", f"mean_{self.x}"), ("variance", f"variance_{self.x}"), ("weight", "dsm_weight"),

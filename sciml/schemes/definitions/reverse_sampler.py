@@ -5,10 +5,8 @@ The compiler derives that SDE from the spec's forward sde and the score network 
 `score = s` (sciml/lowering/reverse_sde.py); here its drift is `rate` and its diffusion the noise
 slot, a step back in time.  The second sampler, the probability-flow ODE dx/dt = f - 1/2 g^2 s,
 is integrated by the deterministic scheme of the `flow` option (rk4 by default), its stages taken
-from that scheme's definition run backwards (`backwards`: h -> -h, so t_j = T - j h)."""
+from that scheme's definition run backwards (registry.probability_flow: h -> -h, t_j = T - j h)."""
 from __future__ import annotations
-
-import dataclasses
 
 from sciml.schemes.algebra import Stage, State, h, t
 from sciml.schemes.definition import (CHOICE, NETWORK, REVERSE_TIME, STEPS, Option, SchemeDefinition,
@@ -34,11 +32,3 @@ REVERSE_SAMPLER = SchemeDefinition(
     stochastic=True,
 )
 
-
-def backwards(definition: SchemeDefinition) -> SchemeDefinition:
-    """`definition` stepping from t to t - h: its stages with h replaced by -h (RK4's
-    k2 = f(t - h/2, y - h/2 k1), y_{j+1} = y_j - h/6 (k1 + 2 k2 + 2 k3 + k4))."""
-    def flipped(stages):
-        return tuple(Stage(stage.target, stage.value.xreplace({h: -h})) for stage in stages)
-    return dataclasses.replace(definition, start=flipped(definition.start), step=flipped(definition.step),
-                               readout=flipped(definition.readout))
