@@ -9,8 +9,9 @@ from helpers import ROOT, SPECS, compile_file
 from working_specs import PINN_SPECS, WORKING_SPECS
 
 GOLDEN = ROOT / "tests" / "golden"
-# `sciml latex` of the SDE specs whose kind it writes (sde, bsde; not yet diffusion)
-SDE_LATEX_SPECS = [SPECS / "sde" / "neural_sde.sciml", SPECS / "sde" / "deep_bsde.sciml"]
+# `sciml latex` of the SDE specs (kinds sde, bsde, diffusion)
+SDE_LATEX_SPECS = [SPECS / "sde" / "neural_sde.sciml", SPECS / "sde" / "deep_bsde.sciml",
+                   SPECS / "sde" / "score_diffusion.sciml", SPECS / "sde" / "score_diffusion_vp.sciml"]
 
 
 @pytest.mark.parametrize("backend", ["torch", "jax"])
@@ -60,7 +61,7 @@ def _stages(solve, backend):
     if backend == "torch":
         return [l for l in solve if l.startswith(" " * 8) and "OBSERVED_STEPS" not in l and "_path.append" not in l]
     return [l for l in solve if l.startswith(" " * 8) and not l.strip().startswith("return ")
-            and not l.endswith((" = carry", " = weights"))]
+            and not l.endswith((" = carry", " = weights", " = inputs"))]
 
 
 def test_torch_and_jax_modules_differ_only_in_spelling():
@@ -80,8 +81,10 @@ def test_torch_and_jax_modules_differ_only_in_spelling():
         jax_functions.pop("at_observed_steps", None)   # the scan's outputs at the data times
         assert torch_functions.keys() == jax_functions.keys(), spec.stem
         for name in torch_functions:
-            if name != "solve":
+            if name is None or not name.endswith("solve"):
                 assert len(torch_functions[name]) == len(jax_functions[name]), (spec.stem, name)
         if "solve" in torch_functions:
             assert "jax.lax.scan(jax.checkpoint(step)" in "\n".join(jax_functions["solve"]), spec.stem
-            assert len(_stages(torch_functions["solve"], "torch")) == len(_stages(jax_functions["solve"], "jax")), spec.stem
+        for name in [n for n in torch_functions if n and n.endswith("solve")]:   # a diffusion model's samplers too
+            assert "jax.lax.scan(" in "\n".join(jax_functions[name]), (spec.stem, name)
+            assert len(_stages(torch_functions[name], "torch")) == len(_stages(jax_functions[name], "jax")), (spec.stem, name)

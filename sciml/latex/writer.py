@@ -331,7 +331,7 @@ def _loss_lines(w: "_Writer", loss) -> list[str]:
     return lines
 
 
-WRITTEN_KINDS = ("ode", "flow", "pinn", "sde", "bsde")
+WRITTEN_KINDS = ("ode", "flow", "pinn", "sde", "bsde", "diffusion")
 
 
 def to_latex(model: ir.Model, standalone: bool = False) -> str:
@@ -344,6 +344,9 @@ def to_latex(model: ir.Model, standalone: bool = False) -> str:
     if model.kind == "pinn":
         from sciml.latex.pinn import pinn_document
         return pinn_document(model, standalone)
+    if model.kind == "diffusion":
+        from sciml.latex.diffusion import diffusion_document
+        return diffusion_document(model, standalone)
     if model.kind in ("sde", "bsde"):
         from sciml.latex.sde import sde_document
         return sde_document(model, standalone)

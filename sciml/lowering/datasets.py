@@ -22,6 +22,7 @@ TOY_SETS = {
     # name: (description, default options)
     "spirals": "two interleaved spirals in the plane, labels 0/1",
     "two_moons": "two interleaved half circles in the plane, labels 0/1",
+    "eight_gaussians": "eight Gaussians on a circle in the plane (FFJORD's 8gaussians), labels 0-7",
 }
 PLANNED = ("peaks", "normal", "gaussian_mixture", "checkerboard")
 
@@ -68,7 +69,7 @@ def _toy(st, call, lowering) -> ir.DataSet:
         lowering.fail("E505", f"{call.func}() options are named, as samples = 1000",
                       call.positional[0].span)
     options = _options(call, lowering, {"samples": ("int", 1000), "seed": ("int", 0),
-                                         "noise": ("real", 0.1)})
+                                         "noise": ("real", 0.5 if call.func == "eight_gaussians" else 0.1)})
     fields = (ir.DataField(name="x", shape=(2,)), ir.DataField(name="label", shape=(), integer=True))
     return ir.DataSet(name=st.name, generator=call.func, options=tuple(sorted(options.items())),
                       fields=fields, batched=True, span=st.span)

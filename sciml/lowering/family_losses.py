@@ -9,6 +9,7 @@ from sciml.frontend import ast
 from sciml.frontend.diagnostics import SpecError
 from sciml.lowering import axes
 from sciml.lowering import family_symbols as F
+from sciml.lowering import reverse_sde
 
 
 def written(spec: ast.Spec, kind) -> bool:
@@ -137,7 +138,9 @@ class FamilyLosses:
                                        field), ())
 
     def _call_dsm(self, node):
-        """dsm(s, data.x, t = uniform(low, high)): denoising score matching."""
+        """dsm(s, data.x, t = uniform(low, high), weight = diffusion | variance | w): denoising
+        score matching on the forward sde's transition kernel (reverse_sde.py), weighted by
+        lambda(t) = g(t)^2 (diffusion, the default), the kernel's variance v(t), or a number."""
         args = node.positional
         net = self.named(args[0]) if len(args) == 2 else None
         if self.kind != "diffusion" or net is None or net.kind != "net":
@@ -146,8 +149,9 @@ class FamilyLosses:
                       if self.kind != "diffusion" else "its first argument is the score network")
         data = self.lower(args[1])
         keywords = {kw.name: kw for kw in node.keywords}
-        if set(keywords) - {"t"}:
-            self.fail("E206", f"dsm() takes no argument '{sorted(set(keywords) - {'t'})[0]}'", node.span)
+        if set(keywords) - {"t", "weight"}:
+            self.fail("E206", f"dsm() takes no argument '{sorted(set(keywords) - {'t', 'weight'})[0]}'",
+                      node.span, "dsm(s, train.x, t = uniform(1e-3, T), weight = diffusion | variance | 1)")
         t_end = self.lowering.t_end()
         low, high = sympy.Float(1e-3), sympy.Float(t_end)
         if "t" in keywords:
@@ -170,7 +174,37 @@ class FamilyLosses:
             self.fail("E205", f"the score network '{net.node.name}' maps (x, t) to a vector like x: "
                       f"{width + 1} inputs, {width} outputs", args[0].span,
                       f"declare it: net {net.node.name}(x, t) = mlp({width + 1} -> 128 -> {width}, tanh)")
-        return self.typed(F.ScoreMatching(sympy.Symbol(net.node.name), data.expr, low, high), ())
+        weight = self._dsm_weight(keywords.get("weight"))
+        self._check_kernel(node)
+        return self.typed(F.ScoreMatching(sympy.Symbol(net.node.name), data.expr, low, high, weight), ())
+
+    def _dsm_weight(self, keyword):
+        """The weight option of dsm: 'diffusion' (g^2), 'variance' (v(t)) or a positive number."""
+        if keyword is None:
+            return sympy.Symbol("diffusion")
+        if isinstance(keyword.value, ast.Name) and keyword.value.id in reverse_sde.WEIGHTS:
+            return sympy.Symbol(keyword.value.id)
+        if isinstance(keyword.value, ast.Name):
+            self.fail("E258", f"the weight of score matching is diffusion, variance or a number, not "
+                      f"'{keyword.value.id}'", keyword.value.span,
+                      "weight = diffusion: lambda(t) = g(t)^2 (the default); weight = variance: v(t)")
+        value = self.lowering.real(keyword.value, "the weight")
+        if not value > 0:
+            self.fail("E258", f"the weight of score matching is positive, but this is {value:g}",
+                      keyword.value.span, "weight = 1 weighs every time alike")
+        return sympy.Float(value)
+
+    def _check_kernel(self, node):
+        """E409/E410 where the forward sde has no Gaussian transition kernel (reverse_sde.py)."""
+        equations = self.lowering.equations
+        if len(equations) != 1:
+            return
+        constants = {c.name: float(c.value) for c in self.lowering.constants
+                     if not c.shape and c.value.is_number}
+        try:
+            reverse_sde.transition_kernel(reverse_sde.forward_sde(equations[0], constants), constants)
+        except reverse_sde.KernelError as exc:
+            self.fail(exc.code, exc.message, equations[0].span, exc.help)
 
     def _distribution(self, node, names, what, code, example):
         """(name, lowered parameters) of normal(mean, std) / bernoulli(p); a std that is a

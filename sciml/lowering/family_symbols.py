@@ -169,10 +169,11 @@ class Reference(ArrayOp):
 
 
 class ScoreMatching(ArrayOp):
-    """ScoreMatching(s, x0, t_low, t_high): denoising score matching of the score network s on
-    the data x0, times drawn uniformly in [t_low, t_high], the transition kernel of the SDE."""
+    """ScoreMatching(s, x0, t_low, t_high, weight): denoising score matching of the score network
+    s on the data x0, times drawn uniformly in [t_low, t_high], the transition kernel of the SDE,
+    weighted by lambda(t): the symbol diffusion (g^2), variance (v(t)) or a number."""
 
-    nargs = 4
+    nargs = 5
 
 
 class Elbo(ArrayOp):
@@ -191,3 +192,9 @@ class KlToPrior(ArrayOp):
 REFERENCE_SOLUTIONS = {"burgers_cole_hopf": 1}   # name: number of arguments
 # the report grid of RelativeL2 (the emitted module's REFERENCE_GRID, `sciml latex` says it)
 REPORT_SPACE_POINTS_WITH_TIME, REPORT_TIME_POINTS, REPORT_POINTS_PER_COORDINATE = 256, 100, 101
+
+
+class SquaredNorm(ArrayOp):
+    """SquaredNorm(v): |v|^2 of each sample (column), the entries' squares summed, a row."""
+
+    nargs = 1

@@ -39,7 +39,7 @@ def draws(model: ir.Model) -> tuple:
                     axis=axes.POINTS, count=condition.points.count, span=condition.span))
     loss = model.loss
     for atom in sorted(loss.atoms(F.ScoreMatching), key=str):
-        s, x, low, high = atom.args
+        s, x, low, high, _ = atom.args
         found.append(ir.RandomDraw(name="score times", purpose=f"the times of score matching of {s}",
                                    distribution=f"uniform({float(low):g}, {float(high):g})", shape=(),
                                    axis=str(x).split(".")[0], count=0, span=model.loss_span))

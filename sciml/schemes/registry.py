@@ -12,8 +12,10 @@ name in DEFINITIONS below.
 """
 from __future__ import annotations
 
+import dataclasses
 from functools import lru_cache
 
+from sciml.schemes.algebra import Stage, h
 from sciml.schemes.definition import (CHOICE, FIRST_ORDER, FLAG, MATRIX, NETWORK, REAL,  # noqa: F401
                                       REVERSE_TIME, SECOND_ORDER, SEPARABLE_PAIR, STEPS,
                                       STOCHASTIC_SYSTEM, TIME, Option, Region, SchemeDefinition)
@@ -86,3 +88,19 @@ def time_integrators() -> tuple:
 def adaptive() -> tuple:
     """The names of the adaptive schemes."""
     return tuple(dict.fromkeys(d.name for d in DEFINITIONS if d.adaptive))
+
+
+def backwards(definition: SchemeDefinition) -> SchemeDefinition:
+    """`definition` stepping from t to t - h: its stages with h replaced by -h (RK4's
+    k2 = f(t - h/2, y - h/2 k1), y_{j+1} = y_j - h/6 (k1 + 2 k2 + 2 k3 + k4))."""
+    def flipped(stages):
+        return tuple(Stage(stage.target, stage.value.xreplace({h: -h})) for stage in stages)
+    return dataclasses.replace(definition, start=flipped(definition.start), step=flipped(definition.step),
+                               readout=flipped(definition.readout))
+
+
+def probability_flow(scheme) -> SchemeDefinition:
+    """The scheme of a reverse-time sampler's probability-flow ODE (its `flow` option, or that
+    option's default), run backwards from T to 0."""
+    (option,) = [o for o in definition_of(scheme).options if o.name == "flow"]
+    return backwards(lookup(scheme.option("flow", option.default)))

@@ -7,6 +7,7 @@ compiling twice gives identical bytes.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 
 from sciml import __version__
@@ -23,6 +24,7 @@ from sciml.backends.common.pinn_code import PinnWriter
 from sciml.backends.common.pinn_numpy import emit_pinn_numpy, reports_function
 from sciml.backends.common.points_code import points_imports
 from sciml.backends.common.runtime_code import runtime_imports, runtime_lines
+from sciml.backends.common.score_code import ScoreWriter
 from sciml.backends.common.quoting import comment, docstring, literal
 from sciml.lowering import ir
 from sciml.lowering.method_of_lines import grid_of, semi_discrete
@@ -51,11 +53,14 @@ def emit_module(model: ir.Model, source: str, source_name: str, backend: str, sp
     names = user_names(model)
     pinn = model.kind == "pinn"
     runtime_classes = []
-    writer = ModelWriter(model, names, spelling, source.split("\n"))  # lines as the parser counts them
+    diffusion = model.kind == "diffusion"   # its reports are the samplers' (score_code.py)
+    writer = ModelWriter(dataclasses.replace(model, reports=()) if diffusion else model, names, spelling,
+                         source.split("\n"))  # lines as the parser counts them
     grid = GridWriter(writer, grid_model) if grid_model is not None else None
     if step_calls:
         writer.steps = StepNetworks(writer, step_calls)
-    if model.noises:
+    score = ScoreWriter(writer, model) if diffusion else None
+    if model.noises and not diffusion:
         writer.noise = NoiseWriter(writer)
     for flow in model.flows:
         writer.names[f"inverse {flow.name}"] = inverse_name(flow, names, writer.taken)
@@ -63,6 +68,9 @@ def emit_module(model: ir.Model, source: str, source_name: str, backend: str, sp
         pinn_writer = PinnWriter(writer, model, backend)
         model_lines = writer.networks() + pinn_writer.lines() + reports_function(pinn_writer)
         runtime_classes = sorted(pinn_writer.runtime_classes)   # TaylorLayer: imported beside the runtime
+    elif diffusion:
+        model_lines = (writer.networks() + score.functions() + ["", ""] + writer.loss()
+                       + loss_terms_function(writer, source.split("\n")) + score.reports())
     else:
         solve = writer.solve()
         flows = [line for flow in model.flows for line in FlowWriter(writer, flow).functions()]
@@ -118,12 +126,14 @@ def emit_module(model: ir.Model, source: str, source_name: str, backend: str, sp
         lines += ["", ""] + emit_pinn_numpy(model)
     if writer.noise is not None:
         lines += ["", ""] + writer.noise.numpy_lines()
+    if score is not None:
+        lines += ["", ""] + score.numpy_lines()
     lines += ["", ""] + emit_guard_section(model, names, source_name, writer if grid is not None else None)
     lines += ["", ""] + emit_divergence_section(model, writer)
     lines += ["", "", "# ---- the model", ""]
     lines += helpers_text(helpers)
     lines += model_lines
-    lines += ["", ""] + runtime_lines(backend, standalone)
+    lines += ["", ""] + runtime_lines(backend, standalone, own_sample=diffusion)
     text = "\n".join(lines).rstrip() + "\n"
     return _tidy(text)
 

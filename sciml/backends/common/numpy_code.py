@@ -200,6 +200,18 @@ def two_moons(samples, seed, noise):
                   np.sin(angle) * (1 - 2 * label) + 0.5 * label - 0.25])
     return {"x": x + noise * rng.standard_normal((2, samples)), "label": label}
 ''',
+    "eight_gaussians": '''
+def eight_gaussians(samples, seed, noise):
+    """FFJORD's 8gaussians (Grathwohl et al. 2019, lib/toy_data.py): centers at radius 4 in the
+    directions (+-1, 0), (0, +-1), (+-1, +-1)/sqrt(2), a point = center + 0.5 N(0, I) (with noise =
+    0.5), all divided by 1.414: x is (2, samples), label (the center) is (samples,)."""
+    rng = np.random.default_rng(seed)
+    c = 1 / np.sqrt(2)
+    centers = 4.0 * np.array([[1, -1, 0, 0, c, c, -c, -c], [0, 0, 1, -1, c, -c, c, -c]])
+    label = rng.integers(0, 8, samples)
+    x = (centers[:, label] + noise * rng.standard_normal((2, samples))) / 1.414
+    return {"x": x, "label": label}
+''',
     "ode": '''
 def simulate_ode(rhs, start, times, steps, method):
     """Integrate dt(u) = rhs(u) from the columns of `start` with `steps` fixed steps
@@ -377,7 +389,7 @@ def _size(d: ir.DataSet, state: str) -> int:
 
 
 def _dataset_call(d: ir.DataSet, names) -> str:
-    if d.generator in ("spirals", "two_moons"):
+    if d.generator in ("spirals", "two_moons", "eight_gaussians"):
         o = dict(d.options)
         return f"{d.generator}(samples={o['samples']}, seed={o['seed']}, noise={o['noise']!r})"
     if d.generator == "ou_paths":

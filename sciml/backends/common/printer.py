@@ -183,6 +183,16 @@ class ArrayPrinterMixin:
     def _print_Accuracy(self, expr):
         return self._helper("accuracy", *expr.args)
 
+    def _print_SquaredNorm(self, expr):
+        return self._helper("squared_norm", *expr.args)
+
+    def _print_ScoreMatching(self, expr):
+        """dsm_s(p, batch['x'], batch['t'], batch['eps']): the score-matching loss function of the
+        diffusion model (score_code.py), on the data and the step's draws of t and eps."""
+        net, data = expr.args[:2]
+        return "{}(p, {}, {}, {})".format(self.names[f"dsm {net}"], self._print(data),
+                                          self.names["score times"], self.names["score noise"])
+
     def _print_MeanSquaredError(self, expr):
         return self._helper("mse", *expr.args)
 

@@ -35,8 +35,10 @@ def runtime_imports(backend: str, standalone: bool, classes=()) -> tuple[list[st
     return std, other
 
 
-def runtime_lines(backend: str, standalone: bool) -> list[str]:
-    """The training section: the pasted classes (standalone only), the binding, the main."""
+def runtime_lines(backend: str, standalone: bool, own_sample: bool = False) -> list[str]:
+    """The training section: the pasted classes (standalone only), the binding, the main;
+    `own_sample`: the module's `sample` is its own (a diffusion model's sampler), the runtime's
+    mini-batch draw is not bound to that name."""
     cls = CLASSES[backend]
     if standalone:
         lines = [f"# ---- training: the runtime sciml.runtime.{backend}, pasted in by sciml compile --standalone"]
@@ -44,10 +46,13 @@ def runtime_lines(backend: str, standalone: bool) -> list[str]:
             lines += [f"# -- sciml.runtime.{name}"] + _parts(source_text(name))[1] + ["", ""]
     else:
         lines = [f"# ---- training: the runtime sciml.runtime.{backend} (sciml compile --standalone pastes it in)"]
+    binding = (["to_arrays, stages, evaluation_batch = _runtime.to_arrays, _runtime.stages, _runtime.evaluation_batch"]
+               if own_sample else
+               ["to_arrays, sample, stages, evaluation_batch = (_runtime.to_arrays, _runtime.sample, _runtime.stages,",
+                "                                               _runtime.evaluation_batch)"])
     return lines + [
         f"_runtime = {cls}(sys.modules[__name__])",
-        "to_arrays, sample, stages, evaluation_batch = (_runtime.to_arrays, _runtime.sample, _runtime.stages,",
-        "                                               _runtime.evaluation_batch)",
+        *binding,
         "train, loss_and_grad, reports, main = _runtime.train, _runtime.loss_and_grad, _runtime.reports, _runtime.main",
         "Diverged = _runtime.Diverged  # what train() raises when the loss stops being finite",
         "OPTIMIZERS, update = _runtime.OPTIMIZERS, _runtime.update  # update: one jit-compiled training step"

@@ -168,6 +168,16 @@ def on_paths(value, like):
     column = jnp.reshape(value, (-1, 1))
     return jnp.broadcast_to(column, (column.shape[0], like.shape[-1]))
 ''',
+    "time_row": '''
+def time_row(t, like):
+    """The time t as a row, one entry per sample (column) of `like`: a network's input t."""
+    return jnp.full_like(like[:1], t)
+''',
+    "squared_norm": '''
+def squared_norm(v):
+    """|v|^2 of each sample (column): the squares of its entries summed, a row."""
+    return jnp.sum(v**2, axis=0, keepdims=True)
+''',
     "mse": '''
 def mse(a, b):
     return jnp.mean((a - b) ** 2)

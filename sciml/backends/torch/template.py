@@ -184,6 +184,16 @@ def on_paths(value, like):
     column = torch.reshape(value, (-1, 1))
     return column.expand(column.shape[0], like.shape[-1])
 ''',
+    "time_row": '''
+def time_row(t, like):
+    """The time t as a row, one entry per sample (column) of `like`: a network's input t."""
+    return torch.full_like(like[:1], t)
+''',
+    "squared_norm": '''
+def squared_norm(v):
+    """|v|^2 of each sample (column): the squares of its entries summed, a row."""
+    return torch.sum(v**2, dim=0, keepdim=True)
+''',
     "mse": '''
 def mse(a, b):
     return torch.mean((a - b) ** 2)
