@@ -6,7 +6,8 @@ WORKING_PATHS = ["ode/antisym", "ode/classifier", "ode/hamiltonian", "ode/hamilt
                  "ode/node_fit_adjoint", "ode/parabolic", "ode/resnet", "ode/second_order",
                  "likelihood/flow", "likelihood/flow_nice", "pde/heat_neural_source", "pde/heat2d_neural_source",
                  "pde/reaction_diffusion", "sde/gbm", "sde/neural_sde", "sde/ou_diagonal", "sde/deep_bsde",
-                 "sde/deep_bsde_allen_cahn", "sde/deep_bsde_default_risk", "sde/score_diffusion",
+                 "sde/deep_bsde_allen_cahn", "sde/deep_bsde_default_risk", "sde/deep_bsde_quadratic_gradient",
+                 "sde/score_diffusion",
                  "sde/score_diffusion_vp"]
 WORKING = [path.split("/")[1] for path in WORKING_PATHS]
 WORKING_SPECS = [SPECS / f"{path}.sciml" for path in WORKING_PATHS]
