@@ -83,6 +83,18 @@ class Runtime(RuntimeCommandLine):
             self._placed_draws = cached = (drawn, (dtype, device), self.to_arrays(drawn, dtype, device))
         return {**batch, **cached[2]}
 
+    def running_statistics(self, p, statistics):
+        """Batch normalization's running means and variances after a training step: momentum
+        BATCH_NORM_MOMENTUM of those in p, the rest the step's batch `statistics` (same names)."""
+        momentum = self.model.BATCH_NORM_MOMENTUM
+        return {name: momentum * p[name] + (1 - momentum) * value for name, value in statistics.items()}
+
+    def evaluation_loss(self, p, batch):
+        """The loss reported after training: with batch normalization, its running statistics."""
+        if hasattr(self.model, "loss_and_statistics"):
+            return self.model.loss(p, batch, running=True)
+        return self.model.loss(p, batch)
+
     @staticmethod
     def report_value(value):
         """A reported array as a Python number (one entry, whatever its shape) or nested lists."""

@@ -78,6 +78,11 @@ class JaxRuntime(Runtime):
                                         lambda: jax.value_and_grad(self.model.loss)(p, batch))  # traced: one compile
             updates, opt_state = self.OPTIMIZERS[optimizer_name].update(
                 grads, opt_state, p, value=value, grad=grads, value_fn=lambda q: self.model.loss(q, batch))
+        elif hasattr(self.model, "loss_and_statistics"):   # batch normalization: its running statistics
+            (value, statistics), grads = jax.value_and_grad(self.model.loss_and_statistics, has_aux=True)(p, batch)
+            updates, opt_state = self.OPTIMIZERS[optimizer_name].update(grads, opt_state, p)
+            updated = jax.tree_util.tree_map(lambda x, u: x + lr * u, p, updates)
+            return {**updated, **self.running_statistics(updated, statistics)}, opt_state, value
         else:
             value, grads = jax.value_and_grad(self.model.loss)(p, batch)
             updates, opt_state = self.OPTIMIZERS[optimizer_name].update(grads, opt_state, p)
@@ -117,7 +122,7 @@ class JaxRuntime(Runtime):
         return dict(optimizer, state=jax.tree_util.tree_unflatten(tree, loaded))
 
     def loss_value(self, p, batch):
-        return float(self.model.loss(p, batch))
+        return float(self.evaluation_loss(p, batch))
 
     def terms(self, p, batch):
         """The module's loss_terms at `p` on `batch`, as numpy."""

@@ -106,8 +106,12 @@ class TorchRuntime(Runtime):
         if isinstance(optimizer, torch.optim.LBFGS):
             return self.lbfgs_step(optimizer, p, batch)
         optimizer.zero_grad()
+        statistics = None
         try:
-            value = self.step_loss(p, batch)
+            if hasattr(self.model, "loss_and_statistics"):   # batch normalization (eager)
+                value, statistics = self.model.loss_and_statistics(p, batch)
+            else:
+                value = self.step_loss(p, batch)
             loss = value.item()
             if math.isfinite(loss):
                 value.backward()
@@ -118,6 +122,10 @@ class TorchRuntime(Runtime):
             return self.training_step(optimizer, p, batch)
         if math.isfinite(loss):
             optimizer.step()
+            if statistics is not None:
+                with torch.no_grad():
+                    for name, value in self.running_statistics(p, statistics).items():
+                        p[name].copy_(value)
         return p, loss
 
     def lbfgs_step(self, optimizer, p, batch):
@@ -178,7 +186,7 @@ class TorchRuntime(Runtime):
 
     def loss_value(self, p, batch):
         with torch.no_grad():
-            return self.model.loss(p, batch).item()
+            return self.evaluation_loss(p, batch).item()
 
     def terms(self, p, batch):
         """The module's loss_terms at `p` on `batch`, as numpy."""

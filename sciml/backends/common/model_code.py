@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import sympy
 
+from sciml.backends.common.batch_norm_code import normalized_network
 from sciml.backends.common.quoting import comment, docstring, literal
 from sciml.backends.common.solve_code import SolveWriter
 from sciml.lowering import ir
@@ -123,29 +124,18 @@ class ModelWriter:
             per_layer = f", one set of weights per coupling layer j" if net.layers else ""
             if net.index:
                 per_layer = f", one set of weights per step j = {net.steps[0]}..{net.steps[1]}"
-            if net.batchnorm:
-                per_layer += ("; batch normalization over the paths at the input and after every layer, "
-                              "its shift in the place of the bias (Han, Jentzen & E 2018)")
             function = self.network_functions.get(net.name, name)
-            lines += [f"def {function}(p, {'j, ' if net.layers or net.index else ''}{args}):",
-                      f'    """mlp({widths}, {docstring(net.activation)}){per_layer}"""']
-            if len(net.features) > 1:
-                lines.append("    z = " + self.sp.concat.format(args))
-            else:
-                lines.append("    z = x0")
+            head = [f"def {function}(p, {'j, ' if net.layers or net.index else ''}{args}):",
+                    f'    """mlp({widths}, {docstring(net.activation)}){per_layer}"""']
+            inputs = "    z = " + (self.sp.concat.format(args) if len(net.features) > 1 else "x0")
+            if net.batchnorm:   # batch_norm_code.py: the batch's statistics, or the running ones
+                lines += normalized_network(self, net, head, inputs)
+                continue
+            lines += head + [inputs]
             layers = len(net.widths) - 1
             pick = "[j]" if net.layers or (net.index and not net.steps[0]) else f"[j - {net.steps[0]}]" if net.index else ""
-
-            def normalized(value, k):
-                self.helpers.add("batch_norm")
-                beta, gamma = (f"p[{literal(f'{name}.{part}{k}')}]{pick}" for part in ("beta", "gamma"))
-                return f"batch_norm({value}, {beta}, {gamma})"
-            if net.batchnorm:
-                lines.append(f"    z = {normalized('z', 0)}")
             for layer in range(1, layers + 1):
-                weight = f"p[{literal(f'{name}.W{layer}')}]{pick} @ z"
-                affine = normalized(weight, layer) if net.batchnorm else \
-                    f"{weight} + p[{literal(f'{name}.b{layer}')}]{pick}"
+                affine = f"p[{literal(f'{name}.W{layer}')}]{pick} @ z + p[{literal(f'{name}.b{layer}')}]{pick}"
                 if layer < layers:
                     activated = S.ACTIVATIONS[net.activation](sympy.Symbol("affine"))
                     lines.append("    z = " + self.code(activated, {"affine": affine}))
@@ -328,14 +318,24 @@ class ModelWriter:
         self.helpers.add("initial_state")
         return f"initial_state({number_literal(init.value)}, {size}, {self._like(names)})"
 
-    def _solve_call(self, names) -> str:
+    def _solve_call(self, names, statistics: str = "_", running: str = "") -> str:
+        """`X_T = solve(p, <starts>)`; with batch normalization the solve's statistics too, into
+        `statistics`, with `running` passed on."""
         args = [self._initial_code(s, 0, names) for s in self.m.states]
         if self.m.order == 2:
             args.append(self._initial_code(self.m.states[0], 1, names))
         if self.noise is not None:
             args += self.noise.batch_arguments()
-        targets = ", ".join(self.names[str(a)] for a in self.observed)
-        return f"    {targets} = solve(p, {', '.join(args)})"
+        targets = [self.names[str(a)] for a in self.observed]
+        if self.normalized:
+            targets.append(statistics)
+            args += [running] if running else []
+        return f"    {', '.join(targets)} = solve(p, {', '.join(args)})"
+
+    @property
+    def normalized(self) -> bool:
+        """Whether a network normalizes over the batch: the solve returns its statistics."""
+        return self.steps is not None and bool(self.steps.statistics)
 
     def _unpack(self, expr) -> list[str]:
         used = {str(s) for s in expr.free_symbols} | {str(s) for a in expr.atoms(S.SmoothInTime) for s in a.args}
@@ -369,13 +369,21 @@ class ModelWriter:
 
     def loss(self) -> list[str]:
         names = self.field_names(self.m.training_set, "batch")
-        lines = ["def loss(p, batch):"]
+        normalized = self.normalized and self.observed
+        lines = ["def loss_and_statistics(p, batch, running=False):",
+                 '    """The loss and the batch-normalization statistics it used (batch_norm_code.py)."""'] \
+            if normalized else ["def loss(p, batch):"]
         lines += self.spec_comment(self.m.loss_span)
         lines += self._unpack(self.m.loss)
         if self.observed:
-            lines.append(self._solve_call(names))
+            lines.append(self._solve_call(names, "statistics", "running") if normalized else self._solve_call(names))
         expr, names, bindings = self._literals(_scalar(self.m.loss), names)
-        lines += bindings + [f"    return {self.code(expr, names)}", "", ""]
+        value = self.code(expr, names)
+        lines += bindings + [f"    return {value}, statistics" if normalized else f"    return {value}", "", ""]
+        if normalized:
+            lines += ["def loss(p, batch, running=False):",
+                      '    """The loss: with the batch\'s statistics (training), or the running ones (`running`)."""',
+                      "    return loss_and_statistics(p, batch, running)[0]", "", ""]
         return lines
 
     def _value_ranges(self, expr, names):

@@ -13,6 +13,7 @@ import hashlib
 from sciml import __version__
 from sciml.backends.common.model_code import ModelWriter, Spelling
 from sciml.backends.common.flow_code import FlowWriter, inverse_name
+from sciml.backends.common.batch_norm_code import MOMENTUM
 from sciml.backends.common.divergence_code import emit_divergence_section, loss_terms_function
 from sciml.backends.common.guard_code import emit_guard_section
 from sciml.backends.common.names import safe_names
@@ -112,6 +113,7 @@ def emit_module(model: ir.Model, source: str, source_name: str, backend: str, sp
         f"SCIML_VERSION = {literal(__version__)}",
         *_grid(model.time_integrator),
         *_stages(model),
+        *_batch_norm(model),
         f"TRAIN_SET = {literal(model.training_set)}",
         f"SAMPLE_FIELDS = {literal(_sample_fields(model))}",
     ]
@@ -171,6 +173,12 @@ def _what(model: ir.Model) -> str:
 
 def _inverse_text(flow) -> str:
     return flow.name[:-4] if flow.name.endswith("_inv") and len(flow.name) > 4 else f"{flow.name}_inverse"
+
+
+def _batch_norm(model: ir.Model) -> list[str]:
+    if not any(net.batchnorm for net in model.networks):
+        return []
+    return [f"BATCH_NORM_MOMENTUM = {MOMENTUM!r}  # running statistics: this much of the last, the rest the batch's"]
 
 
 def _grid(scheme) -> list[str]:

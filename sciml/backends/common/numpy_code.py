@@ -13,6 +13,7 @@ from sciml.backends.common.grid_code import (EIGENBASIS, derived_constant, pde_d
 from sciml.backends.common.grid_pieces import GRID_STENCILS
 from sciml.backends.common.names import MODULE_NAMES, safe_names
 from sciml.backends.common.printer import ArrayPrinterMixin
+from sciml.backends.common.batch_norm_code import statistics_entries
 from sciml.backends.common.quoting import docstring, literal
 from sciml.backends.common.scheme_code import data_step_function
 from sciml.lowering import ir
@@ -454,6 +455,7 @@ def _init_params(model: ir.Model, names: dict) -> list[str]:
                              f"rng.normal(0.0, 0.1, size=({copies}{width}, 1)),")
                 lines.append(f"        {literal(names[net.name] + f'.gamma{k}')}: "
                              f"rng.uniform(0.1, 0.5, size=({copies}{width}, 1)),")
+            lines += statistics_entries(net, names, copies)   # running means and variances
     lines.append("    }")
     return lines
 

@@ -149,8 +149,11 @@ class SolveWriter:
             return []  # written with the step and its inverse, see reversible_steps
         first = w.state_names[0]
         starts = list(w.state_names) + ([f"dt_{first}"] if m.order == 2 else []) + self.increments()
-        lines = [f"def solve(p, {', '.join(starts)}):",
-                 f'    """{self.d.title}: {m.time_integrator.steps or "adaptive"} steps on [0, T_END]."""']
+        said = f"{self.d.title}: {m.time_integrator.steps or 'adaptive'} steps on [0, T_END]."
+        if self.normalized:   # batch normalization: the batch's statistics, or the running ones
+            starts.append("running=False")
+            said += "\n    Returns the states and the batch-normalization statistics of every step (the running ones\n    where `running`)."
+        lines = [f"def solve(p, {', '.join(starts)}):", f'    """{said}"""']
         params = self.params()
         if params and not self.d.adaptive:   # the adaptive solve reads them from its p
             lines += self._unpack()
@@ -174,7 +177,10 @@ class SolveWriter:
         lines += [f"    {line}" for line in setup + self.code.setup()]
         if start and paths:
             lines += ["    if 1 in OBSERVED_STEPS:"] + observed
+        statistics = self.w.steps.statistics.values() if self.normalized else ()
+        lines += [f"    {steps} = []" for _, steps in statistics]
         lines += [self._loop(start)] + [f"        {line}" for line in body]
+        lines += [f"        {steps}.append({local})" for local, steps in statistics]
         if paths:
             lines += ["        if j + 1 in OBSERVED_STEPS:"]
             lines += [f"            {s}_path.append({self.observed(s, 'j')})" for s in paths]
@@ -183,8 +189,15 @@ class SolveWriter:
             state = w.names[str(atom.args[0])]
             results.append(self.observed(state, "N_STEPS - 1") if atom.args[1].is_number
                            else sp.stack.format(f"{state}_path"))
+        if self.normalized:
+            results.append(self.w.steps.collected())
         lines.append(f"    return {', '.join(results)}")
         return lines
+
+    @property
+    def normalized(self) -> bool:
+        """Whether a network per step normalizes its layers over the batch (batch_norm_code.py)."""
+        return self.w.steps is not None and bool(self.w.steps.statistics)
 
     def _loop(self, start: int = 0) -> str:
         return f"    for j in range({start}, N_STEPS):" if start else "    for j in range(N_STEPS):"
@@ -224,10 +237,14 @@ class SolveWriter:
             lines.append(f"        {', '.join(values)} = weights")
         lines += [f"        {line}" for line in body]
         carry_out = carried[0] if len(carried) == 1 else f"({', '.join(carried)})"
-        outputs = "None" if not paths else step_outputs[0] if len(paths) == 1 else f"({', '.join(step_outputs)})"
+        statistics = list(self.w.steps.statistics.values()) if self.normalized else []
+        step_outputs += [local for local, _ in statistics]   # batch normalization's, stacked by the scan
+        steps_names = [outs[s] for s in paths] + [steps for _, steps in statistics]
+        outputs = "None" if not step_outputs else step_outputs[0] if len(step_outputs) == 1 \
+            else f"({', '.join(step_outputs)})"
         lines.append(f"        return {carry_out}, {outputs}")
-        steps_out = "_" if not paths else outs[paths[0]] if len(paths) == 1 \
-            else "(" + ", ".join(outs[s] for s in paths) + ")"
+        steps_out = "_" if not steps_names else steps_names[0] if len(steps_names) == 1 \
+            else "(" + ", ".join(steps_names) + ")"
         cut = f"[{start}:]" if start else ""
         scanned = [f"jnp.arange({start}, N_STEPS)" if n == "j" else f"{n}{cut}" for n in per_step]
         xs = "" if not per_step else ", " + (scanned[0] if len(scanned) == 1 else "(" + ", ".join(scanned) + ")")
@@ -244,6 +261,8 @@ class SolveWriter:
                 w.helpers.add("at_observed_steps")
                 leading = f"({starts[state]}, {firsts[state]})" if firsts else f"({starts[state]},)"
                 results.append(f"at_observed_steps({leading}, {outs[state]})")
+        if self.normalized:
+            results.append(self.w.steps.collected())
         lines.append(f"    return {', '.join(results)}")
         return lines
 

@@ -17,6 +17,7 @@ import dataclasses
 
 import sympy
 
+from sciml.backends.common.quoting import literal
 from sciml.lowering import ir
 from sciml.lowering import symbols as S
 
@@ -69,9 +70,19 @@ class StepNetworks:
         self.w = writer
         self.calls = calls   # network name -> NetCall, from step_network_calls before the swap
         self.nets = [n for n in writer.m.networks if n.name in calls]
+        self.statistics = {}   # a network with batch normalization -> (its statistics' local, the steps')
         for net in self.nets:
             writer.names[value_symbol(net).name] = writer.fresh(f"{writer.names[net.name]}_{net.index}")
             writer.step_locals.append(value_symbol(net).name)
+            if net.batchnorm:
+                name = writer.names[net.name]
+                self.statistics[net.name] = (writer.fresh(f"{name}_statistics"), writer.fresh(f"{name}_steps"))
+
+    def collected(self) -> str:
+        """The batch-normalization statistics of every step, named as the running ones."""
+        parts = [f"stacked_statistics({literal(self.w.names[n])}, {steps})" for n, (_, steps) in self.statistics.items()]
+        self.w.helpers.add("stacked_statistics")
+        return parts[0] if len(parts) == 1 else "{" + ", ".join(f"**{part}" for part in parts) + "}"
 
     @property
     def peeled(self) -> bool:
@@ -93,5 +104,9 @@ class StepNetworks:
                              "every path is at the start")
                 continue
             inputs = ", ".join(states.get(self.w.names[str(a)], self.w.code(a)) for a in self.calls[net.name].args[1:])
-            lines.append(f"{local} = {self.w.names[net.name]}(p, {step}, {inputs})")
+            if net.batchnorm:   # the batch's statistics, or the running ones (batch_norm_code.py)
+                targets = f"{local}, {self.statistics[net.name][0]}"
+                lines.append(f"{targets} = {self.w.names[net.name]}(p, {step}, {inputs}, running)")
+            else:
+                lines.append(f"{local} = {self.w.names[net.name]}(p, {step}, {inputs})")
         return lines

@@ -153,13 +153,30 @@ def std_over(values):
     return jnp.sqrt(jnp.maximum(variance, jnp.finfo(values.dtype).tiny))
 ''',
     "batch_norm": '''
-def batch_norm(z, beta, gamma):
-    """Batch normalization over the paths (the last axis; Ioffe & Szegedy 2015): each feature
-    less its mean, over its standard deviation (variance + 1e-6, as Han, Jentzen & E 2018),
-    times gamma plus beta."""
-    mean = jnp.mean(z, axis=-1, keepdims=True)
-    variance = jnp.mean((z - mean) ** 2, axis=-1, keepdims=True)
-    return (z - mean) / jnp.sqrt(variance + 1e-6) * gamma + beta
+def batch_norm(z, w, k, running, statistics):
+    """Batch normalization of layer k over the paths (the last axis; Ioffe & Szegedy 2015): each
+    feature less its mean, over its standard deviation (variance + 1e-6, as Han, Jentzen & E
+    2018), times gamma plus beta; the batch's mean and variance, kept in `statistics`, or with
+    `running` the running ones w['mean<k>'], w['var<k>']."""
+    if running:
+        mean, variance = w[f"mean{k}"], w[f"var{k}"]
+    else:
+        mean = jnp.mean(z, axis=-1, keepdims=True)
+        variance = jnp.mean((z - mean) ** 2, axis=-1, keepdims=True)
+        statistics[f"mean{k}"], statistics[f"var{k}"] = mean, variance
+    return (z - mean) / jnp.sqrt(variance + 1e-6) * w[f"gamma{k}"] + w[f"beta{k}"]
+''',
+    "step_weights": '''
+def step_weights(p, net, j):
+    """The weights of network `net` at step j, {'W1': ..., 'beta0': ..., 'mean0': ...} (axis 0 of
+    each is the step)."""
+    prefix = net + "."
+    return {key[len(prefix):]: value[j] for key, value in p.items() if key.startswith(prefix)}
+''',
+    "stacked_statistics": '''
+def stacked_statistics(net, steps):
+    """the statistics of network `net` at each step (the scan stacked them on axis 0), named as its running statistics ('Z.mean0', ...)."""
+    return {f"{net}.{key}": value for key, value in steps.items()}
 ''',
     "on_paths": '''
 def on_paths(value, like):

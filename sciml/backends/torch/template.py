@@ -169,13 +169,31 @@ def std_over(values):
     return torch.sqrt(torch.clamp(variance, min=torch.finfo(values.dtype).tiny))
 ''',
     "batch_norm": '''
-def batch_norm(z, beta, gamma):
-    """Batch normalization over the paths (the last axis; Ioffe & Szegedy 2015): each feature
-    less its mean, over its standard deviation (variance + 1e-6, as Han, Jentzen & E 2018),
-    times gamma plus beta."""
-    mean = torch.mean(z, dim=-1, keepdim=True)
-    variance = torch.mean((z - mean) ** 2, dim=-1, keepdim=True)
-    return (z - mean) / torch.sqrt(variance + 1e-6) * gamma + beta
+def batch_norm(z, w, k, running, statistics):
+    """Batch normalization of layer k over the paths (the last axis; Ioffe & Szegedy 2015): each
+    feature less its mean, over its standard deviation (variance + 1e-6, as Han, Jentzen & E
+    2018), times gamma plus beta; the batch's mean and variance, kept in `statistics`, or with
+    `running` the running ones w['mean<k>'], w['var<k>']."""
+    if running:
+        mean, variance = w[f"mean{k}"], w[f"var{k}"]
+    else:
+        mean = torch.mean(z, dim=-1, keepdim=True)
+        variance = torch.mean((z - mean) ** 2, dim=-1, keepdim=True)
+        statistics[f"mean{k}"], statistics[f"var{k}"] = mean, variance
+    return (z - mean) / torch.sqrt(variance + 1e-6) * w[f"gamma{k}"] + w[f"beta{k}"]
+''',
+    "step_weights": '''
+def step_weights(p, net, j):
+    """The weights of network `net` at step j, {'W1': ..., 'beta0': ..., 'mean0': ...} (axis 0 of
+    each is the step)."""
+    prefix = net + "."
+    return {key[len(prefix):]: value[j] for key, value in p.items() if key.startswith(prefix)}
+''',
+    "stacked_statistics": '''
+def stacked_statistics(net, steps):
+    """the statistics of network `net` at each step (a list, one dict a step), stacked on
+    axis 0, named as its running statistics ('Z.mean0', ...)."""
+    return {f"{net}.{key}": torch.stack([step[key] for step in steps]) for key in (steps[0] if steps else {})}
 ''',
     "on_paths": '''
 def on_paths(value, like):
