@@ -33,6 +33,7 @@ N_STEPS = 40
 T_END = 1.0
 h = T_END / N_STEPS
 STAGES = [('adam', 0.008, 6000, 0)]  # (optimizer, learning rate, steps, batch size; 0 = all samples)
+BATCH_NORM_MOMENTUM = 0.99  # running statistics: this much of the last, the rest the batch's
 TRAIN_SET = ''
 SAMPLE_FIELDS = {}
 
@@ -80,6 +81,14 @@ def init_params(seed):
         'Z.gamma2': rng.uniform(0.1, 0.5, size=(39, 110, 1)),
         'Z.beta3': rng.normal(0.0, 0.1, size=(39, 100, 1)),
         'Z.gamma3': rng.uniform(0.1, 0.5, size=(39, 100, 1)),
+        'Z.mean0': np.zeros((39, 100, 1)),
+        'Z.var0': np.ones((39, 100, 1)),
+        'Z.mean1': np.zeros((39, 110, 1)),
+        'Z.var1': np.ones((39, 110, 1)),
+        'Z.mean2': np.zeros((39, 110, 1)),
+        'Z.var2': np.ones((39, 110, 1)),
+        'Z.mean3': np.zeros((39, 100, 1)),
+        'Z.var3': np.ones((39, 100, 1)),
     }
 
 
@@ -137,13 +146,22 @@ OBSERVED_STATES = ('X(t = 1)', 'Y(t = 1)')
 
 # ---- the model
 
-def batch_norm(z, beta, gamma):
-    """Batch normalization over the paths (the last axis; Ioffe & Szegedy 2015): each feature
-    less its mean, over its standard deviation (variance + 1e-6, as Han, Jentzen & E 2018),
-    times gamma plus beta."""
-    mean = torch.mean(z, dim=-1, keepdim=True)
-    variance = torch.mean((z - mean) ** 2, dim=-1, keepdim=True)
-    return (z - mean) / torch.sqrt(variance + 1e-6) * gamma + beta
+def batch_norm(z, w, k, running, statistics):
+    """Batch normalization of layer k over the paths (the last axis; Ioffe & Szegedy 2015): each
+    feature less its mean, over its standard deviation (variance + 1e-6, as Han, Jentzen & E
+    2018), times gamma plus beta; the batch's mean and variance, kept in `statistics`, or with
+    `running` the running ones w['mean<k>'], w['var<k>'].  torch's own kernel, one operation in
+    the backward pass; with momentum 1 it leaves the batch's mean and (unbiased) variance in
+    the buffers it is given."""
+    gamma, beta = w[f"gamma{k}"].reshape(-1), w[f"beta{k}"].reshape(-1)
+    if running:
+        mean, variance = w[f"mean{k}"].reshape(-1), w[f"var{k}"].reshape(-1)
+        return torch.nn.functional.batch_norm(z.T, mean, variance, gamma, beta, training=False, eps=1e-6).T
+    mean, variance = torch.zeros_like(gamma), torch.ones_like(gamma)
+    out = torch.nn.functional.batch_norm(z.T, mean, variance, gamma, beta, training=True, momentum=1.0, eps=1e-6).T
+    paths = z.shape[-1]
+    statistics[f"mean{k}"], statistics[f"var{k}"] = mean[:, None], variance[:, None] * (paths - 1) / paths
+    return out
 
 
 def initial_state(value, size, like):
@@ -159,13 +177,32 @@ def on_paths(value, like):
     return column.expand(column.shape[0], like.shape[-1])
 
 
-def Z(p, j, x0):
-    """mlp(100 -> 110 -> 110 -> 100, relu), one set of weights per step j = 1..39; batch normalization over the paths at the input and after every layer, its shift in the place of the bias (Han, Jentzen & E 2018)"""
+def stacked_statistics(net, steps):
+    """the statistics of network `net` at each step (a list, one dict a step), stacked on
+    axis 0, named as its running statistics ('Z.mean0', ...)."""
+    return {f"{net}.{key}": torch.stack([step[key] for step in steps]) for key in (steps[0] if steps else {})}
+
+
+def step_weights(p, net):
+    """The weights of network `net` step by step, [{'W1': ..., 'beta0': ...}, ...]: each stack
+    (axis 0 is the step) unbound once, since a stack indexed in every step would add a zero
+    stack of its size to the backward pass each time."""
+    prefix = net + "."
+    stacks = {key[len(prefix):]: value.unbind(0) for key, value in p.items() if key.startswith(prefix)}
+    return [dict(zip(stacks, step)) for step in zip(*stacks.values())]
+
+
+def Z(w, x0, running=False):
+    """mlp(100 -> 110 -> 110 -> 100, relu); w: the weights of one step (1..39, one set each);
+    batch normalization over the paths at the input and after every layer, beta in the
+    place of the bias (Han, Jentzen & E 2018), with the batch's means and variances, or the
+    running ones where `running`: the output, and the statistics it normalized with."""
+    statistics = {}
     z = x0
-    z = batch_norm(z, p['Z.beta0'][j - 1], p['Z.gamma0'][j - 1])
-    z = torch.relu(batch_norm(p['Z.W1'][j - 1] @ z, p['Z.beta1'][j - 1], p['Z.gamma1'][j - 1]))
-    z = torch.relu(batch_norm(p['Z.W2'][j - 1] @ z, p['Z.beta2'][j - 1], p['Z.gamma2'][j - 1]))
-    return batch_norm(p['Z.W3'][j - 1] @ z, p['Z.beta3'][j - 1], p['Z.gamma3'][j - 1])
+    z = batch_norm(z, w, 0, running, statistics)
+    z = torch.relu(batch_norm(w['W1'] @ z, w, 1, running, statistics))
+    z = torch.relu(batch_norm(w['W2'] @ z, w, 2, running, statistics))
+    return batch_norm(w['W3'] @ z, w, 3, running, statistics), statistics
 
 
 def dX_dt(X):
@@ -189,26 +226,37 @@ def dY_noise(Z_n, dW):
     return torch.sum((Z_n/d) * dW, dim=0, keepdim=True)
 
 
-def solve(p, X, Y, dW):
-    """Euler-Maruyama: 40 steps on [0, T_END]."""
+def solve(p, X, Y, dW, running=False):
+    """Euler-Maruyama: 40 steps on [0, T_END].
+    Returns the states and the batch-normalization statistics of every step (the running ones
+    where `running`)."""
     z0 = p['z0']
+    Z_weights = step_weights(p, 'Z')
     Z_n = z0   # Z(0) = z0: every path is at the start
     X, Y = X + h * dX_dt(X) + dX_dW(X) * dW[0], Y + h * dY_dt(Y) + dY_noise(Z_n, dW[0])
+    Z_steps = []
     for j in range(1, N_STEPS):
-        Z_n = Z(p, j, X)
+        Z_n, Z_statistics = Z(Z_weights[j - 1], X, running)
         X, Y = X + h * dX_dt(X) + dX_dW(X) * dW[j], Y + h * dY_dt(Y) + dY_noise(Z_n, dW[j])
-    return X, Y
+        Z_steps.append(Z_statistics)
+    return X, Y, stacked_statistics('Z', Z_steps)
 
 
-def loss(p, batch):
+def loss_and_statistics(p, batch, running=False):
+    """The loss and the batch-normalization statistics it used (batch_norm_code.py)."""
     # loss   mean((Y(T) - min(X(T)))^2)
-    X_T, Y_T = solve(p, initial_state(x0, 100, batch['dW'][0]), on_paths(p['y0'], batch['dW'][0]), batch['dW'])
-    return torch.mean((-torch.amin(X_T, dim=0, keepdim=True) + Y_T)**2)
+    X_T, Y_T, statistics = solve(p, initial_state(x0, 100, batch['dW'][0]), on_paths(p['y0'], batch['dW'][0]), batch['dW'], running)
+    return torch.mean((-torch.amin(X_T, dim=0, keepdim=True) + Y_T)**2), statistics
+
+
+def loss(p, batch, running=False):
+    """The loss: with the batch's statistics (training), or the running ones (`running`)."""
+    return loss_and_statistics(p, batch, running)[0]
 
 
 def loss_terms(p, batch):
     """The loss term by term, as written, and the states it reads."""
-    X_T, Y_T = solve(p, initial_state(x0, 100, batch['dW'][0]), on_paths(p['y0'], batch['dW'][0]), batch['dW'])
+    X_T, Y_T, _ = solve(p, initial_state(x0, 100, batch['dW'][0]), on_paths(p['y0'], batch['dW'][0]), batch['dW'])
     return {
         'mean((Y(T) - min(X(T)))^2)': torch.mean((-torch.amin(X_T, dim=0, keepdim=True) + Y_T)**2),
         'X(t = 1)': X_T,

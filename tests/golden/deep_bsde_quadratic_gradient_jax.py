@@ -35,6 +35,7 @@ N_STEPS = 30
 T_END = 1.0
 h = T_END / N_STEPS
 STAGES = [('adam', 0.005, 4000, 0)]  # (optimizer, learning rate, steps, batch size; 0 = all samples)
+BATCH_NORM_MOMENTUM = 0.99  # running statistics: this much of the last, the rest the batch's
 TRAIN_SET = ''
 SAMPLE_FIELDS = {}
 
@@ -74,6 +75,14 @@ def init_params(seed):
         'Z.gamma2': rng.uniform(0.1, 0.5, size=(29, 110, 1)),
         'Z.beta3': rng.normal(0.0, 0.1, size=(29, 100, 1)),
         'Z.gamma3': rng.uniform(0.1, 0.5, size=(29, 100, 1)),
+        'Z.mean0': np.zeros((29, 100, 1)),
+        'Z.var0': np.ones((29, 100, 1)),
+        'Z.mean1': np.zeros((29, 110, 1)),
+        'Z.var1': np.ones((29, 110, 1)),
+        'Z.mean2': np.zeros((29, 110, 1)),
+        'Z.var2': np.ones((29, 110, 1)),
+        'Z.mean3': np.zeros((29, 100, 1)),
+        'Z.var3': np.ones((29, 100, 1)),
     }
 
 
@@ -130,13 +139,18 @@ OBSERVED_STATES = ('X(t = 1)', 'Y(t = 1)')
 
 # ---- the model
 
-def batch_norm(z, beta, gamma):
-    """Batch normalization over the paths (the last axis; Ioffe & Szegedy 2015): each feature
-    less its mean, over its standard deviation (variance + 1e-6, as Han, Jentzen & E 2018),
-    times gamma plus beta."""
-    mean = jnp.mean(z, axis=-1, keepdims=True)
-    variance = jnp.mean((z - mean) ** 2, axis=-1, keepdims=True)
-    return (z - mean) / jnp.sqrt(variance + 1e-6) * gamma + beta
+def batch_norm(z, w, k, running, statistics):
+    """Batch normalization of layer k over the paths (the last axis; Ioffe & Szegedy 2015): each
+    feature less its mean, over its standard deviation (variance + 1e-6, as Han, Jentzen & E
+    2018), times gamma plus beta; the batch's mean and variance, kept in `statistics`, or with
+    `running` the running ones w['mean<k>'], w['var<k>']."""
+    if running:
+        mean, variance = w[f"mean{k}"], w[f"var{k}"]
+    else:
+        mean = jnp.mean(z, axis=-1, keepdims=True)
+        variance = jnp.mean((z - mean) ** 2, axis=-1, keepdims=True)
+        statistics[f"mean{k}"], statistics[f"var{k}"] = mean, variance
+    return (z - mean) / jnp.sqrt(variance + 1e-6) * w[f"gamma{k}"] + w[f"beta{k}"]
 
 
 def initial_state(value, size, like):
@@ -152,13 +166,29 @@ def on_paths(value, like):
     return jnp.broadcast_to(column, (column.shape[0], like.shape[-1]))
 
 
-def Z(p, j, x0):
-    """mlp(100 -> 110 -> 110 -> 100, relu), one set of weights per step j = 1..29; batch normalization over the paths at the input and after every layer, its shift in the place of the bias (Han, Jentzen & E 2018)"""
+def stacked_statistics(net, steps):
+    """the statistics of network `net` at each step (the scan stacked them on axis 0), named as its running statistics ('Z.mean0', ...)."""
+    return {f"{net}.{key}": value for key, value in steps.items()}
+
+
+def step_weights(p, net):
+    """The weights of network `net`, {'W1': ..., 'beta0': ...}, stacked on axis 0 (the step):
+    the scan takes one step's at a time."""
+    prefix = net + "."
+    return {key[len(prefix):]: value for key, value in p.items() if key.startswith(prefix)}
+
+
+def Z(w, x0, running=False):
+    """mlp(100 -> 110 -> 110 -> 100, relu); w: the weights of one step (1..29, one set each);
+    batch normalization over the paths at the input and after every layer, beta in the
+    place of the bias (Han, Jentzen & E 2018), with the batch's means and variances, or the
+    running ones where `running`: the output, and the statistics it normalized with."""
+    statistics = {}
     z = x0
-    z = batch_norm(z, p['Z.beta0'][j - 1], p['Z.gamma0'][j - 1])
-    z = jax.nn.relu(batch_norm(p['Z.W1'][j - 1] @ z, p['Z.beta1'][j - 1], p['Z.gamma1'][j - 1]))
-    z = jax.nn.relu(batch_norm(p['Z.W2'][j - 1] @ z, p['Z.beta2'][j - 1], p['Z.gamma2'][j - 1]))
-    return batch_norm(p['Z.W3'][j - 1] @ z, p['Z.beta3'][j - 1], p['Z.gamma3'][j - 1])
+    z = batch_norm(z, w, 0, running, statistics)
+    z = jax.nn.relu(batch_norm(w['W1'] @ z, w, 1, running, statistics))
+    z = jax.nn.relu(batch_norm(w['W2'] @ z, w, 2, running, statistics))
+    return batch_norm(w['W3'] @ z, w, 3, running, statistics), statistics
 
 
 def dX_dt():
@@ -185,30 +215,39 @@ def dY_noise(Z_n, dW):
     return jnp.sum((Z_n/d) * dW, axis=0, keepdims=True)
 
 
-def solve(p, X, Y, dW):
-    """Euler-Maruyama: 30 steps on [0, T_END]."""
+def solve(p, X, Y, dW, running=False):
+    """Euler-Maruyama: 30 steps on [0, T_END].
+    Returns the states and the batch-normalization statistics of every step (the running ones
+    where `running`)."""
     z0 = p['z0']
+    Z_weights = step_weights(p, 'Z')
     Z_n = z0   # Z(0) = z0: every path is at the start
     X, Y = X + dX_dW() * dW[0], Y + h * dY_dt(X, Z_n, 0 * h) + dY_noise(Z_n, dW[0])
     def step(carry, weights):
         X, Y = carry
-        j, dW_j = weights
-        Z_n = Z(p, j, X)
+        j, dW_j, Z_weights_j = weights
+        Z_n, Z_statistics = Z(Z_weights_j, X, running)
         X, Y = X + dX_dW() * dW_j, Y + h * dY_dt(X, Z_n, j * h) + dY_noise(Z_n, dW_j)
-        return (X, Y), None
-    (X, Y), _ = jax.lax.scan(jax.checkpoint(step), (X, Y), (jnp.arange(1, N_STEPS), dW[1:]))
-    return X, Y
+        return (X, Y), Z_statistics
+    (X, Y), Z_steps = jax.lax.scan(jax.checkpoint(step), (X, Y), (jnp.arange(1, N_STEPS), dW[1:], Z_weights))
+    return X, Y, stacked_statistics('Z', Z_steps)
 
 
-def loss(p, batch):
+def loss_and_statistics(p, batch, running=False):
+    """The loss and the batch-normalization statistics it used (batch_norm_code.py)."""
     # loss   mean((Y(T) - sin((|X(T)|^2 / d)^alpha))^2)
-    X_T, Y_T = solve(p, initial_state(0, 100, batch['dW'][0]), on_paths(p['y0'], batch['dW'][0]), batch['dW'])
-    return jnp.mean((-jnp.sin((jnp.linalg.norm(X_T, axis=0, keepdims=True)**2/d)**alpha) + Y_T)**2)
+    X_T, Y_T, statistics = solve(p, initial_state(0, 100, batch['dW'][0]), on_paths(p['y0'], batch['dW'][0]), batch['dW'], running)
+    return jnp.mean((-jnp.sin((jnp.linalg.norm(X_T, axis=0, keepdims=True)**2/d)**alpha) + Y_T)**2), statistics
+
+
+def loss(p, batch, running=False):
+    """The loss: with the batch's statistics (training), or the running ones (`running`)."""
+    return loss_and_statistics(p, batch, running)[0]
 
 
 def loss_terms(p, batch):
     """The loss term by term, as written, and the states it reads."""
-    X_T, Y_T = solve(p, initial_state(0, 100, batch['dW'][0]), on_paths(p['y0'], batch['dW'][0]), batch['dW'])
+    X_T, Y_T, _ = solve(p, initial_state(0, 100, batch['dW'][0]), on_paths(p['y0'], batch['dW'][0]), batch['dW'])
     return {
         'mean((Y(T) - sin((|X(T)|^2 / d)^alpha))^2)': jnp.mean((-jnp.sin((jnp.linalg.norm(X_T, axis=0, keepdims=True)**2/d)**alpha) + Y_T)**2),
         'X(t = 1)': X_T,

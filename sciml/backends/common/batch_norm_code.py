@@ -23,19 +23,15 @@ MOMENTUM = 0.99
 
 
 def normalized_network(writer, net: ir.Network, head: list, inputs: str) -> list[str]:
-    """def Z(p, j, x0, running=False): ... return output, statistics; `head` is the def line and
-    the docstring's first line, `inputs` the line that makes z of the inputs."""
-    writer.helpers |= {"batch_norm", "step_weights"}
-    name = writer.names[net.name]
-    first = net.steps[0] if net.index else 0
-    pick = "j" if not first else f"j - {first}"
+    """def Z(w, x0, running=False): ... return output, statistics; `head` is the def line and the
+    docstring's first line, `inputs` the line that makes z of the inputs; w are the step's weights."""
+    writer.helpers.add("batch_norm")
     lines = [head[0].replace("):", ", running=False):"),
              head[1].rstrip('"') + ";",
              "    batch normalization over the paths at the input and after every layer, beta in the",
              "    place of the bias (Han, Jentzen & E 2018), with the batch's means and variances, or the",
              '    running ones where `running`: the output, and the statistics it normalized with."""',
-             f"    w, statistics = step_weights(p, {literal(name)}, {pick}), {{}}",
-             inputs, "    z = batch_norm(z, w, 0, running, statistics)"]
+             "    statistics = {}", inputs, "    z = batch_norm(z, w, 0, running, statistics)"]
     layers = len(net.widths) - 1
     for layer in range(1, layers + 1):
         normal = f"batch_norm(w['W{layer}'] @ z, w, {layer}, running, statistics)"

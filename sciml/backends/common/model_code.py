@@ -123,19 +123,24 @@ class ModelWriter:
             widths = " -> ".join(str(w) for w in net.widths)
             per_layer = f", one set of weights per coupling layer j" if net.layers else ""
             if net.index:
-                per_layer = f", one set of weights per step j = {net.steps[0]}..{net.steps[1]}"
+                per_layer = f"; w: the weights of one step ({net.steps[0]}..{net.steps[1]}, one set each)"
             function = self.network_functions.get(net.name, name)
-            head = [f"def {function}(p, {'j, ' if net.layers or net.index else ''}{args}):",
-                    f'    """mlp({widths}, {docstring(net.activation)}){per_layer}"""']
+            # a network per step takes the step's weights w (step_networks.py), a coupling layer's
+            # network its layer j of the stacked weights p
+            first = "w, " if net.index else "p, j, " if net.layers else "p, "
+            head = [f"def {function}({first}{args}):", f'    """mlp({widths}, {docstring(net.activation)}){per_layer}"""']
             inputs = "    z = " + (self.sp.concat.format(args) if len(net.features) > 1 else "x0")
             if net.batchnorm:   # batch_norm_code.py: the batch's statistics, or the running ones
                 lines += normalized_network(self, net, head, inputs)
                 continue
             lines += head + [inputs]
             layers = len(net.widths) - 1
-            pick = "[j]" if net.layers or (net.index and not net.steps[0]) else f"[j - {net.steps[0]}]" if net.index else ""
+            pick = "[j]" if net.layers else ""
+
+            def weight(kind, layer):
+                return f"w[{literal(f'{kind}{layer}')}]" if net.index else f"p[{literal(f'{name}.{kind}{layer}')}]{pick}"
             for layer in range(1, layers + 1):
-                affine = f"p[{literal(f'{name}.W{layer}')}]{pick} @ z + p[{literal(f'{name}.b{layer}')}]{pick}"
+                affine = f"{weight('W', layer)} @ z + {weight('b', layer)}"
                 if layer < layers:
                     activated = S.ACTIVATIONS[net.activation](sympy.Symbol("affine"))
                     lines.append("    z = " + self.code(activated, {"affine": affine}))

@@ -129,8 +129,10 @@ class SolveWriter:
         return bindings + self.code.block(self.d.step, self.d.returned, step)
 
     def _setup(self) -> list[str]:
-        """The stages before the loop: the scheme's start, and step 0 where it is peeled."""
-        return self._start() + (self._step("0") if self.peeled else [])
+        """The lines before the loop: the weights of the networks per step, the scheme's start,
+        and step 0 where it is peeled."""
+        weights = self.w.steps.weight_lines() if self.w.steps is not None else []
+        return weights + self._start() + (self._step("0") if self.peeled else [])
 
     def observed(self, state: str, step: str) -> str:
         """The code of `state` at the grid time after the step just taken (its readout, where the
@@ -213,8 +215,13 @@ class SolveWriter:
         outs = {s: w.fresh(f"{s}_steps") for s in paths}
         setup = self._setup()
         start = self.d.start_steps + self.peeled
-        if self.w.steps is not None or self.uses_time:   # the step index: the weights per step, t_j
+        if self.uses_time:   # the step index, for t_j
             per_step.insert(0, "j")
+        stacks = {}   # the stacked weights of each network per step, scanned from its step `start`
+        if self.w.steps is not None:
+            for net in self.w.steps.nets:
+                stacks[self.w.steps.weights[net.name]] = start - net.steps[0]
+            per_step += list(stacks)
         firsts = {s: w.fresh(f"{s}_first") for s in paths} if start == 1 else {}
         first_values = {s: self.observed(s, "0") for s in firsts}
         values = [n if n == "j" else w.fresh(f"{n}_j") for n in per_step]
@@ -246,7 +253,8 @@ class SolveWriter:
         steps_out = "_" if not steps_names else steps_names[0] if len(steps_names) == 1 \
             else "(" + ", ".join(steps_names) + ")"
         cut = f"[{start}:]" if start else ""
-        scanned = [f"jnp.arange({start}, N_STEPS)" if n == "j" else f"{n}{cut}" for n in per_step]
+        scanned = [f"jnp.arange({start}, N_STEPS)" if n == "j" else
+                   (n if not stacks[n] else f"{n}[{stacks[n]}:]") if n in stacks else f"{n}{cut}" for n in per_step]
         xs = "" if not per_step else ", " + (scanned[0] if len(scanned) == 1 else "(" + ", ".join(scanned) + ")")
         length = "" if per_step else f", length=N_STEPS - {start}" if start else ", length=N_STEPS"
         # jax.checkpoint: the backward pass recomputes each step's activations (measured: as fast

@@ -71,12 +71,27 @@ class StepNetworks:
         self.calls = calls   # network name -> NetCall, from step_network_calls before the swap
         self.nets = [n for n in writer.m.networks if n.name in calls]
         self.statistics = {}   # a network with batch normalization -> (its statistics' local, the steps')
+        self.weights = {net.name: writer.fresh(f"{writer.names[net.name]}_weights") for net in self.nets}
         for net in self.nets:
             writer.names[value_symbol(net).name] = writer.fresh(f"{writer.names[net.name]}_{net.index}")
             writer.step_locals.append(value_symbol(net).name)
             if net.batchnorm:
                 name = writer.names[net.name]
                 self.statistics[net.name] = (writer.fresh(f"{name}_statistics"), writer.fresh(f"{name}_steps"))
+
+    def weight_lines(self) -> list[str]:
+        """`Z_weights = step_weights(p, 'Z')`, before the steps: torch unbinds each stack once (a
+        stack indexed in every step adds a zero stack to the backward pass each time); JAX keeps
+        the stacks, which its scan takes a step at a time."""
+        self.w.helpers.add("step_weights")
+        return [f"{self.weights[net.name]} = step_weights(p, {literal(self.w.names[net.name])})" for net in self.nets]
+
+    def weights_at(self, net, step: str) -> str:
+        """The code of the weights of `net` at `step`: the scanned value, or `Z_weights[j - 1]`."""
+        name = self.weights[net.name]
+        if step == "j" and name in self.w.step_values:
+            return self.w.step_values[name]
+        return f"{name}[{step} - {net.steps[0]}]" if net.steps[0] else f"{name}[{step}]"
 
     def collected(self) -> str:
         """The batch-normalization statistics of every step, named as the running ones."""
@@ -104,9 +119,10 @@ class StepNetworks:
                              "every path is at the start")
                 continue
             inputs = ", ".join(states.get(self.w.names[str(a)], self.w.code(a)) for a in self.calls[net.name].args[1:])
+            weights = self.weights_at(net, step)
             if net.batchnorm:   # the batch's statistics, or the running ones (batch_norm_code.py)
                 targets = f"{local}, {self.statistics[net.name][0]}"
-                lines.append(f"{targets} = {self.w.names[net.name]}(p, {step}, {inputs}, running)")
+                lines.append(f"{targets} = {self.w.names[net.name]}({weights}, {inputs}, running)")
             else:
-                lines.append(f"{local} = {self.w.names[net.name]}(p, {step}, {inputs})")
+                lines.append(f"{local} = {self.w.names[net.name]}({weights}, {inputs})")
         return lines

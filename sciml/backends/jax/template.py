@@ -167,11 +167,11 @@ def batch_norm(z, w, k, running, statistics):
     return (z - mean) / jnp.sqrt(variance + 1e-6) * w[f"gamma{k}"] + w[f"beta{k}"]
 ''',
     "step_weights": '''
-def step_weights(p, net, j):
-    """The weights of network `net` at step j, {'W1': ..., 'beta0': ..., 'mean0': ...} (axis 0 of
-    each is the step)."""
+def step_weights(p, net):
+    """The weights of network `net`, {'W1': ..., 'beta0': ...}, stacked on axis 0 (the step):
+    the scan takes one step's at a time."""
     prefix = net + "."
-    return {key[len(prefix):]: value[j] for key, value in p.items() if key.startswith(prefix)}
+    return {key[len(prefix):]: value for key, value in p.items() if key.startswith(prefix)}
 ''',
     "stacked_statistics": '''
 def stacked_statistics(net, steps):

@@ -173,21 +173,27 @@ def batch_norm(z, w, k, running, statistics):
     """Batch normalization of layer k over the paths (the last axis; Ioffe & Szegedy 2015): each
     feature less its mean, over its standard deviation (variance + 1e-6, as Han, Jentzen & E
     2018), times gamma plus beta; the batch's mean and variance, kept in `statistics`, or with
-    `running` the running ones w['mean<k>'], w['var<k>']."""
+    `running` the running ones w['mean<k>'], w['var<k>'].  torch's own kernel, one operation in
+    the backward pass; with momentum 1 it leaves the batch's mean and (unbiased) variance in
+    the buffers it is given."""
+    gamma, beta = w[f"gamma{k}"].reshape(-1), w[f"beta{k}"].reshape(-1)
     if running:
-        mean, variance = w[f"mean{k}"], w[f"var{k}"]
-    else:
-        mean = torch.mean(z, dim=-1, keepdim=True)
-        variance = torch.mean((z - mean) ** 2, dim=-1, keepdim=True)
-        statistics[f"mean{k}"], statistics[f"var{k}"] = mean, variance
-    return (z - mean) / torch.sqrt(variance + 1e-6) * w[f"gamma{k}"] + w[f"beta{k}"]
+        mean, variance = w[f"mean{k}"].reshape(-1), w[f"var{k}"].reshape(-1)
+        return torch.nn.functional.batch_norm(z.T, mean, variance, gamma, beta, training=False, eps=1e-6).T
+    mean, variance = torch.zeros_like(gamma), torch.ones_like(gamma)
+    out = torch.nn.functional.batch_norm(z.T, mean, variance, gamma, beta, training=True, momentum=1.0, eps=1e-6).T
+    paths = z.shape[-1]
+    statistics[f"mean{k}"], statistics[f"var{k}"] = mean[:, None], variance[:, None] * (paths - 1) / paths
+    return out
 ''',
     "step_weights": '''
-def step_weights(p, net, j):
-    """The weights of network `net` at step j, {'W1': ..., 'beta0': ..., 'mean0': ...} (axis 0 of
-    each is the step)."""
+def step_weights(p, net):
+    """The weights of network `net` step by step, [{'W1': ..., 'beta0': ...}, ...]: each stack
+    (axis 0 is the step) unbound once, since a stack indexed in every step would add a zero
+    stack of its size to the backward pass each time."""
     prefix = net + "."
-    return {key[len(prefix):]: value[j] for key, value in p.items() if key.startswith(prefix)}
+    stacks = {key[len(prefix):]: value.unbind(0) for key, value in p.items() if key.startswith(prefix)}
+    return [dict(zip(stacks, step)) for step in zip(*stacks.values())]
 ''',
     "stacked_statistics": '''
 def stacked_statistics(net, steps):
