@@ -30,6 +30,18 @@ gradient in every weight, the update, the loss read back.  float32 unless --dtyp
   jax scan+checkpoint     the same with jax.checkpoint on the scanned step (as the emitted scan does)
   jax unrolled            a Python loop over the 19 steps inside the jitted loss (XLA sees them all)
 
+--fixes adds two torch variants of the emitted module, its source changed (by text replacement) the
+way the emitter could change it, to measure what each costs (each checked in float64 against the
+module as emitted):
+  emitted, unbound        solve() unbinds the per-step stacks once (p['Z.W1'].unbind(0), ...), so
+                          that Z(p, j, X) takes p['Z.W1'][j - 1] from a tuple: the backward pass of
+                          indexing the stack (SelectBackward0) fills a zero tensor of the whole stack
+                          (19, 110, 110) and adds it, 11 stacks x 19 steps a training step; unbind's
+                          backward stacks the 19 gradients once
+  emitted, unbound + F.batch_norm  and the batch_norm helper as one native kernel,
+                          F.batch_norm(z.T, None, None, gamma.view(-1), beta.view(-1), training=True,
+                          eps=1e-6).T, in place of its nine elementwise operations
+
 All variants start from the emitted init_params(0) (Z.W: (19, out, in), Z.gamma/beta: (19, n, 1))
 and cycle through the same `--batches` sets of Brownian increments, the emitted draw_batch(0, k)
 (dW (20, 100, 64); transposed to (20, 64, 100) for the variants that keep the paths on axis 0).
@@ -73,6 +85,8 @@ def parse_args(argv=None):
     parser.add_argument("--batches", type=int, default=8, help="sets of increments cycled through (default 8)")
     parser.add_argument("--dtypes", default="float32", help="comma-separated: float32, float64 (default float32)")
     parser.add_argument("--only", default="", help="comma-separated variant labels or backends (default: all)")
+    parser.add_argument("--fixes", action="store_true",
+                        help="also the emitted torch module with two changes to its source (see above)")
     parser.add_argument("--json", default=None, help="write the figures to this JSON file")
     args = parser.parse_args(argv)
     args.dtype_names = [name.strip() for name in args.dtypes.split(",") if name.strip()]
@@ -105,10 +119,21 @@ class Problem:
         assert reference.STAGES[0][0] == "adam"
         self.lr = reference.STAGES[0][1]
 
-    def module(self, backend):
-        if backend not in self.modules:
-            self.modules[backend] = self.compile_and_import(SPEC, backend, self.folder, name=f"bsde_{backend}")
-        return self.modules[backend]
+    def module(self, backend, fixes=()):
+        """The emitted module; `fixes` (torch): names of FIXES applied to its source."""
+        key = (backend, tuple(fixes))
+        if key not in self.modules:
+            if not fixes:
+                self.modules[key] = self.compile_and_import(SPEC, backend, self.folder, name=f"bsde_{backend}")
+            else:
+                from sciml.modules import import_text
+                text = Path(self.module(backend).__file__).read_text(encoding="utf-8")
+                for fix in fixes:
+                    old, new = FIXES[fix]
+                    assert old in text, f"--fixes: the emitted module no longer has the code that {fix!r} replaces"
+                    text = text.replace(old, new)
+                self.modules[key] = import_text(text, f"bsde_{backend}_{'_'.join(fixes)}", self.folder)
+        return self.modules[key]
 
     def layer(self, name, n):
         """The emitted weight `name` of step n = 1..19 (numpy): W (out, in), gamma / beta (n,)."""
@@ -119,6 +144,20 @@ class Problem:
         """Increments k with the paths on axis 1: (N, paths, d)."""
         import numpy as np
         return np.ascontiguousarray(self.draws[k].transpose(0, 2, 1))
+
+
+# --fixes: (the emitted code, what it would be) -- measured, not emitted
+FIXES = {
+    "unbound": ("    z0 = p['z0']\n    Z_n = z0",
+                "    p = {**p, **{name: value.unbind(0) for name, value in p.items() if name.startswith('Z.')}}\n"
+                "    z0 = p['z0']\n    Z_n = z0"),
+    "F.batch_norm": ("""    mean = torch.mean(z, dim=-1, keepdim=True)
+    variance = torch.mean((z - mean) ** 2, dim=-1, keepdim=True)
+    return (z - mean) / torch.sqrt(variance + 1e-6) * gamma + beta""",
+                     "    return torch.nn.functional.batch_norm(z.T, None, None, gamma.view(-1), beta.view(-1), "
+                     "training=True, eps=1e-6).T"),
+}
+FIXED = {"emitted, unbound": ("unbound",), "emitted, unbound + F.batch_norm": ("unbound", "F.batch_norm")}
 
 
 class Variant:
@@ -142,10 +181,10 @@ class Variant:
 
 
 # ---------------------------------------------------------------------------------- emitted
-def emitted(problem, backend, dtype_name, draws=False):
+def emitted(problem, backend, dtype_name, draws=False, fixes=()):
     """The emitted module's training step as the runtime's train() runs it; with `draws`, the
-    increments drawn (draw_batch) and converted every step, as train() does."""
-    module = problem.module(backend)
+    increments drawn (draw_batch) and converted every step, as train() does; `fixes`: of FIXES."""
+    module = problem.module(backend, fixes)
     runtime = module._runtime
     dtype = runtime.DTYPES[dtype_name]
     p, device = runtime.place_params(problem.params, dtype, "cpu")
@@ -166,7 +205,8 @@ def emitted(problem, backend, dtype_name, draws=False):
             jax.block_until_ready((state["p"], optimizer["state"]))
         return value
 
-    return Variant("emitted + draws" if draws else "emitted", backend, step, note=how)
+    label = next((label for label, them in FIXED.items() if them == tuple(fixes)), "emitted")
+    return Variant("emitted + draws" if draws else label, backend, step, note=how)
 
 
 # ---------------------------------------------------------------------------------- torch by hand
@@ -453,7 +493,11 @@ def agreement(problem, labels):
     rows = [("emitted jax (against emitted torch)", reference["jax"][0],
              *compare(*reference["jax"], reference["torch"]))]
     for backend, label in labels:
-        value, grads = (torch_gradients if backend == "torch" else jax_gradients)(problem, label)
+        if label in FIXED:
+            value, grads = problem.module(backend, FIXED[label]).loss_and_grad(
+                problem.params, {"dW": problem.draws[0]}, torch.float64)
+        else:
+            value, grads = (torch_gradients if backend == "torch" else jax_gradients)(problem, label)
         rows.append((label, value, *compare(value, grads, reference[backend])))
     rows.insert(0, ("emitted torch", reference["torch"][0], 0.0, 0.0))
     for label, value, loss_diff, grad_diff in rows:
@@ -495,6 +539,8 @@ def training_steps(args, problem, dtype_name):
         variants.append(emitted(problem, backend, dtype_name))
         if wanted(args, "emitted + draws", backend):
             variants.append(emitted(problem, backend, dtype_name, draws=True))
+        if backend == "torch" and args.fixes:
+            variants += [emitted(problem, backend, dtype_name, fixes=fixes) for fixes in FIXED.values()]
         hand = torch_variants(problem, dtype_name) if backend == "torch" else jax_variants(problem, dtype_name)
         variants += [v for v in hand if wanted(args, v.label, backend)]
     load_before = os.getloadavg()
@@ -543,7 +589,7 @@ def report_steps(variants, loads, args, dtype_name):
               "| emitted / | backend | wall | CPU |", "|---|---|---:|---:|"]
     ratios = {}
     for v in variants:
-        if v.label.startswith("emitted"):
+        if v.label in ("emitted", "emitted + draws"):
             continue
         wall, cpu = round_ratios(emitted_of[v.backend], v)
         ratios[f"{v.backend} {v.label}"] = {"wall": wall, "cpu": cpu}
@@ -564,6 +610,8 @@ def main(argv=None):
     problem = Problem(Path(tempfile.mkdtemp(prefix="sciml-bench-bsde-")), args.batches)
     labels = [("torch", "torch nn.Module"), ("torch", "torch functional")] + \
              [("jax", f"jax {layout}") for layout in JAX_LAYOUTS]
+    if args.fixes:
+        labels += [("torch", label) for label in FIXED]
     checks = agreement(problem, labels)
     lines = ["Deep BSDE training step (specs/sde/deep_bsde.sciml: d = 100, N = 20, 64 paths, 19 nets "
              "mlp(100 -> 110 -> 110 -> 100, relu, batch normalization), Adam)."] + report_agreement(checks)
