@@ -561,7 +561,7 @@ def round_ratios(mine, other):
             [statistics.median(a[1]) / statistics.median(b[1]) for a, b in zip(mine.rounds, other.rounds)])
 
 
-def report_steps(variants, loads, args, dtype_name):
+def report_steps(variants, loads, args, dtype_name, others="hand-written"):
     import jax
     import torch
 
@@ -584,7 +584,7 @@ def report_steps(variants, loads, args, dtype_name):
         lines.append(f"| {v.label} | {v.backend} | {v.first:.2f} | {row['wall']:.2f} | {row['q1']:.2f}–{row['q3']:.2f} | "
                      f"{row['cpu']:.2f} | {mine['wall'] / row['wall']:.2f} | {mine['cpu'] / row['cpu']:.2f} | "
                      f"{v.last_loss:.6g} |")
-    lines += ["", "Ratios emitted / hand-written, one per round (the median step of each in that round): "
+    lines += ["", f"Ratios emitted / {others}, one per round (the median step of each in that round): "
               "median [min–max] over the rounds.", "",
               "| emitted / | backend | wall | CPU |", "|---|---|---:|---:|"]
     ratios = {}
