@@ -604,7 +604,8 @@ def report_agreement(rows):
            [f"| {label} | {value:.15g} | {loss_diff:.1e} | {grad_diff:.1e} |" for label, value, loss_diff, grad_diff in rows]
 
 
-def main(argv=None):
+def main(argv=None, echo=True):
+    """Run; print the markdown (unless not `echo`); return (its lines, the figures)."""
     args = parse_args(argv)
     set_environment(args.threads)
     problem = Problem(Path(tempfile.mkdtemp(prefix="sciml-bench-bsde-")), args.batches)
@@ -622,7 +623,8 @@ def main(argv=None):
         table, rows, ratios = report_steps(variants, loads, args, dtype_name)
         lines += ["", f"**{dtype_name}**", ""] + table
         out["steps"][dtype_name], out["ratios"][dtype_name] = rows, ratios
-    print("\n".join(lines))
+    if echo:
+        print("\n".join(lines))
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=1))
     return lines, out

@@ -417,7 +417,8 @@ def training_steps(args, problem, dtype_name):
     return variants, (load_before, os.getloadavg())
 
 
-def main(argv=None):
+def main(argv=None, echo=True):
+    """Run; print the markdown (unless not `echo`); return (its lines, the figures)."""
     args = parse_args(argv)
     set_environment(args.threads)
     problem = Problem(Path(tempfile.mkdtemp(prefix="sciml-bench-sde-")), args.batches)
@@ -434,7 +435,8 @@ def main(argv=None):
         table, rows, ratios = report_steps(variants, loads, args, dtype_name, others="library")
         lines += ["", f"**{dtype_name}**", ""] + table
         out["steps"][dtype_name], out["ratios"][dtype_name] = rows, ratios
-    print("\n".join(lines))
+    if echo:
+        print("\n".join(lines))
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=1))
     return lines, out
