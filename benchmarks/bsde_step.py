@@ -431,6 +431,7 @@ def jax_variants(problem, dtype_name):
     for layout in JAX_LAYOUTS:
         loss, params = jax_loss(problem, layout, dtype)
         optimizer = optax.adam(problem.lr)
+        assert jax.eval_shape(loss, params, draws[0]).dtype == dtype, f"jax {layout}: not computed in {dtype_name}"
 
         @jax.jit
         def update(params, state, dW, loss=loss, optimizer=optimizer):

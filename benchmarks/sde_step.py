@@ -34,7 +34,7 @@ gradient, the update, the loss read back.  float32 unless --dtypes, CPU.
                            forward pass recomputed); optax.adam, value_and_grad and update jitted
   diffrax, all checkpoints the same with RecursiveCheckpointAdjoint(checkpoints=50)
   diffrax VirtualBrownianTree  the same (default adjoint) with diffrax's VirtualBrownianTree(0, 1,
-                           tol=h/2, shape=(1000,)) as the control, a fresh key every step: other
+                           tol=h/2, shape=(1000,) in the dtype) as the control, a fresh key every step: other
                            increments, the library's usual way
 
 All start from the emitted init_params(0) (W (out, in), b (out, 1); kernels (in, out) for the
@@ -282,6 +282,7 @@ def diffrax_loss(problem, label, dtype):
 
     h, steps, paths = problem.h, problem.steps, problem.paths
     grid = np.linspace(0.0, steps * h, steps + 1)
+    times = jnp.asarray(grid, dtype=dtype)
     data_mean = jnp.asarray(problem.data_mean, dtype=dtype)
     tiny = jnp.finfo(dtype).tiny
     data_std = jnp.sqrt(jnp.maximum(jnp.asarray(problem.data_var, dtype=dtype), tiny))
@@ -297,15 +298,18 @@ def diffrax_loss(problem, label, dtype):
     def loss(params, noise):
         drift = diffrax.ODETerm(lambda t, y, args: mlp(args["f"], y))
         if label == "diffrax VirtualBrownianTree":
-            control = diffrax.VirtualBrownianTree(0.0, float(grid[-1]), tol=h / 2, shape=(paths,), key=noise)
+            control = diffrax.VirtualBrownianTree(times[0], times[-1], tol=h / 2, key=noise,
+                                                  shape=jax.ShapeDtypeStruct((paths,), dtype))
         else:
             def control(t0, t1):   # the emitted increments: the step from t0 = t_n takes dW[n]
                 return noise[jnp.round(t0 / h).astype(jnp.int32)]
         diffusion = diffrax.ControlTerm(lambda t, y, args: lineax.DiagonalLinearOperator(mlp(args["g_"], y)), control)
+        # the times in the state's dtype: with float64 ones (jax_enable_x64 is on, the emitted
+        # module turns it on) diffrax would promote a float32 state to float64
         solution = diffrax.diffeqsolve(
-            diffrax.MultiTerm(drift, diffusion), diffrax.Euler(), t0=0.0, t1=float(grid[-1]), dt0=None,
+            diffrax.MultiTerm(drift, diffusion), diffrax.Euler(), t0=times[0], t1=times[-1], dt0=None,
             y0=jnp.full((paths,), problem.x0, dtype=dtype), args=params,
-            stepsize_controller=diffrax.StepTo(ts=grid), saveat=diffrax.SaveAt(t0=True, steps=True),
+            stepsize_controller=diffrax.StepTo(ts=times), saveat=diffrax.SaveAt(t0=True, steps=True),
             max_steps=steps, adjoint=adjoint)
         xs = solution.ys                                                  # (51, paths)
         mean = jnp.mean(xs, axis=1)
@@ -339,6 +343,7 @@ def diffrax_variants(problem, dtype_name, labels):
 
         state = {"params": jax.device_put(params, cpu), "opt": jax.device_put(optimizer.init(params), cpu), "step": 0}
         noises = keys if label == "diffrax VirtualBrownianTree" else draws
+        assert jax.eval_shape(loss, params, noises[0]).dtype == dtype, f"{label}: not computed in {dtype_name}"
 
         def step(update=update, state=state, noises=noises):
             state["params"], state["opt"], value = jax.block_until_ready(
