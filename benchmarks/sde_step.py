@@ -369,8 +369,9 @@ def diffrax_gradients(problem, label):
 
 
 # ---------------------------------------------------------------------------------- correctness
-def agreement(problem):
-    """float64, initial weights, first increments: rows as bsde_step's; asserts the tolerances."""
+def agreement(problem, diffrax_labels=DIFFRAX[:2]):
+    """float64, initial weights, first increments: rows as bsde_step's (diffrax: those of
+    `diffrax_labels` fed the emitted increments); asserts the tolerances."""
     import jax.numpy as jnp
     import numpy as np
     import torch
@@ -388,7 +389,7 @@ def agreement(problem):
             ("emitted jax (against emitted torch)", reference["jax"][0], *compare(*reference["jax"], reference["torch"]))]
     value, grads = torchsde_gradients(problem, "torchsde")
     rows.append(("torchsde (the emitted increments)", value, *compare(value, grads, reference["torch"])))
-    for label in DIFFRAX[:2]:
+    for label in diffrax_labels:
         value, grads = diffrax_gradients(problem, label)
         rows.append((f"{label} (the emitted increments)", value, *compare(value, grads, reference["jax"])))
     for label, value, loss_diff, grad_diff in rows:

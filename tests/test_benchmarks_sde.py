@@ -27,8 +27,7 @@ def script(name):
 def test_deep_bsde_by_hand_agrees_with_the_emitted_modules(tmp_path):
     bsde = script("bsde_step")
     problem = bsde.Problem(tmp_path, batches=1)
-    rows = bsde.agreement(problem, [("torch", "torch nn.Module"), ("torch", "torch functional"),
-                                    ("jax", "jax scan")] + [("torch", label) for label in bsde.FIXED])
+    rows = bsde.agreement(problem, [("torch", "torch nn.Module"), ("torch", "torch functional"), ("jax", "jax scan")])
     labels = [row[0] for row in rows]
     assert labels[:2] == ["emitted torch", "emitted jax (against emitted torch)"]
     assert all(loss <= 1e-12 and grads <= 1e-9 for _, _, loss, grads in rows)
@@ -38,9 +37,8 @@ def test_neural_sde_libraries_agree_with_the_emitted_modules(tmp_path):
     sde = script("sde_step")
     problem = sde.Problem(tmp_path, batches=1)
     if importlib.util.find_spec("torchsde") is not None:
-        rows = sde.agreement(problem)   # asserts torchsde and both diffrax adjoints against the emitted modules
-        assert [row[0] for row in rows][2:] == ["torchsde (the emitted increments)", "diffrax (the emitted increments)",
-                                                "diffrax, all checkpoints (the emitted increments)"]
+        rows = sde.agreement(problem, ["diffrax"])   # asserts torchsde and diffrax against the emitted modules
+        assert [row[0] for row in rows][2:] == ["torchsde (the emitted increments)", "diffrax (the emitted increments)"]
         return
     value, grads = sde.diffrax_gradients(problem, "diffrax")   # without the bench extra: diffrax alone
     reference, reference_grads = problem.module("jax").loss_and_grad(problem.params, problem.batch(0))
