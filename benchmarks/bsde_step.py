@@ -132,7 +132,7 @@ class Problem:
                     old, new = FIXES[fix]
                     assert old in text, f"--fixes: the emitted module no longer has the code that {fix!r} replaces"
                     text = text.replace(old, new)
-                self.modules[key] = import_text(text, f"bsde_{backend}_{'_'.join(fixes)}", self.folder)
+                self.modules[key] = import_text(text, f"bsde_{backend}_{'_'.join(fixes)}".replace(".", "_"), self.folder)
         return self.modules[key]
 
     def layer(self, name, n):
