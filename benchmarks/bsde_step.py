@@ -33,12 +33,12 @@ gradient in every weight, the update, the loss read back.  float32 unless --dtyp
 --fixes adds two torch variants of the emitted module, its source changed (by text replacement) the
 way the emitter could change it, to measure what each costs (each checked in float64 against the
 module as emitted):
-  emitted, unbound        solve() unbinds the per-step stacks once (p['Z.W1'].unbind(0), ...), so
+  emitted unbound         solve() unbinds the per-step stacks once (p['Z.W1'].unbind(0), ...), so
                           that Z(p, j, X) takes p['Z.W1'][j - 1] from a tuple: the backward pass of
                           indexing the stack (SelectBackward0) fills a zero tensor of the whole stack
                           (19, 110, 110) and adds it, 11 stacks x 19 steps a training step; unbind's
                           backward stacks the 19 gradients once
-  emitted, unbound + F.batch_norm  and the batch_norm helper as one native kernel,
+  emitted unbound+F.batch_norm  and the batch_norm helper as one native kernel,
                           F.batch_norm(z.T, None, None, gamma.view(-1), beta.view(-1), training=True,
                           eps=1e-6).T, in place of its nine elementwise operations
 
@@ -157,7 +157,7 @@ FIXES = {
                      "    return torch.nn.functional.batch_norm(z.T, None, None, gamma.view(-1), beta.view(-1), "
                      "training=True, eps=1e-6).T"),
 }
-FIXED = {"emitted, unbound": ("unbound",), "emitted, unbound + F.batch_norm": ("unbound", "F.batch_norm")}
+FIXED = {"emitted unbound": ("unbound",), "emitted unbound+F.batch_norm": ("unbound", "F.batch_norm")}
 
 
 class Variant:
@@ -525,23 +525,25 @@ def run(variants, args):
 
 
 def wanted(args, label, backend):
-    return not args.chosen or label in args.chosen or backend in args.chosen or label == "emitted"
+    """Whether --only asks for variant `label` of `backend` (the emitted step comes with any of its backend's)."""
+    return not args.chosen or label in args.chosen or backend in args.chosen
 
 
 def training_steps(args, problem, dtype_name):
     import torch
     torch.set_num_threads(args.threads)
     variants = []
+    others = {"torch": ["emitted + draws", "torch nn.Module", "torch functional"] + (list(FIXED) if args.fixes else []),
+              "jax": ["emitted + draws"] + [f"jax {layout}" for layout in JAX_LAYOUTS]}
     for backend in ("torch", "jax"):
-        if args.chosen and not any(wanted(args, label, backend) and label != "emitted"
-                                   for label in ("emitted + draws", "torch nn.Module", "torch functional",
-                                                 *(f"jax {layout}" for layout in JAX_LAYOUTS))):
+        if not any(wanted(args, label, backend) for label in others[backend]):
             continue
         variants.append(emitted(problem, backend, dtype_name))
         if wanted(args, "emitted + draws", backend):
             variants.append(emitted(problem, backend, dtype_name, draws=True))
         if backend == "torch" and args.fixes:
-            variants += [emitted(problem, backend, dtype_name, fixes=fixes) for fixes in FIXED.values()]
+            variants += [emitted(problem, backend, dtype_name, fixes=fixes) for label, fixes in FIXED.items()
+                         if wanted(args, label, backend)]
         hand = torch_variants(problem, dtype_name) if backend == "torch" else jax_variants(problem, dtype_name)
         variants += [v for v in hand if wanted(args, v.label, backend)]
     load_before = os.getloadavg()

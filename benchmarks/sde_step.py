@@ -32,7 +32,7 @@ gradient, the update, the loss read back.  float32 unless --dtypes, CPU.
                            noise), the control (t0, t1) -> dW[round(t0 / h)] the emitted increments;
                            default RecursiveCheckpointAdjoint (about log(50) checkpoints: part of the
                            forward pass recomputed); optax.adam, value_and_grad and update jitted
-  diffrax, all checkpoints the same with RecursiveCheckpointAdjoint(checkpoints=50)
+  diffrax all checkpoints  the same with RecursiveCheckpointAdjoint(checkpoints=50)
   diffrax VirtualBrownianTree  the same (default adjoint) with diffrax's VirtualBrownianTree(0, 1,
                            tol=h/2, shape=(1000,) in the dtype) as the control, a fresh key every step: other
                            increments, the library's usual way
@@ -269,7 +269,7 @@ def torchsde_gradients(problem, label):
 
 
 # ---------------------------------------------------------------------------------- diffrax
-DIFFRAX = ("diffrax", "diffrax, all checkpoints", "diffrax VirtualBrownianTree")
+DIFFRAX = ("diffrax", "diffrax all checkpoints", "diffrax VirtualBrownianTree")
 
 
 def diffrax_loss(problem, label, dtype):
@@ -400,7 +400,8 @@ def agreement(problem, diffrax_labels=DIFFRAX[:2]):
 
 # ---------------------------------------------------------------------------------- the run
 def wanted(args, label, backend):
-    return not args.chosen or label in args.chosen or backend in args.chosen or label == "emitted"
+    """Whether --only asks for variant `label` of `backend` (the emitted step comes with any of its backend's)."""
+    return not args.chosen or label in args.chosen or backend in args.chosen
 
 
 def training_steps(args, problem, dtype_name):
