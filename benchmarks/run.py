@@ -10,7 +10,11 @@ What is measured (benchmarks/README.md has the details):
       odeint(method="rk4") on the same grid, in float32 and float64;
   (b) JAX: the emitted module's jitted step against a hand-written jax.lax.scan RK4 loop and
       diffrax (diffrax 0.7 has no RK4 solver: a classical RK4 Butcher tableau on AbstractERK);
-  (c) `sciml compile` wall time per zoo spec (CLI in a subprocess, and in-process).
+  (c) `sciml compile` wall time per zoo spec (CLI in a subprocess, and in-process);
+  (d), (e) with --only ...,bsde,sde (not in the default run): benchmarks/bsde_step.py (the emitted
+      deep BSDE step against it by hand in torch and JAX) and benchmarks/sde_step.py (the emitted
+      Euler-Maruyama neural SDE step against torchsde and diffrax), each run in this process,
+      their tables appended to the report; with --quick their smoke versions.
 
 All variants of one backend start from the same weights (the emitted init_params(0)) and see
 the same mini-batches; the variants are timed in interleaved rounds so that load from other
@@ -47,7 +51,8 @@ def parse_args(argv=None):
     parser.add_argument("--out", default=None,
                         help="markdown report (default benchmarks/results.md; --quick: none)")
     parser.add_argument("--only", default="torch,jax,compile",
-                        help="comma-separated parts to run: torch, jax, compile")
+                        help="comma-separated parts to run: torch, jax, compile, and (not by default) "
+                             "bsde (benchmarks/bsde_step.py), sde (benchmarks/sde_step.py)")
     args = parser.parse_args(argv)
     args.parts = {part.strip() for part in args.only.split(",") if part.strip()}
     if args.samples is None:
@@ -552,6 +557,30 @@ def bench_compile(args):
                   "runs": runs, "breakdown": breakdown}
 
 
+# ---------------------------------------------------------------------------------- SDE scripts
+# (part, script module, section title); --quick: the scripts' smoke settings
+SDE_PARTS = (("bsde", "bsde_step", "(d) deep BSDE: the emitted training step against it by hand"),
+             ("sde", "sde_step", "(e) neural SDE (Euler-Maruyama): the emitted training step against torchsde and diffrax"))
+SMOKE = ["--rounds", "2", "--steps", "2", "--warmup", "1", "--batches", "2"]
+
+
+def bench_sde_scripts(args):
+    """The markdown sections of benchmarks/bsde_step.py and sde_step.py, run in this process."""
+    import importlib
+
+    sections = []
+    for part, script, title in SDE_PARTS:
+        if part not in args.parts:
+            continue
+        log(part)
+        module = importlib.import_module(f"benchmarks.{script}")
+        argv = ["--threads", str(args.threads)] + (SMOKE if args.quick else [])
+        lines, _ = module.main(argv, echo=False)
+        sections += [f"## {title}", "", f"`benchmarks/{script}.py {' '.join(argv)}` (its docstring says what "
+                     "each variant is).", ""] + lines + [""]
+    return sections
+
+
 # ---------------------------------------------------------------------------------- report
 def ms(seconds):
     return f"{seconds * 1e3:.2f}"
@@ -684,9 +713,10 @@ def machine_info(args, torch_info, jax_info):
     if jax_info:
         lines.append(f"* jax {jax_info['version']}, optax {jax_info['optax']}, diffrax {jax_info['diffrax']} "
                      f"(XLA_FLAGS={os.environ.get('XLA_FLAGS', '')!r})")
-    lines.append(f"* timed steps per variant and dtype: {args.samples}, in {5 if args.quick else 10} "
-                 "interleaved rounds after warm-up; median and interquartile range of single steps "
-                 "(time.perf_counter; JAX: jax.block_until_ready on parameters, optimizer state and loss)")
+    if torch_info or jax_info:
+        lines.append(f"* timed steps per variant and dtype: {args.samples}, in {5 if args.quick else 10} "
+                     "interleaved rounds after warm-up; median and interquartile range of single steps "
+                     "(time.perf_counter; JAX: jax.block_until_ready on parameters, optimizer state and loss)")
     return lines
 
 
@@ -696,9 +726,10 @@ def main(argv=None):
         os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false").strip()
     sys.path.insert(0, str(ROOT))
     report = ["# Benchmark results", "",
-              "Written by `benchmarks/run.py` (see `benchmarks/README.md`). Spec: "
-              "`benchmarks/node_rk4.sciml` — RK4, 40 fixed steps, MLP 2 → 64 → 64 → 2 (tanh), "
-              "batch 256, Adam (lr 1e-3); one step = forward + backward + optimizer step.", ""]
+              "Written by `benchmarks/run.py` (see `benchmarks/README.md`)."
+              + (" Spec: `benchmarks/node_rk4.sciml` — RK4, 40 fixed steps, MLP 2 → 64 → 64 → 2 (tanh), "
+                 "batch 256, Adam (lr 1e-3); one step = forward + backward + optimizer step."
+                 if args.parts & {"torch", "jax"} else ""), ""]
     torch_results = torch_info = jax_results = jax_info = None
     with tempfile.TemporaryDirectory() as folder:
         if "torch" in args.parts:
@@ -710,6 +741,7 @@ def main(argv=None):
         cross = None
         if torch_info and jax_info:
             cross = abs(torch_info["loss_e"] - jax_info["loss_e"]) / abs(torch_info["loss_e"])
+    sde_sections = bench_sde_scripts(args)
     compile_rows = compile_meta = None
     if "compile" in args.parts:
         log("compile")
@@ -734,6 +766,7 @@ def main(argv=None):
                    f"Floor of any CLI call on this machine: `python -c pass` "
                    f"{compile_meta['python_floor']:.3f} s, `python -c 'import sciml.cli'` "
                    f"{compile_meta['import_floor']:.3f} s.", ""] + compile_table(compile_rows, compile_meta) + [""]
+    report += sde_sections
     text = "\n".join(report)
     print(text)
     if args.out:
