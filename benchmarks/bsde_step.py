@@ -30,18 +30,6 @@ gradient in every weight, the update, the loss read back.  float32 unless --dtyp
   jax scan+checkpoint     the same with jax.checkpoint on the scanned step (as the emitted scan does)
   jax unrolled            a Python loop over the 19 steps inside the jitted loss (XLA sees them all)
 
---fixes adds two torch variants of the emitted module, its source changed (by text replacement) the
-way the emitter could change it, to measure what each costs (each checked in float64 against the
-module as emitted):
-  emitted unbound         solve() unbinds the per-step stacks once (p['Z.W1'].unbind(0), ...), so
-                          that Z(p, j, X) takes p['Z.W1'][j - 1] from a tuple: the backward pass of
-                          indexing the stack (SelectBackward0) fills a zero tensor of the whole stack
-                          (19, 110, 110) and adds it, 11 stacks x 19 steps a training step; unbind's
-                          backward stacks the 19 gradients once
-  emitted unbound+F.batch_norm  and the batch_norm helper as one native kernel,
-                          F.batch_norm(z.T, None, None, gamma.view(-1), beta.view(-1), training=True,
-                          eps=1e-6).T, in place of its nine elementwise operations
-
 All variants start from the emitted init_params(0) (Z.W: (19, out, in), Z.gamma/beta: (19, n, 1))
 and cycle through the same `--batches` sets of Brownian increments, the emitted draw_batch(0, k)
 (dW (20, 100, 64); transposed to (20, 64, 100) for the variants that keep the paths on axis 0).
@@ -62,6 +50,7 @@ import argparse
 import json
 import math
 import os
+import re
 import platform
 import statistics
 import sys
@@ -85,8 +74,6 @@ def parse_args(argv=None):
     parser.add_argument("--batches", type=int, default=8, help="sets of increments cycled through (default 8)")
     parser.add_argument("--dtypes", default="float32", help="comma-separated: float32, float64 (default float32)")
     parser.add_argument("--only", default="", help="comma-separated variant labels or backends (default: all)")
-    parser.add_argument("--fixes", action="store_true",
-                        help="also the emitted torch module with two changes to its source (see above)")
     parser.add_argument("--json", default=None, help="write the figures to this JSON file")
     args = parser.parse_args(argv)
     args.dtype_names = [name.strip() for name in args.dtypes.split(",") if name.strip()]
@@ -119,21 +106,11 @@ class Problem:
         assert reference.STAGES[0][0] == "adam"
         self.lr = reference.STAGES[0][1]
 
-    def module(self, backend, fixes=()):
-        """The emitted module; `fixes` (torch): names of FIXES applied to its source."""
-        key = (backend, tuple(fixes))
-        if key not in self.modules:
-            if not fixes:
-                self.modules[key] = self.compile_and_import(SPEC, backend, self.folder, name=f"bsde_{backend}")
-            else:
-                from sciml.modules import import_text
-                text = Path(self.module(backend).__file__).read_text(encoding="utf-8")
-                for fix in fixes:
-                    old, new = FIXES[fix]
-                    assert old in text, f"--fixes: the emitted module no longer has the code that {fix!r} replaces"
-                    text = text.replace(old, new)
-                self.modules[key] = import_text(text, f"bsde_{backend}_{'_'.join(fixes)}".replace(".", "_"), self.folder)
-        return self.modules[key]
+    def module(self, backend):
+        """The emitted module of the backend."""
+        if backend not in self.modules:
+            self.modules[backend] = self.compile_and_import(SPEC, backend, self.folder, name=f"bsde_{backend}")
+        return self.modules[backend]
 
     def layer(self, name, n):
         """The emitted weight `name` of step n = 1..19 (numpy): W (out, in), gamma / beta (n,)."""
@@ -144,20 +121,6 @@ class Problem:
         """Increments k with the paths on axis 1: (N, paths, d)."""
         import numpy as np
         return np.ascontiguousarray(self.draws[k].transpose(0, 2, 1))
-
-
-# --fixes: (the emitted code, what it would be) -- measured, not emitted
-FIXES = {
-    "unbound": ("    z0 = p['z0']\n    Z_n = z0",
-                "    p = {**p, **{name: value.unbind(0) for name, value in p.items() if name.startswith('Z.')}}\n"
-                "    z0 = p['z0']\n    Z_n = z0"),
-    "F.batch_norm": ("""    mean = torch.mean(z, dim=-1, keepdim=True)
-    variance = torch.mean((z - mean) ** 2, dim=-1, keepdim=True)
-    return (z - mean) / torch.sqrt(variance + 1e-6) * gamma + beta""",
-                     "    return torch.nn.functional.batch_norm(z.T, None, None, gamma.view(-1), beta.view(-1), "
-                     "training=True, eps=1e-6).T"),
-}
-FIXED = {"emitted unbound": ("unbound",), "emitted unbound+F.batch_norm": ("unbound", "F.batch_norm")}
 
 
 class Variant:
@@ -181,10 +144,10 @@ class Variant:
 
 
 # ---------------------------------------------------------------------------------- emitted
-def emitted(problem, backend, dtype_name, draws=False, fixes=()):
+def emitted(problem, backend, dtype_name, draws=False):
     """The emitted module's training step as the runtime's train() runs it; with `draws`, the
-    increments drawn (draw_batch) and converted every step, as train() does; `fixes`: of FIXES."""
-    module = problem.module(backend, fixes)
+    increments drawn (draw_batch) and converted every step, as train() does."""
+    module = problem.module(backend)
     runtime = module._runtime
     dtype = runtime.DTYPES[dtype_name]
     p, device = runtime.place_params(problem.params, dtype, "cpu")
@@ -205,8 +168,7 @@ def emitted(problem, backend, dtype_name, draws=False, fixes=()):
             jax.block_until_ready((state["p"], optimizer["state"]))
         return value
 
-    label = next((label for label, them in FIXED.items() if them == tuple(fixes)), "emitted")
-    return Variant("emitted + draws" if draws else label, backend, step, note=how)
+    return Variant("emitted + draws" if draws else "emitted", backend, step, note=how)
 
 
 # ---------------------------------------------------------------------------------- torch by hand
@@ -468,6 +430,8 @@ def jax_gradients(problem, label):
 
 
 # ---------------------------------------------------------------------------------- correctness
+RUNNING = re.compile(r"\.(mean|var)\d+$")   # batch normalization's running statistics in the parameters
+
 def agreement(problem, labels):
     """float64, initial weights, first increments: [(label, loss, rel. diff. of the loss to the
     emitted one's, largest rel. diff. of a gradient)]; the first rows are the emitted modules'
@@ -488,17 +452,14 @@ def agreement(problem, labels):
         ref_value, ref_grads = ref
         floor = 1e-6 * max(float(np.max(np.abs(g))) for g in ref_grads.values())
         worst = max(float(np.max(np.abs(np.asarray(grads[k]).reshape(ref_grads[k].shape) - ref_grads[k]))
-                          / max(np.max(np.abs(ref_grads[k])), floor)) for k in ref_grads)
+                          / max(np.max(np.abs(ref_grads[k])), floor)) for k in ref_grads
+                    if k in grads or not RUNNING.search(k))   # running statistics: gradient 0, kept by hand by none
         return abs(value - ref_value) / abs(ref_value), worst
 
     rows = [("emitted jax (against emitted torch)", reference["jax"][0],
              *compare(*reference["jax"], reference["torch"]))]
     for backend, label in labels:
-        if label in FIXED:
-            value, grads = problem.module(backend, FIXED[label]).loss_and_grad(
-                problem.params, {"dW": problem.draws[0]}, torch.float64)
-        else:
-            value, grads = (torch_gradients if backend == "torch" else jax_gradients)(problem, label)
+        value, grads = (torch_gradients if backend == "torch" else jax_gradients)(problem, label)
         rows.append((label, value, *compare(value, grads, reference[backend])))
     rows.insert(0, ("emitted torch", reference["torch"][0], 0.0, 0.0))
     for label, value, loss_diff, grad_diff in rows:
@@ -533,7 +494,7 @@ def training_steps(args, problem, dtype_name):
     import torch
     torch.set_num_threads(args.threads)
     variants = []
-    others = {"torch": ["emitted + draws", "torch nn.Module", "torch functional"] + (list(FIXED) if args.fixes else []),
+    others = {"torch": ["emitted + draws", "torch nn.Module", "torch functional"],
               "jax": ["emitted + draws"] + [f"jax {layout}" for layout in JAX_LAYOUTS]}
     for backend in ("torch", "jax"):
         if not any(wanted(args, label, backend) for label in others[backend]):
@@ -541,9 +502,6 @@ def training_steps(args, problem, dtype_name):
         variants.append(emitted(problem, backend, dtype_name))
         if wanted(args, "emitted + draws", backend):
             variants.append(emitted(problem, backend, dtype_name, draws=True))
-        if backend == "torch" and args.fixes:
-            variants += [emitted(problem, backend, dtype_name, fixes=fixes) for label, fixes in FIXED.items()
-                         if wanted(args, label, backend)]
         hand = torch_variants(problem, dtype_name) if backend == "torch" else jax_variants(problem, dtype_name)
         variants += [v for v in hand if wanted(args, v.label, backend)]
     load_before = os.getloadavg()
@@ -614,8 +572,6 @@ def main(argv=None, echo=True):
     problem = Problem(Path(tempfile.mkdtemp(prefix="sciml-bench-bsde-")), args.batches)
     labels = [("torch", "torch nn.Module"), ("torch", "torch functional")] + \
              [("jax", f"jax {layout}") for layout in JAX_LAYOUTS]
-    if args.fixes:
-        labels += [("torch", label) for label in FIXED]
     checks = agreement(problem, labels)
     lines = ["Deep BSDE training step (specs/sde/deep_bsde.sciml: d = 100, N = 20, 64 paths, 19 nets "
              "mlp(100 -> 110 -> 110 -> 100, relu, batch normalization), Adam)."] + report_agreement(checks)
