@@ -2,7 +2,8 @@
 sde, against the closed forms of VE and VP and against the moment ODEs; the dsm loss of the
 emitted module against numpy and torch against JAX in float64; the samplers (reverse SDE and
 probability-flow ODE) on Gaussian data with the exact score put in place of the network, whose
-samples must have the data's variance; and the E-codes of what has no Gaussian kernel."""
+samples must have the data's mean and variance; their start, the forward marginal's moments at T;
+and the E-codes of what has no Gaussian kernel."""
 import numpy as np
 import pytest
 import sympy
@@ -123,22 +124,46 @@ def exact_score(module, mean0, std0):
     return score
 
 
+def gaussian_data(mean0, std0, count=10000):
+    """{'train': {'x': ...}}: `count` draws of N(mean0, std0^2 I) in the plane, the samplers' data."""
+    return {"train": {"x": mean0 + std0 * np.random.default_rng(3).standard_normal((2, count))}}
+
+
 @pytest.mark.parametrize("backend", ["jax", "torch"])
-@pytest.mark.parametrize("sde, mean0", [(VE, 0.0), (VP, 0.5)], ids=["VE", "VP"])
-def test_samplers_with_the_exact_score_give_the_data_law(sde, mean0, backend, tmp_path, monkeypatch):
-    """Data N(mean0, 0.3^2 I): with s the exact score, both samplers end at that law (mean within
-    0.02, std within 6% on 4,000 samples, 1,000 steps).  The start N(b(T), v(T) I) leaves out the
-    data's part m(T)^2 0.09 of the variance at T and m(T) mean0 of the mean: tiny for VP (m(T) =
-    0.0066); for VE (m = 1) the probability flow carries a mean off by mean0 sqrt(0.09 / v(T))
-    to t = 0, so VE is tested on centred data."""
+@pytest.mark.parametrize("sde", [VE, VP], ids=["VE", "VP"])
+def test_samplers_with_the_exact_score_give_the_data_law(sde, backend, tmp_path, monkeypatch):
+    """Data N(0.5, 0.3^2 I): with s the exact score, both samplers end at that law (mean within
+    0.02, std within 6% on 4,000 samples, 1,000 steps).  They start from prior(data), the forward
+    marginal's mean m(T) 0.5 + b(T) and variance m(T)^2 0.09 + v(T): for VE (m = 1) the kernel's
+    N(b(T), v(T) I) alone would leave the probability flow's mean off by 0.5 sqrt(0.09 / v(T))."""
     module = module_of(sde, backend, tmp_path, steps=1000, name=f"{backend}{len(sde)}")
-    monkeypatch.setattr(module, "s", exact_score(module, mean0, 0.3))
-    params = module.init_params(0)
+    monkeypatch.setattr(module, "s", exact_score(module, 0.5, 0.3))
+    params, data = module.init_params(0), gaussian_data(0.5, 0.3)
     for method in ("sde", "ode"):
-        samples = module.sample(params, 4000, seed=1, method=method)
+        samples = module.sample(params, 4000, seed=1, method=method, data=data)
         assert samples.shape == (2, 4000)
-        np.testing.assert_allclose(samples.mean(axis=1), mean0, atol=0.02)
+        np.testing.assert_allclose(samples.mean(axis=1), 0.5, atol=0.02)
         np.testing.assert_allclose(samples.std(axis=1), 0.3, rtol=0.06)
+
+
+@pytest.mark.parametrize("sde", [VE, VP], ids=["VE", "VP"])
+def test_the_prior_is_the_forward_marginal_at_T(sde, tmp_path):
+    """prior(data): the mean m(T) mu + b(T) and covariance m(T)^2 C + v(T) I of x(T) over the data,
+    here against a million draws of x(T) = m(T) x(0) + b(T) + sqrt(v(T)) eps from data whose entries
+    are correlated; m and b read from mean_x_, v from variance_x_."""
+    module = module_of(sde, "jax", tmp_path, steps=10, name=f"prior{len(sde)}")
+    rng = np.random.default_rng(4)
+    x0 = np.array([[1.0], [-0.5]]) + np.array([[0.6, 0.0], [0.3, 0.2]]) @ rng.standard_normal((2, 20000))
+    mean, covariance = module.prior({"train": {"x": x0}})
+    T = np.full((1, 1), module.T_END)
+    shift = np.asarray(module.mean_x_(np.zeros((1, 1)), T))
+    scale = np.asarray(module.mean_x_(np.ones((1, 1)), T)) - shift
+    index = rng.integers(0, x0.shape[1], 1000000)
+    x_T = scale * x0[:, index] + shift + np.sqrt(np.asarray(module.variance_x_(T))) * rng.standard_normal((2, 1000000))
+    spread = np.sqrt(np.diag(covariance))
+    np.testing.assert_allclose(mean[:, 0], x_T.mean(axis=1), atol=0.01 * spread.max())
+    np.testing.assert_allclose(covariance, np.cov(x_T), atol=0.01 * spread.max()**2)
+    assert covariance[0, 1] != 0 and mean.shape == (2, 1)
 
 
 def test_the_report_is_the_samples_mean_and_spread(tmp_path):

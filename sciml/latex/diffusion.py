@@ -66,12 +66,16 @@ class DiffusionWriter(SdeWriter):
 
     def sampler_lines(self) -> list[str]:
         x = self.state(self.sde.state)
-        prior = self.tex(self.kernel.variance.subs(TIME, sympy.Symbol("T")))
-        shift = self.tex(self.kernel.shift.subs(TIME, sympy.Symbol("T")))
+        # the start: x(T)'s mean and covariance over the data (mean mu, covariance C), prior(data)
+        at_T = {TIME: sympy.Symbol("T")}
+        mu, covariance, identity = sympy.symbols("mu C I", commutative=False)
+        mean = self.tex(self.kernel.mean(mu).subs(at_T))
+        spread = self.tex(self.kernel.scale.subs(at_T)**2 * covariance + self.kernel.variance.subs(at_T) * identity)
         size = self.m.states[0].shape[0] if self.m.states[0].shape else 1
         lines = [self.grid_line(),
-                 rf"t_{{j}} &= T - j h, \quad {x}_{{0}} \sim \mathcal{{N}}\left({shift}, {prior} I\right), "
-                 rf"\quad {x}_{{N}} \text{{ the samples}}"]
+                 rf"t_{{j}} &= T - j h, \quad {x}_{{0}} \sim \mathcal{{N}}\left({mean}, {spread}\right), "
+                 rf"\quad {x}_{{N}} \text{{ the samples}}",
+                 rf"&\mu, C \text{{: the mean and covariance of }} {self.tex(self.m.loss.args[1])}"]
         lines += [r"&\text{" + registry.definition_of(self.m.scheme).latex + ":}"]
         lines += TimedStages(self, registry.definition_of(self.m.scheme), (self._equation(self.reverse.drift),)).lines()
         lines.append(rf"\Delta {symbol_latex(self.sde.noise, 'j')} &\sim \mathcal{{N}}\left(0, h I_{{{size}}}\right)")

@@ -13,12 +13,18 @@ Everything is read from sympy's reading of the forward sde (lowering/reverse_sde
     reverse_solve(p, x, dW)        Euler-Maruyama from T down to 0 (the reverse sampler's stage)
     flow_solve(p, x)               the flow option's scheme (RK4) from T down to 0, its stages run
                                    backwards (h -> -h)
-    sample(params, count, seed, method)   numpy in, numpy out: 'sde' or 'ode'
+    prior(data)                    the samplers' start: the mean m(T) mu + b(T) and covariance
+                                   m(T)^2 C + v(T) I of x(T) over the data (mean mu, covariance C)
+    sample(params, count, seed, method, data)   numpy in, numpy out: 'sde' or 'ode'
 
 The numpy half draws, per training step, one time t ~ uniform(low, high) and one noise eps ~
 N(0, I) for each sample of the largest mini-batch, from default_rng([seed, step]) (`draw_batch`;
 the loss takes the first ones, as many as the batch has samples), so torch and JAX see the same
-numbers; the samplers' start x(T) ~ N(b(T), v(T) I) and increments come from `draw_samples`.
+numbers; the samplers' start x(T) ~ N(prior(data)) and increments come from `draw_samples`.
+The start has the first two moments of the forward marginal x(T) = m(T) x(0) + b(T) + sqrt(v(T))
+eps over the data; the kernel's N(b(T), v(T) I) alone leaves out m(T)^2 C of the variance and
+m(T) mu of the mean: tiny for VP (m(T) = 0.0066), not for VE (m = 1: two moons' variance 0.76 in
+x beside v(T) = 21.5), where the probability flow carries that error to t = 0.
 The time t enters the functions as a row, one entry per sample (`time_row`), like a network's
 other inputs.
 """
@@ -73,7 +79,7 @@ class ScoreWriter:
             ("dsm", f"dsm_{names[self.score]}"), ("g", f"d{self.x}_d{names[self.sde.noise]}"),
             ("reverse", f"reverse_d{self.x}_dt"), ("flow", f"flow_d{self.x}_dt"),
             ("reverse_solve", "reverse_solve"), ("flow_solve", "flow_solve"), ("draw_samples", "draw_samples"),
-            ("sample", "sample"))}
+            ("prior", "prior"), ("sample", "sample"))}
         self.locals = tuple(fresh(base) for base in ("x0", "eps", "std", "x_t"))   # of dsm_s
         fields = {f.name for d in model.datasets for f in d.fields}
         self.keys = {"t": _unused("t", fields), "eps": _unused("eps", fields)}
@@ -103,14 +109,16 @@ class ScoreWriter:
 
     def numpy_lines(self) -> list[str]:
         numpy = NumpyCodePrinter({**self.w.names, "t": "T_END"})
-        shift, variance = (numpy.doprint(e) for e in (self.kernel.shift, self.kernel.variance))
+        scale, shift, variance = (numpy.doprint(e) for e in (self.kernel.scale, self.kernel.shift,
+                                                             self.kernel.variance))
         t_key, eps_key = (literal(self.keys[k]) for k in ("t", "eps"))
         m = self.size
         return [
             f"PATHS = {self.m.scheme.option('paths', 1)}  # samples the report draws (the scheme's paths option)",
             f"DSM_DRAWS = {self.draws()}  # times and noises per training step: one per sample of the largest batch",
-            f"PRIOR_MEAN = {shift}  # b(T): the sampler starts from the forward kernel at T, N(b(T), v(T) I)",
-            f"PRIOR_VARIANCE = {variance}  # v(T)",
+            f"PRIOR_SCALE = {scale}  # m(T), b(T), v(T): the forward kernel at T, x(T) = m x(0) + b + sqrt(v) eps",
+            f"PRIOR_SHIFT = {shift}",
+            f"PRIOR_VARIANCE = {variance}",
             "", "",
             "def draw_batch(seed, step):",
             '    """The draws of training step `step`, from default_rng([seed, step]): the times of score',
@@ -120,13 +128,33 @@ class ScoreWriter:
             f"    return {{{t_key}: rng.uniform({float(self.low)!r}, {float(self.high)!r}, size=(1, DSM_DRAWS)),",
             f"            {eps_key}: rng.normal(0.0, 1.0, size=({m}, DSM_DRAWS))}}",
             "", "",
-            f"def {self.fn['draw_samples']}(seed, count):",
-            f'    """The samplers\' start {self.name}(T) ~ N(PRIOR_MEAN, PRIOR_VARIANCE I) and the reverse '
+            *self.prior_lines(),
+            "", "",
+            f"def {self.fn['draw_samples']}(seed, count, data):",
+            f'    """The samplers\' start {self.name}(T) ~ N({self.fn["prior"]}(data)) and the reverse '
             "increments dW-bar[j] ~ N(0, h)",
             '    of `count` samples, from default_rng(seed)."""',
             "    rng = np.random.default_rng(seed)",
-            f"    start = PRIOR_MEAN + np.sqrt(PRIOR_VARIANCE) * rng.standard_normal(({m}, count))",
+            f"    mean, covariance = {self.fn['prior']}(data)",
+            f"    start = mean + np.linalg.cholesky(covariance) @ rng.standard_normal(({m}, count))",
             f"    return {{{literal(self.name)}: start, 'dW': rng.normal(0.0, np.sqrt(h), size=(N_STEPS, {m}, count))}}",
+        ]
+
+    def prior_lines(self) -> list[str]:
+        """prior(data): the mean and covariance of x(T) over the training set, the samplers' start."""
+        dataset, field = str(self.data).split(".", 1)
+        name, m = self.name, self.size
+        return [
+            f"def {self.fn['prior']}(data):",
+            f'    """The samplers\' start: the mean and covariance of {name}(T) = m(T) {name}(0) + b(T) + '
+            "sqrt(v(T)) eps over the",
+            f"    data {name}(0) = {dataset}.{field}, m(T) mu + b(T) and m(T)^2 C + v(T) I with mu and C its mean "
+            "and covariance:",
+            '    the Gaussian with the forward marginal\'s first two moments."""',
+            f"    x0 = data[{literal(dataset)}][{literal(field)}]",
+            f"    covariance = np.cov(x0, bias=True).reshape({m}, {m})",
+            "    return (PRIOR_SCALE * x0.mean(axis=-1, keepdims=True) + PRIOR_SHIFT,",
+            f"            PRIOR_SCALE**2 * covariance + PRIOR_VARIANCE * np.eye({m}))",
         ]
 
     # -- the model half ---------------------------------------------------------------------
@@ -221,15 +249,16 @@ class ScoreWriter:
         fn, sp = self.fn, self.w.sp
         arrays = sp.as_const.format(value="{}", like="like")
         return [
-            f"def {fn['sample']}(params, count, seed=0, method=\"sde\"):",
-            f'    """`count` samples of {self.name}(0), numpy in and out: {self.name}(T) ~ N(PRIOR_MEAN, PRIOR_VARIANCE I) run '
+            f"def {fn['sample']}(params, count, seed=0, method=\"sde\", data=None):",
+            f'    """`count` samples of {self.name}(0), numpy in and out: {self.name}(T) ~ N({fn["prior"]}(data)) run '
             "back to t = 0",
             "    by the reverse-time sde (Euler-Maruyama, method = 'sde') or the probability-flow ode",
             f"    ({self.flow_definition.short}, method = 'ode'), the draws from default_rng(seed); float64, "
-            'on the CPU."""',
+            "on the CPU;",
+            '    data: make_data() where not given."""',
             f"    like = {sp.default_like}",
             "    p = {name: " + arrays.format("value") + " for name, value in params.items()}",
-            f"    drawn = {fn['draw_samples']}(seed, count)",
+            f"    drawn = {fn['draw_samples']}(seed, count, make_data() if data is None else data)",
             f"    start = {arrays.format(f'drawn[{literal(self.name)}]')}",
             '    if method == "ode":',
             f"        return np.asarray({fn['flow_solve']}(p, start))",
@@ -249,7 +278,7 @@ class ScoreWriter:
         self.w.helpers |= {"mean_over", "std_over"}
         for report in self.m.reports:
             lines += self.w.spec_comment(report.span)
-        lines += [f"    drawn, like = {self.fn['draw_samples']}(0, PATHS), p[{literal(self.w.names[self.score] + '.b1')}]",
+        lines += [f"    drawn, like = {self.fn['draw_samples']}(0, PATHS, data), p[{literal(self.w.names[self.score] + '.b1')}]",
                   f"    start, dW = {arrays.format(f'drawn[{literal(self.name)}]')}, {arrays.format(DRAWN_INCREMENTS)}",
                   f"    samples = {self.fn['reverse_solve']}(p, start, dW)",
                   f"    values[{literal(f'mean {self.name}(0)')}] = mean_over(samples)[:, 0]",
