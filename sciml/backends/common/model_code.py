@@ -205,9 +205,9 @@ class ModelWriter:
         return [f"    {self.sp.time_argument}"] if "t" in args and self.sp.time_argument else []
 
     def call(self, eq: ir.Equation, values: dict | None = None, step: str = "j", name: str = "",
-             expr=None) -> str:
+             expr=None, extra=()) -> str:
         """The call of eq's right-hand side (or of the function `name` of the same arguments, or
-        of `expr`'s) at step `step`, states replaced by `values`."""
+        of `expr`'s, then `extra`) at step `step`, states replaced by `values`."""
         per_step = {self.names[p.name] for p in self.m.parameters if p.per_step}
         self.array_args = {self.names[c]: self.arrays[c] for c in self.matrix_consts}
         args = []
@@ -220,7 +220,7 @@ class ModelWriter:
                 args.append(self.step_values[a] if step == "j" and a in self.step_values else f"{a}[{step}]")
             else:
                 args.append(a)
-        return f"{name or self.rhs_name(eq)}({', '.join(args)})"
+        return f"{name or self.rhs_name(eq)}({', '.join(args + list(extra))})"
 
     # -- the scheme: its definition's stages (solve_code.py) -----------------------------------
     def solve(self) -> list[str]:

@@ -141,10 +141,9 @@ class NoiseWriter:
         kind, noise, expr, name = self.terms[eq.state]
         if kind == "coefficient":
             return f"{self.w.call(eq, values, step, name=name, expr=expr)} * {self.increment(noise, step)}"
-        call = self.w.call(eq, values, step, name=name, expr=expr)
         used = [self.increment(n, step) for n in sorted(self.increments)
                 if eq.diffusion.has(F.Increment(sympy.Symbol(n)))]
-        return call[:-1] + (", " if call[-2] != "(" else "") + ", ".join(used) + ")"
+        return self.w.call(eq, values, step, name=name, expr=expr, extra=used)
 
     def correction_call(self, eq: ir.Equation, values: dict, step: str) -> str:
         if eq.state not in self.corrections:
