@@ -67,7 +67,8 @@ class ModelWriter:
         self.identities = sorted({int(i.args[0]) for e in model.equations
                                   for i in (e.rhs + e.diffusion).atoms(S.IdentityMatrix)}
                                  | ({stacked} if definition and _uses_identity(definition) else set()))
-        self.names.setdefault("t", "t")   # the time in a right side (no user name is t)
+        if any(str(s) == "t" for e in model.equations for s in (e.rhs + e.diffusion).free_symbols):
+            self.names.setdefault("t", "t")   # the time in a right side (no user name is t)
         self.taken = set(self.names.values())
         for size in self.identities:
             self.names[f"I{size}"] = self.fresh(f"I{size}")
