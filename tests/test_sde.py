@@ -197,10 +197,12 @@ def test_a_diffusion_in_time_is_taken_at_each_step_time(backend, tmp_path):
     assert abs(slope(grid, errors) - 1.0) <= 0.15, (slope(grid, errors), errors)
 
 
-def test_min_and_max_of_a_vector_are_per_sample(tmp_path):
+def test_min_max_and_sum_of_a_vector_are_per_sample(tmp_path):
     """min(x), max(x): the smallest and largest entry of each path (the payoff min_i X_i of the
-    default-risk BSDE); two arguments are refused with the relu forms."""
-    spec = OU.replace("mse(mean(X(T), over = paths), 0 * x0)", "mean(min(X(T)) + 2 * max(X(T)))")
+    default-risk BSDE), sum(x, over = entries) the sum of its entries; two arguments to min are
+    refused with the relu forms, and sum over another name is E251."""
+    spec = OU.replace("mse(mean(X(T), over = paths), 0 * x0)",
+                      "mean(min(X(T)) + 2 * max(X(T)) + 3 * sum(X(T), over = entries))")
     for backend in ("torch", "jax"):
         module = load_module(compile_spec(spec.format(scheme="euler_maruyama", steps=4), "m.sciml", backend),
                              f"min_max_{backend}", tmp_path)
@@ -217,8 +219,13 @@ def test_min_and_max_of_a_vector_are_per_sample(tmp_path):
             final = np.asarray(module.solve({k: jnp.asarray(v) for k, v in p.items()},
                                             module.initial_state(module.x0, 2, dW[0]), dW))
         value, _ = module.loss_and_grad(p, batch)
-        assert value == pytest.approx(np.mean(final.min(axis=0) + 2 * final.max(axis=0)), rel=1e-12)
+        expected = np.mean(final.min(axis=0) + 2 * final.max(axis=0) + 3 * final.sum(axis=0))
+        assert value == pytest.approx(expected, rel=1e-12)
     with pytest.raises(SpecError) as caught:
         compile_spec(spec.replace("min(X(T))", "min(X(T), 0)").format(scheme="euler_maruyama", steps=4),
                      "m.sciml", "jax")
     assert caught.value.diagnostics[0].code == "E206" and "relu" in caught.value.diagnostics[0].help
+    with pytest.raises(SpecError) as caught:
+        compile_spec(spec.replace("over = entries", "over = features").format(scheme="euler_maruyama", steps=4),
+                     "m.sciml", "jax")
+    assert caught.value.diagnostics[0].code == "E251"

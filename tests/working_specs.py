@@ -7,6 +7,7 @@ WORKING_PATHS = ["ode/antisym", "ode/classifier", "ode/hamiltonian", "ode/hamilt
                  "likelihood/flow", "likelihood/flow_nice", "pde/heat_neural_source", "pde/heat2d_neural_source",
                  "pde/reaction_diffusion", "sde/gbm", "sde/neural_sde", "sde/ou_diagonal", "sde/deep_bsde",
                  "sde/deep_bsde_allen_cahn", "sde/deep_bsde_default_risk", "sde/deep_bsde_quadratic_gradient",
+                 "sde/deep_bsde_reaction_diffusion",
                  "sde/score_diffusion",
                  "sde/score_diffusion_vp"]
 WORKING = [path.split("/")[1] for path in WORKING_PATHS]

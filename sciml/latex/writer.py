@@ -134,6 +134,9 @@ class SpecLatexPrinter(LatexPrinter):
         out = r"\left\|" + self._print(expr.args[0]) + r"\right\|"
         return out if exp is None else out + "^{" + exp + "}"
 
+    def _print_EntrySum(self, expr):
+        return r"\sum_{i} \left(" + self._print(expr.args[0]) + r"\right)_{i}"
+
     def _print_EntryMin(self, expr):
         return r"\min_{i} \left(" + self._print(expr.args[0]) + r"\right)_{i}"
 

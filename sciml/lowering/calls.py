@@ -47,7 +47,17 @@ class Calls:
         return self.typed(S.MeanOf(x.expr), ())
 
     def _call_sum(self, node):
-        (x,) = self._positional(node, 1)
+        """sum(x): every entry of every sample; sum(x, over = entries): each sample's entries (a
+        path's sum_i X_i in an sde line)."""
+        over = [kw for kw in node.keywords if kw.name == "over"]
+        if over and not (isinstance(over[0].value, ast.Name) and over[0].value.id == "entries"):
+            self.fail("E251", "sum(x, over = entries) sums each sample's entries; sum(x) sums all",
+                      over[0].value.span, "write over = entries, or leave it out")
+        (x,) = self._positional(node, 1, keywords=("over",))
+        if over:
+            if len(x.shape) > 1:
+                self.fail("E201", f"sum(x, over = entries) takes a vector, not {self.fmt(x.shape)}", node.span)
+            return x if not x.shape else self.typed(S.EntrySum(x.expr), (), x.axis)
         return self.typed(S.SumOf(x.expr), ())
 
     def _call_min(self, node):

@@ -126,6 +126,12 @@ class SampleNorm(ArrayOp):
     nargs = 1
 
 
+class EntrySum(ArrayOp):
+    """The sum of the entries of each sample (over the feature axis): sum(x, over = entries)."""
+
+    nargs = 1
+
+
 class EntryMin(ArrayOp):
     """The smallest entry of each sample (over the feature axis): min(x)."""
 

@@ -160,6 +160,9 @@ class ArrayPrinterMixin:
     def _print_SampleNorm(self, expr):
         return self._spelled("sample_norm", *expr.args)
 
+    def _print_EntrySum(self, expr):
+        return self._spelled("entry_sum", *expr.args)
+
     def _print_EntryMin(self, expr):
         return self._spelled("entry_min", *expr.args)
 

@@ -18,6 +18,7 @@ class JaxCodePrinter(ArrayPrinterMixin, JaxPrinter):
         "sum": "jnp.sum({})",
         "norm": "jnp.linalg.norm({})",
         "sample_norm": "jnp.linalg.norm({}, axis=0, keepdims=True)",
+        "entry_sum": "jnp.sum({}, axis=0, keepdims=True)",
         "entry_min": "jnp.min({}, axis=0, keepdims=True)",
         "entry_max": "jnp.max({}, axis=0, keepdims=True)",
         "inner": "jnp.sum({} * {}, axis=0, keepdims=True)",
