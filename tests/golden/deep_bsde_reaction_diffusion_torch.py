@@ -27,12 +27,12 @@ from sciml.runtime.torch import TorchRuntime
 
 MODEL = 'deep_bsde_reaction_diffusion'
 BACKEND = 'torch'
-SPEC_SHA256 = 'fe7d1f1f1dae487fb52bbcec14f51cf7458abef64bbc1f39ba996c9244863703'  # of the spec's text: --resume checks it
+SPEC_SHA256 = '01f41a17894f250f7aea02a6ea829e9988b885c25b5b3a29a273fad86dbb9776'  # of the spec's text: --resume checks it
 SCIML_VERSION = '0.1.0'
 N_STEPS = 30
 T_END = 1.0
 h = T_END / N_STEPS
-STAGES = [('adam', 0.01, 240, 0)]  # (optimizer, learning rate, steps, batch size; 0 = all samples)
+STAGES = [('adam', 0.01, 2000, 0), ('adam', 0.001, 1000, 0)]  # (optimizer, learning rate, steps, batch size; 0 = all samples)
 BATCH_NORM_MOMENTUM = 0.99  # running statistics: this much of the last, the rest the batch's
 TRAIN_SET = ''
 SAMPLE_FIELDS = {}
