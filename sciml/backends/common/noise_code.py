@@ -61,7 +61,7 @@ class NoiseWriter:
         names = writer.names
         self.increments = {n.name: writer.fresh(f"d{names[n.name]}") for n in self.m.noises}
         self.sizes = {n.name: (n.shape[0] if n.shape else 1) for n in self.m.noises}
-        self.terms, self.corrections, self.functions_of = {}, {}, {}
+        self.terms, self.corrections = {}, {}
         corrected = any(stage.value.has(NoiseCorrection) for stage in self.definition.step)
         for eq in self.m.equations:
             state = names[eq.state]
