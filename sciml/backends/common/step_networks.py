@@ -3,7 +3,9 @@
 A network per step is evaluated once per step, where the step begins, and its value is an
 argument of every right side that reads it: the deep BSDE's Z_n = Z(t_n, X_n) drives both the
 drift and the diffusion of Y (Han, Jentzen & E 2018), and is computed once for the two.  Its
-weights are stacked on axis 0, one set per step.  At step 0, where a spec says so (`initial
+weights are stacked on axis 0, one set per step; the solve takes them apart once
+(`Z_weights = step_weights(p, 'Z')`: torch unbinds the stacks, JAX's scan slices them) and the
+network takes one step's, `Z(Z_weights[j - 1], X)`.  At step 0, where a spec says so (`initial
 Z(0) = z0`), the parameter z0 stands for it: that step is taken before the loop (every path is
 at X(0) there, so the network would see no spread), the loop runs over the steps 1..N-1.
 
@@ -109,7 +111,7 @@ class StepNetworks:
         return [self.w.names[net.start] for net in self.nets if net.start]
 
     def bindings(self, step: str, states: dict) -> list[str]:
-        """`Z_n = Z(p, j, X)` for each network per step, `Z_n = z0` at step 0 where z0 stands
+        """`Z_n = Z(Z_weights[j - 1], X)` for each network per step, `Z_n = z0` at step 0 where z0 stands
         for it; `states` maps state names to the code of their value at the step's start."""
         lines = []
         for net in self.nets:
