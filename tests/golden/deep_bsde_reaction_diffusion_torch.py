@@ -27,12 +27,12 @@ from sciml.runtime.torch import TorchRuntime
 
 MODEL = 'deep_bsde_reaction_diffusion'
 BACKEND = 'torch'
-SPEC_SHA256 = '9954776d7b97d3ef3340795488a25c2d9ac7554f66c27c49abdea3f4f2ab1f55'  # of the spec's text: --resume checks it
+SPEC_SHA256 = '40c0052e61e177b95e4cd1f36ecd7782864883a5bc1f94c208116b96dcc34176'  # of the spec's text: --resume checks it
 SCIML_VERSION = '0.1.0'
 N_STEPS = 30
 T_END = 1.0
 h = T_END / N_STEPS
-STAGES = [('adam', 0.01, 2000, 0), ('adam', 0.001, 1000, 0)]  # (optimizer, learning rate, steps, batch size; 0 = all samples)
+STAGES = [('adam', 0.01, 2000, 0), ('adam', 0.001, 4000, 0)]  # (optimizer, learning rate, steps, batch size; 0 = all samples)
 BATCH_NORM_MOMENTUM = 0.99  # running statistics: this much of the last, the rest the batch's
 TRAIN_SET = ''
 SAMPLE_FIELDS = {}
