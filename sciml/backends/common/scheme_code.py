@@ -46,11 +46,10 @@ class CodeNames:
     concat: str = ""                     # .format(items)
     sizes: dict | None = None            # state name -> entries (to unstack)
     fresh: Callable = str                # a derived name no user name takes
-    time: Callable = None                # (time, step): the code of a stage's time (t_j + c h)
+    time: Callable = None                # (time, step): the code of a stage's time t_j + c h, passed to
+                                         # call, noise and correction as args["t"]
     noise: Callable = None               # (role, index, args, step): g dW of a stochastic scheme
     correction: Callable = None          # (role, index, args, step): Milstein's 1/2 g g' (dW^2 - h)
-    time_name: str = ""                  # the code of t where call gets the rate's time as a fifth
-                                         # argument (t + h / 2: the diffusion samplers), '' otherwise
 
 
 class ExplicitRate(Rate):
@@ -250,19 +249,18 @@ class StageCode:
             args["t"] = self.s.time(rate.args[1], step)
         if isinstance(rate, ExplicitRate):
             return self.s.operator.explicit_call(args, step)
-        if self.s.time_name:
-            return self.s.call(rate.role, k, args, step, self.time_code(rate.args[1]))
         return self.s.call(rate.role, k, args, step)
 
-    def time_code(self, time) -> str:
-        """The code of a stage's time t + c h: `t`, `t + h / 2`, `t - h` (t named by CodeNames.time_name)."""
+    def relative_time(self, time, name: str = "t") -> str:
+        """A stage's time t + c h as an offset from a variable `name` holding t: `t`, `t + h / 2`,
+        `t - h` (the diffusion samplers' CodeNames.time)."""
         offset = sympy.expand(time - t)
         if offset.has(t) or offset.free_symbols - {h}:
             raise AssertionError(f"{self.d.name}: the time {time} is not t + c h")
         if offset == 0:
-            return self.s.time_name
+            return name
         negative = offset.could_extract_minus_sign()
-        return f"{self.s.time_name} {'-' if negative else '+'} {self._scale(-offset if negative else offset)}"
+        return f"{name} {'-' if negative else '+'} {self._scale(-offset if negative else offset)}"
 
     def _stack(self, role) -> str:
         """`u_v = concat(u, v)`: the newest value of `role`, stacked."""

@@ -205,13 +205,14 @@ class ScoreWriter:
 
     def _stages(self, definition, function, noise_at: str) -> list[str]:
         """The lines of one step of `definition`: its rate the call of `function` at the stage's time."""
-        def call(role, index, args, step, time):
-            return f"{function}(p, {args[self.x]}, {time})"
+        def call(role, index, args, step):
+            return f"{function}(p, {args[self.x]}, {args['t']})"
 
         def noise(role, index, args, step):
             return f"{self.fn['g']}(t) * {noise_at}"
 
-        code = StageCode(definition, CodeNames(roles={"y": [self.x]}, call=call, noise=noise, time_name="t"))
+        code = StageCode(definition, CodeNames(roles={"y": [self.x]}, call=call, noise=noise,
+                                               time=lambda time, step: code.relative_time(time)))
         code.hold(definition.carried)
         return code.block(definition.step, definition.returned)
 
