@@ -51,7 +51,3 @@ def statistics_entries(net: ir.Network, names: dict, copies: str) -> list[str]:
         lines.append(f"        {literal(f'{prefix}.mean{k}')}: np.zeros(({copies}{width}, 1)),")
         lines.append(f"        {literal(f'{prefix}.var{k}')}: np.ones(({copies}{width}, 1)),")
     return lines
-
-
-def normalized_networks(model: ir.Model) -> list[ir.Network]:
-    return [net for net in model.networks if net.batchnorm]
