@@ -13,7 +13,7 @@ mean((Y_T - log((1 + |X_T|^2) / 2))^2).  One training step is one Adam step (lr 
 gradient in every weight, the update, the loss read back.  float32 unless --dtypes, CPU.
 
   emitted                 the module sciml compiles, its step as the runtime's train() runs it
-                          (TorchRuntime / JaxRuntime .training_step: torch.optim.Adam, or the jitted
+                          (TorchRuntime / JaxRuntime .training_step: torch.optim.Adam(fused=True), or the jitted
                           value_and_grad + optax update), on increments placed beforehand
   emitted + draws         the same with the runtime's with_draws: draw_batch(seed, step) in numpy
                           and its conversion every step, as train() does (the others leave it out)
@@ -24,6 +24,7 @@ gradient in every weight, the update, the loss read back.  float32 unless --dtyp
                           torch.optim.Adam over the module's parameters
   torch functional        by hand, plain per-step leaf tensors, F.linear and F.batch_norm(training=True),
                           torch.optim.Adam(foreach=True) over them
+  ..., fused Adam         each of the two with torch.optim.Adam(fused=True), as the emitted step has it
   jax scan                by hand in JAX: (in, out) kernels stacked over the steps and scanned over
                           with the increments (jax.lax.scan, weights as its xs), paths on axis 0,
                           optax.adam, value_and_grad and the update jitted together
@@ -273,38 +274,43 @@ def torch_functional(problem, dtype):
 
 
 def torch_variants(problem, dtype_name):
+    """The hand-written torch steps, each with torch.optim.Adam as written by hand (the module's
+    default, the functional foreach=True) and with fused=True (one pass over each parameter),
+    as the emitted runtime steps."""
     import torch
 
     dtype = getattr(torch, dtype_name)
     draws = [torch.as_tensor(problem.paths_first(k), dtype=dtype) for k in range(len(problem.draws))]
     out = []
-
-    model = torch_model(problem, dtype)
-    optimizer_m = torch.optim.Adam(model.parameters(), lr=problem.lr)
-    count_m = [0]
-
-    def step_module():
-        optimizer_m.zero_grad()
-        value = model(draws[count_m[0] % len(draws)])
-        value.backward()
-        optimizer_m.step()
-        count_m[0] += 1
-        return value.item()
-    out.append(Variant("torch nn.Module", "torch", step_module))
-
-    loss, nets, y0, z0 = torch_functional(problem, dtype)
-    optimizer_f = torch.optim.Adam([y0, z0] + [t for ts in nets.values() for t in ts], lr=problem.lr, foreach=True)
-    count_f = [0]
-
-    def step_functional():
-        optimizer_f.zero_grad()
-        value = loss(draws[count_f[0] % len(draws)])
-        value.backward()
-        optimizer_f.step()
-        count_f[0] += 1
-        return value.item()
-    out.append(Variant("torch functional", "torch", step_functional))
+    for fused in (False, True):
+        model = torch_model(problem, dtype)
+        out.append(Variant("torch nn.Module" + FUSED * fused, "torch",
+                           adam_step(model, list(model.parameters()), {"fused": True} if fused else {}, draws, problem.lr)))
+        loss, nets, y0, z0 = torch_functional(problem, dtype)
+        leaves = [y0, z0] + [t for ts in nets.values() for t in ts]
+        out.append(Variant("torch functional" + FUSED * fused, "torch",
+                           adam_step(loss, leaves, {"fused": True} if fused else {"foreach": True}, draws, problem.lr)))
     return out
+
+
+FUSED = ", fused Adam"
+
+
+def adam_step(loss, leaves, options, draws, lr):
+    """One Adam step of `loss(dW)` in `leaves`, cycling through `draws`."""
+    import torch
+
+    optimizer = torch.optim.Adam(leaves, lr=lr, **options)
+    count = [0]
+
+    def step():
+        optimizer.zero_grad()
+        value = loss(draws[count[0] % len(draws)])
+        value.backward()
+        optimizer.step()
+        count[0] += 1
+        return value.item()
+    return step
 
 
 def torch_gradients(problem, label):
@@ -494,7 +500,8 @@ def training_steps(args, problem, dtype_name):
     import torch
     torch.set_num_threads(args.threads)
     variants = []
-    others = {"torch": ["emitted + draws", "torch nn.Module", "torch functional"],
+    others = {"torch": ["emitted + draws"] + [f"torch {way}{fused}" for way in ("nn.Module", "functional")
+                                               for fused in ("", FUSED)],
               "jax": ["emitted + draws"] + [f"jax {layout}" for layout in JAX_LAYOUTS]}
     for backend in ("torch", "jax"):
         if not any(wanted(args, label, backend) for label in others[backend]):

@@ -232,7 +232,7 @@ def loss_and_statistics(p, batch, running=False):
     """The loss and the batch-normalization statistics it used (batch_norm_code.py)."""
     # loss   mean((Y(T) - 1 / (2 + 0.4 * |X(T)|^2))^2)
     X_T, Y_T, statistics = solve(p, initial_state(0, 100, batch['dW'][0]), on_paths(p['y0'], batch['dW'][0]), batch['dW'], running)
-    return jnp.mean((Y_T - 1/(0.4*jnp.linalg.norm(X_T, axis=0, keepdims=True)**2 + 2))**2), statistics
+    return jnp.mean((Y_T - 1/(0.4*jnp.sum(jnp.square(X_T), axis=0, keepdims=True) + 2))**2), statistics
 
 
 def loss(p, batch, running=False):
@@ -244,7 +244,7 @@ def loss_terms(p, batch):
     """The loss term by term, as written, and the states it reads."""
     X_T, Y_T, _ = solve(p, initial_state(0, 100, batch['dW'][0]), on_paths(p['y0'], batch['dW'][0]), batch['dW'])
     return {
-        'mean((Y(T) - 1 / (2 + 0.4 * |X(T)|^2))^2)': jnp.mean((Y_T - 1/(0.4*jnp.linalg.norm(X_T, axis=0, keepdims=True)**2 + 2))**2),
+        'mean((Y(T) - 1 / (2 + 0.4 * |X(T)|^2))^2)': jnp.mean((Y_T - 1/(0.4*jnp.sum(jnp.square(X_T), axis=0, keepdims=True) + 2))**2),
         'X(t = 0.3)': X_T,
         'Y(t = 0.3)': Y_T,
     }

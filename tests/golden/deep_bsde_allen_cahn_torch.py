@@ -141,16 +141,16 @@ def batch_norm(z, w, k, running, statistics):
     feature less its mean, over its standard deviation (variance + 1e-6, as Han, Jentzen & E
     2018), times gamma plus beta; the batch's mean and variance, kept in `statistics`, or with
     `running` the running ones w['mean<k>'], w['var<k>'].  torch's own kernel, one operation in
-    the backward pass; with momentum 1 it leaves the batch's mean and (unbiased) variance in
-    the buffers it is given."""
+    the backward pass, on z seen as one sample of its features over the paths, (1, features,
+    paths), where each feature's values lie side by side."""
     gamma, beta = w[f"gamma{k}"].reshape(-1), w[f"beta{k}"].reshape(-1)
     if running:
         mean, variance = w[f"mean{k}"].reshape(-1), w[f"var{k}"].reshape(-1)
-        return torch.nn.functional.batch_norm(z.T, mean, variance, gamma, beta, training=False, eps=1e-6).T
-    mean, variance = torch.zeros_like(gamma), torch.ones_like(gamma)
-    out = torch.nn.functional.batch_norm(z.T, mean, variance, gamma, beta, training=True, momentum=1.0, eps=1e-6).T
-    paths = z.shape[-1]
-    statistics[f"mean{k}"], statistics[f"var{k}"] = mean[:, None], variance[:, None] * (paths - 1) / paths
+        return torch.batch_norm(z[None], gamma, beta, mean, variance, False, 0.0, 1e-6, False)[0]
+    mean, variance = z.new_zeros(2, z.shape[0]).unbind(0)   # with momentum 1: the batch's
+    out = torch.batch_norm(z[None], gamma, beta, mean, variance, True, 1.0, 1e-6, False)[0]
+    paths = z.shape[-1]   # torch leaves the unbiased variance; the one normalized with is biased
+    statistics[f"mean{k}"], statistics[f"var{k}"] = mean, variance * ((paths - 1) / paths)
     return out
 
 
@@ -169,8 +169,8 @@ def on_paths(value, like):
 
 def stacked_statistics(net, steps):
     """the statistics of network `net` at each step (a list, one dict a step), stacked on
-    axis 0, named as its running statistics ('Z.mean0', ...)."""
-    return {f"{net}.{key}": torch.stack([step[key] for step in steps]) for key in (steps[0] if steps else {})}
+    axis 0 as columns, named as its running statistics ('Z.mean0', ...)."""
+    return {f"{net}.{key}": torch.stack([step[key] for step in steps])[..., None] for key in (steps[0] if steps else {})}
 
 
 def step_weights(p, net):
@@ -235,7 +235,7 @@ def loss_and_statistics(p, batch, running=False):
     """The loss and the batch-normalization statistics it used (batch_norm_code.py)."""
     # loss   mean((Y(T) - 1 / (2 + 0.4 * |X(T)|^2))^2)
     X_T, Y_T, statistics = solve(p, initial_state(0, 100, batch['dW'][0]), on_paths(p['y0'], batch['dW'][0]), batch['dW'], running)
-    return torch.mean((Y_T - 1/(0.4*torch.linalg.vector_norm(X_T, dim=0, keepdim=True)**2 + 2))**2), statistics
+    return torch.mean((Y_T - 1/(0.4*torch.sum(torch.square(X_T), dim=0, keepdim=True) + 2))**2), statistics
 
 
 def loss(p, batch, running=False):
@@ -247,7 +247,7 @@ def loss_terms(p, batch):
     """The loss term by term, as written, and the states it reads."""
     X_T, Y_T, _ = solve(p, initial_state(0, 100, batch['dW'][0]), on_paths(p['y0'], batch['dW'][0]), batch['dW'])
     return {
-        'mean((Y(T) - 1 / (2 + 0.4 * |X(T)|^2))^2)': torch.mean((Y_T - 1/(0.4*torch.linalg.vector_norm(X_T, dim=0, keepdim=True)**2 + 2))**2),
+        'mean((Y(T) - 1 / (2 + 0.4 * |X(T)|^2))^2)': torch.mean((Y_T - 1/(0.4*torch.sum(torch.square(X_T), dim=0, keepdim=True) + 2))**2),
         'X(t = 0.3)': X_T,
         'Y(t = 0.3)': Y_T,
     }

@@ -151,16 +151,16 @@ def batch_norm(z, w, k, running, statistics):
     feature less its mean, over its standard deviation (variance + 1e-6, as Han, Jentzen & E
     2018), times gamma plus beta; the batch's mean and variance, kept in `statistics`, or with
     `running` the running ones w['mean<k>'], w['var<k>'].  torch's own kernel, one operation in
-    the backward pass; with momentum 1 it leaves the batch's mean and (unbiased) variance in
-    the buffers it is given."""
+    the backward pass, on z seen as one sample of its features over the paths, (1, features,
+    paths), where each feature's values lie side by side."""
     gamma, beta = w[f"gamma{k}"].reshape(-1), w[f"beta{k}"].reshape(-1)
     if running:
         mean, variance = w[f"mean{k}"].reshape(-1), w[f"var{k}"].reshape(-1)
-        return torch.nn.functional.batch_norm(z.T, mean, variance, gamma, beta, training=False, eps=1e-6).T
-    mean, variance = torch.zeros_like(gamma), torch.ones_like(gamma)
-    out = torch.nn.functional.batch_norm(z.T, mean, variance, gamma, beta, training=True, momentum=1.0, eps=1e-6).T
-    paths = z.shape[-1]
-    statistics[f"mean{k}"], statistics[f"var{k}"] = mean[:, None], variance[:, None] * (paths - 1) / paths
+        return torch.batch_norm(z[None], gamma, beta, mean, variance, False, 0.0, 1e-6, False)[0]
+    mean, variance = z.new_zeros(2, z.shape[0]).unbind(0)   # with momentum 1: the batch's
+    out = torch.batch_norm(z[None], gamma, beta, mean, variance, True, 1.0, 1e-6, False)[0]
+    paths = z.shape[-1]   # torch leaves the unbiased variance; the one normalized with is biased
+    statistics[f"mean{k}"], statistics[f"var{k}"] = mean, variance * ((paths - 1) / paths)
     return out
 
 
@@ -179,8 +179,8 @@ def on_paths(value, like):
 
 def stacked_statistics(net, steps):
     """the statistics of network `net` at each step (a list, one dict a step), stacked on
-    axis 0, named as its running statistics ('Z.mean0', ...)."""
-    return {f"{net}.{key}": torch.stack([step[key] for step in steps]) for key in (steps[0] if steps else {})}
+    axis 0 as columns, named as its running statistics ('Z.mean0', ...)."""
+    return {f"{net}.{key}": torch.stack([step[key] for step in steps])[..., None] for key in (steps[0] if steps else {})}
 
 
 def step_weights(p, net):

@@ -198,7 +198,7 @@ def dX_dt():
 
 def dY_dt(Z_n):
     # d(Y) = lambda * |Z(n, X) / d|^2 * dt + sqrt(2) * dot(Z(n, X) / d, dW)   # Ito: du(t, X) along the path
-    return lambda_*jnp.linalg.norm(Z_n/d, axis=0, keepdims=True)**2
+    return lambda_*jnp.sum(jnp.square(Z_n/d), axis=0, keepdims=True)
 
 
 def dX_dW():
@@ -233,7 +233,7 @@ def loss_and_statistics(p, batch, running=False):
     """The loss and the batch-normalization statistics it used (batch_norm_code.py)."""
     # loss   mean((Y(T) - log((1 + |X(T)|^2) / 2))^2)
     X_T, Y_T, statistics = solve(p, initial_state(0, 100, batch['dW'][0]), on_paths(p['y0'], batch['dW'][0]), batch['dW'], running)
-    return jnp.mean((-jnp.log((1 / 2)*jnp.linalg.norm(X_T, axis=0, keepdims=True)**2 + 1 / 2) + Y_T)**2), statistics
+    return jnp.mean((-jnp.log((1 / 2)*jnp.sum(jnp.square(X_T), axis=0, keepdims=True) + 1 / 2) + Y_T)**2), statistics
 
 
 def loss(p, batch, running=False):
@@ -245,7 +245,7 @@ def loss_terms(p, batch):
     """The loss term by term, as written, and the states it reads."""
     X_T, Y_T, _ = solve(p, initial_state(0, 100, batch['dW'][0]), on_paths(p['y0'], batch['dW'][0]), batch['dW'])
     return {
-        'mean((Y(T) - log((1 + |X(T)|^2) / 2))^2)': jnp.mean((-jnp.log((1 / 2)*jnp.linalg.norm(X_T, axis=0, keepdims=True)**2 + 1 / 2) + Y_T)**2),
+        'mean((Y(T) - log((1 + |X(T)|^2) / 2))^2)': jnp.mean((-jnp.log((1 / 2)*jnp.sum(jnp.square(X_T), axis=0, keepdims=True) + 1 / 2) + Y_T)**2),
         'X(t = 1)': X_T,
         'Y(t = 1)': Y_T,
     }

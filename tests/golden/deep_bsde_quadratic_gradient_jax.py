@@ -202,7 +202,7 @@ def dY_dt(X, Z_n, t):
     # - alpha * (T - t + |X|^2 / d)^(2 * alpha - 2) * sin((T - t + |X|^2 / d)^alpha))
     # - |Z(n, X) / d|^2) * dt
     # + dot(Z(n, X) / d, dW)
-    return 4*alpha**2*(T - t + jnp.linalg.norm(X, axis=0, keepdims=True)**2/d)**(2*alpha - 2)*jnp.cos((T - t + jnp.linalg.norm(X, axis=0, keepdims=True)**2/d)**alpha)**2*jnp.linalg.norm(X, axis=0, keepdims=True)**2/d**2 + 2*alpha*(-alpha*(T - t + jnp.linalg.norm(X, axis=0, keepdims=True)**2/d)**(2*alpha - 2)*jnp.sin((T - t + jnp.linalg.norm(X, axis=0, keepdims=True)**2/d)**alpha) + (alpha - 1)*(T - t + jnp.linalg.norm(X, axis=0, keepdims=True)**2/d)**(alpha - 2)*jnp.cos((T - t + jnp.linalg.norm(X, axis=0, keepdims=True)**2/d)**alpha))*jnp.linalg.norm(X, axis=0, keepdims=True)**2/d**2 - jnp.linalg.norm(Z_n/d, axis=0, keepdims=True)**2
+    return 4*alpha**2*(T - t + jnp.sum(jnp.square(X), axis=0, keepdims=True)/d)**(2*alpha - 2)*jnp.cos((T - t + jnp.sum(jnp.square(X), axis=0, keepdims=True)/d)**alpha)**2*jnp.sum(jnp.square(X), axis=0, keepdims=True)/d**2 + 2*alpha*(-alpha*(T - t + jnp.sum(jnp.square(X), axis=0, keepdims=True)/d)**(2*alpha - 2)*jnp.sin((T - t + jnp.sum(jnp.square(X), axis=0, keepdims=True)/d)**alpha) + (alpha - 1)*(T - t + jnp.sum(jnp.square(X), axis=0, keepdims=True)/d)**(alpha - 2)*jnp.cos((T - t + jnp.sum(jnp.square(X), axis=0, keepdims=True)/d)**alpha))*jnp.sum(jnp.square(X), axis=0, keepdims=True)/d**2 - jnp.sum(jnp.square(Z_n/d), axis=0, keepdims=True)
 
 
 def dX_dW():
@@ -237,7 +237,7 @@ def loss_and_statistics(p, batch, running=False):
     """The loss and the batch-normalization statistics it used (batch_norm_code.py)."""
     # loss   mean((Y(T) - sin((|X(T)|^2 / d)^alpha))^2)
     X_T, Y_T, statistics = solve(p, initial_state(0, 100, batch['dW'][0]), on_paths(p['y0'], batch['dW'][0]), batch['dW'], running)
-    return jnp.mean((-jnp.sin((jnp.linalg.norm(X_T, axis=0, keepdims=True)**2/d)**alpha) + Y_T)**2), statistics
+    return jnp.mean((-jnp.sin((jnp.sum(jnp.square(X_T), axis=0, keepdims=True)/d)**alpha) + Y_T)**2), statistics
 
 
 def loss(p, batch, running=False):
@@ -249,7 +249,7 @@ def loss_terms(p, batch):
     """The loss term by term, as written, and the states it reads."""
     X_T, Y_T, _ = solve(p, initial_state(0, 100, batch['dW'][0]), on_paths(p['y0'], batch['dW'][0]), batch['dW'])
     return {
-        'mean((Y(T) - sin((|X(T)|^2 / d)^alpha))^2)': jnp.mean((-jnp.sin((jnp.linalg.norm(X_T, axis=0, keepdims=True)**2/d)**alpha) + Y_T)**2),
+        'mean((Y(T) - sin((|X(T)|^2 / d)^alpha))^2)': jnp.mean((-jnp.sin((jnp.sum(jnp.square(X_T), axis=0, keepdims=True)/d)**alpha) + Y_T)**2),
         'X(t = 1)': X_T,
         'Y(t = 1)': Y_T,
     }

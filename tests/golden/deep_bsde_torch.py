@@ -142,16 +142,16 @@ def batch_norm(z, w, k, running, statistics):
     feature less its mean, over its standard deviation (variance + 1e-6, as Han, Jentzen & E
     2018), times gamma plus beta; the batch's mean and variance, kept in `statistics`, or with
     `running` the running ones w['mean<k>'], w['var<k>'].  torch's own kernel, one operation in
-    the backward pass; with momentum 1 it leaves the batch's mean and (unbiased) variance in
-    the buffers it is given."""
+    the backward pass, on z seen as one sample of its features over the paths, (1, features,
+    paths), where each feature's values lie side by side."""
     gamma, beta = w[f"gamma{k}"].reshape(-1), w[f"beta{k}"].reshape(-1)
     if running:
         mean, variance = w[f"mean{k}"].reshape(-1), w[f"var{k}"].reshape(-1)
-        return torch.nn.functional.batch_norm(z.T, mean, variance, gamma, beta, training=False, eps=1e-6).T
-    mean, variance = torch.zeros_like(gamma), torch.ones_like(gamma)
-    out = torch.nn.functional.batch_norm(z.T, mean, variance, gamma, beta, training=True, momentum=1.0, eps=1e-6).T
-    paths = z.shape[-1]
-    statistics[f"mean{k}"], statistics[f"var{k}"] = mean[:, None], variance[:, None] * (paths - 1) / paths
+        return torch.batch_norm(z[None], gamma, beta, mean, variance, False, 0.0, 1e-6, False)[0]
+    mean, variance = z.new_zeros(2, z.shape[0]).unbind(0)   # with momentum 1: the batch's
+    out = torch.batch_norm(z[None], gamma, beta, mean, variance, True, 1.0, 1e-6, False)[0]
+    paths = z.shape[-1]   # torch leaves the unbiased variance; the one normalized with is biased
+    statistics[f"mean{k}"], statistics[f"var{k}"] = mean, variance * ((paths - 1) / paths)
     return out
 
 
@@ -170,8 +170,8 @@ def on_paths(value, like):
 
 def stacked_statistics(net, steps):
     """the statistics of network `net` at each step (a list, one dict a step), stacked on
-    axis 0, named as its running statistics ('Z.mean0', ...)."""
-    return {f"{net}.{key}": torch.stack([step[key] for step in steps]) for key in (steps[0] if steps else {})}
+    axis 0 as columns, named as its running statistics ('Z.mean0', ...)."""
+    return {f"{net}.{key}": torch.stack([step[key] for step in steps])[..., None] for key in (steps[0] if steps else {})}
 
 
 def step_weights(p, net):
@@ -203,7 +203,7 @@ def dX_dt():
 
 def dY_dt(Z_n):
     # d(Y) = lambda * |Z(n, X) / d|^2 * dt + sqrt(2) * dot(Z(n, X) / d, dW)   # Ito: du(t, X) along the path
-    return lambda_*torch.linalg.vector_norm(Z_n/d, dim=0, keepdim=True)**2
+    return lambda_*torch.sum(torch.square(Z_n/d), dim=0, keepdim=True)
 
 
 def dX_dW():
@@ -236,7 +236,7 @@ def loss_and_statistics(p, batch, running=False):
     """The loss and the batch-normalization statistics it used (batch_norm_code.py)."""
     # loss   mean((Y(T) - log((1 + |X(T)|^2) / 2))^2)
     X_T, Y_T, statistics = solve(p, initial_state(0, 100, batch['dW'][0]), on_paths(p['y0'], batch['dW'][0]), batch['dW'], running)
-    return torch.mean((-torch.log((1 / 2)*torch.linalg.vector_norm(X_T, dim=0, keepdim=True)**2 + 1 / 2) + Y_T)**2), statistics
+    return torch.mean((-torch.log((1 / 2)*torch.sum(torch.square(X_T), dim=0, keepdim=True) + 1 / 2) + Y_T)**2), statistics
 
 
 def loss(p, batch, running=False):
@@ -248,7 +248,7 @@ def loss_terms(p, batch):
     """The loss term by term, as written, and the states it reads."""
     X_T, Y_T, _ = solve(p, initial_state(0, 100, batch['dW'][0]), on_paths(p['y0'], batch['dW'][0]), batch['dW'])
     return {
-        'mean((Y(T) - log((1 + |X(T)|^2) / 2))^2)': torch.mean((-torch.log((1 / 2)*torch.linalg.vector_norm(X_T, dim=0, keepdim=True)**2 + 1 / 2) + Y_T)**2),
+        'mean((Y(T) - log((1 + |X(T)|^2) / 2))^2)': torch.mean((-torch.log((1 / 2)*torch.sum(torch.square(X_T), dim=0, keepdim=True) + 1 / 2) + Y_T)**2),
         'X(t = 1)': X_T,
         'Y(t = 1)': Y_T,
     }

@@ -26,6 +26,7 @@ class NumpyCodePrinter(ArrayPrinterMixin, NumPyPrinter):
         "sqrt": "np.sqrt({})", "relu": "np.maximum({}, 0)", "sigmoid": "1 / (1 + np.exp(-{}))",
         "softplus": "np.logaddexp({}, 0)", "mean": "np.mean({})", "sum": "np.sum({})",
         "norm": "np.linalg.norm({})", "sample_norm": "np.linalg.norm({}, axis=0, keepdims=True)",
+        "squared_norm": "np.sum(np.square({}))", "squared_sample_norm": "np.sum(np.square({}), axis=0, keepdims=True)",
         "inner": "np.sum({} * {}, axis=0, keepdims=True)", "softmax": "softmax({})",
     }
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import sympy
 from sympy.printing.precedence import PRECEDENCE
 
+from sciml.lowering import symbols as S
+
 
 class ArrayPrinterMixin:
     #: operation -> format string; filled in by each backend
@@ -48,6 +50,11 @@ class ArrayPrinterMixin:
             return self.SPELLING["sqrt"].format(self._print(base))
         if exp == -1:
             return "1 / " + self.parenthesize(base, PRECEDENCE["Mul"], strict=True)
+        if exp == 2 and isinstance(base, (S.FrobeniusNorm, S.SampleNorm)):   # |x|^2: a sum of squares,
+            # two operations and their plain derivatives in place of a norm's (a square root and
+            # its division by the norm, guarded at 0) and a square
+            kind = "squared_sample_norm" if isinstance(base, S.SampleNorm) else "squared_norm"
+            return self._spelled(kind, *base.args)
         return "{}**{}".format(self.parenthesize(base, PRECEDENCE["Pow"], strict=True),
                                self.parenthesize(exp, PRECEDENCE["Pow"], strict=True))
 

@@ -18,6 +18,8 @@ class JaxCodePrinter(ArrayPrinterMixin, JaxPrinter):
         "sum": "jnp.sum({})",
         "norm": "jnp.linalg.norm({})",
         "sample_norm": "jnp.linalg.norm({}, axis=0, keepdims=True)",
+        "squared_norm": "jnp.sum(jnp.square({}))",
+        "squared_sample_norm": "jnp.sum(jnp.square({}), axis=0, keepdims=True)",
         "entry_sum": "jnp.sum({}, axis=0, keepdims=True)",
         "entry_min": "jnp.min({}, axis=0, keepdims=True)",
         "entry_max": "jnp.max({}, axis=0, keepdims=True)",

@@ -31,6 +31,8 @@ class TorchCodePrinter(ArrayPrinterMixin, _torch_printer_class()):
         "sum": "torch.sum({})",
         "norm": "torch.linalg.vector_norm({})",
         "sample_norm": "torch.linalg.vector_norm({}, dim=0, keepdim=True)",
+        "squared_norm": "torch.sum(torch.square({}))",
+        "squared_sample_norm": "torch.sum(torch.square({}), dim=0, keepdim=True)",
         "entry_sum": "torch.sum({}, dim=0, keepdim=True)",
         "entry_min": "torch.amin({}, dim=0, keepdim=True)",
         "entry_max": "torch.amax({}, dim=0, keepdim=True)",
