@@ -11,7 +11,8 @@ from working_specs import PINN_SPECS, WORKING_SPECS
 GOLDEN = ROOT / "tests" / "golden"
 # `sciml latex` of the SDE specs (kinds sde, bsde, diffusion)
 SDE_LATEX_SPECS = [SPECS / "sde" / "neural_sde.sciml", SPECS / "sde" / "deep_bsde.sciml",
-                   SPECS / "sde" / "score_diffusion.sciml", SPECS / "sde" / "score_diffusion_vp.sciml"]
+                   SPECS / "sde" / "score_diffusion.sciml", SPECS / "sde" / "score_diffusion_vp.sciml",
+                   SPECS / "likelihood" / "cnf.sciml", SPECS / "likelihood" / "cnf_checkerboard.sciml"]
 
 
 @pytest.mark.parametrize("backend", ["torch", "jax"])

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from sciml.analysis import (flows, grid_convolutions, grid_stability, implicit_part, pde_condition_clash, pde_conditions,
+from sciml.analysis import (cnf_density, flows, grid_convolutions, grid_stability, implicit_part, pde_condition_clash, pde_conditions,
                             pde_smoothness, pde_type, reversible, ritz, sde_noise, sde_stability, sizes,
                             stability_verdict, structure, unused, wellposed)
 from sciml.analysis.found import Found, Options
@@ -56,6 +56,9 @@ PASSES: tuple[Pass, ...] = (
     # Coupling flows: triangular Jacobians, log-determinants, inverses, a half no layer changes
     # (A110-A112).  Independent of the scheme, so after the passes about it.
     Pass("flows", flows.run),
+    # A continuous flow's log-density ODE with its trace estimator, and RNODE's regularizers
+    # (A113), at their equations.
+    Pass("cnf log-density", cnf_density.run, kinds=("cnf",)),
     # A network too rough for the derivatives a residual takes of it (E270, an error): first of
     # the PDE passes, since a residual that drops its second-order term is the wrong equation.
     Pass("pde smoothness", pde_smoothness.run, kinds=PDE_KINDS),

@@ -283,6 +283,16 @@ class TrainStmt:
 @_node
 class ReportStmt:
     items: tuple
+    options: tuple = ()   # the Keywords of `with data = test`: the data set the items are evaluated on
+    span: Span = _span()
+
+
+@_node
+class NamedReport:
+    """`name = expr` on a report line: the value's label in the results."""
+
+    name: str
+    expr: "Expr"
     span: Span = _span()
 
 

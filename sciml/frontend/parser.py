@@ -377,8 +377,12 @@ class _ToAst(Transformer):
     def train_stmt(self, meta, c):
         return ast.TrainStmt(stages=tuple(c), span=_span(meta))
 
+    def named_report(self, meta, c):
+        return ast.NamedReport(name=str(c[0]), expr=c[1], span=_span(meta))
+
     def report_stmt(self, meta, c):
-        return ast.ReportStmt(items=tuple(c), span=_span(meta))
+        options = c.pop()[1] if isinstance(c[-1], tuple) else ()
+        return ast.ReportStmt(items=tuple(c), options=options, span=_span(meta))
 
     def flow_stmt(self, meta, c):
         return ast.FlowStmt(name=str(c[0]), index=str(c[1]), low=c[2], high=c[3], body=tuple(c[4:]),

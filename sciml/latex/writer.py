@@ -99,6 +99,28 @@ class SpecLatexPrinter(LatexPrinter):
         name, *inputs = expr.args
         return (self._print(name) + r"\left(" + ", ".join(self._print(x) for x in inputs) + r"\right)")
 
+    def _jacobian(self, call, wrt) -> str:
+        """dF(z, t)/dz in the model's lines; at a stage's point, where z is an expression, the
+        derivative in the k-th argument there: D_1 F(z_j + h/2 k_1, t)."""
+        point = self._print(wrt)
+        if isinstance(wrt, sympy.Symbol) and not any(c in point for c in "+-("):   # z, or z_j
+            return r"\frac{\partial " + self._print(call) + r"}{\partial " + point + "}"
+        position = list(call.args[1:]).index(wrt) + 1
+        return r"\mathrm{D}_{" + str(position) + "} " + self._print(call)
+
+    def _print_NetJacobian(self, expr):
+        return self._jacobian(*expr.args)
+
+    def _print_NetDivergence(self, expr):
+        """The exact trace of the Jacobian, or Hutchinson's estimate over the probes v_i."""
+        call, wrt, estimator, probes, _ = expr.args
+        jacobian = self._jacobian(call, wrt)
+        if str(estimator) == "exact":
+            return r"\operatorname{tr}\left(" + jacobian + r"\right)"
+        if int(probes) == 1:
+            return r"v^{\top} " + jacobian + " v"
+        return r"\frac{1}{" + str(int(probes)) + r"} \sum_{i=1}^{" + str(int(probes)) + r"} v_i^{\top} " + jacobian + " v_i"
+
     def _print_NetGrad(self, expr):
         name, x = expr.args
         return r"\nabla " + self._print(name) + r"\left(" + self._print(x) + r"\right)"
@@ -334,7 +356,7 @@ def _loss_lines(w: "_Writer", loss) -> list[str]:
     return lines
 
 
-WRITTEN_KINDS = ("ode", "flow", "pinn", "sde", "bsde", "diffusion")
+WRITTEN_KINDS = ("ode", "flow", "pinn", "sde", "bsde", "diffusion", "cnf")
 
 
 def to_latex(model: ir.Model, standalone: bool = False) -> str:

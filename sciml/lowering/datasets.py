@@ -23,8 +23,9 @@ TOY_SETS = {
     "spirals": "two interleaved spirals in the plane, labels 0/1",
     "two_moons": "two interleaved half circles in the plane, labels 0/1",
     "eight_gaussians": "eight Gaussians on a circle in the plane (FFJORD's 8gaussians), labels 0-7",
+    "checkerboard": "uniform on the 8 dark squares of a 4 x 4 board on [-4, 4]^2 (FFJORD's checkerboard), labels 0-7",
 }
-PLANNED = ("peaks", "normal", "gaussian_mixture", "checkerboard")
+PLANNED = ("peaks", "normal", "gaussian_mixture")
 
 
 def lower_dataset(st: ast.DataStmt, lowering) -> ir.DataSet:
@@ -68,8 +69,11 @@ def _toy(st, call, lowering) -> ir.DataSet:
     if call.positional:
         lowering.fail("E505", f"{call.func}() options are named, as samples = 1000",
                       call.positional[0].span)
-    options = _options(call, lowering, {"samples": ("int", 1000), "seed": ("int", 0),
-                                         "noise": ("real", 0.5 if call.func == "eight_gaussians" else 0.1)})
+    allowed = {"samples": ("int", 1000), "seed": ("int", 0),
+               "noise": ("real", 0.5 if call.func == "eight_gaussians" else 0.1)}
+    if call.func == "checkerboard":   # uniform on its squares: no noise
+        del allowed["noise"]
+    options = _options(call, lowering, allowed)
     fields = (ir.DataField(name="x", shape=(2,)), ir.DataField(name="label", shape=(), integer=True))
     return ir.DataSet(name=st.name, generator=call.func, options=tuple(sorted(options.items())),
                       fields=fields, batched=True, span=st.span)

@@ -251,7 +251,7 @@ class FamilyCalls(FamilyLosses):
         if value.shape != inner.shape:
             self.fail("E240", f"div: the network maps {self.fmt(inner.shape)} to "
                       f"{self.fmt(value.shape)}; a divergence needs the same size in and out", node.span)
-        estimator, probes = "exact", 0
+        estimator, probes, distribution = "exact", 0, "none"
         for position, kw in enumerate(node.keywords):
             if kw.name != "trace":
                 self.fail("E206", f"div() takes no argument '{kw.name}'", kw.span,
@@ -260,14 +260,22 @@ class FamilyCalls(FamilyLosses):
                 self.fail("E206", "trace is given twice", kw.span, "keep one of them")
             if isinstance(kw.value, ast.Name) and kw.value.id == "exact":
                 continue
-            if isinstance(kw.value, ast.Call) and kw.value.func == "hutchinson" and \
-                    len(kw.value.positional) == 1 and not kw.value.keywords:
-                estimator, probes = "hutchinson", self.lowering.integer(kw.value.positional[0], "probes")
+            call = kw.value
+            if isinstance(call, ast.Call) and call.func == "hutchinson" and 1 <= len(call.positional) <= 2 \
+                    and not call.keywords:
+                estimator, probes = "hutchinson", self.lowering.integer(call.positional[0], "probes")
+                distribution = "rademacher"
+                if len(call.positional) == 2:
+                    kind = call.positional[1]
+                    if not (isinstance(kind, ast.Name) and kind.id in ("rademacher", "normal")):
+                        self.fail("E256", "Hutchinson's probes are rademacher (+-1, the default) or normal",
+                                  kind.span, "write hutchinson(1) or hutchinson(1, normal)")
+                    distribution = kind.id
                 continue
             self.fail("E256", "trace is exact or hutchinson(k), k random probes", kw.value.span,
                       "write trace = exact (d network passes) or trace = hutchinson(1) for large d")
-        return self.typed(F.NetDivergence(value.expr, wrt, sympy.Symbol(estimator), sympy.Integer(probes)),
-                          (), value.axis)
+        return self.typed(F.NetDivergence(value.expr, wrt, sympy.Symbol(estimator), sympy.Integer(probes),
+                                          sympy.Symbol(distribution)), (), value.axis)
 
     def _call_jacobian(self, node):
         value, inner, wrt = self._network_input(node, "jacobian")

@@ -90,10 +90,11 @@ class SpaceGradient(ArrayOp):
 
 
 class NetDivergence(ArrayOp):
-    """NetDivergence(F(...), z, estimator, probes): the trace of the Jacobian of the network
-    call F(...) in its input z; estimator 'exact' or 'hutchinson' with `probes` random probes."""
+    """NetDivergence(F(...), z, estimator, probes, distribution): the trace of the Jacobian of the
+    network call F(...) in its input z; estimator 'exact' (distribution 'none') or 'hutchinson'
+    with `probes` random probes, 'rademacher' or 'normal'."""
 
-    nargs = 4
+    nargs = 5
 
 
 class NetJacobian(ArrayOp):

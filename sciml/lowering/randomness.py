@@ -56,13 +56,26 @@ def draws(model: ir.Model) -> tuple:
                                        "mean + softplus(rho) * eps per weight", distribution="normal(0, 1)",
                                        shape=(sum(a * b + b for a, b in zip(net.widths, net.widths[1:])),),
                                        axis=axes.DRAWS, count=net.draws, span=net.span))
+    probes = {}   # one draw per solve, shared by every estimate of the same size
     for equation in model.equations:
         for atom in sorted(equation.rhs.atoms(F.NetDivergence), key=str):
             if str(atom.args[2]) == "hutchinson":
-                found.append(ir.RandomDraw(name=f"probes_{equation.state}", purpose="Hutchinson's trace probes, one "
-                                           "draw per solve", distribution="rademacher", shape=(int(atom.args[3]),),
-                                           axis=axes.SAMPLES, count=0, span=equation.span))
+                size = _entries(model, atom.args[1])
+                key = (int(atom.args[3]), size, str(atom.args[4]))
+                probes.setdefault(key, equation.span)
+    for (count, size, distribution), span in probes.items():
+        found.append(ir.RandomDraw(name="probes", purpose="Hutchinson's trace probes, one draw per solve",
+                                   distribution=distribution, shape=(count, size), axis=axes.SAMPLES, count=0,
+                                   span=span))
     return tuple(found)
+
+
+def _entries(model, symbol) -> int:
+    """The entries per sample of a state or parameter a network's derivative is taken in."""
+    for declared in list(model.states) + list(model.parameters):
+        if declared.name == str(symbol):
+            return declared.shape[0] if declared.shape else 1
+    return 1
 
 
 def _size(model, symbol) -> tuple:

@@ -55,16 +55,38 @@ def lower_training(lowering, st):
 def lower_reports(lowering, st):
     lowering.exprs.context = "report"
     first = len(lowering.reports)
+    on = _report_data(lowering, st)
     for item in st.items:
-        value = lowering.lower(item)
+        named = isinstance(item, ast.NamedReport)   # report nll = mean(...)
+        value = lowering.lower(item.expr if named else item)
         samples = lowering.kind.noise and isinstance(value.expr, S.StateAt)   # sampled paths
         if value.shape not in ((), (1,)) and not isinstance(item, ast.Name) and not samples:
             lowering.fail("E208", "a report is a number or a parameter", item.span)
         datasets = sorted({str(s).split(".")[0] for s in value.expr.free_symbols if "." in str(s)})
-        label = common._label(item)
+        if on:   # `with data = test`: the states start from that data set's fields, the rest read it too
+            datasets = [on] + [d for d in datasets if d != on]
+        label = item.name if named else common._label(item)
         lowering.reports.append(ir.Report(label=label, expr=value.expr,
                                       dataset=datasets[0] if datasets else "", span=item.span))
     _distinct_labels(lowering, st.items, first)
+
+
+def _report_data(lowering, st) -> str:
+    """The data set of `report ... with data = NAME` ('' without the clause)."""
+    on = ""
+    for kw in st.options:
+        if not isinstance(kw, ast.Keyword):
+            lowering.fail("E274", "a report's with-clause names its data set: data = NAME", kw.span,
+                          "write: report ... with data = test")
+        if kw.name != "data":
+            lowering.fail("E274", f"a report takes no option '{kw.name}'", kw.span,
+                          "the one option is data = NAME: the data set the report is evaluated on")
+        names = [d.name for d in lowering.datasets]
+        if not isinstance(kw.value, ast.Name) or kw.value.id not in names:
+            lowering.fail("E274", f"data = {getattr(kw.value, 'id', '...')}: no data set of that name",
+                          kw.value.span, "data sets: " + (", ".join(names) or "none"))
+        on = kw.value.id
+    return on
 
 
 def _distinct_labels(lowering, items, first):
@@ -73,6 +95,10 @@ def _distinct_labels(lowering, items, first):
     reports = lowering.reports[first:]
     labels = [r.label for r in reports]
     for k, (report, item) in enumerate(zip(reports, items)):
+        if isinstance(item, ast.NamedReport):
+            if labels.count(report.label) > 1:
+                lowering.fail("E274", f"two reports are named {report.label}", item.span, "give each its own name")
+            continue
         if labels.count(report.label) > 1:
             argument = item.positional[0] if isinstance(item, ast.Call) and item.positional else None
             suffix = argument.id if isinstance(argument, ast.Name) else str(k + 1)

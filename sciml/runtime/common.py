@@ -83,6 +83,12 @@ class Runtime(RuntimeCommandLine):
             self._placed_draws = cached = (drawn, (dtype, device), self.to_arrays(drawn, dtype, device))
         return {**batch, **cached[2]}
 
+    def report_draws(self, dtype, device) -> dict:
+        """The random draws the reports read, under the key ' draws' (no data set has a space in its
+        name): draw_batch(0, 0) where the module draws any (Hutchinson's probes), else nothing."""
+        draw = getattr(self.model, "draw_batch", None)
+        return {" draws": self.to_arrays(draw(0, 0), dtype, device)} if draw is not None else {}
+
     def running_statistics(self, p, statistics):
         """Batch normalization's running means and variances after a training step: momentum
         BATCH_NORM_MOMENTUM of those in p, the rest the step's batch `statistics` (same names)."""

@@ -138,5 +138,6 @@ class JaxRuntime(Runtime):
         """The spec's reports at numpy `params`, each on its data set, as Python numbers or lists."""
         p, device = self.place_params(params, dtype, device)
         arrays = {name: self.to_arrays(fields, dtype, device) for name, fields in data.items()}
+        arrays.update(self.report_draws(dtype, device))
         values = self.model.evaluate_reports(p, arrays)
         return {name: self.report_value(value) for name, value in values.items()}

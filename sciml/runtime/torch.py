@@ -210,6 +210,7 @@ class TorchRuntime(Runtime):
         """The spec's reports at numpy `params`, each on its data set, as Python numbers or lists."""
         p = {name: torch.as_tensor(value, dtype=dtype, device=device) for name, value in params.items()}
         arrays = {name: self.to_arrays(fields, dtype, device) for name, fields in data.items()}
+        arrays.update(self.report_draws(dtype, device))
         with torch.no_grad():
             values = self.model.evaluate_reports(p, arrays)
         return {name: self.report_value(value.detach().cpu()) if hasattr(value, "detach") else value

@@ -175,13 +175,11 @@ def dy_dt(y, p):
 
 def solve(p, y):
     """adaptive Dormand-Prince 5(4): adaptive steps on [0, T_END]."""
-    times = jnp.asarray(OBSERVED_TIMES if OBSERVED_TIMES[0] == 0 else (0.0,) + OBSERVED_TIMES,
-                        dtype=y.dtype)
-    adjoint = diffrax.BacksolveAdjoint() if True else diffrax.RecursiveCheckpointAdjoint()
+    times = jnp.asarray(OBSERVED_TIMES if OBSERVED_TIMES[0] == 0 else (0.0,) + OBSERVED_TIMES, dtype=y.dtype)
     solution = diffrax.diffeqsolve(diffrax.ODETerm(lambda t, y, p: dy_dt(y, p)), diffrax.Dopri5(), t0=0.0,
                                    t1=T_END, dt0=None, y0=y, args=p, saveat=diffrax.SaveAt(ts=times),
                                    stepsize_controller=diffrax.PIDController(rtol=1e-07, atol=1e-09),
-                                   adjoint=adjoint, max_steps=100000)
+                                   adjoint=diffrax.BacksolveAdjoint(), max_steps=100000)
     y_path = solution.ys if OBSERVED_TIMES[0] == 0 else solution.ys[1:]
     return y_path
 

@@ -173,11 +173,8 @@ def dy_dt(y, p):
 
 def solve(p, y):
     """adaptive Dormand-Prince 5(4): adaptive steps on [0, T_END]."""
-    times = torch.as_tensor(OBSERVED_TIMES if OBSERVED_TIMES[0] == 0 else (0.0,) + OBSERVED_TIMES,
-                            dtype=y.dtype, device=y.device)
-    odeint = torchdiffeq.odeint_adjoint if True else torchdiffeq.odeint
-    extra = dict(adjoint_params=tuple(p.values())) if True else dict()
-    y_path = odeint(lambda t, y: dy_dt(y, p), y, times, rtol=1e-07, atol=1e-09, method="dopri5", **extra)
+    times = torch.as_tensor(OBSERVED_TIMES if OBSERVED_TIMES[0] == 0 else (0.0,) + OBSERVED_TIMES, dtype=y.dtype, device=y.device)
+    y_path = torchdiffeq.odeint_adjoint(lambda t, y: dy_dt(y, p), y, times, rtol=1e-07, atol=1e-09, method="dopri5", adjoint_params=tuple(p.values()))
     y_path = y_path if OBSERVED_TIMES[0] == 0 else y_path[1:]
     return y_path
 

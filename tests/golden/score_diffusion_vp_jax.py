@@ -180,7 +180,8 @@ def std_over(values):
 
 
 def time_row(t, like):
-    """The time t as a row, one entry per sample (column) of `like`: a network's input t."""
+    """The time t (a number, or a solver's array) as a row, one entry per sample (column) of
+    `like`: a network's input t."""
     return jnp.full_like(like[:1], t)
 
 

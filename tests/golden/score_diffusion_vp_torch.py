@@ -178,8 +178,9 @@ def std_over(values):
 
 
 def time_row(t, like):
-    """The time t as a row, one entry per sample (column) of `like`: a network's input t."""
-    return torch.full_like(like[:1], t)
+    """The time t (a number, or a solver's tensor) as a row, one entry per sample (column) of
+    `like`: a network's input t."""
+    return torch.ones_like(like[:1]) * t
 
 
 def s(p, x0, x1):

@@ -171,6 +171,17 @@ def eight_gaussians(samples, seed, noise):
     x = (centers[:, label] + noise * rng.standard_normal((2, samples))) / 1.414
     return {"x": x, "label": label}
 ''',
+    "checkerboard": '''
+def checkerboard(samples, seed):
+    """FFJORD's checkerboard (Grathwohl et al. 2019, lib/toy_data.py): uniform on the 8 dark squares
+    of side 2 of a 4 x 4 board on [-4, 4]^2 (density 1/32, entropy ln 32): x is (2, samples),
+    label (the square, 0-7) is (samples,)."""
+    rng = np.random.default_rng(seed)
+    x1 = rng.uniform(-2.0, 2.0, samples)
+    x2 = rng.uniform(0.0, 1.0, samples) - 2.0 * rng.integers(0, 2, samples) + np.floor(x1) % 2
+    label = (2 * (np.floor(x1) + 2) + np.floor(x2 / 2 + 1)).astype(np.int64)
+    return {"x": 2.0 * np.stack([x1, x2]), "label": label}
+''',
     "ode": '''
 def simulate_ode(rhs, start, times, steps, method):
     """Integrate dt(u) = rhs(u) from the columns of `start` with `steps` fixed steps

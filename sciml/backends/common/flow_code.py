@@ -19,7 +19,7 @@ from sciml.lowering.coupling import with_index
 from sciml.lowering.mathtext import expr_text
 
 # module names that are only ever local variables, free for an inverse named after its flow
-_LOCAL_ONLY = {"g", "x", "z"}
+_LOCAL_ONLY = {"g", "x"}
 
 
 def inverse_name(flow: ir.Flow, names: dict, taken: set) -> str:

@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import sympy
 
+from sciml.backends.common.jacobian_code import PROBES
 from sciml.backends.common.numpy_code import number_literal
 from sciml.backends.common.quoting import literal
 from sciml.lowering import family_symbols as F
 from sciml.lowering import symbols as S
+
+
+DRAWS = " draws"   # the reports' data entry of the random draws (no data set name has a space)
 
 
 class LossWriter:
@@ -81,6 +85,8 @@ class LossWriter:
             args.append(self._initial_code(self.m.states[0], 1, names))
         if self.noise is not None:
             args += self.noise.batch_arguments()
+        if self.derivatives is not None and self.derivatives.probes:   # Hutchinson's, as many as samples
+            args.append(self.derivatives.probe_argument(names))
         targets = [self.names[str(a)] for a in self.observed]
         if self.normalized:
             targets.append(statistics)
@@ -162,6 +168,7 @@ class LossWriter:
                  "    values = {}"]
         for report in self.m.reports:
             names = self.field_names(report.dataset, "batch")
+            names[" probes"] = f"data[{literal(DRAWS)}][{literal(PROBES)}]"   # the runtime's draw_batch(0, 0)
             lines += self.spec_comment(report.span)
             lines += self._unpack(report.expr)
             if report.dataset:

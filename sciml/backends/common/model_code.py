@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import sympy
 
 from sciml.backends.common.batch_norm_code import normalized_network
+from sciml.backends.common.jacobian_code import NetworkDerivatives, has_network_derivatives
 from sciml.backends.common.loss_code import LossWriter
 from sciml.backends.common.quoting import comment, docstring, literal
 from sciml.backends.common.solve_code import SolveWriter
@@ -44,6 +45,9 @@ class Spelling:
     taylor_layers: bool = False  # u_taylor's hidden layers as the runtime's TaylorLayer (taylor_layers_code.py)
     taylor_values: dict = None  # {activation: (its value in a, why)} for the Taylor layers' derivatives function
     time_argument: str = ""  # the first line of a right side that reads the time t (torch: t as a tensor)
+    adaptive_times: dict = None  # {at the data times?: (the times solved at, the line that trims 0 off)}
+    adaptive_adjoint: dict = None  # {adjoint?: (the solver's function or adjoint, its extra arguments)}
+    adaptive_inverse: str = ""  # template of an adaptive solve from T_END back to 0 (a cnf's sampler)
 
 
 class ModelWriter(LossWriter):
@@ -89,6 +93,9 @@ class ModelWriter(LossWriter):
         self.noise = None   # an SDE's increments and diffusion functions (noise_code.py)
         self.steps = None   # the networks per time step, evaluated where a step begins (step_networks.py)
         self.step_locals: list[str] = []   # their values' symbols: arguments of the right sides
+        # a network's divergence or Jacobian in a right side: forward mode, and one joint right side
+        self.derivatives = NetworkDerivatives(self) if has_network_derivatives(model) else None
+        self.joint = self.fresh("right_sides") if self.derivatives is not None else None
 
     def fresh(self, base: str) -> str:
         """A derived name that no user name (after mapping) already takes."""
@@ -152,6 +159,8 @@ class ModelWriter(LossWriter):
             lines += ["", ""]
             if net.name in self.gradients:
                 lines += self.network_gradient(net) + ["", ""]
+        if self.derivatives is not None:   # F and its derivative along directions (jacobian_code.py)
+            lines += self.derivatives.tangent_functions()
         return lines
 
     def network_gradient(self, net: ir.Network) -> list[str]:
@@ -177,7 +186,7 @@ class ModelWriter(LossWriter):
         state = self.names[eq.state]
         return f"d{state}_dt" if eq.order == 1 else f"d2{state}_dt2"
 
-    def rhs_args(self, eq: ir.Equation, expr=None) -> list[str]:
+    def rhs_args(self, eq: ir.Equation | None, expr=None) -> list[str]:
         """The arguments of eq's right side (or of `expr`, another function of its states)."""
         expr = eq.rhs if expr is None else expr
         used = {str(s) for s in expr.free_symbols}
@@ -193,6 +202,8 @@ class ModelWriter(LossWriter):
         return args
 
     def rhs_functions(self) -> list[str]:
+        if self.joint is not None:   # one function for the system: its passes evaluated once
+            return self.derivatives.right_sides(self.joint)
         lines = []
         for eq in self.m.equations:
             names = {**self.names, **{c: self.names[c] for c in self.matrix_consts}}
@@ -203,18 +214,22 @@ class ModelWriter(LossWriter):
             lines += [f"    return {self.code(eq.rhs, names)}", "", ""]
         return lines
 
-    def time_lines(self, args) -> list[str]:
-        """The backend's line that takes the time t in, for a function with the argument t."""
+    def time_lines(self, args, network_time: bool = False) -> list[str]:
+        """The backend's line that takes the time t in, for a function with the argument t; where
+        a network reads t (`network_time`), t as a row of the first argument's samples."""
+        if "t" in args and network_time:
+            self.helpers.add("time_row")
+            return [f"    t = time_row(t, {args[0]})   # the stage's time, a row: a network's input"]
         return [f"    {self.sp.time_argument}"] if "t" in args and self.sp.time_argument else []
 
-    def call(self, eq: ir.Equation, values: dict | None = None, step: str = "j", name: str = "",
-             expr=None, extra=()) -> str:
+    def call(self, eq: ir.Equation | None, values: dict | None = None, step: str = "j", name: str = "",
+             expr=None, extra=(), arguments=None) -> str:
         """The call of eq's right-hand side (or of the function `name` of the same arguments, or
-        of `expr`'s, then `extra`) at step `step`, states replaced by `values`."""
+        of `expr`'s, then `extra`; or of `arguments`) at step `step`, states replaced by `values`."""
         per_step = {self.names[p.name] for p in self.m.parameters if p.per_step}
         self.array_args = {self.names[c]: self.arrays[c] for c in self.matrix_consts}
         args = []
-        for a in self.rhs_args(eq, expr):
+        for a in (arguments if arguments is not None else self.rhs_args(eq, expr)):
             if values and a in values:
                 args.append(values[a])
             elif a in self.array_args:
@@ -224,6 +239,10 @@ class ModelWriter(LossWriter):
             else:
                 args.append(a)
         return f"{name or self.rhs_name(eq)}({', '.join(args + list(extra))})"
+
+    def joint_call(self, values: dict | None = None, step: str = "j") -> str:
+        """The call of the joint right side (jacobian_code.py), states replaced by `values`."""
+        return self.call(None, values, step, name=self.joint, arguments=self.derivatives.arguments())
 
     # -- the scheme: its definition's stages (solve_code.py) -----------------------------------
     def solve(self) -> list[str]:
@@ -248,22 +267,26 @@ class ModelWriter(LossWriter):
         # never from a closure: diffrax's adjoint cannot differentiate a closed-over value
         read = {self.names[q.name]: f"p[{literal(self.names[q.name])}]" for q in self.m.parameters}
         if len(eqs) == 1:
-            state, start, call = states[0], states[0], self.call(eqs[0], read)
+            state, start = states[0], states[0]
+            call = self.joint_call(read) if self.joint else self.call(eqs[0], read)
             solved_value, trimmed, trimmed_ys = paths[0], f"{paths[0]}[1:]", "solution.ys[1:]"
         else:   # lambda t, state: (dx_dt(state[1]), dy_dt(p, state[0], state[1])), state = (x, y)
             state = self.fresh("state")
             entries = {**read, **{s: f"{state}[{k}]" for k, s in enumerate(states)}}
             start = f"({', '.join(states)})"
-            call = "(" + ", ".join(self.call(e, entries) for e in eqs) + ")"
+            call = self.joint_call(entries) if self.joint else "(" + ", ".join(self.call(e, entries) for e in eqs) + ")"
             solved_value = f"({', '.join(paths)})"
             trimmed = "(" + ", ".join(f"{path}[1:]" for path in paths) + ")"
             trimmed_ys = "tuple(ys[1:] for ys in solution.ys)"
         scheme = self.m.time_integrator
+        at_data = any(not atom.args[1].is_number for atom in self.observed)
+        times, trim = self.sp.adaptive_times[at_data]
+        odeint, extra = self.sp.adaptive_adjoint[bool(scheme.option("adjoint"))]
+        fields = dict(solved=", ".join(paths), solved_value=solved_value, trimmed=trimmed, trimmed_ys=trimmed_ys)
         return self.sp.adaptive.format(
-            y=states[0], state=state, start=start, call=call, solved=", ".join(paths),
-            solved_value=solved_value, trimmed=trimmed, trimmed_ys=trimmed_ys,
+            y=states[0], state=state, start=start, call=call, times=times, trim=trim.format(**fields),
             rtol=repr(scheme.option("rtol")), atol=repr(scheme.option("atol")),
-            adjoint=scheme.option("adjoint"), results=", ".join(results),
+            odeint=odeint, extra=extra, results=", ".join(results), **fields,
             method=definition.solver(self.sp.solver_library)).strip("\n").splitlines()
 
 

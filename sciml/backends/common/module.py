@@ -25,6 +25,7 @@ from sciml.backends.common.pinn_code import PinnWriter
 from sciml.backends.common.pinn_numpy import emit_pinn_numpy, reports_function
 from sciml.backends.common.points_code import points_imports
 from sciml.backends.common.runtime_code import runtime_imports, runtime_lines
+from sciml.backends.common.cnf_code import CnfSampler
 from sciml.backends.common.score_code import ScoreWriter
 from sciml.backends.common.quoting import comment, docstring, literal
 from sciml.lowering import ir
@@ -76,8 +77,10 @@ def emit_module(model: ir.Model, source: str, source_name: str, backend: str, sp
         solve = writer.solve()
         flows = [line for flow in model.flows for line in FlowWriter(writer, flow).functions()]
         noise = writer.noise.functions() if writer.noise is not None else []
+        sampler = CnfSampler(writer).functions() if model.kind == "cnf" else []   # cnf_code.py
         model_lines = (writer.networks() + (grid.functions() if grid else []) + writer.rhs_functions() + noise
                        + (writer.solver.grid_functions() if grid else []) + solve + (["", ""] if solve else [])
+                       + sampler
                        + writer.reversible_steps() + flows + writer.loss()
                        + loss_terms_function(writer, source.split("\n")) + writer.reports())
     helpers = [spelling.pieces[name] for name in sorted(writer.helpers)]
@@ -128,6 +131,8 @@ def emit_module(model: ir.Model, source: str, source_name: str, backend: str, sp
         lines += ["", ""] + emit_pinn_numpy(model)
     if writer.noise is not None:
         lines += ["", ""] + writer.noise.numpy_lines()
+    if writer.derivatives is not None and writer.derivatives.probes:   # Hutchinson's probes
+        lines += ["", ""] + writer.derivatives.numpy_lines()
     if score is not None:
         lines += ["", ""] + score.numpy_lines()
     lines += ["", ""] + emit_guard_section(model, names, source_name, writer if grid is not None else None)
@@ -135,7 +140,7 @@ def emit_module(model: ir.Model, source: str, source_name: str, backend: str, sp
     lines += ["", "", "# ---- the model", ""]
     lines += helpers_text(helpers)
     lines += model_lines
-    lines += ["", ""] + runtime_lines(backend, standalone, own_sample=diffusion)
+    lines += ["", ""] + runtime_lines(backend, standalone, own_sample=diffusion or model.kind == "cnf")
     text = "\n".join(lines).rstrip() + "\n"
     return _tidy(text)
 

@@ -20,7 +20,7 @@ configure p batch data h j k1 k2 k3 k4 step rng value grads optimizer opt_state 
 N_STEPS T_END OBSERVED_STEPS DTYPE DEVICE params reports result eye matrix_of pad mse
 softmax_cross_entropy accuracy smooth_in_time spirals two_moons simulate_ode ode_rhs
 inverse_step initial_state sample stages evaluation_batch OPTIMIZERS MODEL BACKEND STAGES TRAIN_SET
-SAMPLE_FIELDS OBSERVED_TIMES trajectory implicit times odeint extra z x g a a1 a2 a3 a4
+SAMPLE_FIELDS OBSERVED_TIMES trajectory implicit times odeint extra x g a a1 a2 a3 a4
 ReversibleSolve reversible_solve reversible_forward reversible_backward ctx names values inputs
 outputs saved pullback grad_step grad_p grad_values total column like size count index fields
 x1 x2 log_det gaussian_nll check_stability StabilityMonitor STABILITY_BOUNDS monitor load_npz load_csv
@@ -35,7 +35,7 @@ sobol_points qmc draw_batch point_draw
 coordinates reference_grid REFERENCE_GRID burgers_cole_hopf
 ou_paths PATHS mean_over std_over batch_norm on_paths step_weights stacked_statistics running statistics
 loss_and_statistics BATCH_NORM_MOMENTUM
-eight_gaussians time_row squared_norm DSM_DRAWS PRIOR_SCALE PRIOR_SHIFT PRIOR_VARIANCE prior drawn samples t_j dW_j start
+eight_gaussians checkerboard time_row identity_directions right_sides squared_norm DSM_DRAWS PRIOR_SCALE PRIOR_SHIFT PRIOR_VARIANCE prior drawn samples t_j dW_j start
 """.split()) | frozenset(f"{name}_step" for name in registry.NAMES)   # the simulated data's steps
 
 

@@ -22,11 +22,14 @@ from sciml.schemes import registry
 
 
 class NumpyCodePrinter(ArrayPrinterMixin, NumPyPrinter):
+    NUMBERS_IN_NUMPY = False
     SPELLING = {
         "sqrt": "np.sqrt({})", "relu": "np.maximum({}, 0)", "sigmoid": "1 / (1 + np.exp(-{}))",
         "softplus": "np.logaddexp({}, 0)", "mean": "np.mean({})", "sum": "np.sum({})",
         "norm": "np.linalg.norm({})", "sample_norm": "np.linalg.norm({}, axis=0, keepdims=True)",
         "squared_norm": "np.sum(np.square({}))", "squared_sample_norm": "np.sum(np.square({}), axis=0, keepdims=True)",
+        "jacobian_trace": "np.einsum('iin->n', {})[None]", "jacobian_squared_norm": "np.sum(np.square({}), axis=(0, 1))[None]",
+        "probe_trace": "np.mean(np.sum({} * {}, axis=1), axis=0, keepdims=True)",
         "inner": "np.sum({} * {}, axis=0, keepdims=True)", "softmax": "softmax({})",
     }
 
@@ -162,6 +165,9 @@ def _dataset_call(d: ir.DataSet, names) -> str:
     if d.generator in ("spirals", "two_moons", "eight_gaussians"):
         o = dict(d.options)
         return f"{d.generator}(samples={o['samples']}, seed={o['seed']}, noise={o['noise']!r})"
+    if d.generator == "checkerboard":
+        o = dict(d.options)
+        return f"checkerboard(samples={o['samples']}, seed={o['seed']})"
     if d.generator == "ou_paths":
         o = dict(d.options)
         return (f"ou_paths(theta={o['theta']!r}, mu={o['mu']!r}, sigma={o['sigma']!r}, x0={o['x0']!r}, "

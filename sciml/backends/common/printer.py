@@ -17,10 +17,20 @@ class ArrayPrinterMixin:
     #: operation -> format string; filled in by each backend
     SPELLING: dict = {}
 
+    #: a function of numbers alone (log(2 pi)) printed with numpy: a Python number, not an array op
+    NUMBERS_IN_NUMPY = True
+
     def __init__(self, names: dict, settings=None):
         super().__init__(settings or {})
         self.names = names
         self.helpers: set[str] = set()
+
+    def _print(self, expr, **kwargs):
+        if self.NUMBERS_IN_NUMPY and isinstance(expr, sympy.Function) and not isinstance(expr, S.ArrayOp) \
+                and not expr.free_symbols and expr.is_number:
+            from sciml.backends.common.numpy_code import NumpyCodePrinter
+            return NumpyCodePrinter(self.names).doprint(expr)
+        return super()._print(expr, **kwargs)
 
     # -- leaves ------------------------------------------------------------------------------
     def _print_Symbol(self, expr):
@@ -166,6 +176,16 @@ class ArrayPrinterMixin:
 
     def _print_SampleNorm(self, expr):
         return self._spelled("sample_norm", *expr.args)
+
+    # -- a network's derivative in its input (jacobian_code.py) --------------------------------
+    def _print_JacobianTrace(self, expr):
+        return self._spelled("jacobian_trace", *expr.args)
+
+    def _print_JacobianSquaredNorm(self, expr):
+        return self._spelled("jacobian_squared_norm", *expr.args)
+
+    def _print_ProbeTrace(self, expr):
+        return self._spelled("probe_trace", *expr.args)
 
     def _print_EntrySum(self, expr):
         return self._spelled("entry_sum", *expr.args)

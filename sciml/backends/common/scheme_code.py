@@ -50,6 +50,9 @@ class CodeNames:
                                          # call, noise and correction as args["t"]
     noise: Callable = None               # (role, index, args, step): g dW of a stochastic scheme
     correction: Callable = None          # (role, index, args, step): Milstein's 1/2 g g' (dW^2 - h)
+    joint: Callable = None               # (role, args, step): the call of one function that returns the
+                                         # rates of every state of the role (jacobian_code.py), bound
+                                         # before the stage that reads them
 
 
 class ExplicitRate(Rate):
@@ -91,6 +94,8 @@ class StageCode:
         self.stacked = {}     # role -> the name of its stacked state
         self.stacked_value = {}   # role -> the Value that name holds
         self.held = {}
+        self.bound = {}   # with a joint right side: rate -> the names its stage bound it to
+        self.rate_names = {}   # (role, position in a stage) -> the names a rate in a formula is bound to
 
     # -- which variable holds which value -----------------------------------------------------
     def variables(self, role) -> list[list[str]]:
@@ -128,13 +133,16 @@ class StageCode:
 
     def assign(self, stage, needed, step) -> list[str]:
         target, value = stage.target, stage.value
+        bindings = self._bind(stage, step) if self.s.joint is not None else []
         if isinstance(target, Auxiliary):
             role = self.aux_roles[target]
-            codes = self.values_code(value, role, step)
             self.held[target] = self.aux_names[target]
-            return [f"{', '.join(self.aux_names[target])} = {', '.join(codes)}"]
+            if bindings and isinstance(value, Rate):   # k1 = f(t, y): bound into k1 itself
+                return bindings
+            codes = self.values_code(value, role, step)
+            return bindings + [f"{', '.join(self.aux_names[target])} = {', '.join(codes)}"]
         role = target.role
-        lines, codes = [], None
+        lines, codes = bindings, None
         if is_matrix_expression(value) and len(self.s.roles[role]) > 1:
             lines.append(self._stack(role))   # codes None: solved into the stacked name
         elif is_matrix_expression(value):
@@ -168,6 +176,34 @@ class StageCode:
         if pairs:
             lines.append(f"{', '.join(t for t, _ in pairs)} = {', '.join(s for _, s in pairs)}")
         return lines
+
+    def _bind(self, stage, step) -> list[str]:
+        """With a joint right side, each rate of the stage from one call, before the stage:
+        `k1_z, k1_l = right_sides(z, t, p)` for k1 = f(t, y), else `dz_dt, dl_dt = ...`."""
+        self.bound = {}
+        lines = []
+        for position, rate in enumerate(sorted(stage.value.atoms(Rate), key=str)):
+            states = self.s.roles[rate.role]
+            if isinstance(stage.target, Auxiliary) and stage.value == rate:
+                names = self.aux_names[stage.target]
+            else:
+                names = self._rate_names(rate.role, position)
+            argument = rate.args[2]
+            args = {state: self.code(argument, i, step)
+                    for i, state in enumerate(self.s.roles[argument_role(argument)])}
+            if self.s.time is not None:
+                args["t"] = self.s.time(rate.args[1], step)
+            lines.append(f"{', '.join(names)} = {self.s.joint(rate.role, args, step)}")
+            self.bound[rate] = names
+        return lines
+
+    def _rate_names(self, role, position) -> list[str]:
+        """The names a rate inside a formula is bound to: dz_dt, dl_dt (the same in every step)."""
+        key = (role, position)
+        if key not in self.rate_names:
+            suffix = "" if position == 0 else f"_{position + 1}"
+            self.rate_names[key] = [self.s.fresh(f"d{state}_dt{suffix}") for state in self.s.roles[role]]
+        return self.rate_names[key]
 
     def setup(self) -> list[str]:
         """Lines before the loop: the factors of the step-invariant matrices (IMEX's I + h L)."""
@@ -242,6 +278,8 @@ class StageCode:
         raise AssertionError(f"cannot print {e} on the stacked state")
 
     def _call(self, rate: Rate, k, step) -> str:
+        if rate in self.bound:   # bound before the stage, from the joint right side
+            return self.bound[rate][k]
         argument = rate.args[2]
         role = argument_role(argument)
         args = {state: self.code(argument, i, step) for i, state in enumerate(self.s.roles[role])}

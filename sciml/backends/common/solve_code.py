@@ -45,7 +45,8 @@ class SolveWriter:
             matrices=matrices, identity=identity, linear_solve=writer.sp.linear_solve,
             factor=writer.sp.factor, factored_solve=writer.sp.factored_solve, operator=self.operator,
             like=writer.state_names[0], concat=writer.sp.concat, sizes=self.sizes, fresh=writer.fresh,
-            noise=self._noise, correction=self._correction, time=self._time if self.uses_time else None)
+            noise=self._noise, correction=self._correction, time=self._time if self.uses_time else None,
+            joint=self._joint if writer.joint else None)
         self.code = StageCode(self.d, names)
         self.d = self.code.d   # on a grid, its stages read the explicit rest (with_explicit_rates)
 
@@ -69,6 +70,9 @@ class SolveWriter:
         if equation.rhs == 0 and self.m.noises:   # d(X) = g dW: the stage has no drift term
             return "0"
         return self.w.call(equation, args, step)
+
+    def _joint(self, role, args, step) -> str:
+        return self.w.joint_call(args, step)
 
     def _noise(self, role, index, args, step) -> str:
         return self.w.noise.noise_call(self.equations[self.roles[role][index]], args, step)
@@ -151,6 +155,8 @@ class SolveWriter:
             return []  # written with the step and its inverse, see reversible_steps
         first = w.state_names[0]
         starts = list(w.state_names) + ([f"dt_{first}"] if m.order == 2 else []) + self.increments()
+        if w.derivatives is not None and w.derivatives.probes:   # Hutchinson's, the same all through
+            starts.append(w.names["probes"])
         said = f"{self.d.title}: {m.time_integrator.steps or 'adaptive'} steps on [0, T_END]."
         if self.normalized:   # batch normalization: the batch's statistics, or the running ones
             starts.append("running=False")

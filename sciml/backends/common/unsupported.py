@@ -8,6 +8,8 @@ import sympy
 
 from sciml.backends.common.pinn_code import derivative_order
 from sciml.backends.common.pinn_fields import FieldTerms
+from sciml.backends.common.cnf_code import cnf_unsupported
+from sciml.backends.common.jacobian_code import unsupported as derivatives_unsupported
 from sciml.backends.common.score_code import diffusion_unsupported
 from sciml.backends.common.taylor_code import TAYLOR_ORDER
 from sciml.frontend.diagnostics import SpecError, error
@@ -15,9 +17,8 @@ from sciml.lowering import family_symbols as F
 from sciml.lowering import ir
 from sciml.lowering import symbols as S
 
-GENERATED_KINDS = ("ode", "flow", "pinn", "grid_pde", "sde", "bsde", "diffusion")
+GENERATED_KINDS = ("ode", "flow", "pinn", "grid_pde", "sde", "bsde", "diffusion", "cnf")
 PLANNED = {   # kind: what is missing, the issue that brings it
-    "cnf": ("continuous normalizing flows", 13),
     "vae": ("variational autoencoders (the ELBO)", 13),
     "bayes": ("Bayesian networks (weight posteriors)", 13),
     "latent_ode": ("latent ODEs (an encoder, a latent ODE and a decoder)", 13),
@@ -57,9 +58,7 @@ def _in_ode_models(model: ir.Model) -> list:
             found.append(_e901("networks per time step in an ODE (they are written for SDEs)", net.span))
         if net.batchnorm and not net.index:
             found.append(_e901("batch normalization in a network that is not per time step", net.span))
-    for equation in model.equations:
-        if equation.rhs.has(F.NetDivergence, F.NetJacobian):
-            found.append(_e901("the divergence and Jacobian of a network", equation.span))
+    found += [_e901(what, span) for what, span in derivatives_unsupported(model) + cnf_unsupported(model)]
     return found
 
 

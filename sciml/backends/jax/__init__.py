@@ -12,6 +12,8 @@ SPELLING = Spelling(printer=JaxCodePrinter, as_const=template.AS_CONST, eye=temp
                     stack=template.STACK, concat=template.CONCAT, linear_solve=template.LINEAR_SOLVE,
                     factor=template.FACTOR, factored_solve=template.FACTORED_SOLVE,
                     adaptive=template.ADAPTIVE, reversible=template.REVERSIBLE,
+                    adaptive_times=template.ADAPTIVE_TIMES, adaptive_adjoint=template.ADAPTIVE_ADJOINT,
+                    adaptive_inverse=template.ADAPTIVE_INVERSE,
                     default_like=template.DEFAULT_LIKE, pieces=template.PIECES, grid_solvers=template.GRID_SOLVERS,
                     dense_grid_solve_up_to=template.DENSE_GRID_SOLVE_UP_TO,
                     solver_library="diffrax", scan=True)

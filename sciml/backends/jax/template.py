@@ -51,17 +51,29 @@ def {solve}(factors, rhs):
     "eigenbases": eigenbases_solver("jnp.asarray", "jnp.einsum", ""),
 }
 
+# the library's adaptive solve; {times} and {trim}: at the data times (with 0 first), or at 0 and T
+ADAPTIVE_TIMES = {True: ("OBSERVED_TIMES if OBSERVED_TIMES[0] == 0 else (0.0,) + OBSERVED_TIMES",
+                         "solution.ys if OBSERVED_TIMES[0] == 0 else {trimmed_ys}"),
+                  False: ("(0.0, T_END)", "solution.ys")}
 ADAPTIVE = '''
-    times = jnp.asarray(OBSERVED_TIMES if OBSERVED_TIMES[0] == 0 else (0.0,) + OBSERVED_TIMES,
-                        dtype={y}.dtype)
-    adjoint = diffrax.BacksolveAdjoint() if {adjoint} else diffrax.RecursiveCheckpointAdjoint()
+    times = jnp.asarray({times}, dtype={y}.dtype)
     solution = diffrax.diffeqsolve(diffrax.ODETerm(lambda t, {state}, p: {call}), diffrax.{method}(), t0=0.0,
                                    t1=T_END, dt0=None, y0={start}, args=p, saveat=diffrax.SaveAt(ts=times),
                                    stepsize_controller=diffrax.PIDController(rtol={rtol}, atol={atol}),
-                                   adjoint=adjoint, max_steps=100000)
-    {solved} = solution.ys if OBSERVED_TIMES[0] == 0 else {trimmed_ys}
+                                   adjoint={odeint}, max_steps=100000)
+    {solved} = {trim}
     return {results}
 '''
+# a continuous normalizing flow's sampler: the ode of its flow state from T_END back to 0 (cnf_code.py)
+ADAPTIVE_INVERSE = '''
+    solution = diffrax.diffeqsolve(diffrax.ODETerm(lambda t, {y}, p: {call}), diffrax.{method}(), t0=T_END,
+                                   t1=0.0, dt0=None, y0={y}, args=p,
+                                   stepsize_controller=diffrax.PIDController(rtol={rtol}, atol={atol}),
+                                   max_steps=100000)
+    return solution.ys[-1]
+'''
+# the continuous adjoint (diffrax.BacksolveAdjoint), or backpropagation through the solver's steps
+ADAPTIVE_ADJOINT = {True: ("diffrax.BacksolveAdjoint()", ""), False: ("diffrax.RecursiveCheckpointAdjoint()", "")}
 
 REVERSIBLE = '''
 @jax.custom_vjp
@@ -185,9 +197,16 @@ def on_paths(value, like):
     column = jnp.reshape(value, (-1, 1))
     return jnp.broadcast_to(column, (column.shape[0], like.shape[-1]))
 ''',
+    "identity_directions": '''
+def identity_directions(n, like):
+    """The n unit vectors of R^n as directions, (n, n, 1): forward mode along them gives a
+    network's Jacobian, one row per input entry (broadcast over the samples)."""
+    return jnp.eye(n, dtype=like.dtype)[:, :, None]
+''',
     "time_row": '''
 def time_row(t, like):
-    """The time t as a row, one entry per sample (column) of `like`: a network's input t."""
+    """The time t (a number, or a solver's array) as a row, one entry per sample (column) of
+    `like`: a network's input t."""
     return jnp.full_like(like[:1], t)
 ''',
     "squared_norm": '''

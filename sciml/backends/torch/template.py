@@ -70,15 +70,23 @@ def {solve}(factors, rhs):
     "eigenbases": eigenbases_solver("torch.as_tensor", "torch.einsum", ", device=like.device"),
 }
 
+# the library's adaptive solve; {times} and {trim}: at the data times (with 0 first), or at 0 and T
+ADAPTIVE_TIMES = {True: ("OBSERVED_TIMES if OBSERVED_TIMES[0] == 0 else (0.0,) + OBSERVED_TIMES",
+                         "    {solved} = {solved_value} if OBSERVED_TIMES[0] == 0 else {trimmed}\n"),
+                  False: ("(0.0, T_END)", "")}
 ADAPTIVE = '''
-    times = torch.as_tensor(OBSERVED_TIMES if OBSERVED_TIMES[0] == 0 else (0.0,) + OBSERVED_TIMES,
-                            dtype={y}.dtype, device={y}.device)
-    odeint = torchdiffeq.odeint_adjoint if {adjoint} else torchdiffeq.odeint
-    extra = dict(adjoint_params=tuple(p.values())) if {adjoint} else dict()
-    {solved} = odeint(lambda t, {state}: {call}, {start}, times, rtol={rtol}, atol={atol}, method="{method}", **extra)
-    {solved} = {solved_value} if OBSERVED_TIMES[0] == 0 else {trimmed}
-    return {results}
+    times = torch.as_tensor({times}, dtype={y}.dtype, device={y}.device)
+    {solved} = {odeint}(lambda t, {state}: {call}, {start}, times, rtol={rtol}, atol={atol}, method="{method}"{extra})
+{trim}    return {results}
 '''
+# a continuous normalizing flow's sampler: the ode of its flow state from T_END back to 0 (cnf_code.py)
+ADAPTIVE_INVERSE = '''
+    times = torch.as_tensor((T_END, 0.0), dtype={y}.dtype, device={y}.device)
+    return torchdiffeq.odeint(lambda t, {y}: {call}, {y}, times, rtol={rtol}, atol={atol}, method="{method}")[-1]
+'''
+# the continuous adjoint (torchdiffeq.odeint_adjoint, with the parameters it differentiates in), or not
+ADAPTIVE_ADJOINT = {True: ("torchdiffeq.odeint_adjoint", ", adjoint_params=tuple(p.values())"),
+                    False: ("torchdiffeq.odeint", "")}
 
 REVERSIBLE = '''
 class ReversibleSolve(torch.autograd.Function):
@@ -208,10 +216,17 @@ def on_paths(value, like):
     column = torch.reshape(value, (-1, 1))
     return column.expand(column.shape[0], like.shape[-1])
 ''',
+    "identity_directions": '''
+def identity_directions(n, like):
+    """The n unit vectors of R^n as directions, (n, n, 1): forward mode along them gives a
+    network's Jacobian, one row per input entry (broadcast over the samples)."""
+    return torch.eye(n, dtype=like.dtype, device=like.device)[:, :, None]
+''',
     "time_row": '''
 def time_row(t, like):
-    """The time t as a row, one entry per sample (column) of `like`: a network's input t."""
-    return torch.full_like(like[:1], t)
+    """The time t (a number, or a solver's tensor) as a row, one entry per sample (column) of
+    `like`: a network's input t."""
+    return torch.ones_like(like[:1]) * t
 ''',
     "squared_norm": '''
 def squared_norm(v):
