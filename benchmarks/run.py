@@ -374,16 +374,8 @@ def bench_jax(args, folder):
         return jnp.mean((rk4_scan(layers, x0) - x1) ** 2)
 
     # -- diffrax: no RK4 in diffrax 0.7, so the classical RK4 tableau on its explicit RK base
-    class RK4(diffrax.AbstractERK):
-        """Classical Runge-Kutta (no error estimate: for fixed steps only)."""
-        tableau: ClassVar[diffrax.ButcherTableau] = diffrax.ButcherTableau(
-            a_lower=(np.array([0.5]), np.array([0.0, 0.5]), np.array([0.0, 0.0, 1.0])),
-            b_sol=np.array([1 / 6, 1 / 3, 1 / 3, 1 / 6]), b_error=np.zeros(4),
-            c=np.array([0.5, 0.5, 1.0]))
-        interpolation_cls: ClassVar = diffrax.ThirdOrderHermitePolynomialInterpolation.from_k
-
-        def order(self, terms):
-            return 4
+    from classic_rk4 import diffrax_rk4
+    RK4 = diffrax_rk4()
 
     grid = np.linspace(0.0, prob["t_end"], n_steps + 1)
 

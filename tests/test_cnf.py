@@ -56,12 +56,12 @@ def test_forward_mode_jacobian_equals_autograd(tmp_path, activation):
     p = {k: torch.tensor(v) for k, v in scaled(module.init_params(0), 2.0).items()}
     z = torch.tensor(np.random.default_rng(1).standard_normal((2, 5)))
     t = torch.full((1, 5), 0.3, dtype=torch.float64)
-    value, jacobian = module.F_jvp(p, z, t, module.identity_directions(2, z))   # (in, out, samples)
+    value, jacobian = module.F_jvp(p, z, t, module.identity_directions(2, z))   # (out, in, samples)
     assert torch.allclose(value, module.F(p, z, t), rtol=0, atol=1e-14)
     for n in range(5):
         by_autograd = torch.autograd.functional.jacobian(lambda x: module.F(p, x[:, None], t[:, n:n + 1])[:, 0],
                                                          z[:, n])   # (out, in)
-        np.testing.assert_allclose(jacobian[:, :, n].T.numpy(), by_autograd.numpy(), rtol=0, atol=1e-12)
+        np.testing.assert_allclose(jacobian[:, :, n].numpy(), by_autograd.numpy(), rtol=0, atol=1e-12)
 
 
 @pytest.mark.parametrize("backend", ["torch", "jax"])
@@ -95,7 +95,7 @@ def test_hutchinson_is_the_exact_trace_in_expectation(tmp_path):
     assert abs(mean - reference) < 4 * error, (mean, reference, error)
     assert np.std(losses) > 1e-4   # the estimate is random: one draw is not the trace
     draws = estimate.draw_batch(3, 0)["probes"]
-    assert draws.shape == (1, 2, 256) and set(np.unique(draws)) == {-1.0, 1.0}
+    assert draws.shape == (2, 1, 256) and set(np.unique(draws)) == {-1.0, 1.0}
 
 
 def test_hutchinson_with_normal_probes_is_unbiased_too(tmp_path):
@@ -106,7 +106,7 @@ def test_hutchinson_with_normal_probes_is_unbiased_too(tmp_path):
     reference, _ = exact.loss_and_grad(params, batch)
     losses = [estimate.loss_and_grad(params, {**batch, **estimate.draw_batch(5, step)})[0] for step in range(300)]
     assert abs(np.mean(losses) - reference) < 4 * np.std(losses) / np.sqrt(len(losses))
-    assert estimate.draw_batch(5, 0)["probes"].shape == (2, 2, 256)
+    assert estimate.draw_batch(5, 0)["probes"].shape == (2, 2, 256)   # (features, probes, samples)
 
 
 @pytest.mark.parametrize("backend", ["torch", "jax"])

@@ -125,9 +125,14 @@ OBSERVED_STATES = ('E(t = 1)', 'l(t = 1)', 'z(t = 1)')
 
 # ---- the model
 
+def along(W, v):
+    """W times each direction of v, (features, directions, samples): one product over the features."""
+    return torch.tensordot(W, v, dims=1)
+
+
 def identity_directions(n, like):
     """The n unit vectors of R^n as directions, (n, n, 1): forward mode along them gives a
-    network's Jacobian, one row per input entry (broadcast over the samples)."""
+    network's Jacobian, (outputs, inputs, samples) (broadcast over the samples)."""
     return torch.eye(n, dtype=like.dtype, device=like.device)[:, :, None]
 
 
@@ -153,18 +158,18 @@ def F(p, x0, x1):
 
 def F_jvp(p, x0, x1, v):
     """mlp(3 -> 32 -> 32 -> 2, softplus) at (x0, x1) and its derivative in x0
-    along each direction of v, (directions, 2, samples), pushed forward layer by layer
-    (forward mode): the value and dF v, (directions, 2, samples)."""
+    along each direction of v, (2, directions, samples), pushed forward layer by layer
+    (forward mode): the value and dF v, (2, directions, samples)."""
     z = torch.cat([x0, x1], dim=0)
     a = p['F.W1'] @ z + p['F.b1']
-    dz = p['F.W1'][:, 0:2] @ v
+    dz = along(p['F.W1'][:, 0:2], v)
     z = torch.nn.functional.softplus(a)
-    dz = (torch.sigmoid(a)) * dz
+    dz = (torch.sigmoid(a))[:, None] * dz
     a = p['F.W2'] @ z + p['F.b2']
-    dz = p['F.W2'] @ dz
+    dz = along(p['F.W2'], dz)
     z = torch.nn.functional.softplus(a)
-    dz = (torch.sigmoid(a)) * dz
-    return p['F.W3'] @ z + p['F.b3'], p['F.W3'] @ dz
+    dz = (torch.sigmoid(a))[:, None] * dz
+    return p['F.W3'] @ z + p['F.b3'], along(p['F.W3'], dz)
 
 
 def right_sides(z, t, p):
@@ -174,7 +179,7 @@ def right_sides(z, t, p):
     # dt(E) = |F(z, t)|^2
     t = time_row(t, z)   # the stage's time, a row: a network's input
     F_value, dF_dz = F_jvp(p, z, t, identity_directions(2, z))
-    return F_value, -torch.einsum('iin->n', dF_dz)[None], torch.sum(torch.square(F_value), dim=0, keepdim=True)
+    return F_value, -torch.diagonal(dF_dz, dim1=0, dim2=1).sum(-1)[None], torch.sum(torch.square(F_value), dim=0, keepdim=True)
 
 
 def solve(p, z, l, E):

@@ -132,9 +132,14 @@ OBSERVED_STATES = ('E(t = 1)', 'J(t = 1)', 'l(t = 1)', 'z(t = 1)')
 
 # ---- the model
 
+def along(W, v):
+    """W times each direction of v, (features, directions, samples): one product over the features."""
+    return jnp.tensordot(W, v, axes=1)
+
+
 def identity_directions(n, like):
     """The n unit vectors of R^n as directions, (n, n, 1): forward mode along them gives a
-    network's Jacobian, one row per input entry (broadcast over the samples)."""
+    network's Jacobian, (outputs, inputs, samples) (broadcast over the samples)."""
     return jnp.eye(n, dtype=like.dtype)[:, :, None]
 
 
@@ -161,22 +166,22 @@ def F(p, x0, x1):
 
 def F_jvp(p, x0, x1, v):
     """mlp(3 -> 64 -> 64 -> 64 -> 2, tanh) at (x0, x1) and its derivative in x0
-    along each direction of v, (directions, 2, samples), pushed forward layer by layer
-    (forward mode): the value and dF v, (directions, 2, samples)."""
+    along each direction of v, (2, directions, samples), pushed forward layer by layer
+    (forward mode): the value and dF v, (2, directions, samples)."""
     z = jnp.concatenate([x0, x1], axis=0)
     a = p['F.W1'] @ z + p['F.b1']
-    dz = p['F.W1'][:, 0:2] @ v
+    dz = along(p['F.W1'][:, 0:2], v)
     z = jnp.tanh(a)
-    dz = (1 - z**2) * dz
+    dz = (1 - z**2)[:, None] * dz
     a = p['F.W2'] @ z + p['F.b2']
-    dz = p['F.W2'] @ dz
+    dz = along(p['F.W2'], dz)
     z = jnp.tanh(a)
-    dz = (1 - z**2) * dz
+    dz = (1 - z**2)[:, None] * dz
     a = p['F.W3'] @ z + p['F.b3']
-    dz = p['F.W3'] @ dz
+    dz = along(p['F.W3'], dz)
     z = jnp.tanh(a)
-    dz = (1 - z**2) * dz
-    return p['F.W4'] @ z + p['F.b4'], p['F.W4'] @ dz
+    dz = (1 - z**2)[:, None] * dz
+    return p['F.W4'] @ z + p['F.b4'], along(p['F.W4'], dz)
 
 
 def right_sides(z, t, p):
@@ -187,7 +192,7 @@ def right_sides(z, t, p):
     # dt(J) = |jacobian(F(z, t), z)|^2          # Frobenius norm of dF/dz
     t = time_row(t, z)   # the stage's time, a row: a network's input
     F_value, dF_dz = F_jvp(p, z, t, identity_directions(2, z))
-    return F_value, -jnp.einsum('iin->n', dF_dz)[None], jnp.sum(jnp.square(F_value), axis=0, keepdims=True), jnp.sum(jnp.square(dF_dz), axis=(0, 1))[None]
+    return F_value, -jnp.diagonal(dF_dz, axis1=0, axis2=1).sum(-1)[None], jnp.sum(jnp.square(F_value), axis=0, keepdims=True), jnp.sum(jnp.square(dF_dz), axis=(0, 1))[None]
 
 
 def solve(p, z, l, E, J):

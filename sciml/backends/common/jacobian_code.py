@@ -9,8 +9,9 @@ activations (forward mode): for a = W h + b and h+ = sigma(a),
     dh+ = sigma'(a) da
 
 with sigma' from sympy, in h+ where it is shorter (tanh' = 1 - h^2: taylor_code's
-activation_derivatives); the last layer is affine.  v holds several directions on a leading
-axis, (k, n_w, samples), and the matrix products broadcast over it:
+activation_derivatives); the last layer is affine.  v holds several directions on its middle
+axis, (n_w, k, samples), and each layer's W meets them all in one matrix product
+(`along(W, dz)`: W times each direction, a tensordot over the features):
 
     exact        v = the n_w unit vectors (identity_directions): dF v is the Jacobian, row i
                  the derivative in x_w,i; div = its trace, |jacobian|^2 = the sum of its squares
@@ -38,7 +39,7 @@ PROBES = "probes"   # the batch's field of Hutchinson's probes (draw_batch)
 
 
 class JacobianTrace(S.ArrayOp):
-    """JacobianTrace(J): the trace of each sample's Jacobian J (directions, outputs, samples)."""
+    """JacobianTrace(J): the trace of each sample's Jacobian J (outputs, directions, samples)."""
 
     nargs = 1
 
@@ -188,7 +189,7 @@ class NetworkDerivatives:
         (draw,) = [d for d in self.m.draws if d.name == "probes"]
         count, size = draw.shape
         samples = self.probe_samples()
-        shape = f"({count}, {size}, PROBE_SAMPLES)"
+        shape = f"({size}, {count}, PROBE_SAMPLES)"
         value = (f"2.0 * rng.integers(0, 2, size={shape}) - 1.0" if draw.distribution == "rademacher"
                  else f"rng.standard_normal({shape})")
         kind = "Rademacher (+-1)" if draw.distribution == "rademacher" else "standard normal"
@@ -196,7 +197,7 @@ class NetworkDerivatives:
                 "", "",
                 "def draw_batch(seed, step):",
                 '    """The random draws of training step `step`, from default_rng([seed, step]): Hutchinson\'s',
-                f"    probes, {kind}, ({count}, {size}, PROBE_SAMPLES), one draw for the whole solve; a batch",
+                f"    probes, {kind}, ({size}, {count}, PROBE_SAMPLES), one draw for the whole solve; a batch",
                 '    of n samples takes the first n (the reports: those of draw_batch(0, 0))."""',
                 "    rng = np.random.default_rng([seed, step])",
                 f"    return {{{literal(PROBES)}: {value}}}"]
@@ -245,10 +246,11 @@ class NetworkDerivatives:
         sizes = [self.arg_size(a) for a in call.args[1:]]
         first = sum(sizes[:wrt])
         args = ", ".join(f"x{k}" for k in range(len(net.features)))
+        self.w.helpers.add("along")
         lines = [f"def {function}(p, {args}, v):",
                  f'    """mlp({widths}, {docstring(net.activation)}) at ({args}) and its derivative in x{wrt}',
-                 f"    along each direction of v, (directions, {sizes[wrt]}, samples), pushed forward layer by layer",
-                 f'    (forward mode): the value and dF v, (directions, {net.widths[-1]}, samples)."""',
+                 f"    along each direction of v, ({sizes[wrt]}, directions, samples), pushed forward layer by layer",
+                 f'    (forward mode): the value and dF v, ({net.widths[-1]}, directions, samples)."""',
                  "    z = " + (self.w.sp.concat.format(args) if len(net.features) > 1 else "x0")]
         weight = lambda kind, layer: f"p[{literal(f'{name}.{kind}{layer}')}]"   # noqa: E731
         columns = "" if len(net.features) == 1 else f"[:, {first}:{first + sizes[wrt]}]"
@@ -257,7 +259,7 @@ class NetworkDerivatives:
         layers = len(net.widths) - 1
         for layer in range(1, layers + 1):
             W, b = weight("W", layer), weight("b", layer)
-            tangent = f"{W}{columns} @ v" if layer == 1 else f"{W} @ dz"
+            tangent = f"along({W}{columns}, v)" if layer == 1 else f"along({W}, dz)"
             if layer == layers:
                 lines.append(f"    return {W} @ z + {b}, {tangent}")
                 continue
@@ -265,7 +267,7 @@ class NetworkDerivatives:
             lines += [f"    a = {W} @ z + {b}", f"    dz = {tangent}",
                       "    z = " + self.w.code(activated, {"a": "a"})]
             derivative = self.w.code(slope, {"a": "a", "h": "z"})
-            lines.append(f"    dz = {_parenthesized(derivative)} * dz")
+            lines.append(f"    dz = {_parenthesized(derivative)}[:, None] * dz")
         return lines
 
     # -- the joint right side ------------------------------------------------------------------

@@ -35,7 +35,7 @@ sobol_points qmc draw_batch point_draw
 coordinates reference_grid REFERENCE_GRID burgers_cole_hopf
 ou_paths PATHS mean_over std_over batch_norm on_paths step_weights stacked_statistics running statistics
 loss_and_statistics BATCH_NORM_MOMENTUM
-eight_gaussians checkerboard time_row identity_directions right_sides squared_norm DSM_DRAWS PRIOR_SCALE PRIOR_SHIFT PRIOR_VARIANCE prior drawn samples t_j dW_j start
+eight_gaussians checkerboard time_row along identity_directions right_sides squared_norm DSM_DRAWS PRIOR_SCALE PRIOR_SHIFT PRIOR_VARIANCE prior drawn samples t_j dW_j start
 """.split()) | frozenset(f"{name}_step" for name in registry.NAMES)   # the simulated data's steps
 
 

@@ -29,7 +29,7 @@ class NumpyCodePrinter(ArrayPrinterMixin, NumPyPrinter):
         "norm": "np.linalg.norm({})", "sample_norm": "np.linalg.norm({}, axis=0, keepdims=True)",
         "squared_norm": "np.sum(np.square({}))", "squared_sample_norm": "np.sum(np.square({}), axis=0, keepdims=True)",
         "jacobian_trace": "np.einsum('iin->n', {})[None]", "jacobian_squared_norm": "np.sum(np.square({}), axis=(0, 1))[None]",
-        "probe_trace": "np.mean(np.sum({} * {}, axis=1), axis=0, keepdims=True)",
+        "probe_trace": "np.mean(np.sum({} * {}, axis=0), axis=0, keepdims=True)",
         "inner": "np.sum({} * {}, axis=0, keepdims=True)", "softmax": "softmax({})",
     }
 

@@ -20,11 +20,11 @@ class JaxCodePrinter(ArrayPrinterMixin, JaxPrinter):
         "sample_norm": "jnp.linalg.norm({}, axis=0, keepdims=True)",
         "squared_norm": "jnp.sum(jnp.square({}))",
         "squared_sample_norm": "jnp.sum(jnp.square({}), axis=0, keepdims=True)",
-        # J (directions, outputs, samples): its trace and the sum of its squares, per sample
-        "jacobian_trace": "jnp.einsum('iin->n', {})[None]",
+        # J (outputs, directions, samples): its trace and the sum of its squares, per sample
+        "jacobian_trace": "jnp.diagonal({}, axis1=0, axis2=1).sum(-1)[None]",
         "jacobian_squared_norm": "jnp.sum(jnp.square({}), axis=(0, 1))[None]",
-        # v . J v over the features, averaged over the probes (axis 0)
-        "probe_trace": "jnp.mean(jnp.sum({} * {}, axis=1), axis=0, keepdims=True)",
+        # v . J v over the features (axis 0), averaged over the probes (then axis 0)
+        "probe_trace": "jnp.mean(jnp.sum({} * {}, axis=0), axis=0, keepdims=True)",
         "entry_sum": "jnp.sum({}, axis=0, keepdims=True)",
         "entry_min": "jnp.min({}, axis=0, keepdims=True)",
         "entry_max": "jnp.max({}, axis=0, keepdims=True)",

@@ -33,11 +33,11 @@ class TorchCodePrinter(ArrayPrinterMixin, _torch_printer_class()):
         "sample_norm": "torch.linalg.vector_norm({}, dim=0, keepdim=True)",
         "squared_norm": "torch.sum(torch.square({}))",
         "squared_sample_norm": "torch.sum(torch.square({}), dim=0, keepdim=True)",
-        # J (directions, outputs, samples): its trace and the sum of its squares, per sample
-        "jacobian_trace": "torch.einsum('iin->n', {})[None]",
+        # J (outputs, directions, samples): its trace and the sum of its squares, per sample
+        "jacobian_trace": "torch.diagonal({}, dim1=0, dim2=1).sum(-1)[None]",
         "jacobian_squared_norm": "torch.sum(torch.square({}), dim=(0, 1))[None]",
-        # v . J v over the features, averaged over the probes (axis 0)
-        "probe_trace": "torch.mean(torch.sum({} * {}, dim=1), dim=0, keepdim=True)",
+        # v . J v over the features (axis 0), averaged over the probes (then axis 0)
+        "probe_trace": "torch.mean(torch.sum({} * {}, dim=0), dim=0, keepdim=True)",
         "entry_sum": "torch.sum({}, dim=0, keepdim=True)",
         "entry_min": "torch.amin({}, dim=0, keepdim=True)",
         "entry_max": "torch.amax({}, dim=0, keepdim=True)",

@@ -216,10 +216,15 @@ def on_paths(value, like):
     column = torch.reshape(value, (-1, 1))
     return column.expand(column.shape[0], like.shape[-1])
 ''',
+    "along": '''
+def along(W, v):
+    """W times each direction of v, (features, directions, samples): one product over the features."""
+    return torch.tensordot(W, v, dims=1)
+''',
     "identity_directions": '''
 def identity_directions(n, like):
     """The n unit vectors of R^n as directions, (n, n, 1): forward mode along them gives a
-    network's Jacobian, one row per input entry (broadcast over the samples)."""
+    network's Jacobian, (outputs, inputs, samples) (broadcast over the samples)."""
     return torch.eye(n, dtype=like.dtype, device=like.device)[:, :, None]
 ''',
     "time_row": '''
