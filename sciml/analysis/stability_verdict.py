@@ -35,7 +35,14 @@ def run(model: ir.Model, earlier: Found, options: Options) -> Found:
     weights, for the runtime check (--check-stability)."""
     context = _Context(model)
     found = [f for s in earlier.structures for f in _verdicts(context, s, options.allow_unstable)]
-    return Found(diagnostics=tuple(found), guards=tuple(context.guards))
+    # one note where several structures get the same words at the same place (an adaptive
+    # scheme's A205 for each of a system's states)
+    distinct, said = [], set()
+    for f in found:
+        if (f.code, f.message, f.span) not in said:
+            said.add((f.code, f.message, f.span))
+            distinct.append(f)
+    return Found(diagnostics=tuple(distinct), guards=tuple(context.guards))
 
 
 class _Context:

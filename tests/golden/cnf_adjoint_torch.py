@@ -117,8 +117,6 @@ class StabilityMonitor:
 # the stability findings of sciml check: (line:column, code, severity, message)
 STABILITY_FINDINGS = (
     ('17:9', 'A205', 'note', 'no fixed-step verdict for Dormand-Prince (adaptive): it chooses each step by error control, which also keeps h*lambda inside its stability region'),
-    ('17:9', 'A205', 'note', 'no fixed-step verdict for Dormand-Prince (adaptive): it chooses each step by error control, which also keeps h*lambda inside its stability region'),
-    ('17:9', 'A205', 'note', 'no fixed-step verdict for Dormand-Prince (adaptive): it chooses each step by error control, which also keeps h*lambda inside its stability region'),
 )
 OBSERVED_STATES = ('E(t = 1)', 'l(t = 1)', 'z(t = 1)')
 
