@@ -15,6 +15,7 @@ Import:
     loss(p, batch)                               p, batch: {name: array} of this backend
     loss_and_grad(params, batch, dtype)          numpy in; (float, {name: numpy grad}) out
     train(params, data, steps, seed, device, dtype) -> (numpy params, final loss)
+    sample(params, count, seed) -> numpy (features, count): data from latents (the flow run back)
 Training: the runtime sciml.runtime.jax (compile with --standalone to paste it in).
 """
 import sys

@@ -104,6 +104,8 @@ def emit_module(model: ir.Model, source: str, source_name: str, backend: str, sp
         "    loss(p, batch)                               p, batch: {name: array} of this backend",
         "    loss_and_grad(params, batch, dtype)          numpy in; (float, {name: numpy grad}) out",
         "    train(params, data, steps, seed, device, dtype) -> (numpy params, final loss)",
+        *(["    sample(params, count, seed) -> numpy (features, count): data from latents (the flow run back)"]
+          if model.kind == "cnf" else []),
         *_data_files_line(model),
         *_runtime_line(backend, standalone),
         '"""',
