@@ -14,7 +14,7 @@ import sympy
 from sciml.latex.writer import symbol_latex
 from sciml.schemes.algebra import (Auxiliary, Identity, InitialRate, LinearSolve, MatrixOption, Noise,
                                    NoiseCorrection, Rate, Value, argument_role, is_matrix_expression, rate_role,
-                                   split_term, step_scale, term_order)
+                                   split_term, step_scale, term_order, h, t)
 from sciml.schemes.definition import SEPARABLE_PAIR
 
 
@@ -93,7 +93,23 @@ class StageLatex:
 
     def _rate(self, rate, k, base) -> str:
         eq = self.equations[self.roles[rate.role][k]]
-        return self.w.f(eq, self._arguments(rate.args[2], base), step=base)
+        values = self._arguments(rate.args[2], base)
+        if sympy.Symbol("t") in eq.rhs.free_symbols:   # a right side of t: at the stage's time
+            values["t"] = self._time(rate.args[1], base)
+        return self.w.f(eq, values, step=base)
+
+    @staticmethod
+    def _time(time, base) -> str:
+        """t_j, t_{j} + \\frac{h}{2}, t_{j} + h: the time t + c h of a stage at step `base`."""
+        offset = sympy.nsimplify(sympy.expand((time - t) / h))
+        at = "t_{" + base + "}"
+        if offset == 0:
+            return at
+        sign, size = (" - ", -offset) if offset < 0 else (" + ", offset)
+        p, q = sympy.fraction(size)
+        top = "h" if p == 1 else f"{p} h"
+        scale = top if q == 1 else r"\frac{" + top + "}{" + str(q) + "}"
+        return r"\left(" + at + sign + scale + r"\right)"
 
     def _arguments(self, argument, base) -> dict:
         """{state: its value in LaTeX} where a right side (or a noise slot) is evaluated at `argument`."""

@@ -254,6 +254,8 @@ class _Writer:
         for n in self.per_step:
             names[n] = (r"\mathrm{" + _text(n) + "}_{" + step + "}") if n in self.nets \
                 else symbol_latex(n, step)
+        if values and "t" in values:   # the stage's time, t_j + c h
+            names["t"] = values["t"]
         return self.tex(eq.rhs, names)
 
     # -- blocks ------------------------------------------------------------------------------
