@@ -143,3 +143,32 @@ def test_a_right_side_in_time_is_evaluated_at_each_stage_time(scheme, order, bac
         errors.append(abs(final[0, 0] - np.exp(np.sin(1.0))))
     slope = np.polyfit(np.log2(hs), np.log2(errors), 1)[0]
     assert abs(slope - order) < 0.2, (scheme, backend, slope, errors)
+
+
+NETWORK_OF_TIME = """
+model network_of_time
+const T = 1.0
+data train = generate two_moons(samples = 64, seed = 0)
+state z : R[2]
+net F(z, t) = mlp(3 -> 8 -> 2, tanh)
+ode dt(z) = F(z, t)
+initial z(0) = train.x
+scheme rk4(8, T)
+loss mean(|z(T)|^2)
+train adam(lr = 1e-3, steps = 1)
+"""
+
+
+def test_a_network_of_the_time_takes_it_as_a_row(tmp_path):
+    """F(z, t) in a plain ODE: the stage's time enters the network as a row (time_row), and both
+    backends give the same loss and gradients."""
+    text = {b: compile_spec(NETWORK_OF_TIME, "network_of_time.sciml", b) for b in ("torch", "jax")}
+    assert "t = time_row(t, z)" in text["torch"] and "t = time_row(t, z)" in text["jax"]
+    torch_module = load_module(text["torch"], "network_of_time_torch", tmp_path)
+    jax_module = load_module(text["jax"], "network_of_time_jax", tmp_path)
+    params = torch_module.init_params(1)
+    batch = torch_module.evaluation_batch(torch_module.make_data())
+    (a, ga), (b, gb) = torch_module.loss_and_grad(params, batch), jax_module.loss_and_grad(params, batch)
+    assert abs(a - b) <= 1e-12 * abs(a)
+    for name in ga:
+        np.testing.assert_allclose(gb[name], ga[name], rtol=1e-10, atol=1e-14)

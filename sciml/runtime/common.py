@@ -85,9 +85,11 @@ class Runtime(RuntimeCommandLine):
 
     def report_draws(self, dtype, device) -> dict:
         """The random draws the reports read, under the key ' draws' (no data set has a space in its
-        name): draw_batch(0, 0) where the module draws any (Hutchinson's probes), else nothing."""
-        draw = getattr(self.model, "draw_batch", None)
-        return {" draws": self.to_arrays(draw(0, 0), dtype, device)} if draw is not None else {}
+        name): draw_batch(0, 0) where the module's reports read them (REPORTS_READ_DRAWS: Hutchinson's
+        probes), else nothing."""
+        if not getattr(self.model, "REPORTS_READ_DRAWS", False):
+            return {}
+        return {" draws": self.to_arrays(self.model.draw_batch(0, 0), dtype, device)}
 
     def running_statistics(self, p, statistics):
         """Batch normalization's running means and variances after a training step: momentum

@@ -14,11 +14,9 @@ side reads no other state: dz/dt = F(z, t) carries data to the latent z(T) ~ N(0
 """
 from __future__ import annotations
 
-import sympy
 
 from sciml.backends.common.scheme_code import CodeNames, StageCode
 from sciml.lowering import ir
-from sciml.lowering import symbols as S
 from sciml.schemes import registry
 
 
@@ -55,9 +53,8 @@ class CnfSampler:
     def rhs_function(self) -> list[str]:
         w, eq = self.w, self.equation
         args = w.rhs_args(eq)
-        network_time = any(sympy.Symbol("t") in call.args[1:] for call in eq.rhs.atoms(S.NetCall))
         return ([f"def {self.rhs}({', '.join(args)}):", f'    """The right side of {self.state} alone (the sampler\'s)."""']
-                + w.spec_comment(eq.span) + w.time_lines(args, network_time=network_time)
+                + w.spec_comment(eq.span) + w.time_lines(args, eq.rhs)
                 + [f"    return {w.code(eq.rhs)}", "", ""])
 
     def _call(self, role, index, args, step) -> str:

@@ -194,6 +194,7 @@ class NetworkDerivatives:
                  else f"rng.standard_normal({shape})")
         kind = "Rademacher (+-1)" if draw.distribution == "rademacher" else "standard normal"
         return [f"PROBE_SAMPLES = {samples}  # Hutchinson's probes per draw: one set per sample of the largest data set",
+                f"REPORTS_READ_DRAWS = {bool(self.m.reports)}  # the reports take the probes of draw_batch(0, 0)",
                 "", "",
                 "def draw_batch(seed, step):",
                 '    """The random draws of training step `step`, from default_rng([seed, step]): Hutchinson\'s',
@@ -282,7 +283,7 @@ class NetworkDerivatives:
                  f'    """The right sides of {states}, in one: each network and its derivative evaluated once."""']
         for equation in equations:
             lines += w.spec_comment(equation.span)
-        lines += w.time_lines(args, network_time=self.reads_time_in_network())
+        lines += w.time_lines(args, sympy.Tuple(*[e.rhs for e in equations]))
         printer_names = {**w.names, **{c: w.names[c] for c in w.matrix_consts}, **self.names()}
         lines += self.pass_lines(printer_names)
         rates = [w.code(self.rewritten(e.rhs), printer_names) for e in equations]
@@ -294,9 +295,6 @@ class NetworkDerivatives:
             args.insert(args.index("p") if "p" in args else len(args), self.w.names[PROBES])
         return args
 
-    def reads_time_in_network(self) -> bool:
-        t = sympy.Symbol("t")
-        return any(t in call.args[1:] for e in self.m.equations for call in e.rhs.atoms(S.NetCall))
 
 
 def _parenthesized(code: str) -> str:

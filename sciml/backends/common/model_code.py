@@ -209,15 +209,15 @@ class ModelWriter(LossWriter):
             names = {**self.names, **{c: self.names[c] for c in self.matrix_consts}}
             lines += [f"def {self.rhs_name(eq)}({', '.join(self.rhs_args(eq))}):"]
             lines += self.spec_comment(eq.span)
-            lines += self.time_lines(self.rhs_args(eq))
+            lines += self.time_lines(self.rhs_args(eq), eq.rhs)
             lines += self.rhs_preamble(eq)
             lines += [f"    return {self.code(eq.rhs, names)}", "", ""]
         return lines
 
-    def time_lines(self, args, network_time: bool = False) -> list[str]:
-        """The backend's line that takes the time t in, for a function with the argument t; where
-        a network reads t (`network_time`), t as a row of the first argument's samples."""
-        if "t" in args and network_time:
+    def time_lines(self, args, expr) -> list[str]:
+        """The backend's line that takes the time t in, for a function of `expr` with the argument
+        t; where a network reads t, t as a row of the first argument's samples."""
+        if "t" in args and reads_time_in_network(expr):
             self.helpers.add("time_row")
             return [f"    t = time_row(t, {args[0]})   # the stage's time, a row: a network's input"]
         return [f"    {self.sp.time_argument}"] if "t" in args and self.sp.time_argument else []
@@ -288,6 +288,11 @@ class ModelWriter(LossWriter):
             rtol=repr(scheme.option("rtol")), atol=repr(scheme.option("atol")),
             odeint=odeint, extra=extra, results=", ".join(results), **fields,
             method=definition.solver(self.sp.solver_library)).strip("\n").splitlines()
+
+
+def reads_time_in_network(expr) -> bool:
+    """Whether a network in `expr` takes the time t as an input (it takes t as a row)."""
+    return any(sympy.Symbol("t") in call.args[1:] for call in expr.atoms(S.NetCall))
 
 
 def _uses_identity(definition) -> bool:

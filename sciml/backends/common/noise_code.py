@@ -116,14 +116,14 @@ class NoiseWriter:
                 said = "its diffusion, linear in the increments" if kind == "diffusion" else \
                     f"its diffusion coefficient g, times d{w.names[noise]} in the step"
                 lines += [f"def {name}({', '.join(args)}):",
-                          f'    """The sde of {w.names[eq.state]}: {said}."""', *w.time_lines(args),
+                          f'    """The sde of {w.names[eq.state]}: {said}."""', *w.time_lines(args, expr),
                           f"    return {w.code(expr, self._names())}", "", ""]
             if eq.state in self.corrections:
                 expr, name = self.corrections[eq.state]
                 args = w.rhs_args(eq, expr)
                 lines += [f"def {name}({', '.join(args)}):",
                           f'    """Milstein\'s 1/2 g g\' for {w.names[eq.state]} (g\' derived by sympy), '
-                          'the factor of (dW^2 - h)."""', *w.time_lines(args),
+                          'the factor of (dW^2 - h)."""', *w.time_lines(args, expr),
                           f"    return {w.code(expr, self._names())}", "", ""]
         return lines
 
