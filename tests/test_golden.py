@@ -12,7 +12,8 @@ GOLDEN = ROOT / "tests" / "golden"
 # `sciml latex` of the SDE specs (kinds sde, bsde, diffusion)
 SDE_LATEX_SPECS = [SPECS / "sde" / "neural_sde.sciml", SPECS / "sde" / "deep_bsde.sciml",
                    SPECS / "sde" / "score_diffusion.sciml", SPECS / "sde" / "score_diffusion_vp.sciml",
-                   SPECS / "likelihood" / "cnf.sciml", SPECS / "likelihood" / "cnf_checkerboard.sciml"]
+                   SPECS / "likelihood" / "cnf.sciml", SPECS / "likelihood" / "cnf_checkerboard.sciml",
+                   SPECS / "likelihood" / "vae.sciml", SPECS / "likelihood" / "vae_bernoulli.sciml"]
 
 
 @pytest.mark.parametrize("backend", ["torch", "jax"])

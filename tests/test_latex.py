@@ -249,9 +249,9 @@ def test_pinn_standalone_documents_compile(name, tmp_path, capsys):
 
 
 def test_models_of_other_kinds_are_e901(capsys):
-    assert main(["latex", str(ROOT / "specs" / "likelihood" / "vae.sciml")]) == 1
+    assert main(["latex", str(ROOT / "specs" / "likelihood" / "bayes_nn.sciml")]) == 1
     err = capsys.readouterr().err
-    assert "error[E901]: sciml latex for models of kind vae is not supported yet" in err
+    assert "error[E901]: sciml latex for models of kind bayes is not supported yet" in err
     assert "Traceback" not in err
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from sciml.analysis import (cnf_density, flows, grid_convolutions, grid_stability, implicit_part, pde_condition_clash, pde_conditions,
+from sciml.analysis import (cnf_density, elbo, flows, grid_convolutions, grid_stability, implicit_part, pde_condition_clash, pde_conditions,
                             pde_smoothness, pde_type, reversible, ritz, sde_noise, sde_stability, sizes,
                             stability_verdict, structure, unused, wellposed)
 from sciml.analysis.found import Found, Options
@@ -59,6 +59,8 @@ PASSES: tuple[Pass, ...] = (
     # A continuous flow's log-density ODE with its trace estimator, and RNODE's regularizers
     # (A113), at their equations.
     Pass("cnf log-density", cnf_density.run, kinds=("cnf",)),
+    # A VAE's bound: its reconstruction and KL terms, the reparameterization, the IWAE reports (A114).
+    Pass("elbo", elbo.run, kinds=("vae",)),
     # A network too rough for the derivatives a residual takes of it (E270, an error): first of
     # the PDE passes, since a residual that drops its second-order term is the wrong equation.
     Pass("pde smoothness", pde_smoothness.run, kinds=PDE_KINDS),

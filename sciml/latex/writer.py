@@ -358,7 +358,7 @@ def _loss_lines(w: "_Writer", loss) -> list[str]:
     return lines
 
 
-WRITTEN_KINDS = ("ode", "flow", "pinn", "sde", "bsde", "diffusion", "cnf")
+WRITTEN_KINDS = ("ode", "flow", "pinn", "sde", "bsde", "diffusion", "cnf", "vae")
 
 
 def to_latex(model: ir.Model, standalone: bool = False) -> str:
@@ -374,6 +374,9 @@ def to_latex(model: ir.Model, standalone: bool = False) -> str:
     if model.kind == "diffusion":
         from sciml.latex.diffusion import diffusion_document
         return diffusion_document(model, standalone)
+    if model.kind == "vae":
+        from sciml.latex.vae import vae_document
+        return vae_document(model, standalone)
     if model.kind in ("sde", "bsde"):
         from sciml.latex.sde import sde_document
         return sde_document(model, standalone)

@@ -47,14 +47,21 @@ def lower_dataset(st: ast.DataStmt, lowering) -> ir.DataSet:
 
 
 def _options(call, lowering, allowed: dict) -> dict:
-    """Keyword options with defaults; `allowed` maps name -> (kind, default)."""
-    values = {name: default for name, (_, default) in allowed.items()}
+    """Keyword options with defaults; `allowed` maps name -> (kind, default), kind 'flag', 'int',
+    'real', or ('choice', default, names)."""
+    values = {name: spec[1] for name, spec in allowed.items()}
     for kw in call.keywords:
         if kw.name not in allowed:
             lowering.fail("E505", f"{call.func}() has no option '{kw.name}'", kw.span,
                           "options: " + ", ".join(allowed))
         kind = allowed[kw.name][0]
-        if kind == "flag":
+        if kind == "choice":   # ("choice", default, (names...)): one of the names
+            choices = allowed[kw.name][2]
+            if not isinstance(kw.value, ast.Name) or kw.value.id not in choices:
+                lowering.fail("E505", f"{kw.name} is " + ", ".join(choices[:-1]) + f" or {choices[-1]}",
+                              kw.value.span, f"write e.g. {kw.name} = {choices[-1]}")
+            values[kw.name] = kw.value.id
+        elif kind == "flag":
             if not isinstance(kw.value, ast.Name) or kw.value.id not in ("true", "false"):
                 lowering.fail("E505", f"{kw.name} is true or false", kw.value.span)
             values[kw.name] = kw.value.id == "true"

@@ -97,7 +97,7 @@ class Entry:
 FUNCTIONS = sorted(set(S.ELEMENTWISE) | {
     "softmax", "cross_entropy", "mse", "mean", "sum", "dot", "pad", "smooth_in_time", "accuracy",
     "dt", "d", "lap", "grad", "div", "jacobian", "linspace", "normal", "uniform", "fit", "nll",
-    "elbo", "kl", "dsm", "ritz_energy", "rel_l2", "std", "covariance", "trace", "argmax", "conv"})
+    "elbo", "iwae", "kl", "dsm", "ritz_energy", "rel_l2", "std", "covariance", "trace", "argmax", "conv"})
 
 
 class ExpressionLowering(Arithmetic, Calls, FamilyCalls):
@@ -389,6 +389,6 @@ CALLS = {
     "std": E._call_std,
     "covariance": E._call_covariance, "trace": E._call_trace, "argmax": E._call_argmax,
     "fit": E._call_fit, "ritz_energy": E._call_ritz_energy, "rel_l2": E._call_rel_l2,
-    "dsm": E._call_dsm, "elbo": E._call_elbo, "kl": E._call_kl, "uniform": E._call_uniform,
+    "dsm": E._call_dsm, "elbo": E._call_elbo, "iwae": E._call_iwae, "kl": E._call_kl, "uniform": E._call_uniform,
     "bernoulli": E._call_bernoulli,
 }

@@ -237,10 +237,16 @@ class FamilyLosses:
         latent = latents[0]
         x = self.lower(node.positional[0])
         keywords = {kw.name: kw.value for kw in node.keywords}
-        if set(keywords) != {"decoder", "prior"}:
-            self.fail("E259", "elbo() takes decoder = normal(mean, std) or bernoulli(p), and "
-                      "prior = normal(0, 1)", node.span, f"write e.g. elbo({_text(node.positional[0])}, "
+        if not {"decoder", "prior"} <= set(keywords) <= {"decoder", "prior", "kl", "samples"}:
+            self.fail("E259", "elbo() takes decoder = normal(mean, std) or bernoulli(p), "
+                      "prior = normal(0, 1), and the options kl = analytic | monte_carlo and samples = L",
+                      node.span, f"write e.g. elbo({_text(node.positional[0])}, "
                       f"decoder = normal(g({latent.name}), 0.1), prior = normal(0, 1))")
+        kl = keywords.get("kl")
+        if kl is not None and not (isinstance(kl, ast.Name) and kl.id in ("analytic", "monte_carlo")):
+            self.fail("E259", "kl is analytic (the Gaussian KL in closed form, the default) or monte_carlo "
+                      "(log q(z|x) - log p(z) at the drawn z)", kl.span, "write kl = analytic")
+        samples = self.lowering.integer(keywords["samples"], "samples", 1) if "samples" in keywords else 1
         kind, (mean, *scale) = self._distribution(keywords["decoder"], ("normal", "bernoulli"), "the decoder", "E259",
                                                      f"normal(g({latent.name}), 0.1)")
         if mean.shape != x.shape:
@@ -258,7 +264,27 @@ class FamilyLosses:
         _, (prior_mean, prior_std) = self._distribution(keywords["prior"], ("normal",), "the prior", "E259",
                                                            "normal(0, 1)")
         return self.typed(F.Elbo(x.expr, sympy.Symbol(latent.name), sympy.Symbol(kind), mean.expr,
-                                 scale[0].expr if scale else sympy.S.One, prior_mean.expr, prior_std.expr), ())
+                                 scale[0].expr if scale else sympy.S.One, prior_mean.expr, prior_std.expr,
+                                 sympy.Symbol(kl.id if kl is not None else "analytic"), sympy.Integer(samples)), ())
+
+    def _call_iwae(self, node):
+        """iwae(data.x, samples = K): the importance-weighted bound of the loss's elbo (a report)."""
+        if self.kind != "vae" or len(node.positional) != 1 or [kw.name for kw in node.keywords] not in ([], ["samples"]):
+            self.fail("E259", "iwae(data.x, samples = K) is a report of a vae model: the importance-weighted "
+                      "bound of its elbo with K draws of the latent", node.span,
+                      "write e.g. report iwae = iwae(train.x, samples = 100) with data = test")
+        if self.context != "report":
+            self.fail("E259", "iwae(...) is a report (the loss is -elbo(...))", node.span,
+                      "write it on a report line: report iwae = iwae(train.x, samples = 100)")
+        loss = self.lowering.loss
+        if loss is None or not loss[0].has(F.Elbo):
+            self.fail("E259", "iwae(...) is the importance-weighted bound of the loss's elbo(...), but the "
+                      "loss has none" if loss is not None else "iwae(...) reads the loss's elbo(...): the "
+                      "loss line comes first", node.span, "the loss of a vae is -elbo(train.x, decoder = ..., "
+                      "prior = ...)")
+        x = self.lower(node.positional[0])
+        samples = self.lowering.integer(node.keywords[0].value, "samples", 1) if node.keywords else 100
+        return self.typed(F.ImportanceBound(x.expr, sympy.Integer(samples)), ())
 
     def _call_kl(self, node):
         """kl(F, prior = normal(0, 1)): a Bayesian network's weight posterior against its prior."""

@@ -178,10 +178,18 @@ class ScoreMatching(ArrayOp):
 
 
 class Elbo(ArrayOp):
-    """Elbo(x, latent, decoder, mean, scale, prior_mean, prior_std): the evidence lower bound of
-    x, decoder 'normal' (mean, scale) or 'bernoulli' (probabilities in mean), a normal prior."""
+    """Elbo(x, latent, decoder, mean, scale, prior_mean, prior_std, kl, samples): the evidence
+    lower bound of x, decoder 'normal' (mean, scale) or 'bernoulli' (probabilities in mean), a
+    normal prior; kl 'analytic' or 'monte_carlo', `samples` draws of the latent per sample."""
 
-    nargs = 7
+    nargs = 9
+
+
+class ImportanceBound(ArrayOp):
+    """ImportanceBound(x, K): the importance-weighted bound (Burda et al. 2016) of the model's
+    elbo with K draws of the latent per sample, the mean over the samples of x."""
+
+    nargs = 2
 
 
 class KlToPrior(ArrayOp):

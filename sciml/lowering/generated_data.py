@@ -14,14 +14,28 @@ PIXELS = 64
 
 
 def digits(st, call, lowering) -> ir.DataSet:
+    """scikit-learn's 8x8 digits, pixels in [0, 1]: all of them, or the training or test part of
+    one shuffle by `seed` (test_fraction of the images held out; the two parts of one seed are
+    disjoint); pairs = true adds y, an image of the next digit (9 -> 0)."""
     from sciml.lowering.datasets import _options
-    options = _options(call, lowering, {"seed": ("int", 0), "pairs": ("flag", False)})
+    options = _options(call, lowering, {"seed": ("int", 0), "pairs": ("flag", False),
+                                         "part": ("choice", "all", ("all", "train", "test")),
+                                         "test_fraction": ("real", 0.2)})
+    if not 0 < options["test_fraction"] < 1:
+        lowering.fail("E505", "test_fraction is between 0 and 1", call.span, "write e.g. test_fraction = 0.2")
     fields = [ir.DataField(name="x", shape=(PIXELS,)), ir.DataField(name="label", shape=(), integer=True)]
     if options["pairs"]:   # x a digit k, y an image of the digit k + 1 (9 -> 0)
         fields.insert(1, ir.DataField(name="y", shape=(PIXELS,)))
-    options["samples"] = DIGITS
+    options["samples"] = digits_in_part(options["part"], options["test_fraction"])
     return ir.DataSet(name=st.name, generator="digits", options=tuple(sorted(options.items())),
                       fields=tuple(fields), batched=True, span=st.span)
+
+
+def digits_in_part(part: str, test_fraction: float) -> int:
+    """Images in a part: the test part is round(test_fraction * 1797) of them (the emitted
+    generator splits the same way)."""
+    test = int(round(test_fraction * DIGITS))
+    return {"all": DIGITS, "train": DIGITS - test, "test": test}[part]
 
 
 def ou_paths(st, call, lowering) -> ir.DataSet:

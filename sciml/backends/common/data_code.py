@@ -159,6 +159,27 @@ def two_moons(samples, seed, noise):
                   np.sin(angle) * (1 - 2 * label) + 0.5 * label - 0.25])
     return {"x": x + noise * rng.standard_normal((2, samples)), "label": label}
 ''',
+    "digits": '''
+def digits(seed, part, test_fraction, pairs):
+    """scikit-learn's 8x8 digits (bundled with the package), pixels divided by 16 into [0, 1]:
+    x is (64, samples), label is (samples,).  part 'train' or 'test': the images of one shuffle
+    by default_rng(seed), the last round(test_fraction * 1797) of it held out as the test part
+    ('all': every image, unshuffled).  pairs: y is an image of the next digit (9 -> 0), drawn
+    from the same part."""
+    from sklearn.datasets import load_digits
+    images, label = load_digits(return_X_y=True)
+    rng = np.random.default_rng(seed)
+    if part != "all":
+        order = rng.permutation(len(label))
+        held_out = int(round(test_fraction * len(label)))
+        chosen = order[len(label) - held_out:] if part == "test" else order[:len(label) - held_out]
+        images, label = images[chosen], label[chosen]
+    data = {"x": images.T / 16.0, "label": label.astype(np.int64)}
+    if pairs:
+        following = [rng.choice(np.flatnonzero(label == (k + 1) % 10)) for k in label]
+        data["y"] = images[following].T / 16.0
+    return data
+''',
     "eight_gaussians": '''
 def eight_gaussians(samples, seed, noise):
     """FFJORD's 8gaussians (Grathwohl et al. 2019, lib/toy_data.py): centers at radius 4 in the

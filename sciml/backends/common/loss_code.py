@@ -99,6 +99,8 @@ class LossWriter:
         return self.steps is not None and bool(self.steps.statistics)
 
     def _unpack(self, expr) -> list[str]:
+        # a vae's elbo and bound are functions that read the parameters from p themselves
+        expr = expr.replace(lambda e: isinstance(e, (F.Elbo, F.ImportanceBound)), lambda e: sympy.Symbol("~vae"))
         used = {str(s) for s in expr.free_symbols} | {str(s) for a in expr.atoms(S.SmoothInTime) for s in a.args}
         params = [self.names[p.name] for p in self.m.parameters if p.name in used]
         if not params:

@@ -27,6 +27,7 @@ from sciml.backends.common.points_code import points_imports
 from sciml.backends.common.runtime_code import runtime_imports, runtime_lines
 from sciml.backends.common.cnf_code import CnfSampler
 from sciml.backends.common.score_code import ScoreWriter
+from sciml.backends.common.vae_code import VaeWriter
 from sciml.backends.common.quoting import comment, docstring, literal
 from sciml.lowering import ir
 from sciml.lowering.method_of_lines import grid_of, semi_discrete
@@ -62,6 +63,7 @@ def emit_module(model: ir.Model, source: str, source_name: str, backend: str, sp
     if step_calls:
         writer.steps = StepNetworks(writer, step_calls)
     score = ScoreWriter(writer, model) if diffusion else None
+    vae = VaeWriter(writer, model) if model.kind == "vae" else None
     if model.noises and not diffusion:
         writer.noise = NoiseWriter(writer)
     for flow in model.flows:
@@ -73,6 +75,9 @@ def emit_module(model: ir.Model, source: str, source_name: str, backend: str, sp
     elif diffusion:
         model_lines = (writer.networks() + score.functions() + ["", ""] + writer.loss()
                        + loss_terms_function(writer, source.split("\n")) + score.reports())
+    elif vae is not None:
+        model_lines = (writer.networks() + vae.functions() + writer.loss()
+                       + loss_terms_function(writer, source.split("\n")) + writer.reports())
     else:
         solve = writer.solve()
         flows = [line for flow in model.flows for line in FlowWriter(writer, flow).functions()]
@@ -106,6 +111,9 @@ def emit_module(model: ir.Model, source: str, source_name: str, backend: str, sp
         "    train(params, data, steps, seed, device, dtype) -> (numpy params, final loss)",
         *(["    sample(params, count, seed) -> numpy (features, count): data from latents (the flow run back)"]
           if model.kind == "cnf" else []),
+        *(["    sample(params, count, seed) -> numpy (features, count): decoder means at latents from the prior",
+           "    reconstruct(params, x) -> numpy: decoder means at the encoder's means of x (features, samples)"]
+          if vae is not None else []),
         *_data_files_line(model),
         *_runtime_line(backend, standalone),
         '"""',
@@ -137,12 +145,14 @@ def emit_module(model: ir.Model, source: str, source_name: str, backend: str, sp
         lines += ["", ""] + writer.derivatives.numpy_lines()
     if score is not None:
         lines += ["", ""] + score.numpy_lines()
+    if vae is not None:
+        lines += ["", ""] + vae.numpy_lines()
     lines += ["", ""] + emit_guard_section(model, names, source_name, writer if grid is not None else None)
     lines += ["", ""] + emit_divergence_section(model, writer)
     lines += ["", "", "# ---- the model", ""]
     lines += helpers_text(helpers)
     lines += model_lines
-    lines += ["", ""] + runtime_lines(backend, standalone, own_sample=diffusion or model.kind == "cnf")
+    lines += ["", ""] + runtime_lines(backend, standalone, own_sample=diffusion or model.kind in ("cnf", "vae"))
     text = "\n".join(lines).rstrip() + "\n"
     return _tidy(text)
 

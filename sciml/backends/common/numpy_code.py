@@ -168,6 +168,10 @@ def _dataset_call(d: ir.DataSet, names) -> str:
     if d.generator == "checkerboard":
         o = dict(d.options)
         return f"checkerboard(samples={o['samples']}, seed={o['seed']})"
+    if d.generator == "digits":
+        o = dict(d.options)
+        return (f"digits(seed={o['seed']}, part={literal(o['part'])}, test_fraction={o['test_fraction']!r}, "
+                f"pairs={o['pairs']})")
     if d.generator == "ou_paths":
         o = dict(d.options)
         return (f"ou_paths(theta={o['theta']!r}, mu={o['mu']!r}, sigma={o['sigma']!r}, x0={o['x0']!r}, "

@@ -223,6 +223,15 @@ class ArrayPrinterMixin:
         return "{}(p, {}, {}, {})".format(self.names[f"dsm {net}"], self._print(data),
                                           self.names["score times"], self.names["score noise"])
 
+    def _print_Elbo(self, expr):
+        """elbo_z(p, batch['x'], batch['eps_z']): the ELBO function of the vae (vae_code.py) on the
+        data and the step's draws."""
+        return "{}(p, {}, {})".format(self.names["elbo"], self._print(expr.args[0]), self.names["elbo draws"])
+
+    def _print_ImportanceBound(self, expr):
+        """iwae_z(p, batch['x'], K): the vae's importance-weighted bound with K draws a sample."""
+        return "{}(p, {}, {})".format(self.names["iwae"], self._print(expr.args[0]), int(expr.args[1]))
+
     def _print_MeanSquaredError(self, expr):
         return self._helper("mse", *expr.args)
 

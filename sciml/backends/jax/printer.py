@@ -30,6 +30,9 @@ class JaxCodePrinter(ArrayPrinterMixin, JaxPrinter):
         "entry_max": "jnp.max({}, axis=0, keepdims=True)",
         "inner": "jnp.sum({} * {}, axis=0, keepdims=True)",
         "feature_sum": "jnp.sum({}, axis=0)",
+        # a vae: draws side by side on the sample axis; log sum exp over the draws (axis 0)
+        "repeat_samples": "jnp.tile({}, (1, {}))",
+        "logsumexp_rows": "jax.nn.logsumexp({}, axis=0)",
     }
 
     def __init__(self, names):

@@ -43,6 +43,9 @@ class TorchCodePrinter(ArrayPrinterMixin, _torch_printer_class()):
         "entry_max": "torch.amax({}, dim=0, keepdim=True)",
         "inner": "torch.sum({} * {}, dim=0, keepdim=True)",
         "feature_sum": "torch.sum({}, dim=0)",
+        # a vae: draws side by side on the sample axis; log sum exp over the draws (axis 0)
+        "repeat_samples": "{}.repeat(1, {})",
+        "logsumexp_rows": "torch.logsumexp({}, dim=0)",
     }
 
     def __init__(self, names):
