@@ -29,7 +29,8 @@ ODE_SPECS += sorted((ROOT / "tests" / "pde_specs").glob("*.sciml"))
 # the SDE specs (A601, A602, A205/A206: the noise, its sense, the mean-square verdict)
 ODE_SPECS += sorted((SPECS / "sde").glob("*.sciml"))
 # continuous flows and VAEs (A113, A114: the log-density ODE, the ELBO's terms)
-ODE_SPECS += [SPECS / "likelihood" / f"{name}.sciml" for name in ("cnf", "cnf_checkerboard", "vae", "vae_bernoulli")]
+ODE_SPECS += [SPECS / "likelihood" / f"{name}.sciml" for name in ("cnf", "cnf_checkerboard", "vae", "vae_bernoulli",
+                                                                   "latent_node")]
 REQUIRED = {"code", "severity", "message", "file", "line", "column", "end_line", "end_column",
             "help", "data"}
 

@@ -13,7 +13,8 @@ GOLDEN = ROOT / "tests" / "golden"
 SDE_LATEX_SPECS = [SPECS / "sde" / "neural_sde.sciml", SPECS / "sde" / "deep_bsde.sciml",
                    SPECS / "sde" / "score_diffusion.sciml", SPECS / "sde" / "score_diffusion_vp.sciml",
                    SPECS / "likelihood" / "cnf.sciml", SPECS / "likelihood" / "cnf_checkerboard.sciml",
-                   SPECS / "likelihood" / "vae.sciml", SPECS / "likelihood" / "vae_bernoulli.sciml"]
+                   SPECS / "likelihood" / "vae.sciml", SPECS / "likelihood" / "vae_bernoulli.sciml",
+                   SPECS / "likelihood" / "latent_node.sciml"]
 
 
 @pytest.mark.parametrize("backend", ["torch", "jax"])

@@ -358,7 +358,7 @@ def _loss_lines(w: "_Writer", loss) -> list[str]:
     return lines
 
 
-WRITTEN_KINDS = ("ode", "flow", "pinn", "sde", "bsde", "diffusion", "cnf", "vae")
+WRITTEN_KINDS = ("ode", "flow", "pinn", "sde", "bsde", "diffusion", "cnf", "vae", "latent_ode")
 
 
 def to_latex(model: ir.Model, standalone: bool = False) -> str:

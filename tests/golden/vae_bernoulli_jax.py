@@ -98,6 +98,7 @@ def init_params(seed):
     }
 
 
+LATENT_SIZE = 4  # entries of latent z
 ELBO_SAMPLES = 4  # L: draws of the latent per sample in the elbo
 ELBO_DRAWS = 128  # samples of the largest batch: eps for each, L times
 

@@ -102,6 +102,7 @@ class VaeWriter:
     def numpy_lines(self) -> list[str]:
         k = self.size
         return [
+            f"LATENT_SIZE = {k}  # entries of latent {self.latent.name}",
             f"ELBO_SAMPLES = {self.draws}  # L: draws of the latent per sample in the elbo",
             f"ELBO_DRAWS = {self.batch_draws()}  # samples of the largest batch: eps for each, L times",
             "", "",
