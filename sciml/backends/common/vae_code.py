@@ -26,6 +26,7 @@ from __future__ import annotations
 import sympy
 
 from sciml.backends.common.quoting import literal
+from sciml.backends.common.score_code import _unused
 from sciml.lowering import family_symbols as F
 from sciml.lowering import ir
 from sciml.lowering import symbols as S
@@ -241,12 +242,6 @@ class VaeWriter:
             f"    {self.z}, _ = {self.fn['encode']}(p, {arrays.format(self.x)})",
             f"    return np.asarray({mean_code})", "", "",
         ]
-
-
-def _unused(base: str, taken: set) -> str:
-    while base in taken:
-        base += "_"
-    return base
 
 
 def _text(expr) -> str:
