@@ -14,7 +14,8 @@ SDE_LATEX_SPECS = [SPECS / "sde" / "neural_sde.sciml", SPECS / "sde" / "deep_bsd
                    SPECS / "sde" / "score_diffusion.sciml", SPECS / "sde" / "score_diffusion_vp.sciml",
                    SPECS / "likelihood" / "cnf.sciml", SPECS / "likelihood" / "cnf_checkerboard.sciml",
                    SPECS / "likelihood" / "vae.sciml", SPECS / "likelihood" / "vae_bernoulli.sciml",
-                   SPECS / "likelihood" / "latent_node.sciml"]
+                   SPECS / "likelihood" / "latent_node.sciml", SPECS / "likelihood" / "bayes_nn.sciml",
+                   SPECS / "likelihood" / "bayes_ensemble.sciml"]
 
 
 @pytest.mark.parametrize("backend", ["torch", "jax"])

@@ -249,9 +249,9 @@ def test_pinn_standalone_documents_compile(name, tmp_path, capsys):
 
 
 def test_models_of_other_kinds_are_e901(capsys):
-    assert main(["latex", str(ROOT / "specs" / "likelihood" / "bayes_nn.sciml")]) == 1
+    assert main(["latex", str(ROOT / "specs" / "pde" / "reaction_diffusion.sciml")]) == 1
     err = capsys.readouterr().err
-    assert "error[E901]: sciml latex for models of kind bayes is not supported yet" in err
+    assert "error[E901]: sciml latex for models of kind grid_pde is not supported yet" in err
     assert "Traceback" not in err
 
 
@@ -312,3 +312,33 @@ def test_hard_conditions_print_the_field_they_build(capsys):
     assert r"u &= - x y \left(-1 + x\right) N_{u}, \quad N_{u} \text{ the network}" in text
     assert r"\mathcal{L}_{\mathrm{boundary}} &= \frac{1}{64} \sum_{k=1}^{64}" in text
     assert r"0 \cdot" not in text
+
+
+# -- Bayesian networks (issue 13, item 5) --------------------------------------------------------
+
+def test_bayes_by_backprop_prints_the_posterior_draws_the_kl_and_the_acquisition(tmp_path, capsys):
+    text = latex(capsys, ROOT / "specs" / "likelihood" / "bayes_nn.sciml")
+    assert balanced(text)
+    for piece in [r"w^{(i)} &= \mu + \sigma \odot \varepsilon^{(i)}, \quad \varepsilon^{(i)} \sim "
+                  r"\mathcal{N}(0, I), \quad i = 1, \dots, 16",
+                  r"\sigma = \log\left(1 + e^{\rho}\right)",
+                  # the KL to N(0, 1) in closed form, per weight, as elbo_terms derives it
+                  r"&= \sum_{j} \left(- \frac{1}{2} + \frac{\mu_{j}^{2}}{2} + \frac{\sigma_{j}^{2}}{2} "
+                  r"- \log{\left(\sigma_{j} \right)}\right)",
+                  # probabilities averaged over the draws, then the cross entropy: no second softmax
+                  r"\operatorname{CE}\left(\frac{1}{16} \sum_{i=1}^{16} \operatorname{softmax}\left("
+                  r"\mathrm{F}\left(\mathrm{train.x}; w^{(i)}\right)\right), \mathrm{train.label}\right)",
+                  r"\operatorname*{arg\,max}_{k} \left(\operatorname{tr} \operatorname{Cov}_{i}",
+                  r"\frac{1}{15} \sum_{i=1}^{16}"]:
+        assert piece in text, piece
+    out = tmp_path / "bayes.tex"
+    assert main(["latex", str(ROOT / "specs" / "likelihood" / "bayes_nn.sciml"), "--standalone",
+                 "-o", str(out)]) == 0
+    assert out.read_text().rstrip().endswith(r"\end{document}")
+
+
+def test_a_deep_ensemble_averages_its_members_losses(capsys):
+    text = latex(capsys, ROOT / "specs" / "likelihood" / "bayes_ensemble.sciml")
+    assert r"\mathcal{L} &= \frac{1}{5} \sum_{i=1}^{5} \operatorname{CE}" in text
+    assert r"\text{ each } w^{(i)} \text{ initialised independently}" in text
+    assert "KL" not in text

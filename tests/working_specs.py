@@ -6,7 +6,7 @@ WORKING_PATHS = ["ode/antisym", "ode/classifier", "ode/hamiltonian", "ode/hamilt
                  "ode/node_fit_adjoint", "ode/parabolic", "ode/resnet", "ode/second_order",
                  "likelihood/flow", "likelihood/flow_nice", "likelihood/cnf", "likelihood/cnf_checkerboard",
                  "likelihood/cnf_adjoint", "likelihood/vae", "likelihood/vae_bernoulli",
-                 "likelihood/latent_node",
+                 "likelihood/latent_node", "likelihood/bayes_nn", "likelihood/bayes_ensemble",
                  "pde/heat_neural_source", "pde/heat2d_neural_source",
                  "pde/reaction_diffusion", "sde/gbm", "sde/neural_sde", "sde/ou_diagonal", "sde/deep_bsde",
                  "sde/deep_bsde_allen_cahn", "sde/deep_bsde_default_risk", "sde/deep_bsde_quadratic_gradient",

@@ -119,8 +119,16 @@ def _parameter_count(model: ir.Model, p: ir.Parameter) -> int:
 
 
 def _network_count(net: ir.Network) -> int:
-    weights = sum(a * b + b for a, b in zip(net.widths[:-1], net.widths[1:]))
-    return weights * (net.layers or 1)
+    """Its trainable entries: a set per coupling layer, per step or per ensemble member; a weight
+    posterior has a mean and a spread (rho) per weight; batch normalization's scale and shift at
+    the input and after each layer take the place of the biases."""
+    pairs = list(zip(net.widths[:-1], net.widths[1:]))
+    if net.batchnorm:
+        weights = sum(a * b for a, b in pairs) + 2 * sum(net.widths)
+    else:
+        weights = sum(a * b + b for a, b in pairs)
+    sets = net.layers or (net.steps[1] - net.steps[0] + 1 if net.index else 1)
+    return weights * sets * (net.draws if net.ensemble else 1) * (2 if net.posterior else 1)
 
 
 def _training_samples(model: ir.Model) -> int | None:

@@ -16,7 +16,7 @@ import sympy
 
 from sciml.latex.sde import SdeWriter
 from sciml.latex.stages import StageLatex, _scale
-from sciml.latex.writer import _align, _text, symbol_latex
+from sciml.latex.writer import _align, _text, document, symbol_latex
 from sciml.lowering import ir
 from sciml.lowering import family_symbols as F
 from sciml.lowering import symbols as S
@@ -123,8 +123,4 @@ def diffusion_document(model: ir.Model, standalone: bool) -> str:
               ("the reverse-time sde and the probability-flow ode", "Reverse time", _align(w.reverse_lines())),
               (f"samplers: {registry.definition_of(model.scheme).latex}", "Samplers", _align(w.sampler_lines())),
               ("loss: denoising score matching", "Loss", _align(w.dsm_lines()))]
-    if not standalone:
-        return "".join(f"% {comment}\n{block}" for comment, _, block in blocks)
-    sections = [f"\\section*{{{title}}}\n"] + [f"\\subsection*{{{heading}}}\n{block}" for _, heading, block in blocks]
-    return ("\\documentclass{article}\n\\usepackage{amsmath}\n\\usepackage{amssymb}\n"
-            "\\begin{document}\n" + "".join(sections) + "\\end{document}\n")
+    return document(title, blocks, standalone)

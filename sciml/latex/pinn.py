@@ -24,7 +24,7 @@ from sciml.analysis import pde_fields, ritz
 from sciml.analysis.pinn_ansatz import uses_ansatz
 from sciml.latex.fields import (DomainIntegral, Evaluated, FieldLatexPrinter, PointMean, at_points, derivatives,
                                 number)
-from sciml.latex.writer import _align, _text, symbol_latex
+from sciml.latex.writer import _align, _text, document, symbol_latex
 from sciml.lowering import family_symbols as F
 from sciml.lowering import ir
 from sciml.lowering import symbols as S
@@ -351,9 +351,4 @@ def pinn_document(model: ir.Model, standalone: bool) -> str:
              ("loss", "Loss", w.loss_lines()),
              ("report", "Report", w.report_lines())]
     parts = [(comment, heading, _align(lines)) for comment, heading, lines in parts if lines]
-    if not standalone:
-        return "".join(f"% {comment}\n{block}" for comment, _, block in parts)
-    sections = [f"\\section*{{{title}}}\n"]
-    sections += [f"\\subsection*{{{heading}}}\n{block}" for _, heading, block in parts]
-    return ("\\documentclass{article}\n\\usepackage{amsmath}\n\\usepackage{amssymb}\n"
-            "\\begin{document}\n" + "".join(sections) + "\\end{document}\n")
+    return document(title, parts, standalone)

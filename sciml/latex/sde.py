@@ -19,7 +19,7 @@ import dataclasses
 import sympy
 
 from sciml.analysis import sde_terms as terms
-from sciml.latex.writer import _align, _loss_lines, _text, _Writer, symbol_latex
+from sciml.latex.writer import _align, _loss_lines, _text, _Writer, document, symbol_latex
 from sciml.lowering import ir
 from sciml.schemes import registry
 
@@ -162,8 +162,4 @@ def sde_document(model: ir.Model, standalone: bool) -> str:
                _align([w.grid_line(), *w.scheme_lines(w.ito_equations), *w.increment_lines(),
                        *w.network_lines()])),
               ("loss", "Loss", _align(_loss_lines(w, model.loss)))]
-    if not standalone:
-        return "".join(f"% {comment}\n{block}" for comment, _, block in blocks)
-    sections = [f"\\section*{{{title}}}\n"] + [f"\\subsection*{{{heading}}}\n{block}" for _, heading, block in blocks]
-    return ("\\documentclass{article}\n\\usepackage{amsmath}\n\\usepackage{amssymb}\n"
-            "\\begin{document}\n" + "".join(sections) + "\\end{document}\n")
+    return document(title, blocks, standalone)

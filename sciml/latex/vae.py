@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sympy
 
-from sciml.latex.writer import _align, _text, _Writer, symbol_latex
+from sciml.latex.writer import _align, _text, _Writer, document, symbol_latex
 from sciml.lowering import family_symbols as F
 from sciml.lowering import ir
 from sciml.lowering.elbo_terms import gaussian_kl, log_bernoulli_logits, log_normal
@@ -63,9 +63,4 @@ def vae_document(model: ir.Model, standalone: bool = False) -> str:
                           _align([rf"\mathcal{{L}}_{{{K}}} &= \log \frac{{1}}{{{K}}} \sum_{{k=1}}^{{{K}}} "
                                   rf"\frac{{p(x \mid {zt}_k)\, p({zt}_k)}}{{e({zt}_k \mid x)}}, \quad "
                                   rf"{zt}_k = \mu(x) + \sigma(x) \odot \varepsilon_k"])))
-    if not standalone:
-        return "".join(f"% {heading}\n{block}" for heading, block in parts)
-    sections = [f"\\section*{{{_text(model.name)}}}\n"]
-    sections += [f"\\subsection*{{{heading}}}\n{block}" for heading, block in parts]
-    return ("\\documentclass{article}\n\\usepackage{amsmath}\n\\usepackage{amssymb}\n"
-            "\\begin{document}\n" + "".join(sections) + "\\end{document}\n")
+    return document(_text(model.name), [(heading, heading, block) for heading, block in parts], standalone)

@@ -142,6 +142,9 @@ class SpecLatexPrinter(LatexPrinter):
 
     def _print_SoftmaxCrossEntropy(self, expr):
         logits, labels = expr.args
+        if isinstance(logits, S.ArrayOp) and type(logits).__name__ == "MeanOver" and \
+                isinstance(logits.args[0], S.SoftmaxOf):   # of probabilities averaged over draws
+            return r"\operatorname{CE}\left(" + self._print(logits) + ", " + self._print(labels) + r"\right)"
         return (r"\operatorname{CE}\left(\operatorname{softmax}\left(" + self._print(logits)
                 + r"\right), " + self._print(labels) + r"\right)")
 
@@ -358,7 +361,18 @@ def _loss_lines(w: "_Writer", loss) -> list[str]:
     return lines
 
 
-WRITTEN_KINDS = ("ode", "flow", "pinn", "sde", "bsde", "diffusion", "cnf", "vae", "latent_ode")
+def document(title: str, blocks: list[tuple[str, str, str]], standalone: bool) -> str:
+    """Blocks of (comment, heading, align* text): each after its comment line, or a whole article
+    with a section for the model and a subsection per block."""
+    if not standalone:
+        return "".join(f"% {comment}\n{block}" for comment, _, block in blocks)
+    sections = [f"\\section*{{{title}}}\n"]
+    sections += [f"\\subsection*{{{heading}}}\n{block}" for _, heading, block in blocks]
+    return ("\\documentclass{article}\n\\usepackage{amsmath}\n\\usepackage{amssymb}\n"
+            "\\begin{document}\n" + "".join(sections) + "\\end{document}\n")
+
+
+WRITTEN_KINDS = ("ode", "flow", "pinn", "sde", "bsde", "diffusion", "cnf", "vae", "latent_ode", "bayes")
 
 
 def to_latex(model: ir.Model, standalone: bool = False) -> str:
@@ -374,6 +388,9 @@ def to_latex(model: ir.Model, standalone: bool = False) -> str:
     if model.kind == "diffusion":
         from sciml.latex.diffusion import diffusion_document
         return diffusion_document(model, standalone)
+    if model.kind == "bayes":
+        from sciml.latex.bayes import bayes_document
+        return bayes_document(model, standalone)
     if model.kind == "vae":
         from sciml.latex.vae import vae_document
         return vae_document(model, standalone)
@@ -384,18 +401,10 @@ def to_latex(model: ir.Model, standalone: bool = False) -> str:
     title = _text(model.name)
     if model.flows:
         return _flow_document(w, model, title, standalone)
-    parts = [f"% {title}: the continuous model\n", _align(w.model_lines()),
-             f"% scheme: {registry.definition_of(model.scheme).latex}\n",
-             _align([w.grid_line(), *w.scheme_lines()]),
-             "% loss\n", _align(_loss_lines(w, model.loss))]
-    body = "".join(parts)
-    if not standalone:
-        return body
-    sections = [f"\\section*{{{title}}}\n", "\\subsection*{Model}\n", parts[1],
-                f"\\subsection*{{Scheme: {registry.definition_of(model.scheme).latex}}}\n", parts[3],
-                "\\subsection*{Loss}\n", parts[5]]
-    return ("\\documentclass{article}\n\\usepackage{amsmath}\n\\usepackage{amssymb}\n"
-            "\\begin{document}\n" + "".join(sections) + "\\end{document}\n")
+    scheme = registry.definition_of(model.scheme).latex
+    return document(title, [(f"{title}: the continuous model", "Model", _align(w.model_lines())),
+                            (f"scheme: {scheme}", f"Scheme: {scheme}", _align([w.grid_line(), *w.scheme_lines()])),
+                            ("loss", "Loss", _align(_loss_lines(w, model.loss)))], standalone)
 
 
 def _flow_document(w: _Writer, model: ir.Model, title: str, standalone: bool) -> str:
@@ -407,9 +416,4 @@ def _flow_document(w: _Writer, model: ir.Model, title: str, standalone: bool) ->
         parts += [(f"Flow ${g}$: {flow.layers} coupling layers", _align(w.flow_lines(flow))),
                   (f"Its inverse ${inverse}$", _align(w.inverse_lines(flow)))]
     parts.append(("Loss", _align(_loss_lines(w, model.loss))))
-    if not standalone:
-        return "".join(f"% {heading}\n{block}" for heading, block in parts)
-    sections = [f"\\section*{{{title}}}\n"]
-    sections += [f"\\subsection*{{{heading}}}\n{block}" for heading, block in parts]
-    return ("\\documentclass{article}\n\\usepackage{amsmath}\n\\usepackage{amssymb}\n"
-            "\\begin{document}\n" + "".join(sections) + "\\end{document}\n")
+    return document(title, [(heading, heading, block) for heading, block in parts], standalone)

@@ -132,7 +132,7 @@ def lower_net(lowering, st):
 
 
 def _net_options(lowering, body) -> dict:
-    """batchnorm = true, posterior = normal, draws = N."""
+    """batchnorm = true, posterior = normal, draws = N, ensemble = M."""
     options = {}
     for kw in body.keywords:
         if kw.name == "batchnorm":
@@ -146,18 +146,27 @@ def _net_options(lowering, body) -> dict:
                               "write posterior = normal, draws = 16")
             options["posterior"] = "normal"
         elif kw.name == "draws":
-            options["draws"] = lowering.integer(kw.value, "the number of posterior draws", 2)
+            options["posterior draws"] = lowering.integer(kw.value, "the number of posterior draws", 2)
+        elif kw.name == "ensemble":   # M independently initialised networks: the draws axis
+            options["members"] = lowering.integer(kw.value, "the number of ensemble members", 2)
         elif kw.name == "per_step":
             lowering.fail("E223", "a network per time step is declared with its steps: "
                           "net Z(n, X) = mlp(...) for n in 0..N-1", kw.span,
                           "remove per_step and add `for n in 0..N-1` after mlp(...)")
         else:
             lowering.fail("E223", f"mlp() has no option '{kw.name}'", kw.span,
-                      "options: batchnorm = true, posterior = normal, draws = N")
-    if ("draws" in options) != ("posterior" in options):
+                      "options: batchnorm = true, posterior = normal, draws = N, ensemble = M")
+    if "members" in options and ("posterior" in options or "posterior draws" in options):
+        lowering.fail("E223", "a network is either an ensemble or has a weight posterior", body.span,
+                      "ensemble = M trains M networks; posterior = normal, draws = N one weight posterior")
+    if "members" in options:
+        options["draws"], options["ensemble"] = options.pop("members"), True
+    elif ("posterior draws" in options) != ("posterior" in options):
         lowering.fail("E223", "a weight posterior goes with its number of draws: posterior = normal, "
                       "draws = 16", body.span, "draws is the size of the draws axis that "
                       "mean(..., over = draws) averages")
+    elif "posterior" in options:
+        options["draws"] = options.pop("posterior draws")
     return options
 
 # -- the model ------------------------------------------------------------------------------

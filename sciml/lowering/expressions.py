@@ -343,7 +343,7 @@ class ExpressionLowering(Arithmetic, Calls, FamilyCalls):
             self.fail("E205", f"network '{net.name}' expects {net.widths[0]} input features, "
                       f"got {got}", node.span, f"its first width is {net.widths[0]}")
         axis = self.join(node, *inputs)
-        if net.posterior:   # one output per posterior draw of the weights
+        if net.posterior or net.ensemble:   # one output per posterior draw, or per member
             axis = axes.join(axis, axes.DRAWS)
         return Typed(S.NetCall(sympy.Symbol(net.name), *(x.expr for x in inputs)),
                      (net.widths[-1],), axis)

@@ -113,7 +113,8 @@ class Network:
     start: str = ""
     batchnorm: bool = False
     posterior: str = ""     # 'normal': a mean-field Gaussian per weight (Bayes by backprop)
-    draws: int = 0          # posterior draws per evaluation (the `draws` axis)
+    draws: int = 0          # posterior draws per evaluation, or ensemble members (the `draws` axis)
+    ensemble: bool = False  # `draws` independently initialised networks (deep ensembles)
     field: bool = False     # every input is a coordinate of the domain: a field u(x, t)
     span: Span = _span()
 

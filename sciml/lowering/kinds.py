@@ -113,7 +113,7 @@ def recovery_kind(spec: ast.Spec) -> str:
         return "vae"
     if any(isinstance(st, ast.FlowStmt) for st in statements):
         return "flow"
-    if any(isinstance(st, ast.NetStmt) and any(kw.name == "posterior" for kw in st.body.keywords)
+    if any(isinstance(st, ast.NetStmt) and any(kw.name in ("posterior", "ensemble") for kw in st.body.keywords)
            for st in statements):
         return "bayes"
     return "ode"
@@ -172,9 +172,10 @@ def check_complete(kind: Kind, lowering, end: Span):
     if kind.name == "vae" and not lowering.latents:
         sink.error("E309", "a model of kind vae needs a latent variable", end,
                    "add e.g.: latent z : R[2] ~ normal(mu(train.x), exp(log_var(train.x) / 2))")
-    if kind.name == "bayes" and not any(n.posterior for n in lowering.networks.values()):
-        sink.error("E309", "a model of kind bayes needs a network with a weight posterior", end,
-                   "write e.g.: net F(x) = mlp(2 -> 32 -> 2, tanh, posterior = normal, draws = 16)")
+    if kind.name == "bayes" and not any(n.posterior or n.ensemble for n in lowering.networks.values()):
+        sink.error("E309", "a model of kind bayes needs a network with a weight posterior or an ensemble", end,
+                   "write e.g.: net F(x) = mlp(2 -> 32 -> 2, tanh, posterior = normal, draws = 16), "
+                   "or mlp(..., ensemble = 5)")
     if kind.name == "pinn" and lowering.domain and not lowering.residuals and not lowering.loss_has_energy:
         sink.error("E309", "a model of kind pinn needs a pde line or a ritz_energy(...) loss", end,
                    "add e.g.: pde dt(u) - d(u, x, x) = 0")

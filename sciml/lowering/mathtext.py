@@ -9,7 +9,8 @@ from sympy.printing.str import StrPrinter
 
 _FUNCTION_NAMES = {"Relu": "relu", "Sigmoid": "sigmoid", "Softplus": "softplus",
                    "SoftmaxOf": "softmax", "MeanOf": "mean", "SumOf": "sum", "PadTo": "pad",
-                   "Step": "step", "Abs": "abs"}
+                   "Step": "step", "Abs": "abs", "Trace": "trace", "ArgMax": "argmax"}
+_REDUCTIONS = {"MeanOver": "mean", "StdOver": "std", "CovarianceOver": "covariance"}
 
 
 class _SpecPrinter(StrPrinter):
@@ -70,6 +71,10 @@ class _SpecPrinter(StrPrinter):
                                for i in range(rows)) + "]"
 
     def _print_Function(self, expr):
+        if type(expr).__name__ in _REDUCTIONS:   # mean(v, over = draws), std(v) over all entries
+            value, axis = expr.args
+            over = "" if str(axis) == "all" else f", over = {axis}"
+            return f"{_REDUCTIONS[type(expr).__name__]}({self._print(value)}{over})"
         name = _FUNCTION_NAMES.get(type(expr).__name__, expr.func.__name__)
         return f"{name}({', '.join(self._print(a) for a in expr.args)})"
 

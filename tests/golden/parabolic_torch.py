@@ -132,7 +132,7 @@ OBSERVED_STATES = ('Y(t = 1)',)
 
 def accuracy(logits, labels):
     """Fraction of samples whose largest logit is the label."""
-    return torch.mean((torch.argmax(logits, dim=0) == labels).to(logits.dtype))
+    return torch.mean((torch.argmax(logits, dim=-2) == labels).to(logits.dtype))
 
 
 def pad(x, n):
@@ -146,9 +146,11 @@ def smooth_in_time(*thetas):
 
 
 def softmax_cross_entropy(logits, labels):
-    """Mean over samples of -log softmax(logits)[label]; logits are (classes, samples)."""
-    log_p = torch.log_softmax(logits, dim=0)
-    return -torch.mean(torch.take_along_dim(log_p, labels[None, :], dim=0))
+    """Mean over samples of -log softmax(logits)[label]; logits are (classes, samples), or
+    (draws, classes, samples) of an ensemble: then the mean over its draws too."""
+    log_p = torch.log_softmax(logits, dim=-2)
+    index = labels.expand(*log_p.shape[:-2], 1, -1)
+    return -torch.mean(torch.take_along_dim(log_p, index, dim=-2))
 
 
 def dY_dt(Y, K, b):

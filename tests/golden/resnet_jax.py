@@ -128,13 +128,15 @@ OBSERVED_STATES = ('Y(t = 1)',)
 
 def accuracy(logits, labels):
     """Fraction of samples whose largest logit is the label."""
-    return jnp.mean((jnp.argmax(logits, axis=0) == labels).astype(logits.dtype))
+    return jnp.mean((jnp.argmax(logits, axis=-2) == labels).astype(logits.dtype))
 
 
 def softmax_cross_entropy(logits, labels):
-    """Mean over samples of -log softmax(logits)[label]; logits are (classes, samples)."""
-    log_p = jax.nn.log_softmax(logits, axis=0)
-    return -jnp.mean(jnp.take_along_axis(log_p, labels[None, :], axis=0))
+    """Mean over samples of -log softmax(logits)[label]; logits are (classes, samples), or
+    (draws, classes, samples) of an ensemble: then the mean over its draws too."""
+    log_p = jax.nn.log_softmax(logits, axis=-2)
+    index = jnp.broadcast_to(labels, log_p.shape[:-2] + (1,) + labels.shape)
+    return -jnp.mean(jnp.take_along_axis(log_p, index, axis=-2))
 
 
 def dY_dt(Y, K1, K2, b):

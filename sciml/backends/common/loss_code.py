@@ -171,6 +171,8 @@ class LossWriter:
         for report in self.m.reports:
             names = self.field_names(report.dataset, "batch")
             names[" probes"] = f"data[{literal(DRAWS)}][{literal(PROBES)}]"   # the runtime's draw_batch(0, 0)
+            if self.bayes is not None:   # a weight posterior's draws, those of draw_batch(0, 0) too
+                names.update(self.bayes.draw_names(f"data[{literal(DRAWS)}]"))
             lines += self.spec_comment(report.span)
             lines += self._unpack(report.expr)
             if report.dataset:

@@ -92,6 +92,7 @@ class ModelWriter(LossWriter):
         self.rhs_preamble = lambda eq: []
         self.noise = None   # an SDE's increments and diffusion functions (noise_code.py)
         self.steps = None   # the networks per time step, evaluated where a step begins (step_networks.py)
+        self.bayes = None   # weight posteriors' draws and KL terms (bayes_code.py)
         self.step_locals: list[str] = []   # their values' symbols: arguments of the right sides
         # a network's divergence or Jacobian in a right side: forward mode, and one joint right side
         self.derivatives = NetworkDerivatives(self) if has_network_derivatives(model) else None
@@ -143,6 +144,12 @@ class ModelWriter(LossWriter):
             if net.batchnorm:   # batch_norm_code.py: the batch's statistics, or the running ones
                 lines += normalized_network(self, net, head, inputs)
                 continue
+            if net.posterior:   # bayes_code.py: one set of weights per draw
+                lines += self.bayes.network(net, f"mlp({widths}, {docstring(net.activation)})")
+                continue
+            if net.ensemble:
+                head[1] = (f'    """mlp({widths}, {docstring(net.activation)}), an ensemble of {net.draws} '
+                           f'independently initialised networks: out (members, {net.widths[-1]}, samples)"""')
             lines += head + [inputs]
             layers = len(net.widths) - 1
             pick = "[j]" if net.layers else ""

@@ -14,6 +14,7 @@ from sciml import __version__
 from sciml.backends.common.model_code import ModelWriter, Spelling
 from sciml.backends.common.flow_code import FlowWriter, inverse_name
 from sciml.backends.common.batch_norm_code import MOMENTUM
+from sciml.backends.common.bayes_code import BayesWriter
 from sciml.backends.common.divergence_code import emit_divergence_section, loss_terms_function
 from sciml.backends.common.guard_code import emit_guard_section
 from sciml.backends.common.names import safe_names
@@ -29,6 +30,7 @@ from sciml.backends.common.cnf_code import CnfSampler
 from sciml.backends.common.score_code import ScoreWriter
 from sciml.backends.common.vae_code import VaeWriter
 from sciml.backends.common.quoting import comment, docstring, literal
+from sciml.lowering import family_symbols as F
 from sciml.lowering import ir
 from sciml.lowering.method_of_lines import grid_of, semi_discrete
 from sciml.schemes import registry
@@ -64,6 +66,8 @@ def emit_module(model: ir.Model, source: str, source_name: str, backend: str, sp
         writer.steps = StepNetworks(writer, step_calls)
     score = ScoreWriter(writer, model) if diffusion else None
     vae = VaeWriter(writer, model) if model.kind == "vae" else None
+    if model.kind == "bayes":
+        writer.bayes = BayesWriter(writer, model)
     if model.noises and not diffusion:
         writer.noise = NoiseWriter(writer)
     for flow in model.flows:
@@ -78,6 +82,10 @@ def emit_module(model: ir.Model, source: str, source_name: str, backend: str, sp
     elif vae is not None:
         model_lines = (writer.networks() + vae.functions() + writer.loss()
                        + loss_terms_function(writer, source.split("\n")) + writer.reports())
+    elif writer.bayes is not None:
+        model_lines = (writer.networks() + writer.bayes.kl_functions() + writer.loss()
+                       + loss_terms_function(writer, source.split("\n")) + writer.reports()
+                       + writer.bayes.acquisition_functions())
     else:
         solve = writer.solve()
         flows = [line for flow in model.flows for line in FlowWriter(writer, flow).functions()]
@@ -111,6 +119,7 @@ def emit_module(model: ir.Model, source: str, source_name: str, backend: str, sp
         "    train(params, data, steps, seed, device, dtype) -> (numpy params, final loss)",
         *(["    sample(params, count, seed) -> numpy (features, count): data from latents (the flow run back)"]
           if model.kind == "cnf" else []),
+        *_bayes_lines(writer.bayes),
         *(["    sample(params, count, seed) -> numpy (features, count): decoder means at latents from the prior",
            "    reconstruct(params, x) -> numpy: decoder means at the encoder's means of x (features, samples)"]
           if vae is not None else []),
@@ -147,6 +156,8 @@ def emit_module(model: ir.Model, source: str, source_name: str, backend: str, sp
         lines += ["", ""] + score.numpy_lines()
     if vae is not None:
         lines += ["", ""] + vae.numpy_lines()
+    if writer.bayes is not None and writer.bayes.posterior:
+        lines += ["", ""] + writer.bayes.numpy_lines()
     lines += ["", ""] + emit_guard_section(model, names, source_name, writer if grid is not None else None)
     lines += ["", ""] + emit_divergence_section(model, writer)
     lines += ["", "", "# ---- the model", ""]
@@ -155,6 +166,17 @@ def emit_module(model: ir.Model, source: str, source_name: str, backend: str, sp
     lines += ["", ""] + runtime_lines(backend, standalone, own_sample=diffusion or model.kind in ("cnf", "vae"))
     text = "\n".join(lines).rstrip() + "\n"
     return _tidy(text)
+
+
+def _bayes_lines(bayes) -> list[str]:
+    """The header's lines of a bayes model's acquisition functions (bayes_code.py)."""
+    if bayes is None or bayes.scored is None:
+        return []
+    lines = ["    uncertainty(params, x) -> numpy (samples,): the argmax report's score at the points x",
+             "    acquire(params, pool) -> int: the index of the pool point (a column) with the largest score"]
+    if bayes.scored[1].has(F.CovarianceOver):
+        lines += ["    predict(params, x), predictive_covariance(params, x) -> numpy: over the weight draws"]
+    return lines
 
 
 def _runtime_and_points_imports(model: ir.Model, backend: str, standalone: bool, classes=()) -> tuple:
@@ -183,9 +205,18 @@ def _what(model: ir.Model) -> str:
     if scheme is not None:
         title = registry.definition_of(scheme).title
         return f"Scheme: {title}, {scheme.steps or 'adaptive'} steps on [0, {scheme.t_end!r}]."
-    flows = "; ".join(f"{f.name}, {f.layers} coupling layers on R[{f.size}], inverse "
-                      f"{_inverse_text(f)}" for f in model.flows)
-    return docstring(f"Flow: {flows}.")
+    if model.flows:
+        flows = "; ".join(f"{f.name}, {f.layers} coupling layers on R[{f.size}], inverse "
+                          f"{_inverse_text(f)}" for f in model.flows)
+        return docstring(f"Flow: {flows}.")
+    return docstring("Networks: " + "; ".join(_network_text(n) for n in model.networks) + ".")
+
+
+def _network_text(net: ir.Network) -> str:
+    text = f"{net.name} = mlp({' -> '.join(str(w) for w in net.widths)}, {net.activation})"
+    if net.posterior:
+        return text + f", a mean-field Gaussian weight posterior ({net.draws} draws)"
+    return text + (f", a deep ensemble of {net.draws}" if net.ensemble else "")
 
 
 def _inverse_text(flow) -> str:

@@ -66,3 +66,11 @@ def safe_names(names, reserved=MODULE_NAMES) -> dict[str, str]:
         taken.add(candidate)
         out[name] = candidate
     return out
+
+
+def unused_key(base: str, taken: set) -> str:
+    """`base`, with underscores added until no name in `taken` has it (a batch entry beside the
+    data fields: eps_z, t, weights_F)."""
+    while base in taken:
+        base += "_"
+    return base

@@ -10,6 +10,7 @@ import sympy
 from sympy.printing.numpy import NumPyPrinter
 
 from sciml.backends.common.batch_norm_code import statistics_entries
+from sciml.backends.common.bayes_code import POSTERIOR_RHO
 from sciml.backends.common.data_code import DATA_ERRORS, DATA_FILES, GENERATORS
 from sciml.backends.common.grid_code import (EIGENBASIS, derived_constant, pde_data_pieces, linspace_text, pde_data_call,
                                              pde_data_rhs)
@@ -221,13 +222,17 @@ def _init_params(model: ir.Model, names: dict) -> list[str]:
             shape = (steps,) + tuple(shape)
         lines.append(f"        {literal(names[param.name])}: {_draw(param.init, shape)},")
     for net in model.networks:
-        count = net.layers or (net.steps[1] - net.steps[0] + 1 if net.index else 0)
-        copies = f"{count}, " if count else ""   # one set per coupling layer, or per step
+        count = net.layers or (net.steps[1] - net.steps[0] + 1 if net.index else 0) or (net.draws if net.ensemble else 0)
+        copies = f"{count}, " if count else ""   # one set per coupling layer, per step or per member
         for layer, (fan_in, fan_out) in enumerate(zip(net.widths[:-1], net.widths[1:]), start=1):
             lines.append(f"        {literal(names[net.name] + f'.W{layer}')}: "
                          f"rng.normal(0.0, {1 / fan_in ** 0.5!r}, size=({copies}{fan_out}, {fan_in})),")
             if not net.batchnorm:   # batch normalization's shift beta takes the place of the bias
                 lines.append(f"        {literal(names[net.name] + f'.b{layer}')}: np.zeros(({copies}{fan_out}, 1)),")
+            if net.posterior:   # each weight's spread softplus(rho), the same small one to start
+                for kind, shape in (("W", (fan_out, fan_in)), ("b", (fan_out, 1))):
+                    lines.append(f"        {literal(names[net.name] + f'.rho_{kind}{layer}')}: "
+                                 f"np.full({shape}, {POSTERIOR_RHO!r}),")
         if net.batchnorm:   # at the input and after each layer, as Han, Jentzen & E (2018) start them
             for k, width in enumerate(net.widths):
                 lines.append(f"        {literal(names[net.name] + f'.beta{k}')}: "

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sympy
 from sympy.printing.precedence import PRECEDENCE
 
+from sciml.lowering import family_symbols as F
 from sciml.lowering import symbols as S
 
 
@@ -88,8 +89,11 @@ class ArrayPrinterMixin:
         return self.names[f"I{int(expr.args[0])}"]
 
     def _print_NetCall(self, expr):
+        """F(p, x); a network with a weight posterior F(p, eps, x), eps its draws (bayes_code.py)."""
         net, *inputs = expr.args
-        return "{}(p, {})".format(self._print(net), ", ".join(self._print(a) for a in inputs))
+        draws = self.names.get(f"draws {net}")
+        first = f"p, {draws}" if draws else "p"
+        return "{}({}, {})".format(self._print(net), first, ", ".join(self._print(a) for a in inputs))
 
     # -- the method of lines (lowering/method_of_lines.py) --------------------------------------
     def _print_GridStencil(self, expr):
@@ -158,15 +162,37 @@ class ArrayPrinterMixin:
         return self._spelled("mean", *expr.args)
 
     def _print_MeanOver(self, expr):
-        """mean(v, over = A): over the samples or paths (the last axis); over all entries."""
+        """mean(v, over = A): over the samples or paths (the last axis), over the draws of a
+        Bayesian network or ensemble (the first), or over all entries."""
         value, axis = expr.args
+        if str(axis) == "draws":
+            return self._helper("mean_over_draws", value)
         return self._spelled("mean", value) if str(axis) == "all" else self._helper("mean_over", value)
 
     def _print_StdOver(self, expr):
         value, axis = expr.args
         if str(axis) == "all":
             raise TypeError("std over all entries is not written")
-        return self._helper("std_over", value)
+        return self._helper("std_over_draws" if str(axis) == "draws" else "std_over", value)
+
+    def _print_CovarianceOver(self, expr):
+        """covariance(v, over = draws): (features, features, samples), 1/(N - 1) normalized."""
+        value, axis = expr.args
+        if str(axis) != "draws":
+            raise TypeError(f"covariance over {axis} is not written")
+        return self._helper("covariance_over_draws", value)
+
+    def _print_Trace(self, expr):
+        """The trace of each sample's matrix (features, features, samples), a row."""
+        return self._spelled("jacobian_trace", *expr.args)
+
+    def _print_ArgMax(self, expr):
+        """The index of the sample with the largest value (a row, one per sample)."""
+        return self._spelled("argmax_samples", *expr.args)
+
+    def _print_KlToPrior(self, expr):
+        """kl_F(p): the KL of network F's weight posterior to its prior (bayes_code.py)."""
+        return "{}(p)".format(self.names[f"kl {expr}"])
 
     def _print_SumOf(self, expr):
         return self._spelled("sum", *expr.args)
@@ -208,6 +234,11 @@ class ArrayPrinterMixin:
         return f"gaussian_nll(*{self._print(flow)}(p, {self._print(x)}), {self._print(mean)}, {self._print(std)})"
 
     def _print_SoftmaxCrossEntropy(self, expr):
+        """Of logits; of probabilities averaged over the draws, mean(softmax(F(x)), over = draws),
+        the ensemble's cross entropy, from the logits by log-sum-exp."""
+        probabilities, labels = expr.args
+        if isinstance(probabilities, F.MeanOver):
+            return self._helper("ensemble_cross_entropy", probabilities.args[0].args[0], labels)
         return self._helper("softmax_cross_entropy", *expr.args)
 
     def _print_Accuracy(self, expr):

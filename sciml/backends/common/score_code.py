@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import sympy
 
+from sciml.backends.common.names import unused_key
 from sciml.backends.common.numpy_code import NumpyCodePrinter
 from sciml.backends.common.quoting import literal
 from sciml.backends.common.scheme_code import CodeNames, StageCode
@@ -82,7 +83,7 @@ class ScoreWriter:
             ("prior", "prior"), ("sample", "sample"))}
         self.locals = tuple(fresh(base) for base in ("x0", "eps", "std", "x_t"))   # of dsm_s
         fields = {f.name for d in model.datasets for f in d.fields}
-        self.keys = {"t": _unused("t", fields), "eps": _unused("eps", fields)}
+        self.keys = {"t": unused_key("t", fields), "eps": unused_key("eps", fields)}
         writer.names[f"dsm {self.score}"] = self.fn["dsm"]
         writer.names["score times"] = f"batch[{literal(self.keys['t'])}]"
         writer.names["score noise"] = f"batch[{literal(self.keys['eps'])}]"
@@ -286,12 +287,6 @@ class ScoreWriter:
                   f"    values[{literal(f'std {self.name}(0)')}] = std_over(samples)[:, 0]",
                   "    return values", "", ""]
         return lines
-
-
-def _unused(base: str, taken: set) -> str:
-    while base in taken:
-        base += "_"
-    return base
 
 
 def _weight_text(weight) -> str:

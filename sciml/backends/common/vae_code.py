@@ -26,7 +26,7 @@ from __future__ import annotations
 import sympy
 
 from sciml.backends.common.quoting import literal
-from sciml.backends.common.score_code import _unused
+from sciml.backends.common.names import unused_key
 from sciml.lowering import family_symbols as F
 from sciml.lowering import ir
 from sciml.lowering import symbols as S
@@ -77,7 +77,7 @@ class VaeWriter:
             ("reconstruct", "reconstruct"))}
         self.x, self.mean, self.std, self.eps = (fresh(b) for b in ("x", "mean", "std", "eps"))
         fields = {f.name for d in model.datasets for f in d.fields}
-        self.key = _unused(f"eps_{self.latent.name}", fields)
+        self.key = unused_key(f"eps_{self.latent.name}", fields)
         writer.names["elbo"] = self.fn["elbo"]
         writer.names["elbo draws"] = f"batch[{literal(self.key)}]"
         writer.names["iwae"] = self.fn["iwae"]

@@ -13,7 +13,7 @@ class JaxCodePrinter(ArrayPrinterMixin, JaxPrinter):
         "step": "jnp.heaviside({0}, 0.0)",
         "sigmoid": "jax.nn.sigmoid({})",
         "softplus": "jax.nn.softplus({})",
-        "softmax": "jax.nn.softmax({}, axis=0)",
+        "softmax": "jax.nn.softmax({}, axis=-2)",   # the features: (features, samples), (draws, features, samples)
         "mean": "jnp.mean({})",
         "sum": "jnp.sum({})",
         "norm": "jnp.linalg.norm({})",
@@ -33,6 +33,8 @@ class JaxCodePrinter(ArrayPrinterMixin, JaxPrinter):
         # a vae: draws side by side on the sample axis; log sum exp over the draws (axis 0)
         "repeat_samples": "jnp.tile({}, (1, {}))",
         "logsumexp_rows": "jax.nn.logsumexp({}, axis=0)",
+        # the index of the largest of one value per sample (a row)
+        "argmax_samples": "jnp.argmax({}.reshape(-1))",
     }
 
     def __init__(self, names):

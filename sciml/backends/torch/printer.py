@@ -26,7 +26,7 @@ class TorchCodePrinter(ArrayPrinterMixin, _torch_printer_class()):
         "step": "torch.heaviside({0}, torch.zeros_like({0}))",
         "sigmoid": "torch.sigmoid({})",
         "softplus": "torch.nn.functional.softplus({})",
-        "softmax": "torch.softmax({}, dim=0)",
+        "softmax": "torch.softmax({}, dim=-2)",   # the features: (features, samples), (draws, features, samples)
         "mean": "torch.mean({})",
         "sum": "torch.sum({})",
         "norm": "torch.linalg.vector_norm({})",
@@ -46,6 +46,8 @@ class TorchCodePrinter(ArrayPrinterMixin, _torch_printer_class()):
         # a vae: draws side by side on the sample axis; log sum exp over the draws (axis 0)
         "repeat_samples": "{}.repeat(1, {})",
         "logsumexp_rows": "torch.logsumexp({}, dim=0)",
+        # the index of the largest of one value per sample (a row)
+        "argmax_samples": "torch.argmax({}.reshape(-1))",
     }
 
     def __init__(self, names):

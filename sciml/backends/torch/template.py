@@ -154,14 +154,49 @@ def gaussian_nll(z, log_det, mean, std):
 ''',
     "softmax_cross_entropy": '''
 def softmax_cross_entropy(logits, labels):
-    """Mean over samples of -log softmax(logits)[label]; logits are (classes, samples)."""
-    log_p = torch.log_softmax(logits, dim=0)
-    return -torch.mean(torch.take_along_dim(log_p, labels[None, :], dim=0))
+    """Mean over samples of -log softmax(logits)[label]; logits are (classes, samples), or
+    (draws, classes, samples) of an ensemble: then the mean over its draws too."""
+    log_p = torch.log_softmax(logits, dim=-2)
+    index = labels.expand(*log_p.shape[:-2], 1, -1)
+    return -torch.mean(torch.take_along_dim(log_p, index, dim=-2))
 ''',
     "accuracy": '''
 def accuracy(logits, labels):
     """Fraction of samples whose largest logit is the label."""
-    return torch.mean((torch.argmax(logits, dim=0) == labels).to(logits.dtype))
+    return torch.mean((torch.argmax(logits, dim=-2) == labels).to(logits.dtype))
+''',
+    "ensemble_cross_entropy": '''
+def ensemble_cross_entropy(logits, labels):
+    """Mean over samples of -log of the ensemble's probability of the label: the softmax of
+    logits (draws, classes, samples) averaged over the draws, log (1/D) sum_d p_d taken by
+    log-sum-exp of the log-probabilities."""
+    log_p = torch.logsumexp(torch.log_softmax(logits, dim=-2), dim=0) - float(np.log(logits.shape[0]))
+    return -torch.mean(torch.take_along_dim(log_p, labels[None, :], dim=0))
+''',
+    "mean_over_draws": '''
+def mean_over_draws(values):
+    """The mean over the draws of a Bayesian network or ensemble (the first axis)."""
+    return torch.mean(values, dim=0)
+''',
+    "std_over_draws": '''
+def std_over_draws(values):
+    """The standard deviation over the draws (the first axis), 1/(N - 1) normalized as the
+    covariance; the square root of at least the smallest normal number (gradient 0 at 0)."""
+    variance = torch.sum((values - torch.mean(values, dim=0)) ** 2, dim=0) / (values.shape[0] - 1)
+    return torch.sqrt(torch.clamp(variance, min=torch.finfo(values.dtype).tiny))
+''',
+    "covariance_over_draws": '''
+def covariance_over_draws(values):
+    """The covariance over the draws (the first axis) of values (draws, features, samples):
+    1/(N - 1) sum_d (v_d - mean)(v_d - mean)^T for each sample, (features, features, samples)."""
+    centred = values - torch.mean(values, dim=0)
+    return torch.einsum("di...,dj...->ij...", centred, centred) / (values.shape[0] - 1)
+''',
+    "posterior_draw": '''
+def posterior_draw(mean, rho, eps):
+    """A weight of each posterior draw, mean + softplus(rho) * eps: eps (draws, entries) shaped
+    (draws,) + the weight's shape."""
+    return mean + torch.nn.functional.softplus(rho) * eps.reshape((-1,) + tuple(mean.shape))
 ''',
     "mean_over": '''
 def mean_over(values):
