@@ -14,7 +14,7 @@ covariance has the largest trace, retrain, repeat; against queries drawn at rand
    the 20 queried rounds (the area under the learning curve); a figure of both curves.
 
     python examples/active_learning.py [--spec PATH] [--backend torch|jax] [--seeds 0 1 2]
-        [--queries 20] [--steps 500] [--threads 1] [--figure docs/figures/active_learning.png]
+        [--queries 20] [--steps 1500] [--threads 1] [--figure docs/figures/active_learning.png]
         [--json results.json]
 """
 from __future__ import annotations
@@ -69,7 +69,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--queries", type=int, default=20)
     parser.add_argument("--initial", type=int, default=10, help="labelled points to start from")
-    parser.add_argument("--steps", type=int, default=500, help="training steps per round")
+    parser.add_argument("--steps", type=int, default=1500, help="training steps per round")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads (0: the backend's default)")
     parser.add_argument("--figure", default=None)
     parser.add_argument("--json", default=None)
@@ -111,6 +111,7 @@ def _plot(path, result, median):
         for curve in result["curves"][strategy]:
             ax.plot(labelled, curve, color="C0" if strategy == "acquire" else "C1", alpha=0.2, lw=0.8)
         ax.plot(labelled, median[strategy], color="C0" if strategy == "acquire" else "C1", lw=2, label=label)
+    ax.set_xticks(labelled[::5])
     ax.set_xlabel("labelled points")
     ax.set_ylabel("test accuracy")
     ax.set_title(f"{result['spec']}: two moons, median of {len(result['seeds'])} seeds", fontsize=9)
