@@ -11,7 +11,7 @@ labelled by a classifier trained on the real digits.
    h(0) = E(image); the fraction the classifier labels k + 1 (mod 10).  Target: >= 80%.
 4. A figure: held-out images, their predicted next digits, and the label the classifier gives.
 
-    python examples/latent_node.py [--backend jax|torch] [--seeds 0 1 2] [--steps N] [--threads 1]
+    python examples/latent_node.py [--spec PATH] [--backend jax|torch] [--seeds 0 1 2] [--steps N] [--threads 1]
         [--figure docs/figures/latent_node.png] [--json results.json]
 """
 from __future__ import annotations
@@ -48,7 +48,7 @@ def judge(train_images: np.ndarray, train_labels: np.ndarray):
 
 
 def run(seed: int, args) -> dict:
-    module = compile_and_import(SPEC, args.backend, tempfile.mkdtemp(prefix="sciml-latent-node-"))
+    module = compile_and_import(Path(args.spec), args.backend, tempfile.mkdtemp(prefix="sciml-latent-node-"))
     if args.threads:
         module._runtime.set_threads(args.threads)
     data = module.make_data()
@@ -60,7 +60,7 @@ def run(seed: int, args) -> dict:
     predicted = predicted_next(module, params, test["x"])
     labels = classifier.predict(predicted.T)
     wanted = (test["label"] + 1) % 10
-    return {"spec": SPEC.name, "backend": args.backend, "seed": seed,
+    return {"spec": Path(args.spec).name, "backend": args.backend, "seed": seed,
             "steps": args.steps or sum(s[2] for s in module.STAGES), "train_seconds": round(seconds, 1),
             "final_loss": final, "report_next_mse": float(module.reports(params, data)["next"]),
             "classifier_accuracy_on_real_test_images": float(np.mean(classifier.predict(test["x"].T) == test["label"])),
@@ -71,6 +71,7 @@ def run(seed: int, args) -> dict:
 
 def main(argv=None) -> list:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--spec", default=str(SPEC))
     parser.add_argument("--backend", choices=("torch", "jax"), default="jax")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--steps", type=int, default=None, help="training steps (default: the spec's)")

@@ -27,12 +27,12 @@ from sciml.runtime.torch import TorchRuntime
 
 MODEL = 'latent_node'
 BACKEND = 'torch'
-SPEC_SHA256 = 'dcdf1ad34e4f5a7258c7e659cc7b2e572b239ee2e6f7591385f4969438aa58b6'  # of the spec's text: --resume checks it
+SPEC_SHA256 = '50359c26f83733c4dec11b9a1f823c27c94f3f58a28a421ad7c11a14d26bbdb1'  # of the spec's text: --resume checks it
 SCIML_VERSION = '0.1.0'
 N_STEPS = 10
 T_END = 1.0
 h = T_END / N_STEPS
-STAGES = [('adam', 0.001, 3000, 128)]  # (optimizer, learning rate, steps, batch size; 0 = all samples)
+STAGES = [('adam', 0.001, 10000, 128)]  # (optimizer, learning rate, steps, batch size; 0 = all samples)
 TRAIN_SET = 'train'
 SAMPLE_FIELDS = {'train': ('x', 'y', 'label'), 'test': ('x', 'y', 'label')}
 
