@@ -173,3 +173,31 @@ def test_backends_agree_on_the_acquisition_score(bayes_nn, tmp_path):
     np.testing.assert_allclose(jax_module.uncertainty(params, pool), bayes_nn.uncertainty(params, pool),
                                rtol=1e-10, atol=1e-14)
     assert jax_module.acquire(params, pool) == bayes_nn.acquire(params, pool)
+
+
+@pytest.mark.parametrize("loss, averaged", [
+    ("cross_entropy(mean(softmax(F(train.x)), over = draws), train.label)", "probabilities"),
+    ("cross_entropy(softmax(mean(F(train.x), over = draws)), train.label)", "logits"),
+    ("cross_entropy(softmax(F(train.x)), train.label)", "losses")])
+def test_the_cross_entropy_averages_what_the_spec_averages(loss, averaged, tmp_path):
+    text = BAYES_NN.read_text().split("loss ")[0] + f"loss {loss}\ntrain adam(lr = 1e-2, steps = 1)\n"
+    module = load_module(compile_spec(text, "bayes_ce.sciml", "torch"), f"bayes_ce_{averaged}", tmp_path)
+    params = perturbed(module.init_params(0))
+    batch = {**module.evaluation_batch(module.make_data()), **module.draw_batch(0, 0)}
+    value, _ = module.loss_and_grad(params, batch)
+    layers = posterior_weights(params, batch["weights_F"])
+    labels = batch["label"]
+    if averaged == "logits":
+        h = batch["x"]
+        for W, b in layers[:-1]:
+            h = np.tanh(W @ h + b)
+        z = np.mean(layers[-1][0] @ h + layers[-1][1], axis=0)
+        p = np.exp(z - z.max(axis=0)) / np.exp(z - z.max(axis=0)).sum(axis=0)
+        expected = -np.mean(np.log(p[labels, np.arange(labels.size)]))
+    else:
+        p = probabilities(layers, batch["x"])
+        if averaged == "probabilities":
+            expected = -np.mean(np.log(p.mean(axis=0)[labels, np.arange(labels.size)]))
+        else:
+            expected = -np.mean(np.log(p[:, labels, np.arange(labels.size)]))
+    assert value == pytest.approx(expected, rel=1e-10)

@@ -237,7 +237,7 @@ class ArrayPrinterMixin:
         """Of logits; of probabilities averaged over the draws, mean(softmax(F(x)), over = draws),
         the ensemble's cross entropy, from the logits by log-sum-exp."""
         probabilities, labels = expr.args
-        if isinstance(probabilities, F.MeanOver):
+        if isinstance(probabilities, F.MeanOver) and isinstance(probabilities.args[0], S.SoftmaxOf):
             return self._helper("ensemble_cross_entropy", probabilities.args[0].args[0], labels)
         return self._helper("softmax_cross_entropy", *expr.args)
 
