@@ -15,6 +15,8 @@ backends from the spec's network options, its kl(...) terms and its argmax(...) 
     acquire(params, pool)        the index of the pool point with the largest score
     predict(params, x)           the mean over the draws of what the score's covariance(...) takes
     predictive_covariance(params, x)    that covariance, (features, features, samples)
+    at_points(params, x)         what those four share: the parameters, the points and the draws
+                                 as float64 arrays on the CPU
 
 The draws are numpy's: `draw_batch(seed, step)` gives each posterior network's eps ~ N(0, I) of
 shape (draws, entries), from default_rng([seed, step]); the reports and the four functions
