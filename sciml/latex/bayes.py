@@ -104,9 +104,9 @@ def _network_lines(w: _Writer, model: ir.Model) -> list[str]:
     for net in model.networks:
         name = w.p.names[net.name]
         widths = r" \to ".join(str(n) for n in net.widths)
-        lines.append(rf"{name} &: \text{{an MLP }} {widths} \text{{ with }} \{net.activation}"
-                     if net.activation in ("tanh", "sin", "cos") else
-                     rf"{name} &: \text{{an MLP }} {widths} \text{{ with }} \mathrm{{{_text(net.activation)}}}")
+        sigma = "\\" + net.activation if net.activation in ("tanh", "sin", "cos") else \
+            rf"\mathrm{{{_text(net.activation)}}}"
+        lines.append(rf"{name} &: \text{{an MLP }} {widths} \text{{ with }} {sigma}")
         if net.posterior:
             lines.append(rf"q(w_{{{name}}}) &= \mathcal{{N}}\left(\mu, \operatorname{{diag}} \sigma^2\right), "
                          r"\quad \sigma = \log\left(1 + e^{\rho}\right)")

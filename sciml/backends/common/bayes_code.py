@@ -40,7 +40,8 @@ POSTERIOR_RHO = -5.0   # every rho starts here: softplus(-5) = 0.0067, the initi
 
 
 def weight_entries(net: ir.Network) -> int:
-    return sum(a * b + b for a, b in zip(net.widths[:-1], net.widths[1:]))
+    """The entries of one draw of eps: every weight and bias of the network."""
+    return max(stop for *_, stop in layer_slices(net))
 
 
 def layer_slices(net: ir.Network):
