@@ -16,6 +16,9 @@ SDE_LATEX_SPECS = [SPECS / "sde" / "neural_sde.sciml", SPECS / "sde" / "deep_bsd
                    SPECS / "likelihood" / "vae.sciml", SPECS / "likelihood" / "vae_bernoulli.sciml",
                    SPECS / "likelihood" / "latent_node.sciml", SPECS / "likelihood" / "bayes_nn.sciml",
                    SPECS / "likelihood" / "bayes_ensemble.sciml"]
+# `sciml latex` of the method of lines (kind grid_pde)
+GRID_LATEX_SPECS = [SPECS / "pde" / name for name in ("reaction_diffusion.sciml", "heat_neural_source.sciml",
+                                                      "heat2d_neural_source.sciml")]
 
 
 @pytest.mark.parametrize("backend", ["torch", "jax"])
@@ -31,10 +34,11 @@ def test_emitted_code_matches_golden_file(spec, backend):
                                         "is intended, rerun with SCIML_UPDATE_GOLDEN=1 and review the diff")
 
 
-@pytest.mark.parametrize("spec", PINN_SPECS + SDE_LATEX_SPECS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("spec", PINN_SPECS + SDE_LATEX_SPECS + GRID_LATEX_SPECS, ids=lambda p: p.stem)
 def test_latex_matches_golden_file(spec, capsys):
-    """`sciml latex` of the PINN specs (the PDE, conditions, collocation, loss terms, report) and
-    of the SDE specs (the sde, the stages with the noise and Milstein's correction, the loss)."""
+    """`sciml latex` of the PINN specs (the PDE, conditions, collocation, loss terms, report), of
+    the SDE specs (the sde, the stages with the noise and Milstein's correction, the loss) and of
+    the method of lines (the PDE, the grid, the semi-discrete system, the time scheme)."""
     from sciml.cli import main
     assert main(["latex", str(spec)]) == 0
     text = capsys.readouterr().out

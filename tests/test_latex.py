@@ -235,7 +235,7 @@ def test_a_ritz_energy_with_a_natural_boundary_condition(tmp_path, capsys):
             r"\text{(its natural boundary condition)}") in text
 
 
-@pytest.mark.parametrize("name", ["burgers_pinn", "poisson_ritz"])
+@pytest.mark.parametrize("name", ["burgers_pinn", "poisson_ritz", "reaction_diffusion", "heat2d_neural_source"])
 def test_pinn_standalone_documents_compile(name, tmp_path, capsys):
     out = tmp_path / f"{name}.tex"
     assert main(["latex", str(PDE / f"{name}.sciml"), "--standalone", "-o", str(out)]) == 0
@@ -248,11 +248,57 @@ def test_pinn_standalone_documents_compile(name, tmp_path, capsys):
         assert "Overfull" not in (tmp_path / f"{name}.log").read_text(errors="replace")
 
 
-def test_models_of_other_kinds_are_e901(capsys):
-    assert main(["latex", str(ROOT / "specs" / "pde" / "reaction_diffusion.sciml")]) == 1
-    err = capsys.readouterr().err
-    assert "error[E901]: sciml latex for models of kind grid_pde is not supported yet" in err
-    assert "Traceback" not in err
+# -- grid_pde models: the method of lines ----------------------------------------------------------
+
+def grid_latex(tmp_path, capsys, text, name="grid") -> str:
+    spec = tmp_path / f"{name}.sciml"
+    spec.write_text(text)
+    return latex(capsys, spec)
+
+
+def test_the_method_of_lines_prints_the_pde_the_grid_the_stencils_and_the_time_scheme(capsys):
+    text = latex(capsys, PDE / "reaction_diffusion.sciml")
+    assert balanced(text)
+    for piece in [r"\frac{\partial c}{\partial t} &= \partial_{x} \left(c \mathrm{U}(c)\right)",
+                  r"c(0, t) &= c(1, t), \quad \text{periodic}",
+                  r"x_{i} &= i \Delta x, \quad \Delta x = \frac{1}{64}, \quad i = 0, \dots, 63",
+                  r"c_{-1} = c_{63}, \ c_{64} = c_{0} \text{ (periodic)}",
+                  # the semi-discrete right side the code is written from, read at node i
+                  r"\frac{d c_{i}}{dt} &= D \frac{c_{i-1} - 2 c_{i} + c_{i+1}}{\Delta x^{2}} + \frac{\left(c_{i+1} "
+                  r"\mathrm{U}\left(c_{i+1}\right)\right) - \left(c_{i-1} \mathrm{U}\left(c_{i-1}\right)\right)}"
+                  r"{2 \Delta x} + \mathrm{R}\left(c_{i}\right)",
+                  r"c_{j+1} &= c_{j} + h F\left(c_{j}\right)",
+                  r"c \text{ the values at the 64 unknown nodes, }"]:
+        assert piece in text, piece
+
+
+def test_imex_and_upwind_on_a_grid(tmp_path, capsys):
+    source = (PDE / "reaction_diffusion.sciml").read_text()
+    written = "time = euler(steps, T))"
+    assert written in source
+    imex = grid_latex(tmp_path, capsys, source.replace(written, "time = imex(steps, T))"), "rd_imex")
+    assert r"\left(I + h L\right) c_{j+1} &= c_{j} + h L c_{j} + h F\left(c_{j}\right)" in imex
+    assert r"L &= -D \Delta_{h}" in imex
+    upwind = grid_latex(tmp_path, capsys, source.replace(written, "time = rk4(steps, T), advection = upwind)"), "rd_up")
+    assert (r"\hat{F}_{i+\frac{1}{2}} &= \max(a_{i+\frac{1}{2}}, 0)\, c_{i+1} + \min(a_{i+\frac{1}{2}}, 0)\, c_{i}, "
+            r"\quad a_{i+\frac{1}{2}} = \tfrac{1}{2}\left(\mathrm{U}\left(c_{i}\right) + \mathrm{U}\left(c_{i+1}\right)"
+            r"\right)") in upwind
+    assert r"k_{2} &= F\left(c_{j} + \frac{h}{2} k_{1}\right)" in upwind and balanced(upwind)
+
+
+def test_neumann_ends_a_convolution_and_a_2d_grid(tmp_path, capsys):
+    from test_method_of_lines import CONV, heat_text
+    from test_method_of_lines_2d import WAVE
+    neumann = grid_latex(tmp_path, capsys, heat_text(9, "neumann"), "neumann")
+    assert r"\partial_{x} u(0, t) &= 2 \pi" in neumann
+    assert r"&\frac{u_{1} - u_{-1}}{2 \Delta x} = 2 \pi, \quad u_{8} = 0" in neumann   # the ghost node
+    conv = grid_latex(tmp_path, capsys, CONV.format(rhs="conv(K, u) * grid^2 / 10"), "conv")
+    assert r"\left(K_{1} u_{i-1} + K_{2} u_{i} + K_{3} u_{i+1}\right)" in conv
+    wave = grid_latex(tmp_path, capsys, WAVE.format(steps=20, velocity="0"), "wave")   # a parameter named k
+    assert (r"\frac{d^{2} u_{i,l}}{dt^{2}} &= k \left(\frac{u_{i-1,l} - 2 u_{i,l} + u_{i+1,l}}{\Delta x^{2}} + "
+            r"\frac{u_{i,l-1} - 2 u_{i,l} + u_{i,l+1}}{\Delta y^{2}}\right)") in wave
+    assert r"y_{l} &= l \Delta y, \quad \Delta y = \frac{2}{8}, \quad l = 0, \dots, 8" in wave
+    assert balanced(wave) and balanced(conv) and balanced(neumann)
 
 
 # -- sde models (issue 12, item 5) ---------------------------------------------------------------

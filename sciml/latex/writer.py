@@ -372,7 +372,7 @@ def document(title: str, blocks: list[tuple[str, str, str]], standalone: bool) -
             "\\begin{document}\n" + "".join(sections) + "\\end{document}\n")
 
 
-WRITTEN_KINDS = ("ode", "flow", "pinn", "sde", "bsde", "diffusion", "cnf", "vae", "latent_ode", "bayes")
+WRITTEN_KINDS = ("ode", "flow", "pinn", "grid_pde", "sde", "bsde", "diffusion", "cnf", "vae", "latent_ode", "bayes")
 
 
 def to_latex(model: ir.Model, standalone: bool = False) -> str:
@@ -385,6 +385,9 @@ def to_latex(model: ir.Model, standalone: bool = False) -> str:
     if model.kind == "pinn":
         from sciml.latex.pinn import pinn_document
         return pinn_document(model, standalone)
+    if model.kind == "grid_pde":
+        from sciml.latex.grid import grid_document
+        return grid_document(model, standalone)
     if model.kind == "diffusion":
         from sciml.latex.diffusion import diffusion_document
         return diffusion_document(model, standalone)
