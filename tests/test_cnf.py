@@ -69,17 +69,30 @@ def test_the_log_density_integrates_to_one(tmp_path, backend):
     """p(x) = N(z(T); 0, I) exp(-l(T)) of a flow far from the identity, on a grid over the plane:
     its integral is 1 to the accuracy of RK4 and of the grid, so the trace has the right sign and
     size (a wrong sign or a missing factor gives an integral far from 1)."""
-    module = cnf_module(tmp_path, backend=backend, scheme="rk4(40, T)")
+    module = cnf_module(tmp_path, backend=backend, scheme="rk4(20, T)")
     params = scaled(module.init_params(0), 1.5)
-    edge = np.linspace(-7.0, 7.0, 141)
+    edge = np.linspace(-7.0, 7.0, 101)
     x = np.stack(np.meshgrid(edge, edge)).reshape(2, -1)
     p, batch = placed(module, params, {"x": x, "label": np.zeros(x.shape[1], dtype=np.int64)})
     values = module.loss_terms(p, batch)
     z_T, l_T = (as_numpy(values[key]) for key in ("z(t = 1)", "l(t = 1)"))
     density = np.exp(-0.5 * np.sum(z_T**2, axis=0) - np.log(2 * np.pi) - l_T[0])
     total = density.sum() * (edge[1] - edge[0]) ** 2
-    assert abs(total - 1.0) < 2e-3, total
+    assert abs(total - 1.0) < 5e-4, total   # 3e-5 here
     assert np.max(np.abs(l_T)) > 0.5   # the flow is not near the identity: the trace matters
+
+
+def losses_over_draws(module, params, batch, seed, draws):
+    """The loss on `batch` with each of `draws` probe draws draw_batch(seed, 0..draws - 1), from
+    one solve: the batch repeated once a draw beside itself, each copy with its own probes."""
+    n = batch["x"].shape[-1]
+    probes = np.concatenate([module.draw_batch(seed, step)["probes"][..., :n] for step in range(draws)], axis=-1)
+    fields = {"x": np.tile(batch["x"], draws), "label": np.tile(batch["label"], draws), "probes": probes}
+    p, arrays = placed(module, params, fields)
+    values = module.loss_terms(p, arrays)
+    z_T, l_T = (as_numpy(values[key]) for key in ("z(t = 1)", "l(t = 1)"))
+    per_sample = 0.5 * np.sum(z_T**2, axis=0) + np.log(2 * np.pi) + l_T[0]
+    return per_sample.reshape(draws, n).mean(axis=1)
 
 
 def test_hutchinson_is_the_exact_trace_in_expectation(tmp_path):
@@ -90,7 +103,9 @@ def test_hutchinson_is_the_exact_trace_in_expectation(tmp_path):
     params = scaled(exact.init_params(0), 1.5)
     batch = exact.evaluation_batch(exact.make_data())
     reference, _ = exact.loss_and_grad(params, batch)
-    losses = [estimate.loss_and_grad(params, {**batch, **estimate.draw_batch(3, step)})[0] for step in range(400)]
+    losses = losses_over_draws(estimate, params, batch, 3, 400)
+    first, _ = estimate.loss_and_grad(params, {**batch, **estimate.draw_batch(3, 0)})
+    assert abs(losses[0] - first) < 1e-12   # the batched solve is the loss of each draw
     mean, error = np.mean(losses), np.std(losses) / np.sqrt(len(losses))
     assert abs(mean - reference) < 4 * error, (mean, reference, error)
     assert np.std(losses) > 1e-4   # the estimate is random: one draw is not the trace
@@ -104,7 +119,7 @@ def test_hutchinson_with_normal_probes_is_unbiased_too(tmp_path):
     params = scaled(exact.init_params(0), 1.5)
     batch = exact.evaluation_batch(exact.make_data())
     reference, _ = exact.loss_and_grad(params, batch)
-    losses = [estimate.loss_and_grad(params, {**batch, **estimate.draw_batch(5, step)})[0] for step in range(300)]
+    losses = losses_over_draws(estimate, params, batch, 5, 300)
     assert abs(np.mean(losses) - reference) < 4 * np.std(losses) / np.sqrt(len(losses))
     assert estimate.draw_batch(5, 0)["probes"].shape == (2, 2, 256)   # (features, probes, samples)
 
@@ -123,11 +138,12 @@ def test_the_sampler_inverts_the_solve(tmp_path, backend, scheme):
     assert samples.shape == (2, 300) and np.all(np.isfinite(samples))
 
 
-def test_training_lowers_the_held_out_nll(tmp_path):
-    module = cnf_module(tmp_path, scheme="rk4(8, T)", lr=5e-3, steps=150, name="train_cnf")
+@pytest.mark.parametrize("backend", ["torch", "jax"])
+def test_training_lowers_the_held_out_nll(tmp_path, backend):
+    module = cnf_module(tmp_path, backend=backend, scheme="rk4(4, T)", lr=1e-2, steps=60, name="train_cnf")
     data = module.make_data()
     params = module.init_params(0)
-    before = module.reports(params, data)["nll"]
-    trained, _ = module.train(params, data, steps=150, seed=0, log_every=0)
+    before = module.reports(params, data)["nll"]   # 5.65; after 60 steps 3.38
+    trained, _ = module.train(params, data, steps=60, seed=0, log_every=0)
     after = module.reports(trained, data)["nll"]
     assert after < before - 0.5, (before, after)
