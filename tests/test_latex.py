@@ -1,6 +1,7 @@
 """`sciml latex`: the model, the scheme's update equations and the loss as LaTeX."""
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -246,6 +247,23 @@ def test_pinn_standalone_documents_compile(name, tmp_path, capsys):
                                 cwd=tmp_path, capture_output=True, timeout=120)
         assert result.returncode == 0, result.stdout.decode(errors="replace")[-2000:]
         assert "Overfull" not in (tmp_path / f"{name}.log").read_text(errors="replace")
+
+
+def test_a_state_named_h_leaves_the_step_size_delta_t(tmp_path, capsys):
+    source = (ODE / "resnet.sciml").read_text()
+    assert "state Y" in source
+    text = latex(capsys, ODE / "resnet.sciml")
+    assert "h &= \\frac{T}{N}" in text and "\\Delta t" not in text
+    spec = tmp_path / "hidden.sciml"
+    spec.write_text(re.sub(r"\bY\b", "h", source))
+    text = latex(capsys, spec)
+    assert r"\Delta t &= \frac{T}{N}" in text
+    assert r"h_{j+1} &= h_{j} + \Delta t K_{2,j} \tanh{\left(b_{j} + K_{1,j} h_{j} \right)}" in text, text
+    rk4 = tmp_path / "hidden_rk4.sciml"
+    rk4.write_text(re.sub(r"scheme\s+euler", "scheme  rk4", spec.read_text()))
+    text = latex(capsys, rk4)
+    assert r"k_{2} &= K_{2,j} \tanh{\left(b_{j} + K_{1,j} \left(h_{j} + \frac{\Delta t}{2} k_{1}\right) \right)}" in text
+    assert r"h_{j+1} &= h_{j} + \frac{\Delta t}{6}\left(k_{1} + 2 k_{2} + 2 k_{3} + k_{4}\right)" in text
 
 
 # -- grid_pde models: the method of lines ----------------------------------------------------------

@@ -73,12 +73,12 @@ class DiffusionWriter(SdeWriter):
         spread = self.tex(self.kernel.scale.subs(at_T)**2 * covariance + self.kernel.variance.subs(at_T) * identity)
         size = self.m.states[0].shape[0] if self.m.states[0].shape else 1
         lines = [self.grid_line(),
-                 rf"t_{{j}} &= T - j h, \quad {x}_{{0}} \sim \mathcal{{N}}\left({mean}, {spread}\right), "
+                 rf"t_{{j}} &= T - j {self.p.step}, \quad {x}_{{0}} \sim \mathcal{{N}}\left({mean}, {spread}\right), "
                  rf"\quad {x}_{{N}} \text{{ the samples}}",
                  rf"&\mu, C \text{{: the mean and covariance of }} {self.tex(self.m.loss.args[1])}"]
         lines += [r"&\text{" + registry.definition_of(self.m.scheme).latex + ":}"]
         lines += TimedStages(self, registry.definition_of(self.m.scheme), (self._equation(self.reverse.drift),)).lines()
-        lines.append(rf"\Delta {symbol_latex(self.sde.noise, 'j')} &\sim \mathcal{{N}}\left(0, h I_{{{size}}}\right)")
+        lines.append(rf"\Delta {symbol_latex(self.sde.noise, 'j')} &\sim \mathcal{{N}}\left(0, {self.p.step} I_{{{size}}}\right)")
         flow = registry.probability_flow(self.m.scheme)
         lines += [r"&\text{probability flow, " + flow.latex + r" backwards:}"]
         lines += TimedStages(self, flow, (self._equation(self.reverse.flow),)).lines()
@@ -105,8 +105,8 @@ class TimedStages(StageLatex):
         text = f"t_{{{base}}}"
         if offset != 0:
             negative = offset.could_extract_minus_sign()
-            text = (r"\left(" + text + (" - " if negative else " + ") + _scale(-offset if negative else offset)
-                    + r"\right)")
+            scale = _scale(-offset if negative else offset, self.w.p.step)
+            text = r"\left(" + text + (" - " if negative else " + ") + scale + r"\right)"
         saved, self.w.time = self.w.time, text
         try:
             return super()._rate(rate, k, base)

@@ -59,7 +59,7 @@ class SdeWriter(_Writer):
         d = self.diffusions[eq.state]
         names = self.at_step(values, step)
         if not d.columns:
-            return r"\frac{1}{2} g g' \left(\Delta W_{" + step + r"}^{2} - h\right)"
+            return r"\frac{1}{2} g g' \left(\Delta W_{" + step + r"}^{2} - " + self.p.step + r"\right)"
         parts = []
         for noise, g in d.columns:
             derivative = terms.derivative(g, eq.state)
@@ -71,7 +71,7 @@ class SdeWriter(_Writer):
             else:                # 1/2 g(X) g'(X) of a network
                 product = r"\frac{1}{2} " + self._factor(g, names) + " " + self._factor(derivative, names)
             increment = r"\Delta " + symbol_latex(noise, step)
-            parts.append(product + r" \left(" + increment + r"^{2} - h\right)")
+            parts.append(product + r" \left(" + increment + r"^{2} - " + self.p.step + r"\right)")
         return _joined(parts)
 
     def _diffusion(self, eq: ir.Equation, names: dict, step, stratonovich=False) -> str:
@@ -134,7 +134,7 @@ class SdeWriter(_Writer):
         lines = []
         for noise in self.m.noises:
             size = noise.shape[0] if noise.shape else 1
-            variance = "h" if size == 1 else f"h I_{{{size}}}"
+            variance = self.p.step if size == 1 else f"{self.p.step} I_{{{size}}}"
             lines.append(rf"\Delta {symbol_latex(noise.name, 'j')} &\sim \mathcal{{N}}\left(0, {variance}\right), "
                          rf"\quad \text{{independent over }} {over}")
         return lines

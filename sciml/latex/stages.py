@@ -95,11 +95,11 @@ class StageLatex:
         eq = self.equations[self.roles[rate.role][k]]
         values = self._arguments(rate.args[2], base)
         if sympy.Symbol("t") in eq.rhs.free_symbols:   # a right side of t: at the stage's time
-            values["t"] = self._time(rate.args[1], base)
+            values["t"] = self._time(rate.args[1], base, self.w.p.step)
         return self.w.f(eq, values, step=base)
 
     @staticmethod
-    def _time(time, base) -> str:
+    def _time(time, base, step="h") -> str:
         """t_j, t_{j} + \\frac{h}{2}, t_{j} + h: the time t + c h of a stage at step `base`."""
         offset = sympy.nsimplify(sympy.expand((time - t) / h))
         at = "t_{" + base + "}"
@@ -107,7 +107,7 @@ class StageLatex:
             return at
         sign, size = (" - ", -offset) if offset < 0 else (" + ", offset)
         p, q = sympy.fraction(size)
-        top = "h" if p == 1 else f"{p} h"
+        top = step if p == 1 else f"{p} {step}"
         scale = top if q == 1 else r"\frac{" + top + "}{" + str(q) + "}"
         return r"\left(" + at + sign + scale + r"\right)"
 
@@ -140,14 +140,14 @@ class StageLatex:
                         body = r"\left(" + body + r"\right)"
                     elif body.startswith("-"):     # y - h f, not y + h (-f)
                         negative, body = not negative, body[1:].lstrip()
-                body = f"{_scale(coefficient)} {body}" if coefficient != 1 else body
+                body = f"{_scale(coefficient, self.w.p.step)} {body}" if coefficient != 1 else body
             else:
                 body = self._product(coefficient, vector, atom, k)
             text += f" {'-' if negative else '+'} {body}" if text else ("- " if negative else "") + body
         return text or "0"
 
     def _product(self, coefficient, vector, atom, k) -> str:
-        scale = _scale(coefficient)
+        scale = _scale(coefficient, self.w.p.step)
         if vector == 1:
             return scale or "1"
         factors = sympy.Mul.make_args(vector)
@@ -164,10 +164,11 @@ def _noise_rank(term) -> int:
     return 2 if term.has(NoiseCorrection) else 1 if term.has(Noise) else 0
 
 
-def _scale(coefficient) -> str:
+def _scale(coefficient, step="h") -> str:
     """\\frac{h}{2}, h^{2}, 2, or '' for 1."""
     p, q, power = step_scale(coefficient)
-    top = " ".join(([] if p == 1 else [str(p)]) + ([] if power == 0 else ["h" if power == 1 else f"h^{{{power}}}"]))
+    powers = [] if power == 0 else [step if power == 1 else f"{step}^{{{power}}}"]
+    top = " ".join(([] if p == 1 else [str(p)]) + powers)
     if q == 1:
         return top
     return r"\frac{" + (top or "1") + "}{" + str(q) + "}"

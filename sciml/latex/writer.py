@@ -56,6 +56,7 @@ class SpecLatexPrinter(LatexPrinter):
                           "mat_delim": ""})
         self.names = dict(names or {})
         self.t_end = t_end
+        self.step = "h"              # the step size: h, or \Delta t where the spec names something h
         self.increment_step = None   # an sde's Increment(W): dW, or \Delta W_{j} at step j
 
     def _print_Symbol(self, expr, style="plain"):
@@ -223,13 +224,14 @@ class SpecLatexPrinter(LatexPrinter):
             name = str(p)
             terms.append(r"\left\|" + symbol_latex(name, "j+1") + " - " + symbol_latex(name, "j")
                          + r"\right\|^{2}")
-        return r"\sum_{j} \frac{1}{h}\left(" + " + ".join(terms) + r"\right)"
+        return r"\sum_{j} \frac{1}{" + self.step + r"}\left(" + " + ".join(terms) + r"\right)"
 
 
 class _Writer:
     def __init__(self, model: ir.Model):
         self.m = model
         self.p = SpecLatexPrinter(t_end=model.scheme.t_end if model.scheme else None)
+        self.p.step = step_symbol(model)
         self.per_step = {p.name for p in model.parameters if p.per_step}
         self.per_step |= {n.name for n in model.networks if n.per_step}
         self.nets = {n.name for n in model.networks}
@@ -331,8 +333,16 @@ class _Writer:
         t_end = self.tex(sympy.Integer(int(s.t_end)) if whole else sympy.Float(s.t_end))
         if registry.definition_of(s).adaptive:
             return f"T &= {t_end}"
-        return (rf"h &= \frac{{T}}{{N}}, \quad T = {t_end}, \quad N = {s.steps}, \quad "
+        return (rf"{self.p.step} &= \frac{{T}}{{N}}, \quad T = {t_end}, \quad N = {s.steps}, \quad "
                 rf"j = 0, \dots, N - 1")
+
+
+def step_symbol(model: ir.Model) -> str:
+    """The scheme's step size as printed: h, or \\Delta t when the spec names a state, parameter,
+    constant, network or data set h (a hidden state h would read as the step)."""
+    names = {s.name for s in model.states} | {p.name for p in model.parameters} | {n.name for n in model.networks} \
+        | {c.name for c in model.constants} | {d.name for d in model.datasets}
+    return r"\Delta t" if "h" in names else "h"
 
 
 def _align(lines: list[str]) -> str:
