@@ -71,10 +71,14 @@ def test_nll_is_the_change_of_variables_formula(tmp_path):
 
 @pytest.mark.parametrize("backend", ["torch", "jax"])
 def test_training_lowers_the_held_out_nll(backend, tmp_path):
-    module = compile_and_load(FLOWS / "flow.sciml", backend, tmp_path)
+    written = "adam(lr = 1e-3, steps = 5000, batch = 512)"
+    source = (FLOWS / "flow.sciml").read_text()
+    assert written in source
+    module = compile_and_import(FLOWS / "flow.sciml", backend, tmp_path, name=f"flow_short_{backend}",
+                                source=source.replace(written, "adam(lr = 2e-3, steps = 100, batch = 512)"))
     data = module.make_data()
-    start = module.reports(module.init_params(0), data)["nll"]
-    params, final = module.train(module.init_params(0), data, steps=150, seed=0)
+    start = module.reports(module.init_params(0), data)["nll"]   # 9.71; after 100 steps 1.39
+    params, final = module.train(module.init_params(0), data, seed=0)
     after = module.reports(params, data)["nll"]
     assert after < 2.2 < start, (start, after)
 
