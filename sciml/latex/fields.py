@@ -98,6 +98,13 @@ class FieldLatexPrinter(SpecLatexPrinter):
         text = self._print(rest)
         return sign + fraction + (r"\left(" + text + r"\right)" if isinstance(rest, sympy.Add) else text)
 
+    def _needs_mul_brackets(self, expr, first=False, last=False):
+        """D \\Delta u, not D \\left(\\Delta u\\right): sympy brackets its own vector operators
+        (precedence_traditional); a field operator as the last factor reads without them."""
+        if last and isinstance(expr, (F.Laplacian, F.SpaceGradient, F.Divergence)):
+            return False
+        return super()._needs_mul_brackets(expr, first, last)
+
     # -- coordinates and fields ----------------------------------------------------------------
     def _print_Symbol(self, expr, style="plain"):
         if self.point is not None and expr.name in self.point:
