@@ -34,8 +34,8 @@ class NumpyCodePrinter(ArrayPrinterMixin, NumPyPrinter):
         "inner": "np.sum({} * {}, axis=0, keepdims=True)", "softmax": "softmax({})",
     }
 
-    def __init__(self, names):
-        super().__init__(names, {"strict": True})
+    def __init__(self, names, numbers=frozenset()):
+        super().__init__(names, {"strict": True}, numbers)
 
     def _module_format(self, fqn, register=True):
         text = super()._module_format(fqn, register)

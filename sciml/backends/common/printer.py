@@ -21,17 +21,26 @@ class ArrayPrinterMixin:
     #: a function of numbers alone (log(2 pi)) printed with numpy: a Python number, not an array op
     NUMBERS_IN_NUMPY = True
 
-    def __init__(self, names: dict, settings=None):
+    def __init__(self, names: dict, settings=None, numbers=frozenset()):
         super().__init__(settings or {})
         self.names = names
         self.helpers: set[str] = set()
+        self.numbers = frozenset(numbers)   # symbols that are numbers of the numpy half (an SDE's constants)
 
     def _print(self, expr, **kwargs):
-        if self.NUMBERS_IN_NUMPY and isinstance(expr, sympy.Function) and not isinstance(expr, S.ArrayOp) \
-                and not expr.free_symbols and expr.is_number:
+        if self.NUMBERS_IN_NUMPY and self._of_numbers(expr):
             from sciml.backends.common.numpy_code import NumpyCodePrinter
             return NumpyCodePrinter(self.names).doprint(expr)
         return super()._print(expr, **kwargs)
+
+    def _of_numbers(self, expr) -> bool:
+        """A function of numbers alone, log(2 pi); or a function or a root of the symbols in
+        `numbers` alone, log(sigma), sqrt(beta): the backends' functions take arrays."""
+        if isinstance(expr, S.ArrayOp) or not isinstance(expr, (sympy.Function, sympy.Pow)):
+            return False
+        if not expr.free_symbols:
+            return isinstance(expr, sympy.Function) and expr.is_number
+        return expr.free_symbols <= self.numbers and (isinstance(expr, sympy.Function) or not expr.exp.is_Integer)
 
     # -- leaves ------------------------------------------------------------------------------
     def _print_Symbol(self, expr):

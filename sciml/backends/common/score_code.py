@@ -93,7 +93,7 @@ class ScoreWriter:
     def code(self, expr, names: dict) -> str:
         """`expr` in the backend's spelling; a function of the constants alone (log(sigma)) in numpy."""
         constants = {sympy.Symbol(c.name) for c in self.m.constants}
-        printer = _constants_in_numpy(self.w.sp.printer, constants)({**self.w.names, **names})
+        printer = self.w.sp.printer({**self.w.names, **names}, numbers=constants)
         text = printer.doprint(expr)
         self.w.helpers |= printer.helpers
         return text
@@ -295,18 +295,3 @@ def _weight_text(weight) -> str:
     if str(weight) == "variance":
         return "the kernel's variance v(t) (weight = variance)"
     return f"the constant {float(weight):g}"
-
-
-def _constants_in_numpy(printer_class, constants: set):
-    """`printer_class` printing a function of the constants alone (log(sigma), sqrt(beta)) with
-    numpy: the backends' functions take arrays, and a constant is a number of the numpy half."""
-    class ConstantsInNumpy(printer_class):
-        def _print(self, expr, **kwargs):
-            if (isinstance(expr, (sympy.Function, sympy.Pow)) and not isinstance(expr, S.ArrayOp)
-                    and expr.free_symbols and expr.free_symbols <= constants
-                    and (isinstance(expr, sympy.Function) or not expr.exp.is_Integer)):
-                numpy = NumpyCodePrinter(self.names)
-                text = numpy.doprint(expr)
-                return text
-            return super()._print(expr, **kwargs)
-    return ConstantsInNumpy

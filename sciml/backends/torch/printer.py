@@ -50,5 +50,5 @@ class TorchCodePrinter(ArrayPrinterMixin, _torch_printer_class()):
         "argmax_samples": "torch.argmax({}.reshape(-1))",
     }
 
-    def __init__(self, names):
-        super().__init__(names, {"torch_version": "2.13.0", "strict": True})
+    def __init__(self, names, numbers=frozenset()):
+        super().__init__(names, {"torch_version": "2.13.0", "strict": True}, numbers)
