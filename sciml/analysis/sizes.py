@@ -127,8 +127,7 @@ def _network_count(net: ir.Network) -> int:
         weights = sum(a * b for a, b in pairs) + 2 * sum(net.widths)
     else:
         weights = sum(a * b + b for a, b in pairs)
-    sets = net.layers or (net.steps[1] - net.steps[0] + 1 if net.index else 1)
-    return weights * sets * (net.draws if net.ensemble else 1) * (2 if net.posterior else 1)
+    return weights * max(net.copies, 1) * (2 if net.posterior else 1)
 
 
 def _training_samples(model: ir.Model) -> int | None:

@@ -123,6 +123,12 @@ class Network:
         """The inputs that carry data (a per-layer network's first input is the layer index)."""
         return self.inputs[1:] if self.layers or self.index else self.inputs
 
+    @property
+    def copies(self) -> int:
+        """The sets of weights stacked on axis 0: one per coupling layer, per time step or per
+        ensemble member; 0 for a single network (no stacking axis)."""
+        return self.layers or (self.steps[1] - self.steps[0] + 1 if self.index else 0) or (self.draws if self.ensemble else 0)
+
 
 @_node
 class Equation:

@@ -222,8 +222,7 @@ def _init_params(model: ir.Model, names: dict) -> list[str]:
             shape = (steps,) + tuple(shape)
         lines.append(f"        {literal(names[param.name])}: {_draw(param.init, shape)},")
     for net in model.networks:
-        count = net.layers or (net.steps[1] - net.steps[0] + 1 if net.index else 0) or (net.draws if net.ensemble else 0)
-        copies = f"{count}, " if count else ""   # one set per coupling layer, per step or per member
+        copies = f"{net.copies}, " if net.copies else ""   # one set per coupling layer, per step or per member
         for layer, (fan_in, fan_out) in enumerate(zip(net.widths[:-1], net.widths[1:]), start=1):
             lines.append(f"        {literal(names[net.name] + f'.W{layer}')}: "
                          f"rng.normal(0.0, {1 / fan_in ** 0.5!r}, size=({copies}{fan_out}, {fan_in})),")
