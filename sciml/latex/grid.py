@@ -31,11 +31,11 @@ from sciml.latex.writer import SpecLatexPrinter, _align, _loss_lines, _text, _Wr
 from sciml.lowering import family_symbols as F
 from sciml.lowering import ir
 from sciml.lowering import symbols as S
-from sciml.lowering.method_of_lines import grid_of, semi_discrete
+from sciml.lowering.method_of_lines import grid_of, semi_discrete, with_ends
 from sciml.schemes import registry
 
 INDICES = ("i", "k", "l", "m", "p", "q")   # node indices, the first two the spec does not name (j: the time step)
-ENDS = " with ends"    # the suffix of with_ends(name)
+ENDS = with_ends("").name   # the suffix of a state read with its end nodes
 
 
 class NodeLatexPrinter(SpecLatexPrinter):
@@ -52,20 +52,20 @@ class NodeLatexPrinter(SpecLatexPrinter):
         self.shift = [0] * len(self.coordinates)
         self.definitions = []                     # lines a stencil's quantities are defined on
 
+    def offset(self, axis: int) -> str:
+        """The index along `axis` at the current shift: i, i+1, i-1."""
+        s = self.shift[axis]
+        return self.indices[axis] + ("" if s == 0 else f"+{s}" if s > 0 else str(s))
+
     def at_node(self, name: str) -> str:
-        offsets = [index + ("" if s == 0 else f"+{s}" if s > 0 else str(s))
-                   for index, s in zip(self.indices, self.shift)]
-        return symbol_latex(name, ",".join(offsets))
+        return symbol_latex(name, ",".join(self.offset(k) for k in range(len(self.indices))))
 
     def _print_Symbol(self, expr, style="plain"):
         name = expr.name[:-len(ENDS)] if expr.name.endswith(ENDS) else expr.name
         if name in self.states:
             return self.at_node(name)
-        if name in self.nodes:
-            k = self.coordinates.index(self.nodes[name])
-            return symbol_latex(self.nodes[name], self.indices[k] + ("" if self.shift[k] == 0 else
-                                                               f"+{self.shift[k]}" if self.shift[k] > 0 else
-                                                               str(self.shift[k])))
+        if name in self.nodes:   # a coordinate at the nodes: x_{i}
+            return symbol_latex(self.nodes[name], self.offset(self.coordinates.index(self.nodes[name])))
         return super()._print_Symbol(expr, style)
 
     def shifted(self, expr, axis: int, by: int) -> str:
