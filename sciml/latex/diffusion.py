@@ -78,7 +78,8 @@ class DiffusionWriter(SdeWriter):
                  rf"&\mu, C \text{{: the mean and covariance of }} {self.tex(self.m.loss.args[1])}"]
         lines += [r"&\text{" + registry.definition_of(self.m.scheme).latex + ":}"]
         lines += TimedStages(self, registry.definition_of(self.m.scheme), (self._equation(self.reverse.drift),)).lines()
-        lines.append(rf"\Delta {symbol_latex(self.sde.noise, 'j')} &\sim \mathcal{{N}}\left(0, {self.p.step} I_{{{size}}}\right)")
+        lines.append(rf"\Delta {symbol_latex(self.sde.noise, 'j')} &\sim "
+                     rf"\mathcal{{N}}\left(0, {self.p.step} I_{{{size}}}\right)")
         flow = registry.probability_flow(self.m.scheme)
         lines += [r"&\text{probability flow, " + flow.latex + r" backwards:}"]
         lines += TimedStages(self, flow, (self._equation(self.reverse.flow),)).lines()

@@ -127,7 +127,8 @@ class Network:
     def copies(self) -> int:
         """The sets of weights stacked on axis 0: one per coupling layer, per time step or per
         ensemble member; 0 for a single network (no stacking axis)."""
-        return self.layers or (self.steps[1] - self.steps[0] + 1 if self.index else 0) or (self.draws if self.ensemble else 0)
+        per_step = self.steps[1] - self.steps[0] + 1 if self.index else 0
+        return self.layers or per_step or (self.draws if self.ensemble else 0)
 
 
 @_node
