@@ -27,10 +27,11 @@ import sympy
 from sympy.printing.precedence import PRECEDENCE
 
 from sciml.latex.fields import FieldLatexPrinter, number
-from sciml.latex.writer import SpecLatexPrinter, _align, _loss_lines, _text, _Writer, document, symbol_latex
+from sciml.latex.pinn import domain_lines
+from sciml.latex.writer import (SpecLatexPrinter, _align, _loss_lines, _text, _Writer, document, spec_names,
+                                symbol_latex)
 from sciml.lowering import family_symbols as F
 from sciml.lowering import ir
-from sciml.lowering import symbols as S
 from sciml.lowering.method_of_lines import grid_of, semi_discrete, with_ends
 from sciml.schemes import registry
 
@@ -160,9 +161,7 @@ class GridLatex:
         self.coordinates = [a.coordinate for a in self.grid.axes]
         self.field = FieldLatexPrinter([c.name for c in model.domain],
                                        {n.name: r"\mathrm{" + _text(n.name) + "}" for n in model.networks})
-        named = {c.name for c in model.constants} | {p.name for p in model.parameters} | set(self.states) \
-            | {n.name for n in model.networks} | {c.name for c in model.domain}
-        self.indices = [i for i in INDICES if i not in named][:len(self.coordinates)]
+        self.indices = [i for i in INDICES if i not in spec_names(model)][:len(self.coordinates)]
         self.node = NodeLatexPrinter(self.states, self.coordinates, self.indices, dict(self.field.names))
         for constant in self.semi.constants:   # x_nodes, x_ends (semi_discrete's names): x at the nodes
             kind = constant.derived[0] if constant.derived else None
@@ -170,6 +169,7 @@ class GridLatex:
                 if kind in ("nodes", "mesh") and constant.name.rstrip("_") in (f"{coordinate}_nodes",
                                                                                 f"{coordinate}_ends"):
                     self.node.nodes[constant.name] = coordinate
+        self.writer = self.time_writer()
 
     def tex(self, expr) -> str:
         return self.field.doprint(expr)
@@ -188,13 +188,7 @@ class GridLatex:
             dt = r"\frac{\partial " + u + r"}{\partial t}" if e.order == 1 else \
                 r"\frac{\partial^{" + str(e.order) + "} " + u + r"}{\partial t^{" + str(e.order) + "}}"
             lines.append(f"{dt} &= {self.tex(e.rhs)}")
-        lines.append("&" + r", \quad ".join(
-            f"{symbol_latex(c.name)} \\in [{self.tex(number(c.lower))}, {self.tex(number(c.upper))}]"
-            for c in self.m.domain))
-        constants = [f"{symbol_latex(c.name)} = {self.tex(c.value)}" for c in self.m.constants
-                     if not isinstance(c.value, sympy.MatrixBase)]
-        if constants:
-            lines.append("&" + r", \quad ".join(constants))
+        lines += domain_lines(self.m, self.tex)
         for i in self.m.initials:
             start = self.call(i.state, {"t": 0})
             lhs = start if i.order == 0 else r"\partial_{t} " + start
@@ -251,24 +245,27 @@ class GridLatex:
             lines.append(f"{dt} &= {self.node.doprint(e.rhs)}")
         return lines + self.node.definitions
 
-    def scheme_lines(self) -> list[str]:
-        """The time scheme's stages on the unknown nodes' vector, F its semi-discrete right side."""
+    def time_writer(self) -> _Writer:
+        """The ODE writer of the nodes' values: the time scheme (IMEX's L printed as L), each right
+        side F(c); it prints the loss too."""
         time = self.m.scheme.time
-        definition = registry.definition_of(time)
-        if definition.matrix_options:
-            (option,) = definition.matrix_options
+        for option in registry.definition_of(time).matrix_options:
             time = dataclasses.replace(time, options=tuple(sorted(time.options + ((option, option),))))
         equations = tuple(dataclasses.replace(e, rhs=RightSide(*(sympy.Symbol(s) for s in self.states)))
                           for e in self.m.equations)
-        ode = dataclasses.replace(self.m, scheme=time, equations=equations, kind="ode")
-        w = _Writer(ode)
+        return _Writer(dataclasses.replace(self.m, scheme=time, equations=equations, kind="ode"))
+
+    def scheme_lines(self) -> list[str]:
+        """The time scheme's stages on the unknown nodes' vector, F its semi-discrete right side."""
+        w, definition = self.writer, registry.definition_of(self.m.scheme.time)
         unknowns = ", ".join(symbol_latex(u) for u in self.states)
         lines = [w.grid_line(), *w.scheme_lines(),
                  rf"&{unknowns} \text{{ the values at the {self.grid.unknowns} unknown nodes, }} F "
                  r"\text{ the semi-discrete right side}"]
-        if definition.matrix_options:
+        for option in definition.matrix_options:
             coefficient = self.semi.scheme.implicit   # the diffusion coefficient kappa of kappa lap(u)
-            lines.append(rf"{symbol_latex(option)} &= -{self.field.parenthesize(coefficient, 50)} \Delta_{{h}}, "
+            lines.append(rf"{symbol_latex(option)} &= -{self.field.parenthesize(coefficient, PRECEDENCE['Mul'])} "
+                         r"\Delta_{h}, "
                          r"\quad \Delta_{h} \text{ the second differences as a matrix (the diffusion implicit)}")
         return lines
 
@@ -282,5 +279,4 @@ def grid_document(model: ir.Model, standalone: bool = False) -> str:
         ("the method of lines: the grid", "Grid", _align(g.grid_lines())),
         ("the semi-discrete system", "The semi-discrete system", _align(g.semi_discrete_lines())),
         (f"time scheme: {scheme}", f"Time scheme: {scheme}", _align(g.scheme_lines())),
-        ("loss", "Loss", _align(_loss_lines(_Writer(dataclasses.replace(model, scheme=model.scheme.time)),
-                                            model.loss)))], standalone)
+        ("loss", "Loss", _align(_loss_lines(g.writer, model.loss)))], standalone)

@@ -105,13 +105,7 @@ class PinnLatex:
     # -- blocks ----------------------------------------------------------------------------------
     def model_lines(self) -> list[str]:
         lines = [f"{self.tex(lhs)} &= {self.tex(rhs)}" for lhs, rhs in (r.sides for r in self.m.residuals)]
-        domain = r", \quad ".join(f"{symbol_latex(c.name)} \\in {self.interval(c)}" for c in self.m.domain)
-        lines.append("&" + domain)
-        constants = [f"{symbol_latex(c.name)} = {self.tex(c.value)}" for c in self.m.constants
-                     if not isinstance(c.value, sympy.MatrixBase)]
-        if constants:
-            lines.append("&" + r", \quad ".join(constants))
-        return lines
+        return lines + domain_lines(self.m, self.tex)
 
     def condition_lines(self) -> list[str]:
         return [self.condition_line(c) for c in self.m.conditions] + self.ansatz_lines()
@@ -326,6 +320,15 @@ class PinnLatex:
     def _face_tex(self, face: str) -> str:
         name, value = face.split(" = ")
         return f"{symbol_latex(name)} = {self.tex(number(float(value)))}"
+
+
+def domain_lines(model: ir.Model, tex) -> list[str]:
+    """x in [-1, 1], t in [0, 1]; then the constants that are numbers, each line led by &."""
+    lines = ["&" + r", \quad ".join(f"{symbol_latex(c.name)} \\in [{tex(number(c.lower))}, {tex(number(c.upper))}]"
+                                    for c in model.domain)]
+    constants = [f"{symbol_latex(c.name)} = {tex(c.value)}" for c in model.constants
+                 if not isinstance(c.value, sympy.MatrixBase)]
+    return lines + (["&" + r", \quad ".join(constants)] if constants else [])
 
 
 def _point(mapping: dict) -> sympy.Tuple:

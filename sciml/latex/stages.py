@@ -99,7 +99,7 @@ class StageLatex:
         return self.w.f(eq, values, step=base)
 
     @staticmethod
-    def _time(time, base, step="h") -> str:
+    def _time(time, base, step) -> str:
         """t_j, t_{j} + \\frac{h}{2}, t_{j} + h: the time t + c h of a stage at step `base`."""
         offset = sympy.nsimplify(sympy.expand((time - t) / h))
         at = "t_{" + base + "}"
@@ -164,8 +164,8 @@ def _noise_rank(term) -> int:
     return 2 if term.has(NoiseCorrection) else 1 if term.has(Noise) else 0
 
 
-def _scale(coefficient, step="h") -> str:
-    """\\frac{h}{2}, h^{2}, 2, or '' for 1."""
+def _scale(coefficient, step) -> str:
+    """\\frac{h}{2}, h^{2}, 2, or '' for 1 (`step`: how h prints)."""
     p, q, power = step_scale(coefficient)
     powers = [] if power == 0 else [step if power == 1 else f"{step}^{{{power}}}"]
     top = " ".join(([] if p == 1 else [str(p)]) + powers)

@@ -337,12 +337,18 @@ class _Writer:
                 rf"j = 0, \dots, N - 1")
 
 
+def spec_names(model: ir.Model) -> set:
+    """Every name the spec declares: states, parameters, networks, constants, data sets, the
+    domain's coordinates and the flows (what a symbol of the writer's own must not print as)."""
+    return ({s.name for s in model.states} | {p.name for p in model.parameters} | {n.name for n in model.networks}
+            | {c.name for c in model.constants} | {d.name for d in model.datasets} | {c.name for c in model.domain}
+            | {f.name for f in model.flows})
+
+
 def step_symbol(model: ir.Model) -> str:
-    """The scheme's step size as printed: h, or \\Delta t when the spec names a state, parameter,
-    constant, network or data set h (a hidden state h would read as the step)."""
-    names = {s.name for s in model.states} | {p.name for p in model.parameters} | {n.name for n in model.networks} \
-        | {c.name for c in model.constants} | {d.name for d in model.datasets}
-    return r"\Delta t" if "h" in names else "h"
+    """The scheme's step size as printed: h, or \\Delta t when the spec names something h (a
+    hidden state h would read as the step)."""
+    return r"\Delta t" if "h" in spec_names(model) else "h"
 
 
 def _align(lines: list[str]) -> str:
