@@ -582,12 +582,18 @@ def main(argv=None, echo=True):
     checks = agreement(problem, labels)
     lines = ["Deep BSDE training step (specs/sde/deep_bsde.sciml: d = 100, N = 20, 64 paths, 19 nets "
              "mlp(100 -> 110 -> 110 -> 100, relu, batch normalization), Adam)."] + report_agreement(checks)
+    measure = lambda dtype_name: report_steps(*training_steps(args, problem, dtype_name), args, dtype_name)  # noqa: E731
+    return measure_dtypes(args, lines, checks, measure, echo)
+
+
+def measure_dtypes(args, lines, checks, measure, echo):
+    """The step tables of every --dtypes entry after `lines` (measure(dtype_name) -> (table, rows,
+    ratios)); printed unless not `echo`, written to --json; returns (the lines, the figures)."""
     out = {"args": {k: v if not isinstance(v, set) else sorted(v) for k, v in vars(args).items()},
            "agreement": checks, "steps": {}, "ratios": {}}
     for dtype_name in args.dtype_names:
-        variants, loads = training_steps(args, problem, dtype_name)
-        table, rows, ratios = report_steps(variants, loads, args, dtype_name)
-        lines += ["", f"**{dtype_name}**", ""] + table
+        table, rows, ratios = measure(dtype_name)
+        lines = lines + ["", f"**{dtype_name}**", ""] + table
         out["steps"][dtype_name], out["ratios"][dtype_name] = rows, ratios
     if echo:
         print("\n".join(lines))

@@ -30,15 +30,14 @@ its gradients to 1e-8 (asserted; torchdiffeq's to 1e-7 and 1e-5: its "rk4" is th
 from __future__ import annotations
 
 import argparse
-import json
+import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from bsde_step import ROOT, Variant, report_steps, run, set_environment  # noqa: E402
+from bsde_step import ROOT, Variant, measure_dtypes, report_steps, run, set_environment  # noqa: E402
 
 SPEC = ROOT / "specs" / "likelihood" / "cnf.sciml"
 LOSS_TOLERANCE, GRADIENT_TOLERANCE = 1e-10, 1e-8
@@ -279,22 +278,15 @@ def main(argv=None, echo=True):
              "| float64, initial weights, first batch | loss | rel. diff. to emitted | max rel. diff. of a gradient |",
              "|---|---:|---:|---:|"]
     lines += [f"| {label} | {value:.15g} | {ld:.1e} | {gd:.1e} |" for label, value, ld, gd in checks]
-    out = {"agreement": checks, "steps": {}, "ratios": {}}
-    for dtype_name in args.dtype_names:
+
+    def measure(dtype_name):
         torch.set_num_threads(args.threads)
         variants = [emitted(problem, "torch", dtype_name), torch_variant(problem, dtype_name),
                     emitted(problem, "jax", dtype_name), jax_variant(problem, dtype_name)]
-        import os
         before = os.getloadavg()
         run(variants, args)
-        table, rows, ratios = report_steps(variants, (before, os.getloadavg()), args, dtype_name, others="by hand")
-        lines += ["", f"**{dtype_name}**", ""] + table
-        out["steps"][dtype_name], out["ratios"][dtype_name] = rows, ratios
-    if echo:
-        print("\n".join(lines))
-    if args.json:
-        Path(args.json).write_text(json.dumps(out, indent=1))
-    return lines, out
+        return report_steps(variants, (before, os.getloadavg()), args, dtype_name, others="by hand")
+    return measure_dtypes(args, lines, checks, measure, echo)
 
 
 if __name__ == "__main__":

@@ -48,19 +48,16 @@ module's to 1e-12 (relative; asserted), their gradients to 1e-9.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "specs" / "sde" / "neural_sde.sciml"
 sys.path.insert(0, str(ROOT))
-from benchmarks.bsde_step import (Variant, report_agreement, report_steps, run, set_environment,  # noqa: E402
-                                  LOSS_TOLERANCE, GRADIENT_TOLERANCE)
+from benchmarks.bsde_step import (Variant, measure_dtypes, report_agreement, report_steps, run,  # noqa: E402
+                                  set_environment, LOSS_TOLERANCE, GRADIENT_TOLERANCE)
 
 MILSTEIN = "scheme  milstein(N, T, paths = 1000)"
 EULER = "scheme  euler_maruyama(N, T, paths = 1000)"
@@ -435,18 +432,9 @@ def main(argv=None, echo=True):
     lines = [f"Neural SDE training step (specs/sde/neural_sde.sciml with euler_maruyama: f mlp(1 -> 32 -> 32 -> 1), "
              f"g mlp(1 -> 32 -> 1), tanh; 50 steps, 1000 paths; Adam); torchsde {torchsde.__version__}, "
              f"diffrax {diffrax.__version__}."] + report_agreement(checks)
-    out = {"args": {k: v if not isinstance(v, set) else sorted(v) for k, v in vars(args).items()},
-           "agreement": checks, "steps": {}, "ratios": {}}
-    for dtype_name in args.dtype_names:
-        variants, loads = training_steps(args, problem, dtype_name)
-        table, rows, ratios = report_steps(variants, loads, args, dtype_name, others="library")
-        lines += ["", f"**{dtype_name}**", ""] + table
-        out["steps"][dtype_name], out["ratios"][dtype_name] = rows, ratios
-    if echo:
-        print("\n".join(lines))
-    if args.json:
-        Path(args.json).write_text(json.dumps(out, indent=1))
-    return lines, out
+    measure = lambda dtype_name: report_steps(*training_steps(args, problem, dtype_name), args, dtype_name,  # noqa: E731
+                                              others="library")
+    return measure_dtypes(args, lines, checks, measure, echo)
 
 
 if __name__ == "__main__":
