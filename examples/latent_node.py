@@ -99,14 +99,14 @@ def _plot(path, run):
     import matplotlib.pyplot as plt
     test, predicted, labels = run["_test"], run["_predicted"], run["_labels"]
     chosen = [int(np.flatnonzero(test["label"] == k)[0]) for k in range(10)]
-    fig, axes = plt.subplots(2, 10, figsize=(8.0, 2.0))
+    fig, axes = plt.subplots(2, 10, figsize=(8.0, 2.4))
     for column, index in enumerate(chosen):
         for row, images in enumerate((test["x"], predicted)):
             axes[row, column].imshow(np.clip(images[:, index], 0, 1).reshape(8, 8), cmap="gray_r", vmin=0, vmax=1)
             axes[row, column].set_xticks([])
             axes[row, column].set_yticks([])
         axes[0, column].set_title(f"{test['label'][index]}", fontsize=7)
-        axes[1, column].set_title(f"judged {labels[index]}", fontsize=7)
+        axes[1, column].set_xlabel(f"judged {labels[index]}", fontsize=7)   # below: clear of the row above
     fig.suptitle(f"latent neural ODE: held-out digit -> predicted next digit ({run['next_digit_accuracy']:.0%} "
                  "judged right)", fontsize=8)
     fig.tight_layout()
