@@ -30,12 +30,12 @@ jax.config.update("jax_enable_x64", True)  # float64 on request, as in the torch
 
 MODEL = 'cnf_checkerboard'
 BACKEND = 'jax'
-SPEC_SHA256 = '147cfcdc15e5cda9d31099013b4e728ae4a52a301fab1867c7d00551e3d76dae'  # of the spec's text: --resume checks it
+SPEC_SHA256 = '20262fd33f966488d0b91992c7f35c8bcc16234a92a063cb16afaeb00519e049'  # of the spec's text: --resume checks it
 SCIML_VERSION = '0.1.0'
 N_STEPS = 10
 T_END = 1.0
 h = T_END / N_STEPS
-STAGES = [('adam', 0.001, 6000, 512), ('adam', 0.0001, 2000, 512)]  # (optimizer, learning rate, steps, batch size; 0 = all samples)
+STAGES = [('adam', 0.001, 20000, 512), ('adam', 0.0003, 6000, 512), ('adam', 0.0001, 4000, 512)]  # (optimizer, learning rate, steps, batch size; 0 = all samples)
 TRAIN_SET = 'train'
 SAMPLE_FIELDS = {'train': ('x', 'label'), 'test': ('x', 'label')}
 
