@@ -16,7 +16,7 @@ log-likelihood against the data's entropy.
 
     python examples/cnf.py [--only gaussians|checkerboard] [--backend jax] [--seeds 0 1 2]
         [--steps N] [--threads 1] [--dtype float32] [--report-every 2000]
-        [--figure docs/figures/cnf.png] [--json results.json]
+        [--figure docs/figures/cnf_gaussians.png] [--json results.json]
 
 Training runs in --dtype (float32 by default: twice as fast as float64 on a CPU); the held-out
 scores are computed in float64.  --report-every N prints the held-out nll every N steps (a
