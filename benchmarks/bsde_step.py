@@ -62,13 +62,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "specs" / "sde" / "deep_bsde.sciml"
 sys.path.insert(0, str(ROOT))
+from benchmarks.environment import cores_note, set_threads  # noqa: E402
 LOSS_TOLERANCE, GRADIENT_TOLERANCE = 1e-12, 1e-9
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--threads", type=int, default=1,
-                        help="torch intra-op threads; with 1, XLA's CPU backend too (default 1)")
+                        help="torch threads; with 1 (the default) XLA's too, on one core")
     parser.add_argument("--rounds", type=int, default=10, help="interleaved rounds (default 10)")
     parser.add_argument("--steps", type=int, default=5, help="timed steps per variant and round (default 5)")
     parser.add_argument("--warmup", type=int, default=3, help="steps after the first, not timed (default 3)")
@@ -83,10 +84,8 @@ def parse_args(argv=None):
 
 
 def set_environment(threads):
-    """Before torch and jax are imported: one thread each, or `threads` for torch and XLA's own pool."""
-    os.environ.setdefault("OMP_NUM_THREADS", str(threads))
-    if threads == 1:
-        os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
+    """Before torch and jax are imported: one thread and one core, or `threads` (environment.py)."""
+    set_threads(threads)
 
 
 # ---------------------------------------------------------------------------------- the problem
@@ -533,7 +532,7 @@ def report_steps(variants, loads, args, dtype_name, others="hand-written"):
     import jax
     import torch
 
-    lines = [f"Machine: {platform.machine()}, {os.cpu_count()} logical CPUs, load average {loads[0][0]:.1f} "
+    lines = [f"Machine: {platform.machine()}, {cores_note()}, load average {loads[0][0]:.1f} "
              f"before and {loads[1][0]:.1f} after the timed rounds; Python {platform.python_version()}, torch "
              f"{torch.__version__} ({torch.get_num_threads()} thread), jax {jax.__version__} "
              f"(XLA_FLAGS={os.environ.get('XLA_FLAGS', '')!r}); {dtype_name}; {args.rounds} rounds x {args.steps} "

@@ -29,7 +29,9 @@ one Adam step (lr 1e-3): the loss, its gradient in the weights, the update, the 
 Timing: each variant's first step is reported apart (for JAX and torch.compile: tracing and
 compiling), then warm-up steps, then the variants take turns, `--steps` steps each, in
 `--rounds` rounds of rotating order, so that the load of other processes falls on all of them
-alike.  Reported: the median wall time and process CPU time (time.process_time: all threads of
+alike.  With one thread (the default) the process runs on one core (benchmarks/environment.py:
+XLA's CPU runtime keeps a thread pool of its own), so every variant has the same single core.
+Reported: the median wall time and process CPU time (time.process_time: all threads of
 this process, the steadier figure on a shared machine) of single steps, and the page faults per
 step (glibc maps large blocks afresh unless --keep-freed-memory).  Correctness: every variant's
 loss at the initial weights against the emitted one's, and after all steps (DeepXDE's
@@ -50,6 +52,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "specs" / "pde" / "burgers_pinn.sciml"
 sys.path.insert(0, str(ROOT))
+from benchmarks.environment import cores_note, set_threads  # noqa: E402
 
 COUNT = "latin_hypercube(10000)"
 AUTODIFF = "latin_hypercube(10000), derivatives = autodiff"
@@ -58,7 +61,7 @@ AUTODIFF = "latin_hypercube(10000), derivatives = autodiff"
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--threads", type=int, default=1,
-                        help="torch intra-op threads; with 1, XLA's CPU backend too (default 1)")
+                        help="torch threads; with 1 (the default) XLA's too, on one core")
     parser.add_argument("--points", type=int, default=10000, help="interior points (default 10000)")
     parser.add_argument("--rounds", type=int, default=10, help="interleaved rounds (default 10)")
     parser.add_argument("--steps", type=int, default=3, help="timed steps per variant and round (default 3)")
@@ -76,15 +79,12 @@ def parse_args(argv=None):
 
 
 def set_environment(args):
-    """Before torch and jax are imported: one thread each, or `threads` for torch and XLA's own
-    pool; DeepXDE on torch; torch.compile's cache cold unless asked."""
-    threads = args.threads
-    os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+    """Before torch and jax are imported: one thread and one core, or `threads` (environment.py);
+    DeepXDE on torch; torch.compile's cache cold unless asked."""
+    set_threads(args.threads)
     os.environ.setdefault("DDE_BACKEND", "pytorch")
     if not args.warm_compile_cache:
         os.environ["TORCHINDUCTOR_CACHE_DIR"] = tempfile.mkdtemp(prefix="sciml-bench-inductor-")
-    if threads == 1:
-        os.environ.setdefault("XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1")
 
 
 # ---------------------------------------------------------------------------------- the problem
@@ -476,7 +476,7 @@ def report(variants, args, load_before, deepxde, skipped, freed_memory, train_se
                      "q1_ms": 1e3 * _quartile(v.wall, 0), "q3_ms": 1e3 * _quartile(v.wall, 2),
                      "faults": statistics.median(v.faults),
                      "first_loss": v.first_loss, "last_loss": v.last_loss, "note": v.note, "n": len(v.wall)})
-    lines = [f"Machine: {platform.machine()}, {os.cpu_count()} logical CPUs, load average "
+    lines = [f"Machine: {platform.machine()}, {cores_note()}, load average "
              f"{load_before[0]:.1f} before and {os.getloadavg()[0]:.1f} after; Python {platform.python_version()}, "
              f"torch {torch.__version__} ({torch.get_num_threads()} threads), jax {jax.__version__} "
              f"(XLA_FLAGS={os.environ.get('XLA_FLAGS', '')!r}); {args.points} interior points, float32; "

@@ -66,7 +66,7 @@ EULER = "scheme  euler_maruyama(N, T, paths = 1000)"
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--threads", type=int, default=1,
-                        help="torch intra-op threads; with 1, XLA's CPU backend too (default 1)")
+                        help="torch threads; with 1 (the default) XLA's too, on one core")
     parser.add_argument("--rounds", type=int, default=10, help="interleaved rounds (default 10)")
     parser.add_argument("--steps", type=int, default=5, help="timed steps per variant and round (default 5)")
     parser.add_argument("--warmup", type=int, default=3, help="steps after the first, not timed (default 3)")
