@@ -25,6 +25,9 @@ gradient in every weight, the update, the loss read back.  float32 unless --dtyp
   torch functional        by hand, plain per-step leaf tensors, F.linear and F.batch_norm(training=True),
                           torch.optim.Adam(foreach=True) over them
   ..., fused Adam         each of the two with torch.optim.Adam(fused=True), as the emitted step has it
+  ... + running statistics  and with running means and variances kept per step and layer (BatchNorm1d's
+                          track_running_stats, F.batch_norm's running buffers; momentum as the spec's),
+                          which the method reports with and the emitted step keeps: the same work
   jax scan                by hand in JAX: (in, out) kernels stacked over the steps and scanned over
                           with the increments (jax.lax.scan, weights as its xs), paths on axis 0,
                           optax.adam, value_and_grad and the update jitted together
@@ -105,6 +108,7 @@ class Problem:
         assert self.widths == [100, 110, 110, 100] and self.params["Z.W1"].shape[0] == self.steps - 1
         assert reference.STAGES[0][0] == "adam"
         self.lr = reference.STAGES[0][1]
+        self.momentum = reference.BATCH_NORM_MOMENTUM   # running statistics: this much of the last
 
     def module(self, backend):
         """The emitted module of the backend."""
@@ -172,20 +176,22 @@ def emitted(problem, backend, dtype_name, draws=False):
 
 
 # ---------------------------------------------------------------------------------- torch by hand
-def torch_model(problem, dtype):
+def torch_model(problem, dtype, running=False):
     """The deep BSDE as a torch nn.Module, paths on axis 0, with the emitted initial weights."""
     import torch
     from torch import nn
 
     d, width = problem.d, problem.widths[1]
     h, lam, steps, root2 = problem.h, problem.lam, problem.steps, math.sqrt(2.0)
+    momentum = 1 - problem.momentum   # torch's momentum: the batch's share
 
     class Subnet(nn.Module):
         """Han, Jentzen & E's subnetwork: BN, then (dense, BN, relu) twice, dense, BN."""
 
         def __init__(self):
             super().__init__()
-            self.norms = nn.ModuleList(nn.BatchNorm1d(n, eps=1e-6, track_running_stats=False, dtype=dtype)
+            self.norms = nn.ModuleList(nn.BatchNorm1d(n, eps=1e-6, momentum=momentum, dtype=dtype,
+                                                      track_running_stats=running)
                                        for n in (d, width, width, d))
             self.dense = nn.ModuleList(nn.Linear(a, b, bias=False, dtype=dtype)
                                        for a, b in ((d, width), (width, width), (width, d)))
@@ -238,9 +244,10 @@ def torch_module_grads(model):
     return grads
 
 
-def torch_functional(problem, dtype):
+def torch_functional(problem, dtype, running=False):
     """(loss(dW), {emitted name: [leaf tensor per step]}, y0, z0): plain tensors, F.linear and
-    F.batch_norm with batch statistics, paths on axis 0."""
+    F.batch_norm with batch statistics, paths on axis 0; with `running`, F.batch_norm also keeps
+    running means and variances (in buffers of its own per step and layer), as the emitted step does."""
     import torch
     import torch.nn.functional as F
 
@@ -253,18 +260,22 @@ def torch_functional(problem, dtype):
                                                                             for w in ("gamma", "beta")])
               for n in range(steps - 1)]
 
-    def subnet(x, W1, W2, W3, g0, b0, g1, b1, g2, b2, g3, b3):
-        z = F.batch_norm(x, None, None, g0, b0, training=True, eps=1e-6)
-        z = torch.relu(F.batch_norm(F.linear(z, W1), None, None, g1, b1, training=True, eps=1e-6))
-        z = torch.relu(F.batch_norm(F.linear(z, W2), None, None, g2, b2, training=True, eps=1e-6))
-        return F.batch_norm(F.linear(z, W3), None, None, g3, b3, training=True, eps=1e-6)
+    momentum = 1 - problem.momentum
+    buffers = [[(torch.zeros(n, dtype=dtype), torch.ones(n, dtype=dtype)) if running else (None, None)
+                for n in problem.widths] for _ in range(steps - 1)]
+
+    def subnet(x, W1, W2, W3, g0, b0, g1, b1, g2, b2, g3, b3, running):
+        z = F.batch_norm(x, *running[0], g0, b0, training=True, momentum=momentum, eps=1e-6)
+        z = torch.relu(F.batch_norm(F.linear(z, W1), *running[1], g1, b1, training=True, momentum=momentum, eps=1e-6))
+        z = torch.relu(F.batch_norm(F.linear(z, W2), *running[2], g2, b2, training=True, momentum=momentum, eps=1e-6))
+        return F.batch_norm(F.linear(z, W3), *running[3], g3, b3, training=True, momentum=momentum, eps=1e-6)
 
     def loss(dW):
         z = z0 / d
         x = root2 * dW[0]
         y = y0 + h * lam * torch.sum(z * z) + root2 * (dW[0] @ z)
         for n in range(1, steps):
-            z = subnet(x, *layers[n - 1]) / d
+            z = subnet(x, *layers[n - 1], buffers[n - 1]) / d
             y = y + h * lam * torch.sum(z * z, dim=1) + root2 * torch.sum(z * dW[n], dim=1)
             x = x + root2 * dW[n]
         return torch.mean((y - torch.log((1 + torch.sum(x * x, dim=1)) / 2)) ** 2)
@@ -281,18 +292,19 @@ def torch_variants(problem, dtype_name):
     dtype = getattr(torch, dtype_name)
     draws = [torch.as_tensor(problem.paths_first(k), dtype=dtype) for k in range(len(problem.draws))]
     out = []
-    for fused in (False, True):
-        model = torch_model(problem, dtype)
-        out.append(Variant("torch nn.Module" + FUSED * fused, "torch",
+    for fused, running in ((False, False), (True, False), (True, True)):
+        suffix = FUSED * fused + KEEPS_RUNNING * running
+        model = torch_model(problem, dtype, running)
+        out.append(Variant("torch nn.Module" + suffix, "torch",
                            adam_step(model, list(model.parameters()), {"fused": True} if fused else {}, draws, problem.lr)))
-        loss, nets, y0, z0 = torch_functional(problem, dtype)
+        loss, nets, y0, z0 = torch_functional(problem, dtype, running)
         leaves = [y0, z0] + [t for ts in nets.values() for t in ts]
-        out.append(Variant("torch functional" + FUSED * fused, "torch",
+        out.append(Variant("torch functional" + suffix, "torch",
                            adam_step(loss, leaves, {"fused": True} if fused else {"foreach": True}, draws, problem.lr)))
     return out
 
 
-FUSED = ", fused Adam"
+FUSED, KEEPS_RUNNING = ", fused Adam", " + running statistics"
 
 
 def adam_step(loss, leaves, options, draws, lr):
@@ -499,8 +511,8 @@ def training_steps(args, problem, dtype_name):
     import torch
     torch.set_num_threads(args.threads)
     variants = []
-    others = {"torch": ["emitted + draws"] + [f"torch {way}{fused}" for way in ("nn.Module", "functional")
-                                               for fused in ("", FUSED)],
+    others = {"torch": ["emitted + draws"] + [f"torch {way}{suffix}" for way in ("nn.Module", "functional")
+                                               for suffix in ("", FUSED, FUSED + KEEPS_RUNNING)],
               "jax": ["emitted + draws"] + [f"jax {layout}" for layout in JAX_LAYOUTS]}
     for backend in ("torch", "jax"):
         if not any(wanted(args, label, backend) for label in others[backend]):

@@ -147,12 +147,10 @@ def batch_norm(z, w, k, running, statistics):
     gamma, beta = w[f"gamma{k}"].reshape(-1), w[f"beta{k}"].reshape(-1)
     if running:
         mean, variance = w[f"mean{k}"].reshape(-1), w[f"var{k}"].reshape(-1)
-        return torch.batch_norm(z[None], gamma, beta, mean, variance, False, 0.0, 1e-6, False)[0]
-    mean, variance = z.new_zeros(2, z.shape[0]).unbind(0)   # with momentum 1: the batch's
-    out = torch.batch_norm(z[None], gamma, beta, mean, variance, True, 1.0, 1e-6, False)[0]
-    paths = z.shape[-1]   # torch leaves the unbiased variance; the one normalized with is biased
-    statistics[f"mean{k}"], statistics[f"var{k}"] = mean, variance * ((paths - 1) / paths)
-    return out
+        return torch.batch_norm(z[None], gamma, beta, mean, variance, False, 0.0, 1e-6, False).view(z.shape)
+    out, mean, inverse_std = torch.native_batch_norm(z[None], gamma, beta, None, None, True, 0.0, 1e-6)
+    statistics[f"mean{k}"], statistics[f"inverse_std{k}"] = mean, inverse_std   # 1 / sqrt(var + 1e-6)
+    return out.view(z.shape)
 
 
 def initial_state(value, size, like):
@@ -170,8 +168,15 @@ def on_paths(value, like):
 
 def stacked_statistics(net, steps):
     """the statistics of network `net` at each step (a list, one dict a step), stacked on
-    axis 0 as columns, named as its running statistics ('Z.mean0', ...)."""
-    return {f"{net}.{key}": torch.stack([step[key] for step in steps])[..., None] for key in (steps[0] if steps else {})}
+    axis 0 as columns, named as its running statistics ('Z.mean0', 'Z.var0', ...): the batch
+    variances (biased) from the kernel's 1 / sqrt(var + 1e-6), one stack at a time."""
+    stacked = {}
+    for key in steps[0] if steps else {}:
+        column = torch.stack([step[key] for step in steps])[..., None]
+        if key.startswith("inverse_std"):
+            key, column = "var" + key[len("inverse_std"):], column.pow(-2) - 1e-6
+        stacked[f"{net}.{key}"] = column
+    return stacked
 
 
 def step_weights(p, net):
