@@ -219,9 +219,9 @@ def batch_norm(z, w, k, running, statistics):
     `running` the running ones w['mean<k>'], w['var<k>'].  torch's own kernel, one operation in
     the backward pass, on z seen as one sample of its features over the paths, (1, features,
     paths), where each feature's values lie side by side."""
-    gamma, beta = w[f"gamma{k}"].reshape(-1), w[f"beta{k}"].reshape(-1)
+    gamma, beta = w[f"gamma{k}"], w[f"beta{k}"]   # (features,) each: step_weights flattened them
     if running:
-        mean, variance = w[f"mean{k}"].reshape(-1), w[f"var{k}"].reshape(-1)
+        mean, variance = w[f"mean{k}"], w[f"var{k}"]
         return torch.batch_norm(z[None], gamma, beta, mean, variance, False, 0.0, 1e-6, False).view(z.shape)
     out, mean, inverse_std = torch.native_batch_norm(z[None], gamma, beta, None, None, True, 0.0, 1e-6)
     statistics[f"mean{k}"], statistics[f"inverse_std{k}"] = mean, inverse_std   # 1 / sqrt(var + 1e-6)
@@ -231,9 +231,14 @@ def batch_norm(z, w, k, running, statistics):
 def step_weights(p, net):
     """The weights of network `net` step by step, [{'W1': ..., 'beta0': ...}, ...]: each stack
     (axis 0 is the step) unbound once, since a stack indexed in every step would add a zero
-    stack of its size to the backward pass each time."""
+    stack of its size to the backward pass each time; batch normalization's columns (gamma,
+    beta, mean, var: (steps, features, 1)) as vectors (features,), the shape torch's kernel
+    takes, flattened once per stack rather than in each of its calls."""
     prefix = net + "."
-    stacks = {key[len(prefix):]: value.unbind(0) for key, value in p.items() if key.startswith(prefix)}
+    stacks = {key[len(prefix):]: value for key, value in p.items() if key.startswith(prefix)}
+    vectors = ("gamma", "beta", "mean", "var")
+    stacks = {key: (value.flatten(1) if key.rstrip("0123456789") in vectors else value).unbind(0)
+              for key, value in stacks.items()}
     return [dict(zip(stacks, step)) for step in zip(*stacks.values())]
 ''',
     "stacked_statistics": '''
