@@ -178,7 +178,7 @@ def right_sides(z, t, p):
     # dt(E) = |F(z, t)|^2
     t = time_row(t, z)   # the stage's time, a row: a network's input
     F_value, dF_dz = F_jvp(p, z, t, identity_directions(2, z))
-    return F_value, -torch.diagonal(dF_dz, dim1=0, dim2=1).sum(-1)[None], torch.sum(torch.square(F_value), dim=0, keepdim=True)
+    return F_value, -torch.diagonal(dF_dz, dim1=0, dim2=1).sum(-1)[None], torch.sum(F_value * F_value, dim=0, keepdim=True)
 
 
 def solve(p, z, l, E):
@@ -214,14 +214,14 @@ def sample(params, count, seed=0):
 def loss(p, batch):
     # loss   mean(1 / 2 * |z(T)|^2 + log(2 * pi) + l(T)) + kinetic * mean(E(T))
     E_T, l_T, z_T = solve(p, batch['x'], initial_state(0, 1, batch['x']), initial_state(0, 1, batch['x']))
-    return kinetic*torch.mean(E_T) + torch.mean((1 / 2)*torch.sum(torch.square(z_T), dim=0, keepdim=True) + l_T + np.log(2*np.pi))
+    return kinetic*torch.mean(E_T) + torch.mean((1 / 2)*torch.sum(z_T * z_T, dim=0, keepdim=True) + l_T + np.log(2*np.pi))
 
 
 def loss_terms(p, batch):
     """The loss term by term, as written, and the states it reads."""
     E_T, l_T, z_T = solve(p, batch['x'], initial_state(0, 1, batch['x']), initial_state(0, 1, batch['x']))
     return {
-        'mean(1 / 2 * |z(T)|^2 + log(2 * pi) + l(T))': torch.mean((1 / 2)*torch.sum(torch.square(z_T), dim=0, keepdim=True) + l_T + np.log(2*np.pi)),
+        'mean(1 / 2 * |z(T)|^2 + log(2 * pi) + l(T))': torch.mean((1 / 2)*torch.sum(z_T * z_T, dim=0, keepdim=True) + l_T + np.log(2*np.pi)),
         'kinetic * mean(E(T))': kinetic*torch.mean(E_T),
         'E(t = 1)': E_T,
         'l(t = 1)': l_T,
@@ -235,7 +235,7 @@ def evaluate_reports(p, data):
     # report nll = mean(1 / 2 * |z(T)|^2 + log(2 * pi) + l(T)) with data = test
     batch = data['test']
     E_T, l_T, z_T = solve(p, batch['x'], initial_state(0, 1, batch['x']), initial_state(0, 1, batch['x']))
-    values['nll'] = torch.mean((1 / 2)*torch.sum(torch.square(z_T), dim=0, keepdim=True) + l_T + np.log(2*np.pi))
+    values['nll'] = torch.mean((1 / 2)*torch.sum(z_T * z_T, dim=0, keepdim=True) + l_T + np.log(2*np.pi))
     return values
 
 

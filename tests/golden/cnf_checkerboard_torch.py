@@ -190,7 +190,7 @@ def right_sides(z, t, p):
     # dt(J) = |jacobian(F(z, t), z)|^2
     t = time_row(t, z)   # the stage's time, a row: a network's input
     F_value, dF_dz_v = F_jvp(p, z, t, identity_directions(2, z))
-    return F_value, -torch.diagonal(dF_dz_v, dim1=0, dim2=1).sum(-1)[None], torch.sum(torch.square(F_value), dim=0, keepdim=True), torch.sum(torch.square(dF_dz_v), dim=(0, 1))[None]
+    return F_value, -torch.diagonal(dF_dz_v, dim1=0, dim2=1).sum(-1)[None], torch.sum(F_value * F_value, dim=0, keepdim=True), torch.sum(torch.square(dF_dz_v), dim=(0, 1))[None]
 
 
 def solve(p, z, l, E, J):
@@ -235,14 +235,14 @@ def sample(params, count, seed=0):
 def loss(p, batch):
     # loss   mean(1 / 2 * |z(T)|^2 + log(2 * pi) + l(T)) + kinetic * mean(E(T)) + frobenius * mean(J(T))
     E_T, J_T, l_T, z_T = solve(p, batch['x'], initial_state(0, 1, batch['x']), initial_state(0, 1, batch['x']), initial_state(0, 1, batch['x']))
-    return frobenius*torch.mean(J_T) + kinetic*torch.mean(E_T) + torch.mean((1 / 2)*torch.sum(torch.square(z_T), dim=0, keepdim=True) + l_T + np.log(2*np.pi))
+    return frobenius*torch.mean(J_T) + kinetic*torch.mean(E_T) + torch.mean((1 / 2)*torch.sum(z_T * z_T, dim=0, keepdim=True) + l_T + np.log(2*np.pi))
 
 
 def loss_terms(p, batch):
     """The loss term by term, as written, and the states it reads."""
     E_T, J_T, l_T, z_T = solve(p, batch['x'], initial_state(0, 1, batch['x']), initial_state(0, 1, batch['x']), initial_state(0, 1, batch['x']))
     return {
-        'mean(1 / 2 * |z(T)|^2 + log(2 * pi) + l(T))': torch.mean((1 / 2)*torch.sum(torch.square(z_T), dim=0, keepdim=True) + l_T + np.log(2*np.pi)),
+        'mean(1 / 2 * |z(T)|^2 + log(2 * pi) + l(T))': torch.mean((1 / 2)*torch.sum(z_T * z_T, dim=0, keepdim=True) + l_T + np.log(2*np.pi)),
         'kinetic * mean(E(T))': kinetic*torch.mean(E_T),
         'frobenius * mean(J(T))': frobenius*torch.mean(J_T),
         'E(t = 1)': E_T,
@@ -258,7 +258,7 @@ def evaluate_reports(p, data):
     # report nll = mean(1 / 2 * |z(T)|^2 + log(2 * pi) + l(T)) with data = test
     batch = data['test']
     E_T, J_T, l_T, z_T = solve(p, batch['x'], initial_state(0, 1, batch['x']), initial_state(0, 1, batch['x']), initial_state(0, 1, batch['x']))
-    values['nll'] = torch.mean((1 / 2)*torch.sum(torch.square(z_T), dim=0, keepdim=True) + l_T + np.log(2*np.pi))
+    values['nll'] = torch.mean((1 / 2)*torch.sum(z_T * z_T, dim=0, keepdim=True) + l_T + np.log(2*np.pi))
     return values
 
 

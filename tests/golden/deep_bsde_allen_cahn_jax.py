@@ -207,7 +207,7 @@ def dX_dW():
 
 def dY_noise(Z_n, dW):
     """The sde of Y: its diffusion, linear in the increments."""
-    return 2**0.5*jnp.sum((Z_n/d) * dW, axis=0, keepdims=True)
+    return (2**0.5/d)*jnp.sum(Z_n * dW, axis=0, keepdims=True)
 
 
 def solve(p, X, Y, dW, running=False):

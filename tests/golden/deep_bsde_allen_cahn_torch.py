@@ -222,7 +222,7 @@ def dX_dW():
 
 def dY_noise(Z_n, dW):
     """The sde of Y: its diffusion, linear in the increments."""
-    return 2**0.5*torch.sum((Z_n/d) * dW, dim=0, keepdim=True)
+    return (2**0.5/d)*torch.sum(Z_n * dW, dim=0, keepdim=True)
 
 
 def solve(p, X, Y, dW, running=False):
@@ -245,7 +245,7 @@ def loss_and_statistics(p, batch, running=False):
     """The loss and the batch-normalization statistics it used (batch_norm_code.py)."""
     # loss   mean((Y(T) - 1 / (2 + 0.4 * |X(T)|^2))^2)
     X_T, Y_T, statistics = solve(p, initial_state(0, 100, batch['dW'][0]), on_paths(p['y0'], batch['dW'][0]), batch['dW'], running)
-    return torch.mean((Y_T - 1/(0.4*torch.sum(torch.square(X_T), dim=0, keepdim=True) + 2))**2), statistics
+    return torch.mean((Y_T - 1/(0.4*torch.sum(X_T * X_T, dim=0, keepdim=True) + 2))**2), statistics
 
 
 def loss(p, batch, running=False):
@@ -257,7 +257,7 @@ def loss_terms(p, batch):
     """The loss term by term, as written, and the states it reads."""
     X_T, Y_T, _ = solve(p, initial_state(0, 100, batch['dW'][0]), on_paths(p['y0'], batch['dW'][0]), batch['dW'])
     return {
-        'mean((Y(T) - 1 / (2 + 0.4 * |X(T)|^2))^2)': torch.mean((Y_T - 1/(0.4*torch.sum(torch.square(X_T), dim=0, keepdim=True) + 2))**2),
+        'mean((Y(T) - 1 / (2 + 0.4 * |X(T)|^2))^2)': torch.mean((Y_T - 1/(0.4*torch.sum(X_T * X_T, dim=0, keepdim=True) + 2))**2),
         'X(t = 0.3)': X_T,
         'Y(t = 0.3)': Y_T,
     }

@@ -223,7 +223,7 @@ def dX_dt(X):
 def dY_dt(Y):
     # d(Y) = ((1 - delta) * (relu(relu(Y - v_h) * (gamma_h - gamma_l) / (v_h - v_l) + gamma_h - gamma_l) + gamma_l) + R) * Y * dt
     # + dot(Z(n, X) / d, dW)
-    return Y*(R + (1 - delta)*(gamma_l + torch.relu(gamma_h - gamma_l + (gamma_h - gamma_l)*torch.relu(Y - v_h)/(v_h - v_l))))
+    return Y*(R + (1 - delta)*(gamma_l + torch.relu(gamma_h - gamma_l + ((gamma_h - gamma_l)/(v_h - v_l))*torch.relu(Y - v_h))))
 
 
 def dX_dW(X):
@@ -233,7 +233,7 @@ def dX_dW(X):
 
 def dY_noise(Z_n, dW):
     """The sde of Y: its diffusion, linear in the increments."""
-    return torch.sum((Z_n/d) * dW, dim=0, keepdim=True)
+    return torch.sum(Z_n * dW, dim=0, keepdim=True)/d
 
 
 def solve(p, X, Y, dW, running=False):

@@ -198,7 +198,7 @@ def dX_dt():
 
 def dY_dt(Z_n):
     # d(Y) = lambda * |Z(n, X) / d|^2 * dt + sqrt(2) * dot(Z(n, X) / d, dW)   # Ito: du(t, X) along the path
-    return lambda_*jnp.sum(jnp.square(Z_n/d), axis=0, keepdims=True)
+    return (lambda_/d**2)*jnp.sum(jnp.square(Z_n), axis=0, keepdims=True)
 
 
 def dX_dW():
@@ -208,7 +208,7 @@ def dX_dW():
 
 def dY_noise(Z_n, dW):
     """The sde of Y: its diffusion, linear in the increments."""
-    return 2**0.5*jnp.sum((Z_n/d) * dW, axis=0, keepdims=True)
+    return (2**0.5/d)*jnp.sum(Z_n * dW, axis=0, keepdims=True)
 
 
 def solve(p, X, Y, dW, running=False):

@@ -202,7 +202,7 @@ def dY_dt(X, Z_n, t):
     # - alpha * (T - t + |X|^2 / d)^(2 * alpha - 2) * sin((T - t + |X|^2 / d)^alpha))
     # - |Z(n, X) / d|^2) * dt
     # + dot(Z(n, X) / d, dW)
-    return 4*alpha**2*(T - t + jnp.sum(jnp.square(X), axis=0, keepdims=True)/d)**(2*alpha - 2)*jnp.cos((T - t + jnp.sum(jnp.square(X), axis=0, keepdims=True)/d)**alpha)**2*jnp.sum(jnp.square(X), axis=0, keepdims=True)/d**2 + 2*alpha*(-alpha*(T - t + jnp.sum(jnp.square(X), axis=0, keepdims=True)/d)**(2*alpha - 2)*jnp.sin((T - t + jnp.sum(jnp.square(X), axis=0, keepdims=True)/d)**alpha) + (alpha - 1)*(T - t + jnp.sum(jnp.square(X), axis=0, keepdims=True)/d)**(alpha - 2)*jnp.cos((T - t + jnp.sum(jnp.square(X), axis=0, keepdims=True)/d)**alpha))*jnp.sum(jnp.square(X), axis=0, keepdims=True)/d**2 - jnp.sum(jnp.square(Z_n/d), axis=0, keepdims=True)
+    return (4*alpha**2/d**2)*((T - t + jnp.sum(jnp.square(X), axis=0, keepdims=True)/d)**(2*alpha - 2)*jnp.cos((T - t + jnp.sum(jnp.square(X), axis=0, keepdims=True)/d)**alpha)**2*jnp.sum(jnp.square(X), axis=0, keepdims=True)) + (2*alpha/d**2)*((-alpha*(T - t + jnp.sum(jnp.square(X), axis=0, keepdims=True)/d)**(2*alpha - 2)*jnp.sin((T - t + jnp.sum(jnp.square(X), axis=0, keepdims=True)/d)**alpha) + (alpha - 1)*(T - t + jnp.sum(jnp.square(X), axis=0, keepdims=True)/d)**(alpha - 2)*jnp.cos((T - t + jnp.sum(jnp.square(X), axis=0, keepdims=True)/d)**alpha))*jnp.sum(jnp.square(X), axis=0, keepdims=True)) - jnp.sum(jnp.square(Z_n), axis=0, keepdims=True)/d**2
 
 
 def dX_dW():
@@ -212,7 +212,7 @@ def dX_dW():
 
 def dY_noise(Z_n, dW):
     """The sde of Y: its diffusion, linear in the increments."""
-    return jnp.sum((Z_n/d) * dW, axis=0, keepdims=True)
+    return jnp.sum(Z_n * dW, axis=0, keepdims=True)/d
 
 
 def solve(p, X, Y, dW, running=False):

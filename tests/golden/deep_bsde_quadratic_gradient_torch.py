@@ -218,7 +218,7 @@ def dY_dt(X, Z_n, t):
     # - |Z(n, X) / d|^2) * dt
     # + dot(Z(n, X) / d, dW)
     t = torch.as_tensor(t, dtype=torch.float64)   # the stage's time, as a tensor
-    return 4*alpha**2*(T - t + torch.sum(torch.square(X), dim=0, keepdim=True)/d)**(2*alpha - 2)*torch.cos((T - t + torch.sum(torch.square(X), dim=0, keepdim=True)/d)**alpha)**2*torch.sum(torch.square(X), dim=0, keepdim=True)/d**2 + 2*alpha*(-alpha*(T - t + torch.sum(torch.square(X), dim=0, keepdim=True)/d)**(2*alpha - 2)*torch.sin((T - t + torch.sum(torch.square(X), dim=0, keepdim=True)/d)**alpha) + (alpha - 1)*(T - t + torch.sum(torch.square(X), dim=0, keepdim=True)/d)**(alpha - 2)*torch.cos((T - t + torch.sum(torch.square(X), dim=0, keepdim=True)/d)**alpha))*torch.sum(torch.square(X), dim=0, keepdim=True)/d**2 - torch.sum(torch.square(Z_n/d), dim=0, keepdim=True)
+    return (4*alpha**2/d**2)*((T - t + torch.sum(X * X, dim=0, keepdim=True)/d)**(2*alpha - 2)*torch.cos((T - t + torch.sum(X * X, dim=0, keepdim=True)/d)**alpha)**2*torch.sum(X * X, dim=0, keepdim=True)) + (2*alpha/d**2)*((-alpha*(T - t + torch.sum(X * X, dim=0, keepdim=True)/d)**(2*alpha - 2)*torch.sin((T - t + torch.sum(X * X, dim=0, keepdim=True)/d)**alpha) + (alpha - 1)*(T - t + torch.sum(X * X, dim=0, keepdim=True)/d)**(alpha - 2)*torch.cos((T - t + torch.sum(X * X, dim=0, keepdim=True)/d)**alpha))*torch.sum(X * X, dim=0, keepdim=True)) - torch.sum(Z_n * Z_n, dim=0, keepdim=True)/d**2
 
 
 def dX_dW():
@@ -228,7 +228,7 @@ def dX_dW():
 
 def dY_noise(Z_n, dW):
     """The sde of Y: its diffusion, linear in the increments."""
-    return torch.sum((Z_n/d) * dW, dim=0, keepdim=True)
+    return torch.sum(Z_n * dW, dim=0, keepdim=True)/d
 
 
 def solve(p, X, Y, dW, running=False):
@@ -251,7 +251,7 @@ def loss_and_statistics(p, batch, running=False):
     """The loss and the batch-normalization statistics it used (batch_norm_code.py)."""
     # loss   mean((Y(T) - sin((|X(T)|^2 / d)^alpha))^2)
     X_T, Y_T, statistics = solve(p, initial_state(0, 100, batch['dW'][0]), on_paths(p['y0'], batch['dW'][0]), batch['dW'], running)
-    return torch.mean((-torch.sin((torch.sum(torch.square(X_T), dim=0, keepdim=True)/d)**alpha) + Y_T)**2), statistics
+    return torch.mean((-torch.sin((torch.sum(X_T * X_T, dim=0, keepdim=True)/d)**alpha) + Y_T)**2), statistics
 
 
 def loss(p, batch, running=False):
@@ -263,7 +263,7 @@ def loss_terms(p, batch):
     """The loss term by term, as written, and the states it reads."""
     X_T, Y_T, _ = solve(p, initial_state(0, 100, batch['dW'][0]), on_paths(p['y0'], batch['dW'][0]), batch['dW'])
     return {
-        'mean((Y(T) - sin((|X(T)|^2 / d)^alpha))^2)': torch.mean((-torch.sin((torch.sum(torch.square(X_T), dim=0, keepdim=True)/d)**alpha) + Y_T)**2),
+        'mean((Y(T) - sin((|X(T)|^2 / d)^alpha))^2)': torch.mean((-torch.sin((torch.sum(X_T * X_T, dim=0, keepdim=True)/d)**alpha) + Y_T)**2),
         'X(t = 1)': X_T,
         'Y(t = 1)': Y_T,
     }

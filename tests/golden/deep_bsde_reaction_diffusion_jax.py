@@ -200,7 +200,7 @@ def dX_dt():
 def dY_dt(X, Y, t):
     # d(Y) = -(1 - relu(1 - (Y - kappa - 1 - sin(lambda * sum(X, over = entries)) * exp(lambda^2 * d * (t - T) / 2))^2)) * dt
     # + dot(Z(n, X), dW)
-    return jax.nn.relu(1 - (Y - kappa - jnp.exp((1 / 2)*d*lambda_**2*(-T + t))*jnp.sin(lambda_*jnp.sum(X, axis=0, keepdims=True)) - 1)**2) - 1
+    return jax.nn.relu(1 - (Y - kappa - jnp.exp(((1 / 2)*d*lambda_**2)*(-T + t))*jnp.sin(lambda_*jnp.sum(X, axis=0, keepdims=True)) - 1)**2) - 1
 
 
 def dX_dW():

@@ -216,7 +216,7 @@ def dY_dt(X, Y, t):
     # d(Y) = -(1 - relu(1 - (Y - kappa - 1 - sin(lambda * sum(X, over = entries)) * exp(lambda^2 * d * (t - T) / 2))^2)) * dt
     # + dot(Z(n, X), dW)
     t = torch.as_tensor(t, dtype=torch.float64)   # the stage's time, as a tensor
-    return torch.relu(1 - (Y - kappa - torch.exp((1 / 2)*d*lambda_**2*(-T + t))*torch.sin(lambda_*torch.sum(X, dim=0, keepdim=True)) - 1)**2) - 1
+    return torch.relu(1 - (Y - kappa - torch.exp(((1 / 2)*d*lambda_**2)*(-T + t))*torch.sin(lambda_*torch.sum(X, dim=0, keepdim=True)) - 1)**2) - 1
 
 
 def dX_dW():

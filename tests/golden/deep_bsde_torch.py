@@ -213,7 +213,7 @@ def dX_dt():
 
 def dY_dt(Z_n):
     # d(Y) = lambda * |Z(n, X) / d|^2 * dt + sqrt(2) * dot(Z(n, X) / d, dW)   # Ito: du(t, X) along the path
-    return lambda_*torch.sum(torch.square(Z_n/d), dim=0, keepdim=True)
+    return (lambda_/d**2)*torch.sum(Z_n * Z_n, dim=0, keepdim=True)
 
 
 def dX_dW():
@@ -223,7 +223,7 @@ def dX_dW():
 
 def dY_noise(Z_n, dW):
     """The sde of Y: its diffusion, linear in the increments."""
-    return 2**0.5*torch.sum((Z_n/d) * dW, dim=0, keepdim=True)
+    return (2**0.5/d)*torch.sum(Z_n * dW, dim=0, keepdim=True)
 
 
 def solve(p, X, Y, dW, running=False):
@@ -246,7 +246,7 @@ def loss_and_statistics(p, batch, running=False):
     """The loss and the batch-normalization statistics it used (batch_norm_code.py)."""
     # loss   mean((Y(T) - log((1 + |X(T)|^2) / 2))^2)
     X_T, Y_T, statistics = solve(p, initial_state(0, 100, batch['dW'][0]), on_paths(p['y0'], batch['dW'][0]), batch['dW'], running)
-    return torch.mean((-torch.log((1 / 2)*torch.sum(torch.square(X_T), dim=0, keepdim=True) + 1 / 2) + Y_T)**2), statistics
+    return torch.mean((-torch.log((1 / 2)*torch.sum(X_T * X_T, dim=0, keepdim=True) + 1 / 2) + Y_T)**2), statistics
 
 
 def loss(p, batch, running=False):
@@ -258,7 +258,7 @@ def loss_terms(p, batch):
     """The loss term by term, as written, and the states it reads."""
     X_T, Y_T, _ = solve(p, initial_state(0, 100, batch['dW'][0]), on_paths(p['y0'], batch['dW'][0]), batch['dW'])
     return {
-        'mean((Y(T) - log((1 + |X(T)|^2) / 2))^2)': torch.mean((-torch.log((1 / 2)*torch.sum(torch.square(X_T), dim=0, keepdim=True) + 1 / 2) + Y_T)**2),
+        'mean((Y(T) - log((1 + |X(T)|^2) / 2))^2)': torch.mean((-torch.log((1 / 2)*torch.sum(X_T * X_T, dim=0, keepdim=True) + 1 / 2) + Y_T)**2),
         'X(t = 1)': X_T,
         'Y(t = 1)': Y_T,
     }

@@ -252,7 +252,7 @@ def ritz_energy(p, batch):
     density at the interior points (Monte Carlo)."""
     x, y = coordinates(batch['interior'])
     u, u_x, u_y = u_taylor(p, x, y)
-    return torch.mean(-2*np.pi**2*u*torch.sin(np.pi*x)*torch.sin(np.pi*y) + (1 / 2)*u_x**2 + (1 / 2)*u_y**2)
+    return torch.mean((-2*np.pi**2)*(u*torch.sin(np.pi*x)*torch.sin(np.pi*y)) + (1 / 2)*u_x**2 + (1 / 2)*u_y**2)
 
 
 def loss(p, batch):

@@ -7,6 +7,7 @@ definition (solve_code.py), one line per stage of its update formula.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import sympy
@@ -105,12 +106,17 @@ class ModelWriter(LossWriter):
         self.taken.add(base)
         return base
 
+    @functools.cached_property
+    def scalar_constants(self) -> frozenset:
+        """The constants that are numbers (shape ()): the printer keeps them with the other numbers."""
+        return frozenset(sympy.Symbol(c.name) for c in self.m.constants if c.shape == ())
+
     def _const_shape(self, name):
         c = next((c for c in self.m.constants if c.name == name), None)
         return c is not None and c.shape != ()
 
     def code(self, expr, names=None) -> str:
-        printer = self.sp.printer(names or self.names)
+        printer = self.sp.printer(names or self.names, scalars=self.scalar_constants)
         text = printer.doprint(expr)
         self.helpers |= printer.helpers
         return text

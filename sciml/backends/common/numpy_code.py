@@ -34,8 +34,8 @@ class NumpyCodePrinter(ArrayPrinterMixin, NumPyPrinter):
         "inner": "np.sum({} * {}, axis=0, keepdims=True)", "softmax": "softmax({})",
     }
 
-    def __init__(self, names, numbers=frozenset()):
-        super().__init__(names, {"strict": True}, numbers)
+    def __init__(self, names, numbers=frozenset(), scalars=frozenset()):
+        super().__init__(names, {"strict": True}, numbers, scalars)
 
     def _module_format(self, fqn, register=True):
         text = super()._module_format(fqn, register)

@@ -21,11 +21,52 @@ class ArrayPrinterMixin:
     #: a function of numbers alone (log(2 pi)) printed with numpy: a Python number, not an array op
     NUMBERS_IN_NUMPY = True
 
-    def __init__(self, names: dict, settings=None, numbers=frozenset()):
+    def __init__(self, names: dict, settings=None, numbers=frozenset(), scalars=frozenset()):
         super().__init__(settings or {})
         self.names = names
         self.helpers: set[str] = set()
         self.numbers = frozenset(numbers)   # symbols that are numbers of the numpy half (an SDE's constants)
+        self.scalars = frozenset(scalars)   # symbols known to be plain numbers: the scalar constants
+
+    def doprint(self, expr, assign_to=None):
+        return super().doprint(self.scalars_outside(expr), assign_to)
+
+    # -- numbers before arrays ---------------------------------------------------------------
+    def is_scalar(self, expr) -> bool:
+        """A number, or a function of the scalar constants alone: a Python number at run time."""
+        if expr.has(S.ArrayOp):
+            return False
+        return bool(expr.is_number) or bool(expr.free_symbols) and expr.free_symbols <= self.scalars
+
+    def split_scalar(self, expr):
+        """expr = c * rest, c the product of its scalar factors (1 when none)."""
+        if not isinstance(expr, sympy.Mul):
+            return (expr, sympy.S.One) if self.is_scalar(expr) else (sympy.S.One, expr)
+        scalar = [f for f in expr.args if self.is_scalar(f)]
+        return sympy.Mul(*scalar), sympy.Mul(*[f for f in expr.args if not self.is_scalar(f)])
+
+    def scalars_outside(self, expr):
+        """Scalar factors taken out of per-sample reductions, |c x|^2 = c^2 |x|^2 and
+        dot(c x, y) = c dot(x, y), so that they join the product's other numbers (one array
+        operation for all of them: `_print_Mul`) instead of scaling an array each."""
+        if not self.scalars or not isinstance(expr, sympy.Basic):
+            return expr
+
+        def squared_norm(e):
+            return (isinstance(e, sympy.Pow) and e.exp == 2 and isinstance(e.base, (S.FrobeniusNorm, S.SampleNorm))
+                    and self.split_scalar(e.base.args[0])[0] != 1)
+
+        def scaled_norm(e):
+            c, rest = self.split_scalar(e.base.args[0])
+            return c**2 * sympy.Pow(e.base.func(rest), 2)
+
+        def scaled_inner(e):
+            return any(self.split_scalar(a)[0] != 1 for a in e.args)
+
+        def inner(e):
+            (c1, a), (c2, b) = (self.split_scalar(x) for x in e.args)
+            return c1 * c2 * e.func(a, b)
+        return expr.replace(squared_norm, scaled_norm).replace(lambda e: isinstance(e, S.InnerProduct) and scaled_inner(e), inner)
 
     def _print(self, expr, **kwargs):
         if self.NUMBERS_IN_NUMPY and self._of_numbers(expr):
@@ -62,6 +103,17 @@ class ArrayPrinterMixin:
         return "np.pi"
 
     # -- arithmetic --------------------------------------------------------------------------
+    def _print_Mul(self, expr):
+        """A product of numbers and arrays: its numbers first, together, in parentheses when
+        they are more than one factor, `(h*lambda_/d**2)*x`: Python multiplies left to right, so
+        the array is scaled once, not once for each number."""
+        if self.scalars:
+            scalar, rest = self.split_scalar(expr)
+            factors = [f for f in sympy.Mul.make_args(scalar) if f not in (1, -1)]
+            if rest != 1 and len(factors) >= 2:   # one number, or a sign: as sympy writes it
+                return "({})*{}".format(super()._print_Mul(scalar), self.parenthesize(rest, PRECEDENCE["Mul"]))
+        return super()._print_Mul(expr)
+
     def _print_Pow(self, expr, rational=False):
         base, exp = expr.args
         if exp == sympy.S.Half and base.is_number:   # a number: Python's float, not an array op
@@ -74,7 +126,10 @@ class ArrayPrinterMixin:
             # two operations and their plain derivatives in place of a norm's (a square root and
             # its division by the norm, guarded at 0) and a square
             kind = "squared_sample_norm" if isinstance(base, S.SampleNorm) else "squared_norm"
-            return self._spelled(kind, *base.args)
+            text = self._print(base.args[0])
+            if text.isidentifier() and f"{kind}_of_name" in self.SPELLING:   # torch: x * x, not a pow
+                kind += "_of_name"
+            return self.SPELLING[kind].format(text)
         return "{}**{}".format(self.parenthesize(base, PRECEDENCE["Pow"], strict=True),
                                self.parenthesize(exp, PRECEDENCE["Pow"], strict=True))
 

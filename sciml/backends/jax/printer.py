@@ -37,8 +37,8 @@ class JaxCodePrinter(ArrayPrinterMixin, JaxPrinter):
         "argmax_samples": "jnp.argmax({}.reshape(-1))",
     }
 
-    def __init__(self, names, numbers=frozenset()):
-        super().__init__(names, {"strict": True}, numbers)
+    def __init__(self, names, numbers=frozenset(), scalars=frozenset()):
+        super().__init__(names, {"strict": True}, numbers, scalars)
 
     def _module_format(self, fqn, register=True):
         text = super()._module_format(fqn, register)

@@ -33,6 +33,9 @@ class TorchCodePrinter(ArrayPrinterMixin, _torch_printer_class()):
         "sample_norm": "torch.linalg.vector_norm({}, dim=0, keepdim=True)",
         "squared_norm": "torch.sum(torch.square({}))",
         "squared_sample_norm": "torch.sum(torch.square({}), dim=0, keepdim=True)",
+        # of a name: a product, whose backward is two products, where a pow's is three operations
+        "squared_norm_of_name": "torch.sum({0} * {0})",
+        "squared_sample_norm_of_name": "torch.sum({0} * {0}, dim=0, keepdim=True)",
         # J (outputs, directions, samples): its trace and the sum of its squares, per sample
         "jacobian_trace": "torch.diagonal({}, dim1=0, dim2=1).sum(-1)[None]",
         "jacobian_squared_norm": "torch.sum(torch.square({}), dim=(0, 1))[None]",
@@ -50,5 +53,5 @@ class TorchCodePrinter(ArrayPrinterMixin, _torch_printer_class()):
         "argmax_samples": "torch.argmax({}.reshape(-1))",
     }
 
-    def __init__(self, names, numbers=frozenset()):
-        super().__init__(names, {"torch_version": "2.13.0", "strict": True}, numbers)
+    def __init__(self, names, numbers=frozenset(), scalars=frozenset()):
+        super().__init__(names, {"torch_version": "2.13.0", "strict": True}, numbers, scalars)
