@@ -77,7 +77,7 @@ def _stages(solve, backend):
 # helpers that each backend writes its own way: torch's batch normalization is its own kernel (one
 # operation in the backward pass) and it unbinds the stacked weights of a network per step once
 # (benchmarks/bsde_step.py measured both); JAX's scan takes the stacks as they are
-OWN_KERNELS = {"batch_norm", "step_weights", "stacked_statistics"}
+OWN_KERNELS = {"batch_norm", "step_weights", "normalized_step_weights", "stacked_statistics"}
 
 
 def test_torch_and_jax_modules_differ_only_in_spelling():

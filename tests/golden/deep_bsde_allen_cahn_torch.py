@@ -141,21 +141,34 @@ def batch_norm(z, w, k, running, statistics):
     feature less its mean, over its standard deviation (variance + 1e-6, as Han, Jentzen & E
     2018), times gamma plus beta; the batch's mean and variance, kept in `statistics`, or with
     `running` the running ones w['mean<k>'], w['var<k>'].  torch's own kernel, one operation in
-    the backward pass, on z seen as one sample of its features over the paths, (1, features,
-    paths), where each feature's values lie side by side."""
-    gamma, beta = w[f"gamma{k}"], w[f"beta{k}"]   # (features,) each: step_weights flattened them
+    the backward pass, on z (1, features, paths): one sample of its features over the paths,
+    each feature's values side by side, the layout the network keeps from input to output."""
     if running:
-        mean, variance = w[f"mean{k}"], w[f"var{k}"]
-        return torch.batch_norm(z[None], gamma, beta, mean, variance, False, 0.0, 1e-6, False).view(z.shape)
-    out, mean, inverse_std = torch.native_batch_norm(z[None], gamma, beta, None, None, True, 0.0, 1e-6)
+        return torch.batch_norm(z, w[f"gamma{k}"], w[f"beta{k}"], w[f"mean{k}"], w[f"var{k}"], False, 0.0, 1e-6, False)
+    out, mean, inverse_std = torch.native_batch_norm(z, w[f"gamma{k}"], w[f"beta{k}"], None, None, True, 0.0, 1e-6)
     statistics[f"mean{k}"], statistics[f"inverse_std{k}"] = mean, inverse_std   # 1 / sqrt(var + 1e-6)
-    return out.view(z.shape)
+    return out
 
 
 def initial_state(value, size, like):
     """A state of `size` features equal to `value` in every sample of the batch `like`."""
     column = torch.as_tensor(np.array(np.broadcast_to(value, (size, 1))), dtype=like.dtype, device=like.device)
     return column.expand(size, like.shape[-1] if like.dim() > 1 else 1)
+
+
+def normalized_step_weights(p, net, running):
+    """The weights of batch-normalized network `net` step by step, as step_weights, in the
+    shapes its layout (1, features, paths) takes, each stack reshaped once rather than in every
+    call: W (1, out, in) for torch.bmm, gamma, beta, mean, var (features,) for the kernel; the
+    running means and variances only where `running` (training normalizes with the batch's)."""
+    prefix = net + "."
+    stacks = {}
+    for key, value in p.items():
+        name = key[len(prefix):]
+        if not key.startswith(prefix) or name.rstrip("0123456789") in ("mean", "var") and not running:
+            continue
+        stacks[name] = (value[:, None] if name.startswith("W") else value.flatten(1)).unbind(0)
+    return [dict(zip(stacks, step)) for step in zip(*stacks.values())]
 
 
 def on_paths(value, like):
@@ -178,31 +191,17 @@ def stacked_statistics(net, steps):
     return stacked
 
 
-def step_weights(p, net):
-    """The weights of network `net` step by step, [{'W1': ..., 'beta0': ...}, ...]: each stack
-    (axis 0 is the step) unbound once, since a stack indexed in every step would add a zero
-    stack of its size to the backward pass each time; batch normalization's columns (gamma,
-    beta, mean, var: (steps, features, 1)) as vectors (features,), the shape torch's kernel
-    takes, flattened once per stack rather than in each of its calls."""
-    prefix = net + "."
-    stacks = {key[len(prefix):]: value for key, value in p.items() if key.startswith(prefix)}
-    vectors = ("gamma", "beta", "mean", "var")
-    stacks = {key: (value.flatten(1) if key.rstrip("0123456789") in vectors else value).unbind(0)
-              for key, value in stacks.items()}
-    return [dict(zip(stacks, step)) for step in zip(*stacks.values())]
-
-
 def Z(w, x0, running=False):
     """mlp(100 -> 110 -> 110 -> 100, relu); w: the weights of one step (1..19, one set each);
     batch normalization over the paths at the input and after every layer, beta in the
     place of the bias (Han, Jentzen & E 2018), with the batch's means and variances, or the
     running ones where `running`: the output, and the statistics it normalized with."""
     statistics = {}
-    z = x0
+    z = x0[None]
     z = batch_norm(z, w, 0, running, statistics)
-    z = torch.relu(batch_norm(w['W1'] @ z, w, 1, running, statistics))
-    z = torch.relu(batch_norm(w['W2'] @ z, w, 2, running, statistics))
-    return batch_norm(w['W3'] @ z, w, 3, running, statistics), statistics
+    z = torch.relu(batch_norm(torch.bmm(w['W1'], z), w, 1, running, statistics))
+    z = torch.relu(batch_norm(torch.bmm(w['W2'], z), w, 2, running, statistics))
+    return batch_norm(torch.bmm(w['W3'], z), w, 3, running, statistics).squeeze(0), statistics
 
 
 def dX_dt():
@@ -230,7 +229,7 @@ def solve(p, X, Y, dW, running=False):
     Returns the states and the batch-normalization statistics of every step (the running ones
     where `running`)."""
     z0 = p['z0']
-    Z_weights = step_weights(p, 'Z')
+    Z_weights = normalized_step_weights(p, 'Z', running)
     Z_n = z0   # Z(0) = z0: every path is at the start
     X, Y = X + dX_dW() * dW[0], Y + h * dY_dt(Y) + dY_noise(Z_n, dW[0])
     Z_steps = []

@@ -168,6 +168,14 @@ def initial_state(value, size, like):
     return jnp.broadcast_to(column, (size, like.shape[-1] if like.ndim > 1 else 1))
 
 
+def normalized_step_weights(p, net, running):
+    """The weights of batch-normalized network `net`, as step_weights: the stacks, which the scan
+    takes one step's at a time; the running means and variances only where `running`."""
+    prefix = net + "."
+    return {key[len(prefix):]: value for key, value in p.items() if key.startswith(prefix)
+            and (running or key[len(prefix):].rstrip("0123456789") not in ("mean", "var"))}
+
+
 def on_paths(value, like):
     """`value` (a learned start: a number or a column) on every path of `like` (the paths on
     its last axis)."""
@@ -178,13 +186,6 @@ def on_paths(value, like):
 def stacked_statistics(net, steps):
     """the statistics of network `net` at each step (the scan stacked them on axis 0), named as its running statistics ('Z.mean0', ...)."""
     return {f"{net}.{key}": value for key, value in steps.items()}
-
-
-def step_weights(p, net):
-    """The weights of network `net`, {'W1': ..., 'beta0': ...}, stacked on axis 0 (the step):
-    the scan takes one step's at a time."""
-    prefix = net + "."
-    return {key[len(prefix):]: value for key, value in p.items() if key.startswith(prefix)}
 
 
 def Z(w, x0, running=False):
@@ -226,7 +227,7 @@ def solve(p, X, Y, dW, running=False):
     Returns the states and the batch-normalization statistics of every step (the running ones
     where `running`)."""
     z0 = p['z0']
-    Z_weights = step_weights(p, 'Z')
+    Z_weights = normalized_step_weights(p, 'Z', running)
     Z_n = z0   # Z(0) = z0: every path is at the start
     X, Y = X + h * dX_dt(X) + dX_dW(X) * dW[0], Y + h * dY_dt(Y) + dY_noise(Z_n, dW[0])
     def step(carry, weights):

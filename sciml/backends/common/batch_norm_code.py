@@ -26,6 +26,8 @@ def normalized_network(writer, net: ir.Network, head: list, inputs: str) -> list
     """def Z(w, x0, running=False): ... return output, statistics; `head` is the def line and the
     docstring's first line, `inputs` the line that makes z of the inputs; w are the step's weights."""
     writer.helpers.add("batch_norm")
+    into, product, out = writer.sp.normalized_layout   # torch: (1, features, paths), its kernel's
+    inputs = "    z = " + into.format(inputs.split("z = ", 1)[1])
     lines = [head[0].replace("):", ", running=False):"),
              head[1].rstrip('"') + ";",
              "    batch normalization over the paths at the input and after every layer, beta in the",
@@ -34,12 +36,13 @@ def normalized_network(writer, net: ir.Network, head: list, inputs: str) -> list
              "    statistics = {}", inputs, "    z = batch_norm(z, w, 0, running, statistics)"]
     layers = len(net.widths) - 1
     for layer in range(1, layers + 1):
-        normal = f"batch_norm(w['W{layer}'] @ z, w, {layer}, running, statistics)"
+        weight = "w[" + literal(f"W{layer}") + "]"
+        normal = f"batch_norm({product.format(w=weight, z='z')}, w, {layer}, running, statistics)"
         if layer < layers:
             activated = S.ACTIVATIONS[net.activation](sympy.Symbol("affine"))
             lines.append("    z = " + writer.code(activated, {"affine": normal}))
         else:
-            lines.append(f"    return {normal}, statistics")
+            lines.append(f"    return {out.format(normal)}, statistics")
     return lines + ["", ""]
 
 

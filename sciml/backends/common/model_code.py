@@ -49,6 +49,9 @@ class Spelling:
     adaptive_times: dict = None  # {at the data times?: (the times solved at, the line that trims 0 off)}
     adaptive_adjoint: dict = None  # {adjoint?: (the solver's function or adjoint, its extra arguments)}
     adaptive_inverse: str = ""  # template of an adaptive solve from T_END back to 0 (a cnf's sampler)
+    # a batch-normalized network's layout (batch_norm_code.py): its input into it, a layer's
+    # product in it, its output out of it; as written, (features, paths)
+    normalized_layout: tuple = ("{}", "{w} @ {z}", "{}")
 
 
 class ModelWriter(LossWriter):

@@ -33,7 +33,7 @@ SPEC_SHA256 SCIML_VERSION dataclasses io math re
 DOMAIN_BOX POINT_SETS POINTS_RESAMPLE draw_points points_in_box uniform_points latin_hypercube_points
 sobol_points qmc draw_batch point_draw
 coordinates reference_grid REFERENCE_GRID burgers_cole_hopf
-ou_paths PATHS mean_over std_over batch_norm on_paths step_weights stacked_statistics running statistics
+ou_paths PATHS mean_over std_over batch_norm on_paths step_weights normalized_step_weights stacked_statistics running statistics
 loss_and_statistics BATCH_NORM_MOMENTUM
 eight_gaussians checkerboard time_row along identity_directions right_sides squared_norm DSM_DRAWS PRIOR_SCALE PRIOR_SHIFT PRIOR_VARIANCE prior drawn samples t_j dW_j start
 """.split()) | frozenset(f"{name}_step" for name in registry.NAMES)   # the simulated data's steps

@@ -82,11 +82,16 @@ class StepNetworks:
                 self.statistics[net.name] = (writer.fresh(f"{name}_statistics"), writer.fresh(f"{name}_steps"))
 
     def weight_lines(self) -> list[str]:
-        """`Z_weights = step_weights(p, 'Z')`, before the steps: torch unbinds each stack once (a
+        """`Z_weights = step_weights(p, 'Z')` (`normalized_step_weights(p, 'Z', running)` with batch
+        normalization), before the steps: torch unbinds each stack once (a
         stack indexed in every step adds a zero stack to the backward pass each time); JAX keeps
         the stacks, which its scan takes a step at a time."""
-        self.w.helpers.add("step_weights")
-        return [f"{self.weights[net.name]} = step_weights(p, {literal(self.w.names[net.name])})" for net in self.nets]
+        lines = []
+        for net in self.nets:   # a batch-normalized one: in its layout's shapes, the running statistics when asked
+            helper, more = ("normalized_step_weights", ", running") if net.batchnorm else ("step_weights", "")
+            self.w.helpers.add(helper)
+            lines.append(f"{self.weights[net.name]} = {helper}(p, {literal(self.w.names[net.name])}{more})")
+        return lines
 
     def weights_at(self, net, step: str) -> str:
         """The code of the weights of `net` at `step`: the scanned value, or `Z_weights[j - 1]`."""

@@ -220,6 +220,14 @@ def step_weights(p, net):
     prefix = net + "."
     return {key[len(prefix):]: value for key, value in p.items() if key.startswith(prefix)}
 ''',
+    "normalized_step_weights": '''
+def normalized_step_weights(p, net, running):
+    """The weights of batch-normalized network `net`, as step_weights: the stacks, which the scan
+    takes one step's at a time; the running means and variances only where `running`."""
+    prefix = net + "."
+    return {key[len(prefix):]: value for key, value in p.items() if key.startswith(prefix)
+            and (running or key[len(prefix):].rstrip("0123456789") not in ("mean", "var"))}
+''',
     "stacked_statistics": '''
 def stacked_statistics(net, steps):
     """the statistics of network `net` at each step (the scan stacked them on axis 0), named as its running statistics ('Z.mean0', ...)."""

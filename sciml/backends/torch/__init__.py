@@ -14,6 +14,7 @@ SPELLING = Spelling(printer=TorchCodePrinter, as_const=template.AS_CONST, eye=te
                     adaptive=template.ADAPTIVE, reversible=template.REVERSIBLE,
                     adaptive_times=template.ADAPTIVE_TIMES, adaptive_adjoint=template.ADAPTIVE_ADJOINT,
                     adaptive_inverse=template.ADAPTIVE_INVERSE,
+                    normalized_layout=template.NORMALIZED_LAYOUT,
                     default_like=template.DEFAULT_LIKE, pieces=template.PIECES, grid_solvers=template.GRID_SOLVERS,
                     dense_grid_solve_up_to=template.DENSE_GRID_SOLVE_UP_TO,
                     solver_library="torchdiffeq", taylor_layers=True, taylor_values=template.TAYLOR_VALUES,

@@ -130,6 +130,10 @@ def solve(p, {y}, {z}):
 # tensors; a 0-d float64 tensor keeps t exact and takes the dtype and device of what it meets
 TIME_ARGUMENT = "t = torch.as_tensor(t, dtype=torch.float64)   # the stage's time, as a tensor"
 
+# a batch-normalized network runs on (1, features, paths), the layout of torch's batch_norm
+# kernel, from its input to its output: no reshape around each of its calls (batch_norm_code.py)
+NORMALIZED_LAYOUT = ("{}[None]", "torch.bmm({w}, {z})", "{}.squeeze(0)")
+
 PIECES = {
     **GRID_STENCILS,
     "value_range": '''
@@ -217,28 +221,36 @@ def batch_norm(z, w, k, running, statistics):
     feature less its mean, over its standard deviation (variance + 1e-6, as Han, Jentzen & E
     2018), times gamma plus beta; the batch's mean and variance, kept in `statistics`, or with
     `running` the running ones w['mean<k>'], w['var<k>'].  torch's own kernel, one operation in
-    the backward pass, on z seen as one sample of its features over the paths, (1, features,
-    paths), where each feature's values lie side by side."""
-    gamma, beta = w[f"gamma{k}"], w[f"beta{k}"]   # (features,) each: step_weights flattened them
+    the backward pass, on z (1, features, paths): one sample of its features over the paths,
+    each feature's values side by side, the layout the network keeps from input to output."""
     if running:
-        mean, variance = w[f"mean{k}"], w[f"var{k}"]
-        return torch.batch_norm(z[None], gamma, beta, mean, variance, False, 0.0, 1e-6, False).view(z.shape)
-    out, mean, inverse_std = torch.native_batch_norm(z[None], gamma, beta, None, None, True, 0.0, 1e-6)
+        return torch.batch_norm(z, w[f"gamma{k}"], w[f"beta{k}"], w[f"mean{k}"], w[f"var{k}"], False, 0.0, 1e-6, False)
+    out, mean, inverse_std = torch.native_batch_norm(z, w[f"gamma{k}"], w[f"beta{k}"], None, None, True, 0.0, 1e-6)
     statistics[f"mean{k}"], statistics[f"inverse_std{k}"] = mean, inverse_std   # 1 / sqrt(var + 1e-6)
-    return out.view(z.shape)
+    return out
 ''',
     "step_weights": '''
 def step_weights(p, net):
-    """The weights of network `net` step by step, [{'W1': ..., 'beta0': ...}, ...]: each stack
+    """The weights of network `net` step by step, [{'W1': ..., 'b1': ...}, ...]: each stack
     (axis 0 is the step) unbound once, since a stack indexed in every step would add a zero
-    stack of its size to the backward pass each time; batch normalization's columns (gamma,
-    beta, mean, var: (steps, features, 1)) as vectors (features,), the shape torch's kernel
-    takes, flattened once per stack rather than in each of its calls."""
+    stack of its size to the backward pass each time."""
     prefix = net + "."
-    stacks = {key[len(prefix):]: value for key, value in p.items() if key.startswith(prefix)}
-    vectors = ("gamma", "beta", "mean", "var")
-    stacks = {key: (value.flatten(1) if key.rstrip("0123456789") in vectors else value).unbind(0)
-              for key, value in stacks.items()}
+    stacks = {key[len(prefix):]: value.unbind(0) for key, value in p.items() if key.startswith(prefix)}
+    return [dict(zip(stacks, step)) for step in zip(*stacks.values())]
+''',
+    "normalized_step_weights": '''
+def normalized_step_weights(p, net, running):
+    """The weights of batch-normalized network `net` step by step, as step_weights, in the
+    shapes its layout (1, features, paths) takes, each stack reshaped once rather than in every
+    call: W (1, out, in) for torch.bmm, gamma, beta, mean, var (features,) for the kernel; the
+    running means and variances only where `running` (training normalizes with the batch's)."""
+    prefix = net + "."
+    stacks = {}
+    for key, value in p.items():
+        name = key[len(prefix):]
+        if not key.startswith(prefix) or name.rstrip("0123456789") in ("mean", "var") and not running:
+            continue
+        stacks[name] = (value[:, None] if name.startswith("W") else value.flatten(1)).unbind(0)
     return [dict(zip(stacks, step)) for step in zip(*stacks.values())]
 ''',
     "stacked_statistics": '''
